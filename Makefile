@@ -1,0 +1,121 @@
+# tsrelay — one plain Makefile, no configure step.
+#   make            build bin/tsrelay and the test tools (optimised)
+#   make test       everything CI runs: unit tests (plain and ASan+UBSan), a short fuzz
+#                   run, integration tests against real Kafka / InfluxDB / VictoriaMetrics
+#   make asan       unit tests and the bad-input integration test under ASan+UBSan
+#   make unit       unit tests only          make integration   integration tests only
+#   make fuzz       libFuzzer on the line-protocol parser (FUZZ_SECONDS, default 60)
+#   make bench      ingest benchmark, side by side with vmagent
+#   make setup      install what the build and tests need (apt, Kafka jars via Maven)
+#   make demo       the local demo from README.md
+#   make format / make lint / make config-reference
+# SANITIZE=1 builds with AddressSanitizer + UBSan into build/asan.
+
+CC      ?= cc
+PKGS     = rdkafka libevent libevent_pthreads libcurl lmdb yaml-0.1 openssl zlib
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) -pthread -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -pthread
+
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
+ifeq ($(SANITIZE),1)
+BUILD   ?= build/asan
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+BUILD   ?= build/release
+endif
+BIN     ?= $(if $(filter 1,$(SANITIZE)),$(BUILD)/bin,bin)
+
+# Everything but main() goes into one static library, which the daemon, the unit tests
+# and the tools link against.
+LIB_SRC  = $(filter-out relay/main.c,$(wildcard relay/*.c)) $(wildcard config/*.c) \
+           $(wildcard health/*.c) $(wildcard replay/*.c)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB      = $(BUILD)/libtsrelay.a
+
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC = $(wildcard tests/tools/*.c)
+TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+BENCH_SRC = $(wildcard bench/*.c)
+BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all test unit integration asan fuzz bench setup demo format lint clean \
+        config-reference check-reference tools
+all: $(BIN)/tsrelay tools
+
+tools: $(TOOL_BIN) $(BENCH_BIN)
+
+$(BIN)/tsrelay: $(BUILD)/relay/main.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/relay/main.d
+
+# --- tests ---------------------------------------------------------------------------
+unit: $(UNIT_BIN)
+	tests/run.sh unit $(BUILD)
+
+integration: all
+	tests/run.sh integration
+
+asan:
+	$(MAKE) SANITIZE=1 all $(patsubst build/release/%,build/asan/%,$(UNIT_BIN))
+	tests/run.sh asan
+
+fuzz:
+	tests/fuzz/run.sh $${FUZZ_SECONDS:-60}
+
+test:
+	tests/run.sh all
+
+check-reference: $(BIN)/tsrelay
+	$(BIN)/tsrelay --config-reference | diff -u config/CONFIG.md - \
+	  || { echo "config/CONFIG.md is stale: run 'make config-reference'"; exit 1; }
+
+config-reference: $(BIN)/tsrelay
+	$(BIN)/tsrelay --config-reference > config/CONFIG.md
+
+# --- the rest ------------------------------------------------------------------------
+bench: all
+	bench/run.sh
+
+setup:
+	tools/setup.sh
+
+demo:
+	tools/demo.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint:
+	cppcheck --quiet --enable=warning,performance,portability --inline-suppr \
+	  --suppress=missingIncludeSystem -I. relay config health replay tests/tools
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,183 @@
+/* bench/loadgen.c — HTTP line-protocol load for the ingest benchmark.
+ *
+ * Pre-builds its request bodies (3-field lines with explicit ns timestamps), then
+ * sends them over keep-alive connections, one thread per connection, and counts the
+ * answers. The client does as little work per line as possible, so the figures
+ * measure the server. Prints one line: requests, lines, seconds, lines/s, statuses. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NBODIES 16
+
+struct opts {
+    int port;
+    const char *path;
+    long lines;
+    int batch;
+    int conns;
+};
+
+static struct opts o = {0, "/write?db=bench", 1000000, 5000, 2};
+static char *bodies[NBODIES];
+static size_t body_len[NBODIES];
+static atomic_long next_req;
+static atomic_long ok_lines, n_204, n_other, n_err;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void build_bodies(void)
+{
+    for (int b = 0; b < NBODIES; b++) {
+        size_t cap = (size_t)o.batch * 128, len = 0;
+        char *s = malloc(cap);
+        if (!s) abort();
+        for (int i = 0; i < o.batch; i++) {
+            long n = (long)b * o.batch + i;
+            len += (size_t)snprintf(s + len, cap - len,
+                                    "bench,host=h%ld,region=r%ld f1=%ld,f2=%ld.25,f3=%ld "
+                                    "%lld\n",
+                                    n % 1000, n % 8, n, n % 977, n % 13,
+                                    1700000000000000000LL + n * 1000);
+        }
+        bodies[b] = s;
+        body_len[b] = len;
+    }
+}
+
+static int connect_to(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o.port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w <= 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads one HTTP response; returns its status, or -1. */
+static int read_response(int fd)
+{
+    char buf[8192];
+    size_t len = 0;
+    char *hdr_end = NULL;
+    while (!hdr_end) {
+        ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (r <= 0) return -1;
+        len += (size_t)r;
+        buf[len] = '\0';
+        hdr_end = strstr(buf, "\r\n\r\n");
+        if (!hdr_end && len >= sizeof(buf) - 1) return -1;
+    }
+    int status = atoi(buf + 9);
+    long clen = 0;
+    char *cl = strcasestr(buf, "\r\nContent-Length:");
+    if (cl) clen = atol(cl + 17);
+    long have = (long)(len - (size_t)(hdr_end + 4 - buf));
+    while (have < clen) {
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r <= 0) return -1;
+        have += r;
+    }
+    return status;
+}
+
+static void *worker(void *arg)
+{
+    int fd = connect_to();
+    long total_reqs = (o.lines + o.batch - 1) / o.batch;
+    char head[512];
+    for (;;) {
+        long r = atomic_fetch_add(&next_req, 1);
+        if (r >= total_reqs) break;
+        int b = (int)(r % NBODIES);
+        if (fd < 0) fd = connect_to();
+        if (fd < 0) {
+            atomic_fetch_add(&n_err, 1);
+            continue;
+        }
+        int hl = snprintf(head, sizeof(head),
+                          "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n"
+                          "Content-Type: text/plain\r\n\r\n",
+                          o.path, body_len[b]);
+        int st = -1;
+        if (send_all(fd, head, (size_t)hl) == 0 && send_all(fd, bodies[b], body_len[b]) == 0)
+            st = read_response(fd);
+        if (st == 204) {
+            atomic_fetch_add(&n_204, 1);
+            atomic_fetch_add(&ok_lines, o.batch);
+        } else if (st > 0) {
+            atomic_fetch_add(&n_other, 1);
+        } else {
+            atomic_fetch_add(&n_err, 1);
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (fd >= 0) close(fd);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    int c;
+    while ((c = getopt(argc, argv, "p:u:n:b:c:h")) != -1) {
+        switch (c) {
+        case 'p': o.port = atoi(optarg); break;
+        case 'u': o.path = optarg; break;
+        case 'n': o.lines = atol(optarg); break;
+        case 'b': o.batch = atoi(optarg); break;
+        case 'c': o.conns = atoi(optarg); break;
+        case 'h':
+            printf("usage: loadgen -p PORT [-u PATH] [-n LINES] [-b LINES_PER_REQUEST] "
+                   "[-c CONNECTIONS]\n");
+            return 0;
+        default: return 2;
+        }
+    }
+    if (o.port <= 0 || o.batch <= 0 || o.conns <= 0) {
+        fprintf(stderr, "loadgen: -p PORT is required (see -h)\n");
+        return 2;
+    }
+    build_bodies();
+    pthread_t th[64];
+    if (o.conns > 64) o.conns = 64;
+    double t0 = now_s();
+    for (int i = 0; i < o.conns; i++) pthread_create(&th[i], NULL, worker, NULL);
+    for (int i = 0; i < o.conns; i++) pthread_join(th[i], NULL);
+    double dt = now_s() - t0;
+    printf("lines=%ld seconds=%.3f lines_per_s=%.0f status_204=%ld status_other=%ld "
+           "errors=%ld\n",
+           atomic_load(&ok_lines), dt, atomic_load(&ok_lines) / dt, atomic_load(&n_204),
+           atomic_load(&n_other), atomic_load(&n_err));
+    return atomic_load(&n_other) || atomic_load(&n_err) ? 1 : 0;
+}

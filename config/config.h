@@ -1,0 +1,159 @@
+/* config/config.h — the relay's configuration: schema, YAML loader, reference.
+ *
+ * Owns: the one schema table (config/schema.c) that drives parsing, defaults,
+ * validation, `tsrelay --check-config` and the generated reference config/CONFIG.md.
+ * Loading is strict: unknown keys, duplicate keys, wrong types and out-of-range values
+ * are errors that name the file, line, column and the full key ("listen.http").
+ * A loaded struct tsr_config is immutable and owned by whoever loaded it; reload
+ * (SIGHUP) loads a new one and swaps only if it validated. */
+#ifndef TSR_CONFIG_H
+#define TSR_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct tsr_kv {
+    char *key;
+    char *value;
+};
+
+struct tsr_user {
+    char *name;
+    char *password; /* read from password_file or password_env; never logged */
+};
+
+struct tsr_cluster_conf {
+    char *name;
+    char *type; /* influxdb, influxdb2, victoriametrics, cnosdb */
+    char **urls;
+    size_t nurls;
+    char *database; /* target database ("" = the one the point was written to) */
+    char *retention_policy;
+    char *org;    /* influxdb2 */
+    char *bucket; /* influxdb2 */
+    char *token;  /* influxdb2: from token_file or token_env */
+    char *username, *password; /* cnosdb / influxdb basic auth, from *_file or *_env */
+    char *compression;         /* "gzip" or "none" */
+    int64_t timeout_ms;
+    int64_t batch_lines;
+    int64_t batch_bytes;
+};
+
+struct tsr_config {
+    char *path; /* the file it was loaded from */
+
+    char *datacenter;
+
+    /* listen.*: "host:port"; "" disables the listener (admin cannot be disabled) */
+    char *listen_http;
+    char *listen_graphite; /* TCP and UDP on the same address */
+    char *listen_admin;
+
+    /* kafka.* */
+    char *kafka_brokers;
+    char *kafka_topic;
+    char *kafka_dlq_topic;       /* default: "<topic>.dlq" */
+    char *kafka_compression;     /* lz4 (default), zstd, gzip, snappy, none */
+    int64_t kafka_linger_ms;     /* default 5 */
+    int64_t kafka_record_max_bytes;   /* points per Kafka record, by size; default 262144 */
+    int64_t kafka_queue_max_bytes;    /* librdkafka queue cap; default 64 MiB */
+    int64_t kafka_message_timeout_ms; /* a write not durable by then gets 503; 30000 */
+    struct tsr_kv *kafka_properties;  /* extra librdkafka properties (TLS, SASL, ...) */
+    size_t nkafka_properties;
+
+    char *state_dir;
+
+    /* ingest.* */
+    int64_t ingest_max_body_bytes; /* after gzip decoding; default 25 MiB; 413 above */
+    int64_t ingest_max_line_bytes; /* default 1 MiB */
+    int64_t ingest_max_tags;       /* default 256 */
+    int64_t ingest_read_timeout_ms; /* a client that stalls mid-body is cut; 30000 */
+    int64_t ingest_max_inflight_bytes; /* normalised bytes awaiting Kafka; default 64 MiB:
+                                          above it HTTP answers 503 and TCP stops reading */
+    int ingest_auth_enabled;
+    struct tsr_user *ingest_users; /* for u/p, Basic and "Token user:pass" */
+    size_t ningest_users;
+    char **ingest_tokens; /* for "Token <token>" (from token_files / token_envs) */
+    size_t ningest_tokens;
+
+    /* graphite.* */
+    char **graphite_templates;
+    size_t ngraphite_templates;
+    char *graphite_separator; /* default "." */
+    char *graphite_database;  /* db header on graphite points; default "graphite" */
+
+    /* log.* */
+    char *log_level; /* debug, info (default), warn, error */
+
+    struct tsr_cluster_conf *clusters;
+    size_t nclusters;
+};
+
+/* Every char * in a loaded config is non-NULL; "" means unset. Secrets (tokens,
+ * passwords, kafka.properties read from *_file / *_env) are wiped by tsr_config_free.
+ * Loading reads files and the environment: call it from one thread at a time (startup,
+ * SIGHUP). A loaded config is read-only, so any thread may read it. */
+
+/* Loads and validates `path`. On success returns 0 and *cfp (owned by the caller, free
+ * with tsr_config_free). On failure returns -1 and writes one human message into err,
+ * e.g. "tsrelay.yaml:12:5: unknown key 'listen.htp'". */
+int tsr_config_load(const char *path, struct tsr_config **cfp, char *err, size_t errlen);
+
+/* The same, from a string (tests); `name` is used in messages in place of the path. */
+int tsr_config_load_string(const char *yaml, size_t len, const char *name,
+                           struct tsr_config **cfp, char *err, size_t errlen);
+
+void tsr_config_free(struct tsr_config **cfp);
+
+/* Writes the generated reference (Markdown, one row per key with type, default, bounds
+ * and description) to out. config/CONFIG.md is this output. */
+void tsr_config_write_reference(FILE *out);
+
+/* ---- The schema (internal to config/: schema.c defines it, config.c walks it) ----------
+ * One row per key. Parsing, defaults, bounds, validation, freeing and the reference
+ * (tsr_config_write_reference) are all driven by these rows, so a key added here is
+ * complete. Other modules read struct tsr_config and need none of this. */
+
+enum tsr_config_type {
+    TSR_CT_STRING,       /* char *                                                 */
+    TSR_CT_INT,          /* int64_t, min..max                                      */
+    TSR_CT_BOOL,         /* int, 0 or 1                                            */
+    TSR_CT_SIZE,         /* int64_t bytes, min..max; "65536", "64KiB", "64MB"      */
+    TSR_CT_DURATION,     /* int64_t ms, min..max; "500", "500ms", "30s", "2m", "1h" */
+    TSR_CT_LIST,         /* char ** + size_t count at count_off; min..max items     */
+    TSR_CT_MAP,          /* struct tsr_kv * + count; NAME_file / NAME_env read NAME  */
+    TSR_CT_MAPLIST,      /* array of sub_size structs + count, keys in `sub`         */
+    TSR_CT_SECRET_FILE,  /* char *: the value names a file holding the secret        */
+    TSR_CT_SECRET_ENV,   /* char *: the value names an environment variable          */
+    TSR_CT_SECRET_FILES, /* char ** + count: each item names a file (appends)        */
+    TSR_CT_SECRET_ENVS,  /* char ** + count: each item names a variable (appends)    */
+};
+
+#define TSR_CK_REQUIRED 1u /* for a SECRET_FILE/_ENV pair: one of the two is required */
+
+struct tsr_config_key {
+    const char *name; /* full dotted name; in a sub-table, relative to the list entry */
+    enum tsr_config_type type;
+    unsigned flags;
+    const char *def;     /* default in the file's own syntax; NULL: none or derived */
+    const char *def_doc; /* the reference's text for a derived default              */
+    int64_t min, max;    /* bounds (INT, SIZE, DURATION) or item counts (LIST)      */
+    const char *choices; /* STRING: allowed values, "a|b|c"                          */
+    /* STRING and LIST items: 0 if s is acceptable, else -1 with why ("must be ..."),
+     * which follows the quoted key in the message. MAP: checks each key. */
+    int (*check)(const char *s, char *why, size_t whylen);
+    const char *type_doc; /* the reference's type column, when the generic one is vague */
+    size_t off;           /* offsetof the field in struct tsr_config (or sub struct)     */
+    size_t count_off;     /* LIST, MAP, MAPLIST, SECRET_*S: offsetof the count           */
+    const struct tsr_config_key *sub; /* MAPLIST: the entry's keys                       */
+    size_t sub_size;                  /* MAPLIST: sizeof the entry struct                */
+    const char *doc;                  /* one line for the reference, no '|'              */
+};
+
+/* Each table ends with a row whose name is NULL. */
+extern const struct tsr_config_key tsr_config_keys[];
+extern const struct tsr_config_key tsr_config_cluster_keys[];
+extern const struct tsr_config_key tsr_config_user_keys[];
+
+#endif

@@ -1,0 +1,683 @@
+/* config/schema.c — every configuration key, once: name, type, default, bounds, where
+ * it lands in struct tsr_config, and its line in the reference. The loader
+ * (config/config.c) and the reference below are both driven by these tables, so adding
+ * a key is one row here plus the field in config.h. */
+#include "config/config.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CF(field)  offsetof(struct tsr_config, field)
+#define CL(field)  offsetof(struct tsr_cluster_conf, field)
+#define USR(field) offsetof(struct tsr_user, field)
+
+#define KiB (INT64_C(1) << 10)
+#define MiB (INT64_C(1) << 20)
+#define GiB (INT64_C(1) << 30)
+
+/* ---- value checks: 0, or -1 with a reason that reads after the quoted key ---------- */
+
+static int why_is(char *why, size_t whylen, const char *reason)
+{
+    snprintf(why, whylen, "%s", reason);
+    return -1;
+}
+
+/* Datacenter and cluster names end up in URLs (/clusters/NAME/ready), metric labels and
+ * checkpoint keys, so they keep to a character set that needs no escaping anywhere. */
+static int check_name(const char *s, char *why, size_t whylen)
+{
+    size_t n = strlen(s);
+    int ok = n >= 1 && n <= 64;
+    for (const char *p = s; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.';
+    return ok ? 0 : why_is(why, whylen, "must be 1 to 64 letters, digits, '-', '_' or '.'");
+}
+
+static int check_nonempty(const char *s, char *why, size_t whylen)
+{
+    return *s ? 0 : why_is(why, whylen, "must not be empty");
+}
+
+/* The forms relay/addr.h accepts: "host:port", "[v6]:port" and ":port". */
+static int check_addr(const char *s, char *why, size_t whylen)
+{
+    const char *colon = strrchr(s, ':');
+    int ok = colon != NULL && colon[1] != '\0' && strlen(colon + 1) <= 5;
+    long port = 0;
+    for (const char *p = colon ? colon + 1 : ""; ok && *p; p++) {
+        ok = isdigit((unsigned char)*p);
+        port = port * 10 + (*p - '0');
+    }
+    ok = ok && port >= 1 && port <= 65535;
+    if (ok && s[0] == '[') {
+        ok = colon - s >= 3 && colon[-1] == ']';
+    } else if (ok) {
+        /* An unbracketed host may not hold a ':' (that would be a bare IPv6 address). */
+        for (const char *p = s; ok && p < colon; p++)
+            ok = *p != ':' && !isspace((unsigned char)*p);
+    }
+    return ok ? 0 : why_is(why, whylen, "must be host:port, [ipv6]:port or :port");
+}
+
+static int check_addr_or_off(const char *s, char *why, size_t whylen)
+{
+    return *s ? check_addr(s, why, whylen) : 0;
+}
+
+/* librdkafka parses the list itself (and knows about default ports and protocol
+ * prefixes); this only catches the empty and the obviously garbled. */
+static int check_brokers(const char *s, char *why, size_t whylen)
+{
+    int ok = 1;
+    const char *p = s;
+    do {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t len = n;
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        ok = len > 0;
+        for (size_t i = 0; ok && i < len; i++)
+            ok = !isspace((unsigned char)p[i]);
+        p += n;
+    } while (ok && *p++ == ',');
+    return ok ? 0 : why_is(why, whylen, "must be a comma-separated list of host:port");
+}
+
+/* Kafka's own rule for topic names. */
+static int check_topic(const char *s, char *why, size_t whylen)
+{
+    size_t n = strlen(s);
+    int ok = n >= 1 && n <= 249 && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+    for (const char *p = s; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.';
+    return ok ? 0
+              : why_is(why, whylen,
+                       "must be a kafka topic name: 1 to 249 letters, digits, '-', '_' or '.'");
+}
+
+static int check_url(const char *s, char *why, size_t whylen)
+{
+    size_t scheme = strncasecmp(s, "http://", 7) == 0    ? 7
+                    : strncasecmp(s, "https://", 8) == 0 ? 8
+                                                         : 0;
+    int ok = scheme > 0 && s[scheme] != '\0' && s[scheme] != '/';
+    for (const char *p = s; ok && *p; p++)
+        ok = !isspace((unsigned char)*p);
+    return ok ? 0 : why_is(why, whylen, "must be an http:// or https:// url");
+}
+
+/* Clients send "user:pass" (Basic, and "Token user:pass"), split at the first ':'. */
+static int check_user(const char *s, char *why, size_t whylen)
+{
+    int ok = *s != '\0';
+    for (const char *p = s; ok && *p; p++)
+        ok = *p != ':' && !iscntrl((unsigned char)*p);
+    return ok ? 0 : why_is(why, whylen, "must be a non-empty name without ':'");
+}
+
+/* kafka.properties may tune librdkafka freely, except where a key of ours already says
+ * it (two places for one setting invite the wrong one winning) or where the delivery
+ * guarantee depends on it (a 2xx means acks=all with an idempotent producer). */
+static int check_kafka_property(const char *s, char *why, size_t whylen)
+{
+    static const struct {
+        const char *name, *owner;
+    } owned[] = {
+        {"bootstrap.servers", "kafka.brokers"},
+        {"metadata.broker.list", "kafka.brokers"},
+        {"compression.codec", "kafka.compression"},
+        {"compression.type", "kafka.compression"},
+        {"linger.ms", "kafka.linger_ms"},
+        {"queue.buffering.max.ms", "kafka.linger_ms"},
+        {"queue.buffering.max.kbytes", "kafka.queue_max_bytes"},
+        {"message.timeout.ms", "kafka.message_timeout_ms"},
+        {"delivery.timeout.ms", "kafka.message_timeout_ms"},
+    };
+    static const char *const fixed[] = {"acks", "request.required.acks", "enable.idempotence"};
+
+    if (*s == '\0') return why_is(why, whylen, "must not be empty");
+    for (const char *p = s; *p; p++)
+        if (isspace((unsigned char)*p)) return why_is(why, whylen, "must not contain spaces");
+    for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+        if (strcmp(s, owned[i].name) == 0) {
+            snprintf(why, whylen, "is set through '%s'", owned[i].owner);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (strcmp(s, fixed[i]) == 0)
+            return why_is(why, whylen,
+                          "cannot be changed: durable writes need acks=all and idempotence");
+    return 0;
+}
+
+/* ---- the tables ----------------------------------------------------------------------
+ * Order matters twice: missing required keys are reported in this order, and the
+ * reference lists sections in the order their first key appears. */
+
+/* clang-format off: a row per key reads better than a line per field */
+const struct tsr_config_key tsr_config_user_keys[] = {
+    {.name = "name",
+     .type = TSR_CT_STRING,
+     .flags = TSR_CK_REQUIRED,
+     .check = check_user,
+     .off = USR(name),
+     .doc = "User name, as sent in `u=`, Basic auth or `Token user:pass`"},
+    {.name = "password_file",
+     .type = TSR_CT_SECRET_FILE,
+     .flags = TSR_CK_REQUIRED,
+     .off = USR(password),
+     .doc = "File holding the password (this or `password_env`)"},
+    {.name = "password_env",
+     .type = TSR_CT_SECRET_ENV,
+     .off = USR(password),
+     .doc = "Environment variable holding the password"},
+    {.name = NULL},
+};
+
+const struct tsr_config_key tsr_config_cluster_keys[] = {
+    {.name = "name",
+     .type = TSR_CT_STRING,
+     .flags = TSR_CK_REQUIRED,
+     .check = check_name,
+     .off = CL(name),
+     .doc = "Unique name, used in status, metrics, checkpoints and `tsrelayctl --cluster`"},
+    {.name = "type",
+     .type = TSR_CT_STRING,
+     .flags = TSR_CK_REQUIRED,
+     .choices = "influxdb|influxdb2|victoriametrics|cnosdb",
+     .off = CL(type),
+     .doc = "Write protocol the cluster speaks"},
+    {.name = "urls",
+     .type = TSR_CT_LIST,
+     .flags = TSR_CK_REQUIRED,
+     .min = 1,
+     .max = 64,
+     .check = check_url,
+     .type_doc = "list of http(s) URLs, 1 to 64",
+     .off = CL(urls),
+     .count_off = CL(nurls),
+     .doc = "Base URLs of the cluster's nodes"},
+    {.name = "database",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = CL(database),
+     .doc = "Database to write to; empty keeps the database each point was written to"},
+    {.name = "retention_policy",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = CL(retention_policy),
+     .doc = "Retention policy to write to; empty keeps the one each point was written with"},
+    {.name = "org",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = CL(org),
+     .doc = "Organization (influxdb2)"},
+    {.name = "bucket",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = CL(bucket),
+     .doc = "Bucket (influxdb2); empty keeps the database each point was written to"},
+    {.name = "token_file",
+     .type = TSR_CT_SECRET_FILE,
+     .off = CL(token),
+     .doc = "File holding the API token (influxdb2)"},
+    {.name = "token_env",
+     .type = TSR_CT_SECRET_ENV,
+     .off = CL(token),
+     .doc = "Environment variable holding the API token (influxdb2)"},
+    {.name = "username",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = CL(username),
+     .doc = "User for HTTP basic auth (influxdb, cnosdb)"},
+    {.name = "password_file",
+     .type = TSR_CT_SECRET_FILE,
+     .off = CL(password),
+     .doc = "File holding the basic-auth password; needs `username`"},
+    {.name = "password_env",
+     .type = TSR_CT_SECRET_ENV,
+     .off = CL(password),
+     .doc = "Environment variable holding the basic-auth password; needs `username`"},
+    {.name = "compression",
+     .type = TSR_CT_STRING,
+     .def = "gzip",
+     .choices = "gzip|none",
+     .off = CL(compression),
+     .doc = "Compression of write request bodies"},
+    {.name = "timeout_ms",
+     .type = TSR_CT_DURATION,
+     .def = "10s",
+     .min = 100,
+     .max = 600000,
+     .off = CL(timeout_ms),
+     .doc = "Timeout of one write request"},
+    {.name = "batch_lines",
+     .type = TSR_CT_INT,
+     .def = "5000",
+     .min = 1,
+     .max = 1000000,
+     .off = CL(batch_lines),
+     .doc = "Most lines in one write request"},
+    {.name = "batch_bytes",
+     .type = TSR_CT_SIZE,
+     .def = "1MiB",
+     .min = KiB,
+     .max = 256 * MiB,
+     .off = CL(batch_bytes),
+     .doc = "Largest write request body, before compression"},
+    {.name = NULL},
+};
+
+const struct tsr_config_key tsr_config_keys[] = {
+    {.name = "datacenter",
+     .type = TSR_CT_STRING,
+     .flags = TSR_CK_REQUIRED,
+     .check = check_name,
+     .off = CF(datacenter),
+     .doc = "Name of this datacenter, shown in status, metrics and Kafka client ids"},
+    {.name = "state_dir",
+     .type = TSR_CT_STRING,
+     .def = "/var/lib/tsrelay",
+     .check = check_nonempty,
+     .type_doc = "directory",
+     .off = CF(state_dir),
+     .doc = "Where checkpoints, the spool and replay jobs are kept (LMDB); local disk"},
+    {.name = "clusters",
+     .type = TSR_CT_MAPLIST,
+     .off = CF(clusters),
+     .count_off = CF(nclusters),
+     .sub = tsr_config_cluster_keys,
+     .sub_size = sizeof(struct tsr_cluster_conf),
+     .doc = "Downstream clusters; every point goes to every cluster; may be empty"},
+
+    {.name = "listen.http",
+     .type = TSR_CT_STRING,
+     .def = "0.0.0.0:8086",
+     .check = check_addr_or_off,
+     .type_doc = "address",
+     .off = CF(listen_http),
+     .doc = "InfluxDB-compatible HTTP ingest (`/write`, `/api/v2/write`, `/ping`); empty "
+            "disables it"},
+    {.name = "listen.graphite",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .check = check_addr_or_off,
+     .type_doc = "address",
+     .off = CF(listen_graphite),
+     .doc = "Graphite plaintext ingest, TCP and UDP on the same address; empty disables it"},
+    {.name = "listen.admin",
+     .type = TSR_CT_STRING,
+     .def = "0.0.0.0:8093",
+     .check = check_addr,
+     .type_doc = "address",
+     .off = CF(listen_admin),
+     .doc = "Admin HTTP (`/health`, `/ready`, `/status`, `/metrics`); cannot be disabled"},
+
+    {.name = "kafka.brokers",
+     .type = TSR_CT_STRING,
+     .flags = TSR_CK_REQUIRED,
+     .check = check_brokers,
+     .type_doc = "host:port,...",
+     .off = CF(kafka_brokers),
+     .doc = "Bootstrap brokers of this datacenter's Kafka cluster"},
+    {.name = "kafka.topic",
+     .type = TSR_CT_STRING,
+     .flags = TSR_CK_REQUIRED,
+     .check = check_topic,
+     .type_doc = "topic name",
+     .off = CF(kafka_topic),
+     .doc = "Topic every accepted point is written to; the source of every replay"},
+    {.name = "kafka.dlq_topic",
+     .type = TSR_CT_STRING,
+     .def_doc = "`<kafka.topic>.dlq`",
+     .check = check_topic,
+     .type_doc = "topic name",
+     .off = CF(kafka_dlq_topic),
+     .doc = "Dead-letter topic for the raw bytes of rejected input"},
+    {.name = "kafka.compression",
+     .type = TSR_CT_STRING,
+     .def = "lz4",
+     .choices = "lz4|zstd|gzip|snappy|none",
+     .off = CF(kafka_compression),
+     .doc = "Compression of produced batches"},
+    {.name = "kafka.linger_ms",
+     .type = TSR_CT_DURATION,
+     .def = "5ms",
+     .min = 0,
+     .max = 60000,
+     .off = CF(kafka_linger_ms),
+     .doc = "How long the producer waits to fill a batch"},
+    {.name = "kafka.record_max_bytes",
+     .type = TSR_CT_SIZE,
+     .def = "256KiB",
+     .min = KiB,
+     .max = 10 * MiB,
+     .off = CF(kafka_record_max_bytes),
+     .doc = "Points are packed into Kafka records of at most this size; the topic's "
+            "`max.message.bytes` must allow it"},
+    {.name = "kafka.queue_max_bytes",
+     .type = TSR_CT_SIZE,
+     .def = "64MiB",
+     .min = MiB,
+     .max = 16 * GiB,
+     .off = CF(kafka_queue_max_bytes),
+     .doc = "Cap on the producer's in-memory queue"},
+    {.name = "kafka.message_timeout_ms",
+     .type = TSR_CT_DURATION,
+     .def = "30s",
+     .min = 1000,
+     .max = 600000,
+     .off = CF(kafka_message_timeout_ms),
+     .doc = "A write not durable within this time is answered 503"},
+    {.name = "kafka.properties",
+     .type = TSR_CT_MAP,
+     .check = check_kafka_property,
+     .off = CF(kafka_properties),
+     .count_off = CF(nkafka_properties),
+     .doc = "Extra librdkafka properties (TLS, SASL, tuning); `NAME_file: PATH` or "
+            "`NAME_env: VAR` sets NAME from a file or variable, and secrets such as "
+            "`sasl.password` must be given that way"},
+
+    {.name = "ingest.max_body_bytes",
+     .type = TSR_CT_SIZE,
+     .def = "25MiB",
+     .min = KiB,
+     .max = GiB,
+     .off = CF(ingest_max_body_bytes),
+     .doc = "Largest request body after gzip decoding; larger requests get 413"},
+    {.name = "ingest.max_line_bytes",
+     .type = TSR_CT_SIZE,
+     .def = "1MiB",
+     .min = 256,
+     .max = 64 * MiB,
+     .off = CF(ingest_max_line_bytes),
+     .doc = "Longest accepted line; at most `ingest.max_body_bytes`"},
+    {.name = "ingest.max_tags",
+     .type = TSR_CT_INT,
+     .def = "256",
+     .min = 1,
+     .max = 65535,
+     .off = CF(ingest_max_tags),
+     .doc = "Most tags on one point"},
+    {.name = "ingest.read_timeout_ms",
+     .type = TSR_CT_DURATION,
+     .def = "30s",
+     .min = 100,
+     .max = 3600000,
+     .off = CF(ingest_read_timeout_ms),
+     .doc = "A client that stalls this long in the middle of a request is disconnected"},
+    {.name = "ingest.max_inflight_bytes",
+     .type = TSR_CT_SIZE,
+     .def = "64MiB",
+     .min = MiB,
+     .max = 64 * GiB,
+     .off = CF(ingest_max_inflight_bytes),
+     .doc = "Bytes awaiting Kafka; above it HTTP answers 503 and TCP reads pause"},
+
+    {.name = "ingest.auth.enabled",
+     .type = TSR_CT_BOOL,
+     .def = "false",
+     .off = CF(ingest_auth_enabled),
+     .doc = "Require credentials on HTTP ingest: `u`/`p` parameters, Basic or Token"},
+    {.name = "ingest.auth.users",
+     .type = TSR_CT_MAPLIST,
+     .off = CF(ingest_users),
+     .count_off = CF(ningest_users),
+     .sub = tsr_config_user_keys,
+     .sub_size = sizeof(struct tsr_user),
+     .doc = "Users who may write"},
+    {.name = "ingest.auth.token_files",
+     .type = TSR_CT_SECRET_FILES,
+     .off = CF(ingest_tokens),
+     .count_off = CF(ningest_tokens),
+     .doc = "Files each holding one token accepted as `Authorization: Token TOKEN`"},
+    {.name = "ingest.auth.token_envs",
+     .type = TSR_CT_SECRET_ENVS,
+     .off = CF(ingest_tokens),
+     .count_off = CF(ningest_tokens),
+     .doc = "Environment variables each holding one such token"},
+
+    {.name = "graphite.templates",
+     .type = TSR_CT_LIST,
+     .min = 0,
+     .max = 10000,
+     .off = CF(graphite_templates),
+     .count_off = CF(ngraphite_templates),
+     .doc = "InfluxDB graphite templates, `[filter] template [tag=value,...]`"},
+    {.name = "graphite.separator",
+     .type = TSR_CT_STRING,
+     .def = ".",
+     .off = CF(graphite_separator),
+     .doc = "Joins multiple measurement or field parts"},
+    {.name = "graphite.database",
+     .type = TSR_CT_STRING,
+     .def = "graphite",
+     .check = check_nonempty,
+     .off = CF(graphite_database),
+     .doc = "Database graphite points are written to"},
+
+    {.name = "log.level",
+     .type = TSR_CT_STRING,
+     .def = "info",
+     .choices = "debug|info|warn|error",
+     .off = CF(log_level),
+     .doc = "Least severe level that is logged"},
+    {.name = NULL},
+};
+/* clang-format on */
+
+/* ---- the reference ------------------------------------------------------------------ */
+
+static const struct {
+    const char *name; /* the part of the key before the last '.' */
+    const char *intro;
+} sections[] = {
+    {"listen", "Listening addresses: `host:port`, `[ipv6]:port` or `:port` (all interfaces)."},
+    {"kafka", "The datacenter's Kafka cluster, where every accepted write is made durable."},
+    {"ingest", "Limits on what clients may send and on what the relay holds in memory."},
+    {"ingest.auth", "Credentials for HTTP ingest, compatible with InfluxDB clients."},
+    {"graphite", "How Graphite plaintext lines become points."},
+    {"log", "Logs go to stderr."},
+};
+
+/* Markdown cells: a '|' would end the cell. */
+static void put_cell(FILE *out, const char *s)
+{
+    fputs(" ", out);
+    for (; *s; s++) {
+        if (*s == '|') fputc('\\', out);
+        fputc(*s, out);
+    }
+    fputs(" |", out);
+}
+
+static void fmt_size(char *buf, size_t len, int64_t v)
+{
+    if (v != 0 && v % GiB == 0)
+        snprintf(buf, len, "%" PRId64 "GiB", v / GiB);
+    else if (v != 0 && v % MiB == 0)
+        snprintf(buf, len, "%" PRId64 "MiB", v / MiB);
+    else if (v != 0 && v % KiB == 0)
+        snprintf(buf, len, "%" PRId64 "KiB", v / KiB);
+    else
+        snprintf(buf, len, "%" PRId64, v);
+}
+
+static void fmt_duration(char *buf, size_t len, int64_t v)
+{
+    if (v != 0 && v % 3600000 == 0)
+        snprintf(buf, len, "%" PRId64 "h", v / 3600000);
+    else if (v != 0 && v % 60000 == 0)
+        snprintf(buf, len, "%" PRId64 "m", v / 60000);
+    else if (v != 0 && v % 1000 == 0)
+        snprintf(buf, len, "%" PRId64 "s", v / 1000);
+    else
+        snprintf(buf, len, "%" PRId64 "ms", v);
+}
+
+static void type_text(const struct tsr_config_key *k, char *buf, size_t len)
+{
+    char lo[32], hi[32];
+    if (k->type_doc) {
+        snprintf(buf, len, "%s", k->type_doc);
+        return;
+    }
+    switch (k->type) {
+    case TSR_CT_STRING:
+        if (!k->choices) {
+            snprintf(buf, len, "string");
+            break;
+        }
+        /* "a|b|c" -> "`a`, `b` or `c`" */
+        size_t n = (size_t)snprintf(buf, len, "`");
+        for (const char *p = k->choices; *p && n + 8 < len; p++) {
+            if (*p != '|') {
+                buf[n++] = *p;
+                continue;
+            }
+            const char *sep = strchr(p + 1, '|') ? "`, `" : "` or `";
+            n += (size_t)snprintf(buf + n, len - n, "%s", sep);
+        }
+        snprintf(buf + n, len - n, "`");
+        break;
+    case TSR_CT_INT:
+        snprintf(buf, len, "integer, %" PRId64 " to %" PRId64, k->min, k->max);
+        break;
+    case TSR_CT_BOOL:
+        snprintf(buf, len, "bool");
+        break;
+    case TSR_CT_SIZE:
+        fmt_size(lo, sizeof(lo), k->min);
+        fmt_size(hi, sizeof(hi), k->max);
+        snprintf(buf, len, "size, %s to %s", lo, hi);
+        break;
+    case TSR_CT_DURATION:
+        fmt_duration(lo, sizeof(lo), k->min);
+        fmt_duration(hi, sizeof(hi), k->max);
+        snprintf(buf, len, "duration, %s to %s", lo, hi);
+        break;
+    case TSR_CT_LIST:
+        snprintf(buf, len, "list of strings");
+        break;
+    case TSR_CT_MAP:
+        snprintf(buf, len, "map of strings");
+        break;
+    case TSR_CT_MAPLIST:
+        snprintf(buf, len, "list of maps, see below");
+        break;
+    case TSR_CT_SECRET_FILE:
+        snprintf(buf, len, "file path");
+        break;
+    case TSR_CT_SECRET_ENV:
+        snprintf(buf, len, "variable name");
+        break;
+    case TSR_CT_SECRET_FILES:
+        snprintf(buf, len, "list of file paths");
+        break;
+    case TSR_CT_SECRET_ENVS:
+        snprintf(buf, len, "list of variable names");
+        break;
+    }
+}
+
+static void default_text(const struct tsr_config_key *k, char *buf, size_t len)
+{
+    if (k->flags & TSR_CK_REQUIRED)
+        snprintf(buf, len, "required");
+    else if (k->def_doc)
+        snprintf(buf, len, "%s", k->def_doc);
+    else if (k->def)
+        snprintf(buf, len, *k->def ? "`%s`" : "empty", k->def);
+    else if (k->type == TSR_CT_MAP)
+        snprintf(buf, len, "`{}`");
+    else if (k->type == TSR_CT_SECRET_FILE || k->type == TSR_CT_SECRET_ENV)
+        snprintf(buf, len, "unset");
+    else
+        snprintf(buf, len, "`[]`");
+}
+
+static void put_table_head(FILE *out)
+{
+    fputs("| Key | Type | Default | Description |\n|---|---|---|---|\n", out);
+}
+
+static void put_row(FILE *out, const char *prefix, const struct tsr_config_key *k)
+{
+    char key[160], type[160], def[96];
+    snprintf(key, sizeof(key), "`%s%s`", prefix, k->name);
+    type_text(k, type, sizeof(type));
+    default_text(k, def, sizeof(def));
+    fputs("|", out);
+    put_cell(out, key);
+    put_cell(out, type);
+    put_cell(out, def);
+    put_cell(out, k->doc);
+    fputs("\n", out);
+}
+
+/* A list of maps gets its own table, headed by the list's key, e.g. `clusters[]`. */
+static void put_sub_table(FILE *out, const struct tsr_config_key *list)
+{
+    char prefix[96];
+    snprintf(prefix, sizeof(prefix), "%s[].", list->name);
+    fprintf(out, "\n### `%s[]`\n\nEach entry of `%s`.\n\n", list->name, list->name);
+    put_table_head(out);
+    for (const struct tsr_config_key *k = list->sub; k->name; k++)
+        put_row(out, prefix, k);
+}
+
+static size_t section_len(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot ? (size_t)(dot - name) : 0;
+}
+
+void tsr_config_write_reference(FILE *out)
+{
+    fputs("# tsrelay configuration reference\n\n"
+          "This file is generated by `tsrelay --config-reference` from config/schema.c; "
+          "run `make config-reference` after changing a key, do not edit it by hand.\n\n"
+          "The configuration is one YAML map. Unknown keys, duplicate keys, wrong types and "
+          "out-of-range values are errors that name the file, line, column and key.\n\n"
+          "- Sizes are bytes: `65536`, or with a suffix: `k`/`KB` (1000), `KiB`/`Ki` (1024), "
+          "and likewise `M`/`MB`, `MiB`/`Mi`, `G`/`GB`, `GiB`/`Gi`, `T`/`TB`, `TiB`/`Ti`; "
+          "the case of a suffix does not matter.\n"
+          "- Durations are milliseconds: `500`, or with units: `500ms`, `30s`, `2m`, `1h`, "
+          "`1m30s`.\n"
+          "- Secrets are never written in the file. A `*_file` key names a file that holds "
+          "the secret (a trailing newline is dropped), a `*_env` key names an environment "
+          "variable. Relative paths are relative to the working directory.\n",
+          out);
+
+    /* Rows of a section are contiguous in the table; each run becomes one table, and the
+     * lists of maps declared in it follow with tables of their own. */
+    const struct tsr_config_key *first = tsr_config_keys;
+    while (first->name) {
+        size_t slen = section_len(first->name);
+        const struct tsr_config_key *end = first;
+        while (end->name && section_len(end->name) == slen &&
+               strncmp(end->name, first->name, slen) == 0)
+            end++;
+        if (slen == 0) {
+            fputs("\n## Top level\n\n", out);
+        } else {
+            fprintf(out, "\n## `%.*s`\n\n", (int)slen, first->name);
+            for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++)
+                if (strlen(sections[s].name) == slen &&
+                    strncmp(sections[s].name, first->name, slen) == 0)
+                    fprintf(out, "%s\n\n", sections[s].intro);
+        }
+        put_table_head(out);
+        for (const struct tsr_config_key *k = first; k < end; k++)
+            put_row(out, "", k);
+        for (const struct tsr_config_key *k = first; k < end; k++)
+            if (k->type == TSR_CT_MAPLIST) put_sub_table(out, k);
+        first = end;
+    }
+}

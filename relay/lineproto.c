@@ -1,0 +1,893 @@
+/* relay/lineproto.c — InfluxDB 1.x line protocol: one strict pass per line.
+ *
+ * The parser walks the line once, recording where the key (measurement and tags), the
+ * field set and the timestamp lie, then copies those spans into `out`. Nothing is
+ * unescaped or rebuilt, so valid input costs a scan, two or three memcpy calls and the
+ * series hash. Two rules of InfluxDB's own scanner are kept on purpose because the
+ * downstream clusters split lines with them:
+ *   - in the measurement and tags a ',', ' ' or '=' is escaped when the byte before it
+ *     is a backslash (so "a\\,b" keeps the comma escaped, as InfluxDB reads it);
+ *   - in the field set a backslash swallows the next byte, and a '"' opens a string only
+ *     as the first byte of a field value.
+ * A bad line is not rescanned strictly: `line_end` finds where it stops with the same
+ * structure but no validation, so one bad line never hides the lines after it (except an
+ * unterminated string, which runs to the end of the body exactly as in InfluxDB). */
+#include "lineproto.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* InfluxDB 1.x stores nanoseconds in an int64 but keeps both extremes for open ranges. */
+#define MIN_NANO_TIME (INT64_MIN + 2)
+#define MAX_NANO_TIME (INT64_MAX - 1)
+#define TIME_RANGE_REASON "time outside range -9223372036854775806 - 9223372036854775806"
+/* InfluxDB's limit on measurement + tags, and on that plus 4 + a field key. */
+#define MAX_KEY_LEN 65535
+/* Unsorted tags are sorted through this many slots on the stack before borrowing `out`. */
+#define STACK_TAGS 32
+
+enum {
+    C_KEY = 1,   /* a measurement or tag run stops: , space = \n \r, non-ASCII */
+    C_FKEY = 2,  /* a field-key run stops: \ , space = \n \r, non-ASCII */
+    C_STR = 4,   /* a string run stops: " \ and non-ASCII */
+    C_VEND = 8,  /* a field value ends: , space \n \r */
+    C_WS = 16,   /* skipped between sections, as InfluxDB does: space \t \0 */
+    C_DIGIT = 32,
+};
+
+static const unsigned char cls[256] = {
+    [0] = C_WS,
+    ['\t'] = C_WS,
+    ['\n'] = C_KEY | C_FKEY | C_VEND,
+    ['\r'] = C_KEY | C_FKEY | C_VEND,
+    [' '] = C_KEY | C_FKEY | C_VEND | C_WS,
+    [','] = C_KEY | C_FKEY | C_VEND,
+    ['='] = C_KEY | C_FKEY,
+    ['"'] = C_STR,
+    ['\\'] = C_FKEY | C_STR,
+    ['0' ... '9'] = C_DIGIT,
+    [0x80 ... 0xff] = C_KEY | C_FKEY | C_STR,
+};
+
+static const int64_t prec_mult[] = {
+    [TSR_PREC_NS] = 1,
+    [TSR_PREC_US] = 1000,
+    [TSR_PREC_MS] = 1000000,
+    [TSR_PREC_S] = 1000000000,
+    [TSR_PREC_M] = 60LL * 1000000000,
+    [TSR_PREC_H] = 3600LL * 1000000000,
+};
+
+int tsr_precision_parse(const char *s, enum tsr_precision *prec)
+{
+    static const struct {
+        const char *name;
+        enum tsr_precision prec;
+    } names[] = {
+        {"", TSR_PREC_NS}, {"n", TSR_PREC_NS},  {"ns", TSR_PREC_NS},        {"u", TSR_PREC_US},
+        {"us", TSR_PREC_US}, {"\xc2\xb5", TSR_PREC_US}, {"ms", TSR_PREC_MS}, {"s", TSR_PREC_S},
+        {"m", TSR_PREC_M},  {"h", TSR_PREC_H},
+    };
+    if (!s) s = "";
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(s, names[i].name) == 0) {
+            *prec = names[i].prec;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static inline bool is_class(const char *p, int c)
+{
+    return cls[(unsigned char)*p] & c;
+}
+
+/* A line ends at '\n', at the end of the input, or at a '\r' that precedes either. */
+static inline bool is_eol(const char *p, const char *end)
+{
+    if (p == end) return true;
+    if ((unsigned char)*p > '\r') return false;
+    return *p == '\n' || (*p == '\r' && (p + 1 == end || p[1] == '\n'));
+}
+
+/* Bytes the line terminator at p occupies (p as returned by a scan, so at an EOL). */
+static size_t eol_size(const char *p, const char *end)
+{
+    if (p == end) return 0;
+    if (*p == '\r' && p + 1 < end && p[1] == '\n') return 2;
+    return 1;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (whose first byte is >= 0x80), or 0.
+ * Overlong forms, surrogates and code points past U+10FFFF are rejected (RFC 3629). */
+static size_t utf8_seq(const char *p, const char *end)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    size_t avail = (size_t)(end - p);
+    unsigned char lo = 0x80, hi = 0xbf;
+
+    if (s[0] < 0xc2 || s[0] > 0xf4) return 0;
+    if (s[0] < 0xe0) return avail >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (s[0] == 0xe0) lo = 0xa0;
+    if (s[0] == 0xed) hi = 0x9f;
+    if (s[0] == 0xf0) lo = 0x90;
+    if (s[0] == 0xf4) hi = 0x8f;
+    if (avail < 2 || s[1] < lo || s[1] > hi) return 0;
+    if (s[0] < 0xf0) return avail >= 3 && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+    return avail >= 4 && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80 ? 4 : 0;
+}
+
+static bool utf8_valid(const char *p, const char *end)
+{
+    while (p < end) {
+        /* Eight ASCII bytes at a time: most bodies never reach the slow path. */
+        while (end - p >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            if (w & 0x8080808080808080ULL) break;
+            p += 8;
+        }
+        if (p == end) break;
+        if ((unsigned char)*p < 0x80) {
+            p++;
+            continue;
+        }
+        size_t n = utf8_seq(p, end);
+        if (!n) return false;
+        p += n;
+    }
+    return true;
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && is_class(p, C_WS)) p++;
+    return p;
+}
+
+/* Skips bytes that cannot end a run: returns the first byte that is a, b, c or d, a
+ * control byte up to '\r' or non-ASCII, or `end`. The caller checks what it stopped on
+ * (a tab or NUL may stop it without being a delimiter). Runs are short, so finding the
+ * stop in the first 16-byte block is what makes this pay: a line has a dozen runs. */
+static inline const char *skip_run(const char *p, const char *end, int mask, char a, char b,
+                                   char c, char d)
+{
+#ifdef __SSE2__
+    const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
+    const __m128i vc = _mm_set1_epi8(c), vd = _mm_set1_epi8(d);
+    const __m128i ctl = _mm_set1_epi8('\r' + 1);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        /* The signed compare catches 0x00-0x0d and 0x80-0xff in one go. */
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)),
+                                 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, vc),
+                                                           _mm_cmpeq_epi8(v, vd)),
+                                              _mm_cmplt_epi8(v, ctl)));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (bits) return p + __builtin_ctz(bits);
+        p += 16;
+    }
+#else
+    (void)a, (void)b, (void)c, (void)d;
+#endif
+    while (p < end && !is_class(p, mask)) p++;
+    return p;
+}
+
+/* Moves a line end at '\n' or `end` back over a '\r' before it. */
+static const char *trim_cr(const char *line, const char *e, const char *end)
+{
+    return e > line && e[-1] == '\r' && (e == end || *e == '\n') ? e - 1 : e;
+}
+
+/* Where the line starting at `line` ends (at its '\n', the '\r' before it, or `end`),
+ * found with the parser's structure but none of its checks; used for bad lines. */
+static const char *line_end(const char *line, const char *end)
+{
+    const char *p = skip_ws(line, end);
+    const char *nl;
+
+    if (p < end && *p == '#') goto rest;
+    /* Key: up to the first space not preceded by a backslash. */
+    for (const char *k = p; p < end && *p != '\n'; p++) {
+        if (*p == ' ' && p > k && p[-1] != '\\') break;
+    }
+    p = skip_ws(p, end);
+    /* Fields: '"' opens a string only at the start of a value. */
+    bool in_value = false;
+    while (p < end && *p != '\n') {
+        char c = *p;
+        if (c == ' ') goto rest;
+        if (c == ',') {
+            in_value = false;
+        } else if (c == '=' && !in_value) {
+            in_value = true;
+            if (p + 1 < end && p[1] == '"') {
+                for (p += 2; p < end && *p != '"'; p++) {
+                    if (*p == '\\' && ++p == end) break;
+                }
+                if (p == end) return end;
+            }
+        } else if (c == '\\' && p + 1 < end && p[1] != '\n') {
+            p++;
+        }
+        p++;
+    }
+    return trim_cr(line, p, end);
+rest:
+    nl = memchr(p, '\n', (size_t)(end - p));
+    return trim_cr(line, nl ? nl : end, end);
+}
+
+struct scan {
+    const char *end; /* end of input, or the max_line_bytes cut-off */
+    const char *reason;
+};
+
+static const char *fail(struct scan *sc, const char *reason)
+{
+    sc->reason = reason;
+    return NULL;
+}
+
+/* Scans a measurement (eq_ends false), tag key or tag value from its first byte, which the
+ * caller has checked. Stops at the end of the line or at a ',' or ' ' (or '=' if
+ * eq_ends) whose previous byte is not a backslash; the first byte never stops it, which
+ * is how InfluxDB lets a tag value begin with '='. */
+static const char *scan_key(struct scan *sc, const char *p, bool eq_ends)
+{
+    const char *seg = p;
+    const char *end = sc->end;
+
+    for (;;) {
+        p = skip_run(p, end, C_KEY, ',', ' ', '=', ',');
+        if (p == end) return p;
+        unsigned char c = (unsigned char)*p;
+        if (!(cls[c] & C_KEY)) {
+            p++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t n = utf8_seq(p, end);
+            if (!n) return fail(sc, "invalid UTF-8");
+            p += n;
+            continue;
+        }
+        if (is_eol(p, end)) return p;
+        if (c == '\r' || (c == '=' && !eq_ends) || p == seg || p[-1] == '\\') {
+            p++;
+            continue;
+        }
+        return p;
+    }
+}
+
+/* Scans a field key: a backslash escapes the byte after it (never the line's end). */
+static const char *scan_field_key(struct scan *sc, const char *p)
+{
+    const char *end = sc->end;
+
+    for (;;) {
+        p = skip_run(p, end, C_FKEY, '\\', ',', ' ', '=');
+        if (p == end) return p;
+        if (!is_class(p, C_FKEY)) {
+            p++;
+            continue;
+        }
+        if (*p == '\\') {
+            if (is_eol(p + 1, end)) return p + 1;
+            p++;
+        } else if (*p == '\r' && !is_eol(p, end)) {
+            p++;
+            continue;
+        } else if ((unsigned char)*p < 0x80) {
+            return p;
+        }
+        /* p is at an escaped byte or a non-ASCII one. */
+        if ((unsigned char)*p < 0x80) {
+            p++;
+            continue;
+        }
+        size_t n = utf8_seq(p, end);
+        if (!n) return fail(sc, "invalid UTF-8");
+        p += n;
+    }
+}
+
+/* The byte after a field value must end it. */
+static inline bool value_ends(const char *p, const char *end)
+{
+    return is_eol(p, end) || *p == ',' || *p == ' ';
+}
+
+static const char *scan_string(struct scan *sc, const char *p)
+{
+    const char *end = sc->end;
+
+    for (p++;;) {
+        p = skip_run(p, end, C_STR, '"', '\\', '"', '\\');
+        if (p == end) return fail(sc, "unbalanced quotes");
+        unsigned char c = (unsigned char)*p;
+        if (!(cls[c] & C_STR)) {
+            p++;
+            continue;
+        }
+        if (c == '"') break;
+        if (c == '\\') {
+            if (++p == end) return fail(sc, "unbalanced quotes");
+            c = (unsigned char)*p;
+        }
+        if (c >= 0x80) {
+            size_t n = utf8_seq(p, end);
+            if (!n) return fail(sc, "invalid UTF-8");
+            p += n;
+        } else {
+            p++;
+        }
+    }
+    p++;
+    /* InfluxDB would take `"a"b` as one value and misread it later; refuse it here. */
+    if (!value_ends(p, end)) return fail(sc, "invalid field format");
+    return p;
+}
+
+/* Compares digit strings of equal meaning ("no leading zeros") against a limit. */
+static bool digits_above(const char *d, size_t n, const char *limit)
+{
+    size_t ln = strlen(limit);
+    return n > ln || (n == ln && memcmp(d, limit, n) > 0);
+}
+
+/* Decides whether a float of valid syntax overflows a double, as strconv.ParseFloat
+ * does (underflow to zero is accepted). Only values within a factor of ten of DBL_MAX
+ * need strtod; the rest are settled by counting digits. */
+static bool float_overflows(const char *ip, size_t nint, const char *fp, size_t nfrac,
+                            int64_t exp10)
+{
+    int64_t mag; /* the value lies in [10^(mag-1), 10^mag) */
+    const char *sig = NULL;
+    size_t i;
+
+    for (i = 0; i < nint && ip[i] == '0'; i++) {}
+    if (i < nint) {
+        mag = (int64_t)(nint - i);
+        sig = ip + i;
+    } else {
+        for (i = 0; i < nfrac && fp[i] == '0'; i++) {}
+        if (i == nfrac) return false; /* zero */
+        mag = -(int64_t)i;
+        sig = fp + i;
+    }
+    mag += exp10;
+    if (mag <= 308) return false;
+    if (mag >= 310) return true;
+
+    /* 0.ddd...e309 with up to 330 significant digits: DBL_MAX's rounding threshold is a
+     * 309-digit integer, so the digits dropped past that cannot change the answer. */
+    char buf[340];
+    size_t n = 0;
+    buf[n++] = '0';
+    buf[n++] = '.';
+    if (sig < fp || !nfrac) {
+        for (const char *s = sig; s < ip + nint && n < 332; s++) buf[n++] = *s;
+        sig = fp;
+    }
+    for (const char *s = sig; s < fp + nfrac && n < 332; s++) buf[n++] = *s;
+    memcpy(buf + n, "e309", 5);
+    return isinf(strtod(buf, NULL));
+}
+
+static const char *scan_number(struct scan *sc, const char *p)
+{
+    const char *end = sc->end;
+    bool neg = *p == '-';
+
+    if (neg) p++;
+    const char *ip = p;
+    while (p < end && is_class(p, C_DIGIT)) p++;
+    size_t nint = (size_t)(p - ip);
+    const char *fp = p;
+    size_t nfrac = 0;
+    bool dot = p < end && *p == '.';
+    if (dot) {
+        fp = ++p;
+        while (p < end && is_class(p, C_DIGIT)) p++;
+        nfrac = (size_t)(p - fp);
+    }
+    if (nint + nfrac == 0) return fail(sc, "invalid number");
+
+    if (p < end && (*p == 'i' || *p == 'u')) {
+        bool u = *p == 'u';
+        if (dot || (u && neg)) return fail(sc, "invalid number");
+        if (!value_ends(p + 1, end)) return fail(sc, "invalid number");
+        while (nint > 1 && *ip == '0') ip++, nint--;
+        if (u && digits_above(ip, nint, "18446744073709551615"))
+            return fail(sc, "unable to parse unsigned: value out of range");
+        if (!u && digits_above(ip, nint, neg ? "9223372036854775808" : "9223372036854775807"))
+            return fail(sc, "unable to parse integer: value out of range");
+        return p + 1;
+    }
+
+    int64_t exp10 = 0;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        bool eneg = false;
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
+        const char *ep = p;
+        /* Clamped: an exponent past a million digits' worth is out of range anyway. */
+        for (; p < end && is_class(p, C_DIGIT); p++) {
+            if (exp10 < 100000000) exp10 = exp10 * 10 + (*p - '0');
+        }
+        if (p == ep) return fail(sc, "invalid float");
+        if (eneg) exp10 = -exp10;
+    }
+    if (!value_ends(p, end)) return fail(sc, "invalid number");
+    if (float_overflows(ip, nint, fp, nfrac, exp10)) return fail(sc, "invalid float");
+    return p;
+}
+
+static const char *scan_bool(struct scan *sc, const char *p)
+{
+    const char *s = p;
+    const char *end = sc->end;
+
+    while (p < end && !is_class(p, C_VEND)) p++;
+    /* A '\r' inside a value is not its end: only a line-ending one is. */
+    while (p < end && *p == '\r' && !is_eol(p, end)) {
+        for (p++; p < end && !is_class(p, C_VEND); p++) {}
+    }
+    size_t n = (size_t)(p - s);
+    switch (n) {
+    case 1:
+        return p; /* scan_value dispatched on t, T, f or F */
+    case 4:
+        if (!memcmp(s, "true", 4) || !memcmp(s, "True", 4) || !memcmp(s, "TRUE", 4)) return p;
+        break;
+    case 5:
+        if (!memcmp(s, "false", 5) || !memcmp(s, "False", 5) || !memcmp(s, "FALSE", 5))
+            return p;
+        break;
+    }
+    return fail(sc, "invalid boolean");
+}
+
+static const char *scan_value(struct scan *sc, const char *p)
+{
+    if (is_eol(p, sc->end)) return fail(sc, "missing field value");
+    switch (*p) {
+    case '"':
+        return scan_string(sc, p);
+    case '-':
+    case '.':
+    case '0' ... '9':
+        return scan_number(sc, p);
+    case 't':
+    case 'T':
+    case 'f':
+    case 'F':
+        return scan_bool(sc, p);
+    case ',':
+    case ' ':
+        return fail(sc, "missing field value");
+    case 'N':
+    case 'n':
+        /* NaN is not a value InfluxDB can store. */
+        return fail(sc, "invalid number");
+    default:
+        return fail(sc, "invalid boolean");
+    }
+}
+
+/* Reads the digit run at p into *v (modulo 2^64) and returns its end. Timestamps have
+ * 19 digits, so eight at a time (SWAR, on little-endian hosts) halves their cost. */
+static const char *read_digits(const char *p, const char *end, uint64_t *v)
+{
+    uint64_t u = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        if (((w & 0xf0f0f0f0f0f0f0f0ULL) |
+             (((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) >> 4)) != 0x3333333333333333ULL)
+            break;
+        w -= 0x3030303030303030ULL;
+        w = w * 10 + (w >> 8);
+        w = (((w & 0x000000ff000000ffULL) * 0x000f424000000064ULL) +
+             (((w >> 16) & 0x000000ff000000ffULL) * 0x0000271000000001ULL)) >>
+            32;
+        u = u * 100000000 + w;
+        p += 8;
+    }
+#endif
+    for (; p < end && is_class(p, C_DIGIT); p++) u = u * 10 + (uint64_t)(*p - '0');
+    *v = u;
+    return p;
+}
+
+struct tag {
+    const char *p; /* "key=value" */
+    uint32_t klen;
+    uint32_t len;
+};
+
+static int tag_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c) return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+static inline bool tag_less(const struct tag *a, const struct tag *b)
+{
+    return tag_cmp(a->p, a->klen, b->p, b->klen) < 0;
+}
+
+static void sift_down(struct tag *t, size_t i, size_t n)
+{
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) return;
+        if (c + 1 < n && tag_less(&t[c], &t[c + 1])) c++;
+        if (!tag_less(&t[i], &t[c])) return;
+        struct tag x = t[i];
+        t[i] = t[c];
+        t[c] = x;
+        i = c;
+    }
+}
+
+/* Insertion sort for the usual handful of tags; heapsort keeps a line with thousands of
+ * tags (when max_tags allows it) at n log n without allocating. */
+static void sort_tags(struct tag *t, size_t n)
+{
+    if (n <= 16) {
+        for (size_t i = 1; i < n; i++) {
+            struct tag x = t[i];
+            size_t j = i;
+            for (; j > 0 && tag_less(&x, &t[j - 1]); j--) t[j] = t[j - 1];
+            t[j] = x;
+        }
+        return;
+    }
+    for (size_t i = n / 2; i-- > 0;) sift_down(t, i, n);
+    for (size_t i = n - 1; i > 0; i--) {
+        struct tag x = t[0];
+        t[0] = t[i];
+        t[i] = x;
+        sift_down(t, 0, i);
+    }
+}
+
+/* Finds the next ',' (or '=') not preceded by a backslash, from p (exclusive of p[-1]
+ * checks at the tag's first byte, which is never a separator). */
+static const char *next_unescaped(const char *p, const char *end, char c)
+{
+    for (; p < end; p++) {
+        if (*p == c && p[-1] != '\\') return p;
+    }
+    return end;
+}
+
+/* Writes the key with its tags in order. The key was validated, so its tags are found
+ * again with plain searches. Returns false on duplicate tag keys. */
+static bool write_sorted_key(char *o, const char *key, const char *mend, const char *kend,
+                             struct tag *tags, size_t ntags)
+{
+    size_t n = 0;
+    for (const char *p = mend; p < kend; n++) {
+        const char *t = p + 1;
+        const char *eq = next_unescaped(t + 1, kend, '=');
+        /* The value's first byte may be '=', so the search for its end starts after it. */
+        p = next_unescaped(eq + 2, kend, ',');
+        tags[n].p = t;
+        tags[n].klen = (uint32_t)(eq - t);
+        tags[n].len = (uint32_t)(p - t);
+    }
+    assert(n == ntags);
+    sort_tags(tags, n);
+    for (size_t i = 1; i < n; i++) {
+        if (!tag_cmp(tags[i - 1].p, tags[i - 1].klen, tags[i].p, tags[i].klen)) return false;
+    }
+    memcpy(o, key, (size_t)(mend - key));
+    o += mend - key;
+    for (size_t i = 0; i < n; i++) {
+        *o++ = ',';
+        memcpy(o, tags[i].p, tags[i].len);
+        o += tags[i].len;
+    }
+    return true;
+}
+
+static const char digit_pairs[201] = "00010203040506070809"
+                                     "10111213141516171819"
+                                     "20212223242526272829"
+                                     "30313233343536373839"
+                                     "40414243444546474849"
+                                     "50515253545556575859"
+                                     "60616263646566676869"
+                                     "70717273747576777879"
+                                     "80818283848586878889"
+                                     "90919293949596979899";
+
+static size_t write_i64(char *o, int64_t v)
+{
+    char tmp[24];
+    char *t = tmp + sizeof(tmp);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+    while (u >= 100) {
+        t -= 2;
+        memcpy(t, digit_pairs + 2 * (u % 100), 2);
+        u /= 100;
+    }
+    if (u >= 10) {
+        t -= 2;
+        memcpy(t, digit_pairs + 2 * u, 2);
+    } else {
+        *--t = (char)('0' + u);
+    }
+    if (v < 0) *--t = '-';
+    size_t n = (size_t)(tmp + sizeof(tmp) - t);
+    memcpy(o, t, n);
+    return n;
+}
+
+static void set_error(const char *line, const char *end, const struct tsr_lp_opts *opts,
+                      const char *reason, struct tsr_lp_result *res)
+{
+    const char *e = line_end(line, end);
+    size_t len = (size_t)(e - line);
+
+    /* The cheap early checks may have stopped the strict scan anywhere; the whole line
+     * decides which reason the client sees. */
+    if (opts->max_line_bytes && len > opts->max_line_bytes)
+        reason = "line too long";
+    else if (!utf8_valid(line, e))
+        reason = "invalid UTF-8";
+    res->status = TSR_LP_ERR;
+    res->line_len = len;
+    res->consumed = len + eol_size(e, end);
+    res->reason = reason;
+}
+
+void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts *opts,
+                       struct tsr_buf *out, struct tsr_lp_result *res)
+{
+    assert(p < end);
+    const char *line = p;
+    struct scan sc = {.end = end, .reason = NULL};
+    size_t max = opts->max_line_bytes;
+
+    res->series_hash = 0;
+    res->reason = NULL;
+    /* Scanning stops two bytes past the limit ("\r\n"), so a huge line costs at most
+     * max_line_bytes of strict parsing before it is refused. */
+    if (max && (size_t)(end - p) > max && (size_t)(end - p) - max > 2) sc.end = p + max + 2;
+
+    p = skip_ws(p, sc.end);
+    if (p < sc.end && *p == '#') {
+        const char *e = line_end(line, end);
+        res->status = TSR_LP_SKIP;
+        res->line_len = (size_t)(e - line);
+        res->consumed = res->line_len + eol_size(e, end);
+        return;
+    }
+    if (is_eol(p, sc.end)) {
+        if (p == sc.end && sc.end != end) goto err; /* whitespace past the limit */
+        res->status = TSR_LP_SKIP;
+        res->line_len = (size_t)(p - line);
+        res->consumed = res->line_len + eol_size(p, end);
+        return;
+    }
+
+    /* Measurement. */
+    const char *key = p;
+    if (*p == ',') {
+        sc.reason = "missing measurement";
+        goto err;
+    }
+    if (!(p = scan_key(&sc, p, false))) goto err;
+    const char *mend = p;
+
+    /* Tags: checked for order as they go by, so sorted input is never sorted again. */
+    unsigned ntags = 0;
+    bool sorted = true;
+    const char *prev = NULL;
+    size_t prevlen = 0;
+    while (!is_eol(p, sc.end) && *p == ',') {
+        p++;
+        if (is_eol(p, sc.end) || *p == ' ' || *p == ',' || *p == '=') {
+            sc.reason = "missing tag key";
+            goto err;
+        }
+        if (++ntags > opts->max_tags && opts->max_tags) {
+            sc.reason = "too many tags";
+            goto err;
+        }
+        const char *k = p;
+        if (!(p = scan_key(&sc, p, true))) goto err;
+        if (is_eol(p, sc.end) || *p != '=') {
+            sc.reason = "missing tag value";
+            goto err;
+        }
+        size_t klen = (size_t)(p - k);
+        if (klen == 4 && !memcmp(k, "time", 4)) {
+            sc.reason = "invalid tag key \"time\"";
+            goto err;
+        }
+        if (sorted && prev) {
+            int c = tag_cmp(prev, prevlen, k, klen);
+            if (c == 0) {
+                sc.reason = "duplicate tags";
+                goto err;
+            }
+            sorted = c < 0;
+        }
+        prev = k;
+        prevlen = klen;
+        p++;
+        if (is_eol(p, sc.end) || *p == ',' || *p == ' ') {
+            sc.reason = "missing tag value";
+            goto err;
+        }
+        if (!(p = scan_key(&sc, p, true))) goto err;
+        if (!is_eol(p, sc.end) && *p == '=') {
+            sc.reason = "invalid tag format";
+            goto err;
+        }
+    }
+    if (is_eol(p, sc.end)) {
+        sc.reason = "missing fields";
+        goto err;
+    }
+    const char *kend = p;
+    size_t klen = (size_t)(kend - key);
+    if (klen > MAX_KEY_LEN) {
+        sc.reason = "max key length exceeded";
+        goto err;
+    }
+    /* Hashed now, so the serial multiply chain overlaps the field scan. */
+    if (sorted) res->series_hash = tsr_fnv1a64(TSR_FNV1A64_INIT, key, klen);
+
+    /* Fields, kept as one span. */
+    p = skip_ws(p, sc.end);
+    if (is_eol(p, sc.end)) {
+        sc.reason = "missing fields";
+        goto err;
+    }
+    const char *fs = p;
+    for (;;) {
+        const char *fk = p;
+        if (!(p = scan_field_key(&sc, p))) goto err;
+        if (is_eol(p, sc.end) || *p != '=') {
+            sc.reason = "invalid field format";
+            goto err;
+        }
+        if (p == fk) {
+            sc.reason = "missing field key";
+            goto err;
+        }
+        size_t fklen = (size_t)(p - fk);
+        if (fklen == 4 && !memcmp(fk, "time", 4)) {
+            sc.reason = "invalid field key \"time\"";
+            goto err;
+        }
+        if (klen + 4 + fklen > MAX_KEY_LEN) {
+            sc.reason = "max key length exceeded";
+            goto err;
+        }
+        if (!(p = scan_value(&sc, p + 1))) goto err;
+        if (is_eol(p, sc.end) || *p == ' ') break;
+        p++; /* ',' */
+    }
+    const char *fe = p;
+
+    /* Timestamp. */
+    const char *ts = NULL, *digits = NULL, *tse = NULL;
+    uint64_t u = 0;
+    p = skip_ws(p, sc.end);
+    if (!is_eol(p, sc.end)) {
+        ts = p;
+        if (*p == '-') p++;
+        digits = p;
+        p = read_digits(p, sc.end, &u);
+        if (p == digits || !(is_eol(p, sc.end) || *p == ' ')) {
+            sc.reason = "bad timestamp";
+            goto err;
+        }
+        tse = p;
+        while (p < sc.end && *p == ' ') p++;
+        if (!is_eol(p, sc.end)) {
+            sc.reason = "point is invalid";
+            goto err;
+        }
+    }
+    if (max && (size_t)(p - line) > max) {
+        sc.reason = "line too long";
+        goto err;
+    }
+
+    int64_t t = opts->now_ns;
+    bool raw_ts = false;
+    if (ts) {
+        bool neg = ts != digits;
+        const char *d = digits;
+        /* read_digits wrapped past 19 digits: only leading zeros can make that fit. */
+        if (tse - d > 19) {
+            while (d < tse - 1 && *d == '0') d++;
+            if (tse - d > 19) {
+                sc.reason = TIME_RANGE_REASON;
+                goto err;
+            }
+            read_digits(d, tse, &u);
+        }
+        if (u > (uint64_t)INT64_MAX) {
+            sc.reason = TIME_RANGE_REASON;
+            goto err;
+        }
+        t = neg ? -(int64_t)u : (int64_t)u;
+        if (__builtin_mul_overflow(t, prec_mult[opts->precision], &t) || t < MIN_NANO_TIME ||
+            t > MAX_NANO_TIME) {
+            sc.reason = TIME_RANGE_REASON;
+            goto err;
+        }
+        /* Canonical nanosecond text (the usual case) is copied, not reformatted. */
+        raw_ts = opts->precision == TSR_PREC_NS && (*digits != '0' || tse - digits == 1) &&
+                 !(neg && u == 0);
+    }
+
+    /* Emit: key, ' ', fields, ' ', timestamp, '\n'. */
+    size_t flen = (size_t)(fe - fs);
+    size_t need = klen + 1 + flen + 1 + 21 + 1;
+    struct tag stack_tags[STACK_TAGS];
+    struct tag *tags = stack_tags;
+    if (!sorted && ntags > STACK_TAGS) {
+        /* Borrow the buffer's spare room past this line for the tag index. */
+        tsr_buf_reserve(out, need + _Alignof(struct tag) + ntags * sizeof(struct tag));
+        uintptr_t a = (uintptr_t)(out->data + out->len + need);
+        a = (a + _Alignof(struct tag) - 1) & ~(uintptr_t)(_Alignof(struct tag) - 1);
+        tags = (struct tag *)a;
+    } else {
+        tsr_buf_reserve(out, need);
+    }
+    char *o0 = out->data + out->len;
+    char *o = o0;
+    if (sorted) {
+        memcpy(o, key, klen);
+    } else if (write_sorted_key(o, key, mend, kend, tags, ntags)) {
+        res->series_hash = tsr_fnv1a64(TSR_FNV1A64_INIT, o, klen);
+    } else {
+        sc.reason = "duplicate tags";
+        goto err;
+    }
+    o += klen;
+    *o++ = ' ';
+    memcpy(o, fs, flen);
+    o += flen;
+    *o++ = ' ';
+    if (raw_ts) {
+        memcpy(o, ts, (size_t)(tse - ts));
+        o += tse - ts;
+    } else {
+        o += write_i64(o, t);
+    }
+    *o++ = '\n';
+    out->len += (size_t)(o - o0);
+
+    res->status = TSR_LP_OK;
+    res->line_len = (size_t)(p - line);
+    res->consumed = res->line_len + eol_size(p, end);
+    return;
+
+err:
+    res->series_hash = 0;
+    set_error(line, end, opts, sc.reason, res);
+}

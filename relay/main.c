@@ -1,0 +1,231 @@
+/* relay/main.c — the tsrelay daemon: wiring, signals, and the shutdown sequence.
+ *
+ * Exit codes: 0 clean shutdown, every acknowledged write confirmed by Kafka;
+ * 1 runtime failure (a listener could not start, a fatal producer error, or records
+ * still unconfirmed when the drain deadline passed); 2 usage or configuration error. */
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin.h"
+#include "config/config.h"
+#include "graphite.h"
+#include "ingest_graphite.h"
+#include "ingest_http.h"
+#include "kafka.h"
+#include "log.h"
+#include "metrics.h"
+
+#define TSR_VERSION "0.1.0"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+struct relay {
+    struct tsr_config *cf;
+    struct event_base *base;
+    struct tsr_kafka *k;
+    struct tsr_ingest_http *ih;
+    struct tsr_ingest_graphite *ig;
+    struct tsr_admin *admin;
+    struct event *sigterm_ev, *sigint_ev, *sighup_ev, *house_ev, *drain_ev;
+    int draining;
+    int64_t drain_deadline_s;
+    int exit_code;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: tsrelay -c FILE            run the relay\n"
+            "       tsrelay --check-config -c FILE\n"
+            "                                  validate FILE, print the problem and exit 2 if bad\n"
+            "       tsrelay --config-reference print the reference of every config key (Markdown)\n"
+            "       tsrelay --version | --help\n"
+            "\n"
+            "tsrelay accepts InfluxDB line protocol over HTTP (/write, /api/v2/write) and\n"
+            "Graphite plaintext over TCP/UDP, and answers a write only once it is durable in\n"
+            "Kafka (acks=all). Operators use the admin listener: /health /ready /metrics /status.\n"
+            "\n"
+            "signals: SIGTERM/SIGINT stop accepting, wait until every accepted write is\n"
+            "         confirmed by Kafka (up to kafka.message_timeout_ms), then exit\n"
+            "exit codes: 0 clean shutdown, 1 runtime failure, 2 usage or config error\n");
+}
+
+static void drain_check(evutil_socket_t fd, short what, void *arg)
+{
+    struct relay *r = arg;
+    int pending = (r->ih ? tsr_ingest_http_pending(r->ih) : 0) +
+                  (r->ig ? tsr_ingest_graphite_pending(r->ig) : 0);
+    if (pending == 0) {
+        event_base_loopexit(r->base, NULL);
+        return;
+    }
+    if (time(NULL) >= r->drain_deadline_s) {
+        tsr_error("shutdown deadline passed with %d writes still unconfirmed by kafka", pending);
+        r->exit_code = EXIT_RUNTIME;
+        event_base_loopexit(r->base, NULL);
+    }
+}
+
+static void begin_drain(struct relay *r, const char *why)
+{
+    if (r->draining) return;
+    r->draining = 1;
+    tsr_info("%s: no longer accepting writes, waiting for kafka to confirm the ones in flight",
+             why);
+    if (r->admin) tsr_admin_set_draining(r->admin);
+    if (r->ih) tsr_ingest_http_drain(r->ih);
+    if (r->ig) tsr_ingest_graphite_drain(r->ig);
+    r->drain_deadline_s = time(NULL) + r->cf->kafka_message_timeout_ms / 1000 + 5;
+    r->drain_ev = event_new(r->base, -1, EV_PERSIST, drain_check, r);
+    struct timeval tv = {0, 20000};
+    event_add(r->drain_ev, &tv);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct relay *r = arg;
+    if (sig == SIGHUP) {
+        tsr_warn("SIGHUP received: live reload is not supported yet, restart to apply changes");
+        return;
+    }
+    if (r->draining) {
+        tsr_warn("second %s: exiting now without waiting", strsignal((int)sig));
+        r->exit_code = EXIT_RUNTIME;
+        event_base_loopexit(r->base, NULL);
+        return;
+    }
+    begin_drain(r, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void housekeeping(evutil_socket_t fd, short what, void *arg)
+{
+    struct relay *r = arg;
+    if (tsr_kafka_fatal(r->k) && !r->draining) {
+        r->exit_code = EXIT_RUNTIME;
+        begin_drain(r, "fatal kafka producer error");
+    }
+}
+
+static int start(struct relay *r)
+{
+    char err[512];
+    if (tsr_kafka_new(r->cf, r->base, &r->k, err, sizeof(err))) goto fail;
+    if (tsr_admin_new(r->cf, r->base, r->k, &r->admin, err, sizeof(err))) goto fail;
+    if (*r->cf->listen_http &&
+        tsr_ingest_http_new(r->cf, r->base, r->k, &r->ih, err, sizeof(err)))
+        goto fail;
+    if (*r->cf->listen_graphite &&
+        tsr_ingest_graphite_new(r->cf, r->base, r->k, &r->ig, err, sizeof(err)))
+        goto fail;
+
+    r->sigterm_ev = evsignal_new(r->base, SIGTERM, on_signal, r);
+    r->sigint_ev = evsignal_new(r->base, SIGINT, on_signal, r);
+    r->sighup_ev = evsignal_new(r->base, SIGHUP, on_signal, r);
+    r->house_ev = event_new(r->base, -1, EV_PERSIST, housekeeping, r);
+    struct timeval sec = {1, 0};
+    event_add(r->sigterm_ev, NULL);
+    event_add(r->sigint_ev, NULL);
+    event_add(r->sighup_ev, NULL);
+    event_add(r->house_ev, &sec);
+    tsr_info("tsrelay %s started: datacenter '%s', http '%s', graphite '%s', admin '%s', "
+             "kafka '%s' topic '%s'",
+             TSR_VERSION, r->cf->datacenter, r->cf->listen_http, r->cf->listen_graphite,
+             r->cf->listen_admin, r->cf->kafka_brokers, r->cf->kafka_topic);
+    return 0;
+fail:
+    tsr_error("%s", err);
+    return -1;
+}
+
+static void stop(struct relay *r)
+{
+    /* Kafka goes first: flushing it runs the last delivery reports, which answer HTTP
+     * requests and release graphite records, so those modules must still exist. */
+    if (r->k) {
+        int left = tsr_kafka_free(&r->k, 5000);
+        if (left > 0) {
+            tsr_error("%d kafka records unconfirmed at exit", left);
+            r->exit_code = EXIT_RUNTIME;
+        }
+    }
+    tsr_ingest_graphite_free(&r->ig);
+    tsr_ingest_http_free(&r->ih);
+    tsr_admin_free(&r->admin);
+    struct event **evs[] = {&r->sigterm_ev, &r->sigint_ev, &r->sighup_ev, &r->house_ev,
+                            &r->drain_ev};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (*evs[i]) event_free(*evs[i]), *evs[i] = NULL;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"config-reference", no_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL;
+    int check = 0, opt;
+    while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': path = optarg; break;
+        case 'C': check = 1; break;
+        case 'R': tsr_config_write_reference(stdout); return EXIT_OK;
+        case 'h': usage(stdout); return EXIT_OK;
+        case 'V': printf("tsrelay %s\n", TSR_VERSION); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (!path || optind != argc) {
+        fprintf(stderr, "tsrelay: %s\n", path ? "unexpected argument" : "missing -c FILE");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+
+    struct relay r = {.exit_code = EXIT_OK};
+    char err[1024];
+    if (tsr_config_load(path, &r.cf, err, sizeof(err))) {
+        fprintf(stderr, "tsrelay: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (check) {
+        /* Templates are compiled by the graphite listener; compile them here too so a
+         * bad one fails the check, not the start. */
+        struct tsr_graphite_tmpl *tmpl = NULL;
+        if (tsr_graphite_tmpl_compile((const char *const *)r.cf->graphite_templates,
+                                      r.cf->ngraphite_templates, r.cf->graphite_separator, &tmpl,
+                                      err, sizeof(err))) {
+            fprintf(stderr, "tsrelay: %s: graphite.templates: %s\n", path, err);
+            tsr_config_free(&r.cf);
+            return EXIT_USAGE;
+        }
+        tsr_graphite_tmpl_free(&tmpl);
+        printf("%s: configuration is valid\n", path);
+        tsr_config_free(&r.cf);
+        return EXIT_OK;
+    }
+    enum tsr_log_level level;
+    if (tsr_log_level_parse(r.cf->log_level, &level) == 0) tsr_log_min = level;
+    signal(SIGPIPE, SIG_IGN);
+    tsr_metrics.start_time_s = time(NULL);
+
+    r.base = event_base_new();
+    if (!r.base || start(&r) != 0) {
+        r.exit_code = EXIT_RUNTIME;
+    } else {
+        event_base_dispatch(r.base);
+    }
+    stop(&r);
+    if (r.base) event_base_free(r.base);
+    tsr_config_free(&r.cf);
+    tsr_info("tsrelay stopped (exit %d)", r.exit_code);
+    return r.exit_code;
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# tools/setup.sh — install what the build and the tests need (Debian 12).
+#
+# Idempotent and fast when everything is present: it asks dpkg what is missing, runs
+# `apt-get update` and `apt-get install` only for that, then makes sure the Kafka broker
+# jars are in the cache (tools/kafka/fetch.sh). A fresh machine has none of this, so CI
+# (`make test`) runs it first. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# The build: compiler, pkg-config and the -dev packages the Makefile's PKGS names,
+# cmocka for unit tests, clang (+ compiler-rt) for libFuzzer, cppcheck and
+# clang-format for `make lint` / `make format`.
+pkgs=(make gcc libc6-dev pkg-config clang libclang-rt-14-dev clang-format cppcheck
+      librdkafka-dev libevent-dev libcurl4-openssl-dev liblmdb-dev libssl-dev libyaml-dev
+      libcmocka-dev zlib1g-dev)
+# The integration tests: the real servers (run by tests/lib/harness.sh, never as
+# services), kcat to poke Kafka, and the usual shell tools.
+pkgs+=(influxdb victoria-metrics kcat python3 curl procps)
+# Kafka itself runs from Maven Central jars on a JRE; only install Java and Maven when
+# they are not already on the PATH (a developer may have their own).
+command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || pkgs+=(maven)
+
+missing=()
+for p in "${pkgs[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+    [ "${status:0:2}" = "ii" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: all ${#pkgs[@]} apt packages present"
+else
+    echo "setup: installing ${missing[*]}"
+    sudo=
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    # influxdb and victoria-metrics ship init scripts; the tests start their own
+    # servers, so keep dpkg from starting system services while installing (unless the
+    # machine already has a policy, as containers do).
+    policy=/usr/sbin/policy-rc.d
+    made_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+        $sudo chmod 755 "$policy"
+        made_policy=1
+        trap '[ $made_policy = 1 ] && $sudo rm -f "$policy"' EXIT
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}"
+    echo "setup: installed ${#missing[@]} packages"
+fi
+
+libs=$("$root/tools/kafka/fetch.sh")
+echo "setup: kafka jars in $libs"
