@@ -305,7 +305,7 @@ static const char *scan_field_key(struct scan *sc, const char *p)
 /* The byte after a field value must end it. */
 static inline bool value_ends(const char *p, const char *end)
 {
-    return is_eol(p, end) || *p == ',' || *p == ' ';
+    return p == end || *p == ',' || *p == ' ' || is_eol(p, end);
 }
 
 static const char *scan_string(struct scan *sc, const char *p)
@@ -356,6 +356,7 @@ static bool float_overflows(const char *ip, size_t nint, const char *fp, size_t 
     const char *sig = NULL;
     size_t i;
 
+    if (exp10 <= 0 && nint <= 308) return false; /* the usual case */
     for (i = 0; i < nint && ip[i] == '0'; i++) {}
     if (i < nint) {
         mag = (int64_t)(nint - i);
@@ -486,18 +487,36 @@ static const char *scan_value(struct scan *sc, const char *p)
     }
 }
 
-/* Reads the digit run at p into *v (modulo 2^64) and returns its end. Timestamps have
- * 19 digits, so eight at a time (SWAR, on little-endian hosts) halves their cost. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR_DIGITS 1
+/* True if the eight bytes of w are all ASCII digits. */
+static inline bool eight_digits(uint64_t w)
+{
+    return ((w & 0xf0f0f0f0f0f0f0f0ULL) |
+            (((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) >> 4)) == 0x3333333333333333ULL;
+}
+#endif
+
+/* Timestamps have 19 digits: checking eight at a time (SWAR) saves most of their cost. */
+static const char *skip_digits(const char *p, const char *end)
+{
+#ifdef SWAR_DIGITS
+    uint64_t w;
+    while (end - p >= 8 && (memcpy(&w, p, 8), eight_digits(w))) p += 8;
+#endif
+    while (p < end && is_class(p, C_DIGIT)) p++;
+    return p;
+}
+
+/* Reads the digit run at p into *v (modulo 2^64) and returns its end. */
 static const char *read_digits(const char *p, const char *end, uint64_t *v)
 {
     uint64_t u = 0;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#ifdef SWAR_DIGITS
     while (end - p >= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
-        if (((w & 0xf0f0f0f0f0f0f0f0ULL) |
-             (((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) >> 4)) != 0x3333333333333333ULL)
-            break;
+        if (!eight_digits(w)) break;
         w -= 0x3030303030303030ULL;
         w = w * 10 + (w >> 8);
         w = (((w & 0x000000ff000000ffULL) * 0x000f424000000064ULL) +
@@ -702,9 +721,9 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
     bool sorted = true;
     const char *prev = NULL;
     size_t prevlen = 0;
-    while (!is_eol(p, sc.end) && *p == ',') {
+    while (p < sc.end && *p == ',') {
         p++;
-        if (is_eol(p, sc.end) || *p == ' ' || *p == ',' || *p == '=') {
+        if (p == sc.end || *p == ' ' || *p == ',' || *p == '=' || is_eol(p, sc.end)) {
             sc.reason = "missing tag key";
             goto err;
         }
@@ -714,7 +733,7 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
         }
         const char *k = p;
         if (!(p = scan_key(&sc, p, true))) goto err;
-        if (is_eol(p, sc.end) || *p != '=') {
+        if (p == sc.end || *p != '=') {
             sc.reason = "missing tag value";
             goto err;
         }
@@ -734,17 +753,17 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
         prev = k;
         prevlen = klen;
         p++;
-        if (is_eol(p, sc.end) || *p == ',' || *p == ' ') {
+        if (p == sc.end || *p == ',' || *p == ' ' || is_eol(p, sc.end)) {
             sc.reason = "missing tag value";
             goto err;
         }
         if (!(p = scan_key(&sc, p, true))) goto err;
-        if (!is_eol(p, sc.end) && *p == '=') {
+        if (p < sc.end && *p == '=') {
             sc.reason = "invalid tag format";
             goto err;
         }
     }
-    if (is_eol(p, sc.end)) {
+    if (p == sc.end || *p != ' ') {
         sc.reason = "missing fields";
         goto err;
     }
@@ -767,7 +786,7 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
     for (;;) {
         const char *fk = p;
         if (!(p = scan_field_key(&sc, p))) goto err;
-        if (is_eol(p, sc.end) || *p != '=') {
+        if (p == sc.end || *p != '=') {
             sc.reason = "invalid field format";
             goto err;
         }
@@ -785,20 +804,19 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
             goto err;
         }
         if (!(p = scan_value(&sc, p + 1))) goto err;
-        if (is_eol(p, sc.end) || *p == ' ') break;
-        p++; /* ',' */
+        if (p == sc.end || *p != ',') break; /* at ' ' or the line's end */
+        p++;
     }
     const char *fe = p;
 
     /* Timestamp. */
     const char *ts = NULL, *digits = NULL, *tse = NULL;
-    uint64_t u = 0;
     p = skip_ws(p, sc.end);
     if (!is_eol(p, sc.end)) {
         ts = p;
         if (*p == '-') p++;
         digits = p;
-        p = read_digits(p, sc.end, &u);
+        p = skip_digits(p, sc.end);
         if (p == digits || !(is_eol(p, sc.end) || *p == ' ')) {
             sc.reason = "bad timestamp";
             goto err;
@@ -820,28 +838,26 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
     if (ts) {
         bool neg = ts != digits;
         const char *d = digits;
-        /* read_digits wrapped past 19 digits: only leading zeros can make that fit. */
-        if (tse - d > 19) {
-            while (d < tse - 1 && *d == '0') d++;
-            if (tse - d > 19) {
+        while (d < tse - 1 && *d == '0') d++;
+        size_t n = (size_t)(tse - d);
+        /* The nanosecond range is symmetric, so one text compare settles it; scaled
+         * precisions still need the multiplication below. */
+        if (n > 19 || (n == 19 && memcmp(d, "9223372036854775806", 19) > 0)) {
+            sc.reason = TIME_RANGE_REASON;
+            goto err;
+        }
+        if (opts->precision == TSR_PREC_NS && d == digits && !(neg && *d == '0')) {
+            raw_ts = true; /* canonical text, copied as is */
+        } else {
+            uint64_t u;
+            read_digits(d, tse, &u);
+            t = neg ? -(int64_t)u : (int64_t)u;
+            if (__builtin_mul_overflow(t, prec_mult[opts->precision], &t) ||
+                t < MIN_NANO_TIME || t > MAX_NANO_TIME) {
                 sc.reason = TIME_RANGE_REASON;
                 goto err;
             }
-            read_digits(d, tse, &u);
         }
-        if (u > (uint64_t)INT64_MAX) {
-            sc.reason = TIME_RANGE_REASON;
-            goto err;
-        }
-        t = neg ? -(int64_t)u : (int64_t)u;
-        if (__builtin_mul_overflow(t, prec_mult[opts->precision], &t) || t < MIN_NANO_TIME ||
-            t > MAX_NANO_TIME) {
-            sc.reason = TIME_RANGE_REASON;
-            goto err;
-        }
-        /* Canonical nanosecond text (the usual case) is copied, not reformatted. */
-        raw_ts = opts->precision == TSR_PREC_NS && (*digits != '0' || tse - digits == 1) &&
-                 !(neg && u == 0);
     }
 
     /* Emit: key, ' ', fields, ' ', timestamp, '\n'. */
@@ -855,7 +871,7 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
         uintptr_t a = (uintptr_t)(out->data + out->len + need);
         a = (a + _Alignof(struct tag) - 1) & ~(uintptr_t)(_Alignof(struct tag) - 1);
         tags = (struct tag *)a;
-    } else {
+    } else if (out->cap - out->len < need) {
         tsr_buf_reserve(out, need);
     }
     char *o0 = out->data + out->len;

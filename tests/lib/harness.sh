@@ -352,7 +352,7 @@ EOF
         # shellcheck disable=SC2086
         java $KAFKA_JVM_OPTS -Xms64m $cds -cp "$libs/*" \
             -Dlog4j.configuration="file:$dir/log4j.properties" \
-            kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" \
+            kafka.tools.StorageTool format --cluster-id="$id" -c "$dir/server.properties" \
             >>"$TSR_TMP/kafka.log" 2>&1 || rc=$?
         kafka_cds_done storage-tool "$((rc == 0))"
         [ "$rc" -eq 0 ] || start_failed kafka "storage format failed"
