@@ -74,7 +74,10 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/relay/main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/relay/main.d $(UNIT_SRC:%.c=$(BUILD)/%.d) \
+         $(TOOL_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)
+# Keep the objects of tools and tests: they are intermediate files to make otherwise.
+.SECONDARY:
 
 # --- tests ---------------------------------------------------------------------------
 unit: $(UNIT_BIN)

@@ -38,6 +38,16 @@ struct tsr_cluster_conf {
     int64_t timeout_ms;
     int64_t batch_lines;
     int64_t batch_bytes;
+    int64_t max_inflight;      /* write requests in flight (lanes of partitions) */
+    int64_t catchup_rate;      /* points/s cap while delivering; 0 = no cap */
+    int64_t probe_interval_ms; /* active health probe period */
+    int64_t lag_threshold_ms;  /* above it the cluster is catching_up, not in_sync */
+    int64_t retry_max_ms;      /* cap of the exponential retry backoff */
+    int create_database;       /* influxdb: CREATE DATABASE on "database not found" */
+    char *tls_ca_file;         /* CA bundle for https URLs ("" = system) */
+    int tls_insecure;          /* skip certificate checks (tests only) */
+    char *start_from;          /* "earliest" or "latest": where a cluster without a
+                                  checkpoint starts */
 };
 
 struct tsr_config {

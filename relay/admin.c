@@ -6,18 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "addr.h"
 #include "buf.h"
+#include "ckpt.h"
 #include "config/config.h"
+#include "delivery.h"
 #include "json.h"
 #include "kafka.h"
 #include "metrics.h"
 
+#define MAX_CLUSTERS 64
+#define LEDGER_SHOWN 20
+
 struct tsr_admin {
     const struct tsr_config *cf;
     struct tsr_kafka *k;
+    struct tsr_delivery *d;
+    struct tsr_cluster_status *cs; /* scratch for snapshots */
     struct evhttp *http;
     int draining;
 };
@@ -61,7 +69,141 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
                        (unsigned long long)x->points_rejected, (unsigned long long)x->points_failed,
                        (unsigned long long)x->requests, (unsigned long long)x->throttled);
     }
-    tsr_buf_puts(b, "}}\n");
+    tsr_buf_puts(b, "},\"clusters\":[");
+    int n = a->d ? tsr_delivery_status(a->d, a->cs, MAX_CLUSTERS) : 0;
+    struct tsr_ledger_entry *le = calloc(LEDGER_SHOWN, sizeof(*le));
+    if (!le) abort();
+    for (int i = 0; i < n; i++) {
+        const struct tsr_cluster_status *c = &a->cs[i];
+        tsr_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+        tsr_json_string(b, c->name);
+        tsr_buf_puts(b, ",\"type\":");
+        tsr_json_string(b, c->type);
+        tsr_buf_printf(b, ",\"state\":\"%s\",\"ready\":%s,\"reason\":",
+                       tsr_cluster_state_name(c->state),
+                       c->state == TSR_CLUSTER_IN_SYNC ? "true" : "false");
+        tsr_json_string(b, c->reason);
+        tsr_buf_printf(b,
+                       ",\"since_ms\":%lld,\"lag_seconds\":%.3f,\"lag_records\":%lld,"
+                       "\"lag_points\":%lld,\"points_delivered\":%llu,\"points_rejected\":%llu,"
+                       "\"requests_ok\":%llu,\"requests_failed\":%llu,\"retries\":%llu,"
+                       "\"gap_records\":%llu,\"last_error\":",
+                       (long long)c->since_ms, c->lag_ms / 1000.0, (long long)c->lag_records,
+                       (long long)c->lag_points, (unsigned long long)c->points_delivered,
+                       (unsigned long long)c->points_rejected, (unsigned long long)c->requests_ok,
+                       (unsigned long long)c->requests_failed, (unsigned long long)c->retries,
+                       (unsigned long long)c->gap_records);
+        tsr_json_string(b, c->last_error);
+        tsr_buf_puts(b, ",\"urls\":[");
+        for (int u = 0; u < c->nurls && u < 64; u++) {
+            tsr_buf_puts(b, u ? ",{\"url\":" : "{\"url\":");
+            tsr_json_string(b, a->cf->clusters[i].urls[u]);
+            tsr_buf_printf(b, ",\"up\":%s}", c->url_up[u] ? "true" : "false");
+        }
+        tsr_buf_puts(b, "],\"partitions\":[");
+        for (int p = 0; p < c->nparts; p++)
+            tsr_buf_printf(b, "%s{\"partition\":%d,\"position\":%lld,\"high\":%lld}", p ? "," : "",
+                           p, (long long)c->position[p], (long long)c->high[p]);
+        tsr_buf_puts(b, "],\"ledger\":[");
+        size_t nl = 0;
+        char err[256];
+        if (tsr_ledger_list(tsr_delivery_ckpt(a->d), c->name, le, LEDGER_SHOWN, &nl, err,
+                            sizeof(err)) != 0)
+            nl = 0;
+        for (size_t e = 0; e < nl; e++) {
+            tsr_buf_printf(b, "%s{\"id\":%llu,\"kind\":", e ? "," : "", (unsigned long long)le[e].id);
+            tsr_json_string(b, le[e].kind);
+            tsr_buf_printf(b, ",\"from_ms\":%lld,\"to_ms\":%lld,\"reason\":",
+                           (long long)le[e].from_ms, (long long)le[e].to_ms);
+            tsr_json_string(b, le[e].reason);
+            tsr_buf_puts(b, ",\"from_offsets\":[");
+            for (int p = 0; p < le[e].nparts; p++)
+                tsr_buf_printf(b, "%s%lld", p ? "," : "", (long long)le[e].from_offset[p]);
+            tsr_buf_puts(b, "],\"to_offsets\":[");
+            for (int p = 0; p < le[e].nparts && le[e].to_ms; p++)
+                tsr_buf_printf(b, "%s%lld", p ? "," : "", (long long)le[e].to_offset[p]);
+            tsr_buf_puts(b, "]}");
+        }
+        tsr_buf_puts(b, "]}");
+    }
+    free(le);
+    tsr_buf_puts(b, "]}\n");
+}
+
+/* Per-cluster Prometheus families, after the process-wide ones. */
+static void render_cluster_metrics(struct tsr_admin *a, struct tsr_buf *b)
+{
+    int n = a->d ? tsr_delivery_status(a->d, a->cs, MAX_CLUSTERS) : 0;
+    if (n == 0) return;
+    static const struct {
+        const char *name, *type, *help;
+        size_t off;
+        int is_double;
+    } fam[] = {
+#define F(field) offsetof(struct tsr_cluster_status, field)
+        {"tsrelay_cluster_points_delivered_total", "counter", "Points the cluster accepted.", F(points_delivered), 0},
+        {"tsrelay_cluster_points_rejected_total", "counter", "Points the cluster rejected (400), sent to the dead-letter topic.", F(points_rejected), 0},
+        {"tsrelay_cluster_requests_ok_total", "counter", "Write requests answered 2xx or 400.", F(requests_ok), 0},
+        {"tsrelay_cluster_requests_failed_total", "counter", "Write requests that failed and will be retried.", F(requests_failed), 0},
+        {"tsrelay_cluster_retries_total", "counter", "Retries of write requests.", F(retries), 0},
+        {"tsrelay_cluster_gap_records_total", "counter", "Records Kafka deleted (retention) before they were delivered.", F(gap_records), 0},
+        {"tsrelay_cluster_lag_records", "gauge", "Kafka records not yet delivered to the cluster.", F(lag_records), 0},
+        {"tsrelay_cluster_lag_points", "gauge", "Points not yet delivered (records x mean points per record).", F(lag_points), 0},
+#undef F
+    };
+    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+        tsr_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", fam[f].name, fam[f].help, fam[f].name, fam[f].type);
+        for (int i = 0; i < n; i++) {
+            const char *base = (const char *)&a->cs[i];
+            tsr_buf_printf(b, "%s{cluster=\"%s\"} %lld\n", fam[f].name, a->cs[i].name,
+                           (long long)*(const int64_t *)(base + fam[f].off));
+        }
+    }
+    tsr_buf_puts(b, "# HELP tsrelay_cluster_lag_seconds Age of the oldest point not yet delivered.\n"
+                    "# TYPE tsrelay_cluster_lag_seconds gauge\n");
+    for (int i = 0; i < n; i++)
+        tsr_buf_printf(b, "tsrelay_cluster_lag_seconds{cluster=\"%s\"} %.3f\n", a->cs[i].name,
+                       a->cs[i].lag_ms / 1000.0);
+    tsr_buf_puts(b, "# HELP tsrelay_cluster_state 1 for the cluster's current state.\n"
+                    "# TYPE tsrelay_cluster_state gauge\n");
+    for (int i = 0; i < n; i++)
+        for (int s = TSR_CLUSTER_IN_SYNC; s <= TSR_CLUSTER_DOWN; s++)
+            tsr_buf_printf(b, "tsrelay_cluster_state{cluster=\"%s\",state=\"%s\"} %d\n", a->cs[i].name,
+                           tsr_cluster_state_name((enum tsr_cluster_state)s), a->cs[i].state == (enum tsr_cluster_state)s);
+    tsr_buf_puts(b, "# HELP tsrelay_cluster_request_seconds Write request latency.\n"
+                    "# TYPE tsrelay_cluster_request_seconds histogram\n");
+    for (int i = 0; i < n; i++) {
+        uint64_t cum = 0;
+        for (int k = 0; k <= TSR_LATENCY_BUCKETS; k++) {
+            cum += a->cs[i].latency_count[k];
+            if (k < TSR_LATENCY_BUCKETS)
+                tsr_buf_printf(b, "tsrelay_cluster_request_seconds_bucket{cluster=\"%s\",le=\"%g\"} %llu\n",
+                               a->cs[i].name, tsr_latency_bounds_ms[k] / 1000.0, (unsigned long long)cum);
+        }
+        tsr_buf_printf(b, "tsrelay_cluster_request_seconds_bucket{cluster=\"%s\",le=\"+Inf\"} %llu\n"
+                          "tsrelay_cluster_request_seconds_sum{cluster=\"%s\"} %.6f\n"
+                          "tsrelay_cluster_request_seconds_count{cluster=\"%s\"} %llu\n",
+                       a->cs[i].name, (unsigned long long)cum, a->cs[i].name, a->cs[i].latency_sum_s,
+                       a->cs[i].name, (unsigned long long)cum);
+    }
+}
+
+/* GET /clusters/NAME/ready */
+static void cluster_ready(struct tsr_admin *a, struct evhttp_request *req, const char *name)
+{
+    struct tsr_buf b = {0};
+    int n = a->d ? tsr_delivery_status(a->d, a->cs, MAX_CLUSTERS) : 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(a->cs[i].name, name) != 0) continue;
+        int ok = a->cs[i].state == TSR_CLUSTER_IN_SYNC;
+        tsr_buf_printf(&b, "%s: %s\n", tsr_cluster_state_name(a->cs[i].state), a->cs[i].reason);
+        send_buf(req, ok ? 200 : 503, "text/plain", &b);
+        tsr_buf_free(&b);
+        return;
+    }
+    tsr_buf_puts(&b, "no such cluster\n");
+    send_buf(req, 404, "text/plain", &b);
+    tsr_buf_free(&b);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -80,12 +222,18 @@ static void on_request(struct evhttp_request *req, void *arg)
         send_buf(req, ok ? 200 : 503, "text/plain", &b);
     } else if (strcmp(path, "/metrics") == 0) {
         tsr_metrics_render(&tsr_metrics, &b);
+        render_cluster_metrics(a, &b);
         send_buf(req, 200, "text/plain; version=0.0.4", &b);
     } else if (strcmp(path, "/status") == 0) {
         render_status(a, &b);
         send_buf(req, 200, "application/json", &b);
+    } else if (strncmp(path, "/clusters/", 10) == 0 && strlen(path) > 16 &&
+               strcmp(path + strlen(path) - 6, "/ready") == 0) {
+        char name[128];
+        snprintf(name, sizeof(name), "%.*s", (int)(strlen(path) - 16), path + 10);
+        cluster_ready(a, req, name);
     } else if (strcmp(path, "/") == 0) {
-        tsr_buf_puts(&b, "tsrelay admin: /health /ready /metrics /status\n");
+        tsr_buf_puts(&b, "tsrelay admin: /health /ready /metrics /status /clusters/NAME/ready\n");
         send_buf(req, 200, "text/plain", &b);
     } else {
         tsr_buf_puts(&b, "not found\n");
@@ -95,12 +243,15 @@ static void on_request(struct evhttp_request *req, void *arg)
 }
 
 int tsr_admin_new(const struct tsr_config *cf, struct event_base *base, struct tsr_kafka *k,
-                  struct tsr_admin **ap, char *err, size_t errlen)
+                  struct tsr_delivery *d, struct tsr_admin **ap, char *err, size_t errlen)
 {
     struct tsr_admin *a = calloc(1, sizeof(*a));
     if (!a) abort();
     a->cf = cf;
     a->k = k;
+    a->d = d;
+    a->cs = calloc(MAX_CLUSTERS, sizeof(*a->cs));
+    if (!a->cs) abort();
     a->http = evhttp_new(base);
     int fd = tsr_addr_listen(cf->listen_admin, SOCK_STREAM, err, errlen);
     if (fd < 0 || !evhttp_accept_socket_with_handle(a->http, fd)) {
@@ -124,6 +275,7 @@ void tsr_admin_free(struct tsr_admin **ap)
     struct tsr_admin *a = *ap;
     if (!a) return;
     if (a->http) evhttp_free(a->http);
+    free(a->cs);
     free(a);
     *ap = NULL;
 }

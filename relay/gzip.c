@@ -38,3 +38,26 @@ int tsr_gunzip(const void *in, size_t len, struct tsr_buf *out, size_t max)
     if (rc != 0) out->len = start;
     return rc;
 }
+
+int tsr_gzip(const void *in, size_t len, int level, struct tsr_buf *out)
+{
+    z_stream zs = {0};
+    size_t start = out->len;
+    if (deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
+    size_t bound = deflateBound(&zs, (uLong)len);
+    tsr_buf_reserve(out, bound);
+    zs.next_in = (Bytef *)in;
+    zs.avail_in = (uInt)len;
+    zs.next_out = (Bytef *)out->data + out->len;
+    zs.avail_out = (uInt)bound;
+    /* deflateBound guarantees one Z_FINISH call is enough. */
+    int z = deflate(&zs, Z_FINISH);
+    out->len += bound - zs.avail_out;
+    deflateEnd(&zs);
+    if (z != Z_STREAM_END) {
+        out->len = start;
+        return -1;
+    }
+    return 0;
+}

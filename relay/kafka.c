@@ -123,7 +123,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     struct tsr_kafka *k = opaque;
     if (m->rkt == k->dlq_rkt) {
         if (m->err) {
-            tsr_metrics.dlq_errors++;
+            __atomic_add_fetch(&tsr_metrics.dlq_errors, 1, __ATOMIC_RELAXED);
             tsr_warn("cannot write rejected line to dead-letter topic '%s': %s",
                      rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
         } else {
@@ -444,7 +444,8 @@ void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, con
     if (err) {
         free(value);
         rd_kafka_headers_destroy(h);
-        tsr_metrics.dlq_errors++;
+        /* Any thread may get here: the counter is shared. */
+        __atomic_add_fetch(&tsr_metrics.dlq_errors, 1, __ATOMIC_RELAXED);
         tsr_warn("cannot queue rejected line %ld from %s for the dead-letter topic: %s", line_no,
                  client ? client : src, rd_kafka_err2str(err));
     }

@@ -67,7 +67,8 @@ int tsr_kafka_produce(struct tsr_kafka *k, int32_t partition, const char *payloa
 /* Writes one rejected input to the dead-letter topic (<topic>.dlq unless configured),
  * copying raw; headers carry the reason, the source, the line number and the client.
  * Best effort: failures are counted in tsrelay_dlq_errors_total and logged, since the
- * client already got its error. */
+ * client already got its error. Any thread (the forwarders dead-letter what a cluster
+ * rejects). */
 void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, const char *reason,
                            const char *src, long line_no, const char *db, const char *client);
 

@@ -40,20 +40,23 @@ enum {
     C_VEND = 8,  /* a field value ends: , space \n \r */
     C_WS = 16,   /* skipped between sections, as InfluxDB does: space \t \0 */
     C_DIGIT = 32,
+    C_SPEC = 64, /* any byte a run may stop at: , space = " \ 0x00-0x0d non-ASCII */
 };
 
 static const unsigned char cls[256] = {
-    [0] = C_WS,
-    ['\t'] = C_WS,
-    ['\n'] = C_KEY | C_FKEY | C_VEND,
-    ['\r'] = C_KEY | C_FKEY | C_VEND,
-    [' '] = C_KEY | C_FKEY | C_VEND | C_WS,
-    [','] = C_KEY | C_FKEY | C_VEND,
-    ['='] = C_KEY | C_FKEY,
-    ['"'] = C_STR,
-    ['\\'] = C_FKEY | C_STR,
+    [0] = C_WS | C_SPEC,
+    [1 ... 8] = C_SPEC,
+    ['\t'] = C_WS | C_SPEC,
+    ['\n'] = C_KEY | C_FKEY | C_VEND | C_SPEC,
+    [11 ... 12] = C_SPEC,
+    ['\r'] = C_KEY | C_FKEY | C_VEND | C_SPEC,
+    [' '] = C_KEY | C_FKEY | C_VEND | C_WS | C_SPEC,
+    [','] = C_KEY | C_FKEY | C_VEND | C_SPEC,
+    ['='] = C_KEY | C_FKEY | C_SPEC,
+    ['"'] = C_STR | C_SPEC,
+    ['\\'] = C_FKEY | C_STR | C_SPEC,
     ['0' ... '9'] = C_DIGIT,
-    [0x80 ... 0xff] = C_KEY | C_FKEY | C_STR,
+    [0x80 ... 0xff] = C_KEY | C_FKEY | C_STR | C_SPEC,
 };
 
 static const int64_t prec_mult[] = {
@@ -147,38 +150,9 @@ static bool utf8_valid(const char *p, const char *end)
     return true;
 }
 
-static const char *skip_ws(const char *p, const char *end)
+static inline const char *skip_ws(const char *p, const char *end)
 {
     while (p < end && is_class(p, C_WS)) p++;
-    return p;
-}
-
-/* Skips bytes that cannot end a run: returns the first byte that is a, b, c or d, a
- * control byte up to '\r' or non-ASCII, or `end`. The caller checks what it stopped on
- * (a tab or NUL may stop it without being a delimiter). Runs are short, so finding the
- * stop in the first 16-byte block is what makes this pay: a line has a dozen runs. */
-static inline const char *skip_run(const char *p, const char *end, int mask, char a, char b,
-                                   char c, char d)
-{
-#ifdef __SSE2__
-    const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
-    const __m128i vc = _mm_set1_epi8(c), vd = _mm_set1_epi8(d);
-    const __m128i ctl = _mm_set1_epi8('\r' + 1);
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)p);
-        /* The signed compare catches 0x00-0x0d and 0x80-0xff in one go. */
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)),
-                                 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, vc),
-                                                           _mm_cmpeq_epi8(v, vd)),
-                                              _mm_cmplt_epi8(v, ctl)));
-        unsigned bits = (unsigned)_mm_movemask_epi8(m);
-        if (bits) return p + __builtin_ctz(bits);
-        p += 16;
-    }
-#else
-    (void)a, (void)b, (void)c, (void)d;
-#endif
-    while (p < end && !is_class(p, mask)) p++;
     return p;
 }
 
@@ -227,10 +201,21 @@ rest:
     return trim_cr(line, nl ? nl : end, end);
 }
 
+/* The strict scan keeps a bitmap of the C_SPEC bytes in a 64-byte window. A line has a
+ * dozen runs; finding the end of each by searching from the previous one would chain a
+ * load, compares and a bit scan per run, while the bitmap is built from loads that do not
+ * depend on each other, leaving a shift and a bit scan on the chain. */
 struct scan {
     const char *end; /* end of input, or the max_line_bytes cut-off */
     const char *reason;
+    const char *base; /* the window [base, base + 64) */
+    uint64_t bits;    /* its C_SPEC bytes */
+    uint64_t digits;  /* its ASCII digits, which make up most field values */
 };
+
+/* The per-byte steps are inlined into the one caller loop: the scan state then lives in
+ * registers, and a call per run would cost more than the run. */
+#define STEP static inline __attribute__((always_inline))
 
 static const char *fail(struct scan *sc, const char *reason)
 {
@@ -238,67 +223,138 @@ static const char *fail(struct scan *sc, const char *reason)
     return NULL;
 }
 
+#ifdef __SSE2__
+/* Classifies the 16 bytes at p into the window's two masks. */
+static inline void classify16(const char *p, unsigned shift, uint64_t *bits, uint64_t *digits)
+{
+    const __m128i v = _mm_loadu_si128((const __m128i *)p);
+    /* The signed compare catches 0x00-0x0d and 0x80-0xff in one go. */
+    __m128i m = _mm_or_si128(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')),
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8(' '))),
+                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')),
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('"')))),
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+                     _mm_cmplt_epi8(v, _mm_set1_epi8('\r' + 1))));
+    __m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                              _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    *bits |= (uint64_t)(unsigned)_mm_movemask_epi8(m) << shift;
+    *digits |= (uint64_t)(unsigned)_mm_movemask_epi8(d) << shift;
+}
+#endif
+
+static void load_window(struct scan *sc, const char *p)
+{
+    size_t n = (size_t)(sc->end - p);
+    uint64_t bits = 0, digits = 0;
+    size_t i = 0;
+#ifdef __SSE2__
+    if (n >= 64) {
+        classify16(p, 0, &bits, &digits);
+        classify16(p + 16, 16, &bits, &digits);
+        classify16(p + 32, 32, &bits, &digits);
+        classify16(p + 48, 48, &bits, &digits);
+        i = n = 64;
+    }
+    for (; i + 16 <= n; i += 16) classify16(p + i, (unsigned)i, &bits, &digits);
+#endif
+    for (; i < n; i++) {
+        if (is_class(p + i, C_SPEC)) bits |= 1ULL << i;
+        if (is_class(p + i, C_DIGIT)) digits |= 1ULL << i;
+    }
+    sc->base = p;
+    sc->bits = bits;
+    sc->digits = digits;
+}
+
+static __attribute__((noinline)) const char *next_window(struct scan *sc, const char *p)
+{
+    for (;;) {
+        if (p >= sc->end) return sc->end;
+        load_window(sc, p);
+        if (sc->bits) return p + __builtin_ctzll(sc->bits);
+        p += 64;
+    }
+}
+
+/* The first C_SPEC byte at or after p (never before the window), or the end. Callers
+ * look at what they stopped on: a byte special to another run is content to theirs. */
+STEP const char *next_special(struct scan *sc, const char *p)
+{
+    size_t off = (size_t)(p - sc->base);
+    if (off < 64) {
+        uint64_t m = sc->bits >> off;
+        if (m) return p + __builtin_ctzll(m);
+        p = sc->base + 64;
+    }
+    return next_window(sc, p);
+}
+
+/* The first byte at or after p that is not an ASCII digit, or the end. */
+STEP const char *skip_digits(struct scan *sc, const char *p)
+{
+    for (;;) {
+        size_t off = (size_t)(p - sc->base);
+        if (off < 64) {
+            /* Past a short last window the digit bits are clear: the end stops it. */
+            uint64_t m = ~sc->digits >> off;
+            if (m) {
+                p += __builtin_ctzll(m);
+                return p < sc->end ? p : sc->end;
+            }
+            p = sc->base + 64;
+        }
+        if (p >= sc->end) return sc->end;
+        load_window(sc, p);
+    }
+}
+
 /* Scans a measurement (eq_ends false), tag key or tag value from its first byte, which the
  * caller has checked. Stops at the end of the line or at a ',' or ' ' (or '=' if
  * eq_ends) whose previous byte is not a backslash; the first byte never stops it, which
  * is how InfluxDB lets a tag value begin with '='. */
-static const char *scan_key(struct scan *sc, const char *p, bool eq_ends)
+STEP const char *scan_key(struct scan *sc, const char *p, bool eq_ends)
 {
     const char *seg = p;
     const char *end = sc->end;
 
-    for (;;) {
-        p = skip_run(p, end, C_KEY, ',', ' ', '=', ',');
+    for (;; p++) {
+        p = next_special(sc, p);
         if (p == end) return p;
         unsigned char c = (unsigned char)*p;
-        if (!(cls[c] & C_KEY)) {
-            p++;
-            continue;
-        }
-        if (c >= 0x80) {
+        if (c == ',' || c == ' ' || (c == '=' && eq_ends)) {
+            if (p != seg && p[-1] != '\\') return p;
+        } else if (c >= 0x80) {
             size_t n = utf8_seq(p, end);
             if (!n) return fail(sc, "invalid UTF-8");
-            p += n;
-            continue;
+            p += n - 1;
+        } else if (c == '\n' || (c == '\r' && is_eol(p, end))) {
+            return p;
         }
-        if (is_eol(p, end)) return p;
-        if (c == '\r' || (c == '=' && !eq_ends) || p == seg || p[-1] == '\\') {
-            p++;
-            continue;
-        }
-        return p;
     }
 }
 
 /* Scans a field key: a backslash escapes the byte after it (never the line's end). */
-static const char *scan_field_key(struct scan *sc, const char *p)
+STEP const char *scan_field_key(struct scan *sc, const char *p)
 {
     const char *end = sc->end;
 
-    for (;;) {
-        p = skip_run(p, end, C_FKEY, '\\', ',', ' ', '=');
+    for (;; p++) {
+        p = next_special(sc, p);
         if (p == end) return p;
-        if (!is_class(p, C_FKEY)) {
-            p++;
-            continue;
-        }
-        if (*p == '\\') {
+        unsigned char c = (unsigned char)*p;
+        if (c == '=' || c == ',' || c == ' ' || c == '\n') return p;
+        if (c == '\\') {
             if (is_eol(p + 1, end)) return p + 1;
-            p++;
-        } else if (*p == '\r' && !is_eol(p, end)) {
-            p++;
-            continue;
-        } else if ((unsigned char)*p < 0x80) {
+            c = (unsigned char)*++p;
+        } else if (c == '\r' && is_eol(p, end)) {
             return p;
         }
-        /* p is at an escaped byte or a non-ASCII one. */
-        if ((unsigned char)*p < 0x80) {
-            p++;
-            continue;
+        if (c >= 0x80) {
+            size_t n = utf8_seq(p, end);
+            if (!n) return fail(sc, "invalid UTF-8");
+            p += n - 1;
         }
-        size_t n = utf8_seq(p, end);
-        if (!n) return fail(sc, "invalid UTF-8");
-        p += n;
     }
 }
 
@@ -313,7 +369,7 @@ static const char *scan_string(struct scan *sc, const char *p)
     const char *end = sc->end;
 
     for (p++;;) {
-        p = skip_run(p, end, C_STR, '"', '\\', '"', '\\');
+        p = next_special(sc, p);
         if (p == end) return fail(sc, "unbalanced quotes");
         unsigned char c = (unsigned char)*p;
         if (!(cls[c] & C_STR)) {
@@ -386,23 +442,25 @@ static bool float_overflows(const char *ip, size_t nint, const char *fp, size_t 
     return isinf(strtod(buf, NULL));
 }
 
-static const char *scan_number(struct scan *sc, const char *p)
+STEP const char *scan_number(struct scan *sc, const char *p)
 {
     const char *end = sc->end;
     bool neg = *p == '-';
 
     if (neg) p++;
     const char *ip = p;
-    while (p < end && is_class(p, C_DIGIT)) p++;
+    p = skip_digits(sc, p);
     size_t nint = (size_t)(p - ip);
     const char *fp = p;
     size_t nfrac = 0;
     bool dot = p < end && *p == '.';
     if (dot) {
         fp = ++p;
-        while (p < end && is_class(p, C_DIGIT)) p++;
+        p = skip_digits(sc, p);
         nfrac = (size_t)(p - fp);
     }
+    /* The usual float: digits, maybe a fraction, then the value's end. */
+    if (p < end && (*p == ',' || *p == ' ') && nint <= 308 && nint + nfrac) return p;
     if (nint + nfrac == 0) return fail(sc, "invalid number");
 
     if (p < end && (*p == 'i' || *p == 'u')) {
@@ -440,11 +498,10 @@ static const char *scan_bool(struct scan *sc, const char *p)
     const char *s = p;
     const char *end = sc->end;
 
-    while (p < end && !is_class(p, C_VEND)) p++;
-    /* A '\r' inside a value is not its end: only a line-ending one is. */
-    while (p < end && *p == '\r' && !is_eol(p, end)) {
-        for (p++; p < end && !is_class(p, C_VEND); p++) {}
-    }
+    /* Letters are never special, so the value runs to the next special byte, which
+     * must end it. */
+    p = next_special(sc, p);
+    if (!value_ends(p, end)) return fail(sc, "invalid boolean");
     size_t n = (size_t)(p - s);
     switch (n) {
     case 1:
@@ -460,7 +517,7 @@ static const char *scan_bool(struct scan *sc, const char *p)
     return fail(sc, "invalid boolean");
 }
 
-static const char *scan_value(struct scan *sc, const char *p)
+STEP const char *scan_value(struct scan *sc, const char *p)
 {
     if (is_eol(p, sc->end)) return fail(sc, "missing field value");
     switch (*p) {
@@ -497,17 +554,6 @@ static inline bool eight_digits(uint64_t w)
 }
 #endif
 
-/* Timestamps have 19 digits: checking eight at a time (SWAR) saves most of their cost. */
-static const char *skip_digits(const char *p, const char *end)
-{
-#ifdef SWAR_DIGITS
-    uint64_t w;
-    while (end - p >= 8 && (memcpy(&w, p, 8), eight_digits(w))) p += 8;
-#endif
-    while (p < end && is_class(p, C_DIGIT)) p++;
-    return p;
-}
-
 /* Reads the digit run at p into *v (modulo 2^64) and returns its end. */
 static const char *read_digits(const char *p, const char *end, uint64_t *v)
 {
@@ -529,6 +575,33 @@ static const char *read_digits(const char *p, const char *end, uint64_t *v)
     for (; p < end && is_class(p, C_DIGIT); p++) u = u * 10 + (uint64_t)(*p - '0');
     *v = u;
     return p;
+}
+
+/* tsr_fnv1a64 unrolled (the unit tests hold the two equal): every series key goes
+ * through it, and the plain loop spends half its instructions on loop control. */
+#define FNV_STEP(h, c) ((h) = ((h) ^ (unsigned char)(c)) * 0x100000001b3ULL)
+static inline uint64_t key_hash(const char *s, size_t n)
+{
+    uint64_t h = TSR_FNV1A64_INIT;
+    for (; n >= 8; s += 8, n -= 8) {
+        FNV_STEP(h, s[0]);
+        FNV_STEP(h, s[1]);
+        FNV_STEP(h, s[2]);
+        FNV_STEP(h, s[3]);
+        FNV_STEP(h, s[4]);
+        FNV_STEP(h, s[5]);
+        FNV_STEP(h, s[6]);
+        FNV_STEP(h, s[7]);
+    }
+    if (n >= 4) {
+        FNV_STEP(h, s[0]);
+        FNV_STEP(h, s[1]);
+        FNV_STEP(h, s[2]);
+        FNV_STEP(h, s[3]);
+        s += 4;
+        n -= 4;
+    }
+    return tsr_fnv1a64(h, s, n);
 }
 
 struct tag {
@@ -709,6 +782,7 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
 
     /* Measurement. */
     const char *key = p;
+    load_window(&sc, p);
     if (*p == ',') {
         sc.reason = "missing measurement";
         goto err;
@@ -774,7 +848,7 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
         goto err;
     }
     /* Hashed now, so the serial multiply chain overlaps the field scan. */
-    if (sorted) res->series_hash = tsr_fnv1a64(TSR_FNV1A64_INIT, key, klen);
+    if (sorted) res->series_hash = key_hash(key, klen);
 
     /* Fields, kept as one span. */
     p = skip_ws(p, sc.end);
@@ -816,7 +890,7 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
         ts = p;
         if (*p == '-') p++;
         digits = p;
-        p = skip_digits(p, sc.end);
+        p = skip_digits(&sc, p);
         if (p == digits || !(is_eol(p, sc.end) || *p == ' ')) {
             sc.reason = "bad timestamp";
             goto err;
@@ -842,7 +916,7 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
         size_t n = (size_t)(tse - d);
         /* The nanosecond range is symmetric, so one text compare settles it; scaled
          * precisions still need the multiplication below. */
-        if (n > 19 || (n == 19 && memcmp(d, "9223372036854775806", 19) > 0)) {
+        if (n > 19 || (n == 19 && *d == '9' && memcmp(d, "9223372036854775806", 19) > 0)) {
             sc.reason = TIME_RANGE_REASON;
             goto err;
         }
@@ -879,7 +953,7 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
     if (sorted) {
         memcpy(o, key, klen);
     } else if (write_sorted_key(o, key, mend, kend, tags, ntags)) {
-        res->series_hash = tsr_fnv1a64(TSR_FNV1A64_INIT, o, klen);
+        res->series_hash = key_hash(o, klen);
     } else {
         sc.reason = "duplicate tags";
         goto err;

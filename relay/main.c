@@ -13,6 +13,7 @@
 
 #include "admin.h"
 #include "config/config.h"
+#include "delivery.h"
 #include "graphite.h"
 #include "ingest_graphite.h"
 #include "ingest_http.h"
@@ -28,6 +29,7 @@ struct relay {
     struct tsr_config *cf;
     struct event_base *base;
     struct tsr_kafka *k;
+    struct tsr_delivery *d;
     struct tsr_ingest_http *ih;
     struct tsr_ingest_graphite *ig;
     struct tsr_admin *admin;
@@ -115,7 +117,8 @@ static int start(struct relay *r)
 {
     char err[512];
     if (tsr_kafka_new(r->cf, r->base, &r->k, err, sizeof(err))) goto fail;
-    if (tsr_admin_new(r->cf, r->base, r->k, &r->admin, err, sizeof(err))) goto fail;
+    if (r->cf->nclusters && tsr_delivery_start(r->cf, r->k, &r->d, err, sizeof(err))) goto fail;
+    if (tsr_admin_new(r->cf, r->base, r->k, r->d, &r->admin, err, sizeof(err))) goto fail;
     if (*r->cf->listen_http &&
         tsr_ingest_http_new(r->cf, r->base, r->k, &r->ih, err, sizeof(err)))
         goto fail;
@@ -144,6 +147,8 @@ fail:
 
 static void stop(struct relay *r)
 {
+    /* Forwarding stops first: it uses the producer for the dead-letter topic. */
+    tsr_delivery_stop(&r->d);
     /* Kafka goes first: flushing it runs the last delivery reports, which answer HTTP
      * requests and release graphite records, so those modules must still exist. */
     if (r->k) {

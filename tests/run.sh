@@ -76,7 +76,7 @@ record()
 # (GNU timeout makes one), output to the log, sweep the group afterwards, record it.
 run_step()
 {
-    local name=$1 log=$LOG_DIR/$2.log limit=$3 t0 rc pid note= secs
+    local name=$1 log=$LOG_DIR/$2.log limit=$3 t0 rc pid note="" secs
     shift 3
     t0=$SECONDS
     # A private TMPDIR (the harness makes $TSR_TMP in it), removed afterwards even when
@@ -122,7 +122,7 @@ run_unit()
 {
     local build=$1 prefix=$2 t name
     for t in "$build"/tests/test_*; do
-        [ -f "$t" ] && [ -x "$t" ] || continue
+        if [ ! -f "$t" ] || [ ! -x "$t" ]; then continue; fi
         name=${t##*/}
         # cmocka prints its summary on stderr.
         run_step "$prefix/$name" "$prefix-$name" 300 "$t"

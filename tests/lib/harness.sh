@@ -27,6 +27,10 @@ TSR_TEST_NAME=$(basename "${0%.sh}")
 TSR_TMP=$(mktemp -d "${TMPDIR:-/tmp}/tsr-$TSR_TEST_NAME.XXXXXX")
 export TSR_TMP
 
+# Left over from a calling shell, these would make start_* reuse another test's ports.
+unset KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_BROKERS KAFKA_PID KAFKA_DIR \
+    INFLUX_PORT INFLUX_RPC_PORT INFLUX_URL INFLUX_PID VM_PORT VM_URL VM_PID
+
 # pid -> name of every process the harness started and has not stopped yet.
 declare -A TSR_PIDS=()
 # Ports handed out by free_port, so two calls in a row never return the same one.
@@ -103,7 +107,10 @@ stop_pid()
         log "${TSR_PIDS[$pid]:-pid $pid} did not stop within ${timeout}s, killing it"
         kill -KILL "$pid" 2>/dev/null || true
         TSR_STOP_KILLED=1
-        for ((i = 0; i < 50; i++)); do alive "$pid" && sleep 0.1 || break; done
+        for ((i = 0; i < 50; i++)); do
+            alive "$pid" || break
+            sleep 0.1
+        done
     fi
     unset "TSR_PIDS[$pid]"
 }
@@ -154,7 +161,11 @@ tsr_cleanup()
     done
     if [ -n "${KAFKA_PID:-}" ]; then
         # A broker that exited on SIGTERM has dumped its class archive.
-        [ -n "${TSR_PIDS[$KAFKA_PID]:-}" ] && kafka_cds_done broker 0 || kafka_cds_done broker 1
+        if [ -n "${TSR_PIDS[$KAFKA_PID]:-}" ]; then
+            kafka_cds_done broker 0
+        else
+            kafka_cds_done broker 1
+        fi
     fi
     if [ "$rc" -ne 0 ]; then
         # The test's own log is all run.sh keeps: add the end of every server log.
@@ -285,9 +296,13 @@ kafka_cds_done()
     fi
 }
 
+# The listener opens before the broker has registered with the controller: ask for
+# metadata, which names broker 1 only once it is usable. kcat waits out its whole -m
+# timeout on a closed port, so knock first.
 kafka_ready()
 {
-    kcat -b "$KAFKA_BROKERS" -L -m 2 2>/dev/null | grep -q 'broker 1 at'
+    port_open "$KAFKA_PORT" &&
+        kcat -b "$KAFKA_BROKERS" -L -m 2 2>/dev/null | grep -q 'broker 1 at'
 }
 
 # start_kafka: start a single-node KRaft broker+controller; on a second call (after
@@ -466,6 +481,7 @@ EOF
     fi
     export INFLUX_PORT INFLUX_RPC_PORT INFLUX_URL=http://127.0.0.1:$INFLUX_PORT
     # Debian's influxd reads INFLUXDB_* variables over the file: make sure none leak in.
+    # shellcheck disable=SC2046
     spawn influxdb env $(env | sed -n 's/^\(INFLUXDB_[A-Z0-9_]*\)=.*/-u \1/p') \
         influxd run -config "$dir/influxdb.conf"
     export INFLUX_PID=$SPAWN_PID

@@ -3,9 +3,9 @@
  * Usage: topic_dump -b BROKERS -t TOPIC [-H] [-c] [-T SECONDS]
  *
  * Reads every partition of TOPIC from its log start up to the high watermark seen when
- * the tool started, and writes the record values to stdout exactly as stored (tsrelay's
- * values are chunks of '\n'-terminated line-protocol lines, so the output is line
- * protocol). Partitions are read one after the other, each in offset order, so the output
+ * the tool started, and writes the record values to stdout as stored (tsrelay's values
+ * are chunks of '\n'-terminated line-protocol lines, so the output is line protocol; a
+ * value without a final '\n' gets one). Partitions are read one after the other, each in offset order, so the output
  * is deterministic for a given topic. Records produced after the start are not read: the
  * tool always terminates.
  *
@@ -279,6 +279,10 @@ static uint64_t dump_partition(rd_kafka_t *rk, const struct opts *o, int32_t par
             } else {
                 if (o->headers) print_headers(stdout, rkm);
                 if (rkm->len) fwrite(rkm->payload, 1, rkm->len, stdout);
+                /* Keep one line per line even for a value that lacks its last '\n'
+                 * (not tsrelay's, e.g. kcat's), so the output agrees with -c. */
+                if (rkm->len && ((const char *)rkm->payload)[rkm->len - 1] != '\n')
+                    fputc('\n', stdout);
             }
             if (rkm->offset >= hi - 1) done = 1;
         } else if (rkm->partition == part) {

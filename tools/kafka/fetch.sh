@@ -9,20 +9,19 @@
 # ZooKeeper. The version comes from tools/kafka/pom.xml.
 #
 # Why Kafka 3.9.1 and not 4.x:
-# - KIP-896 (accepted for 3.7, where the old versions were marked deprecated) removed
-#   every client protocol API version older than the Kafka 2.1 baseline in Kafka 4.0
-#   (apache/kafka KAFKA-18269). A 4.x broker answers such requests with
-#   UNSUPPORTED_VERSION or closes the connection.
-# - Debian 12 ships librdkafka 2.0.2, which predates that change and gates features on
-#   exact old versions: with a raised minimum it disables features it should keep
-#   (confluentinc/librdkafka#4948) and its gzip/snappy/lz4/zstd check looks for
-#   Produce v0 specifically, so it silently stops compressing
-#   (confluentinc/librdkafka#4956; Kafka 4.0 works around that one by still
-#   advertising Produce v0-v2, KAFKA-18659). Those fixes landed in librdkafka 2.x
-#   releases far newer than 2.0.2.
-# - 3.9 is the last line that still serves all the old versions, and KRaft has been
-#   production-ready since 3.3, so 3.9.1 is the newest broker that Debian's librdkafka
-#   talks to without surprises. Revisit 4.x when the base image's librdkafka moves on.
+# - KIP-896 set a protocol baseline at Kafka 2.1: the older client API versions were
+#   marked deprecated in 3.7 and removed in 4.0 (KAFKA-18269). A 4.x broker answers a
+#   removed version with UNSUPPORTED_VERSION (or drops the connection).
+# - Debian 12 ships librdkafka 2.0.2 (early 2023). librdkafka enables features by
+#   matching exact old API version ranges, so against a broker whose minimum versions
+#   went up it switches off features it should keep (confluentinc/librdkafka#4948), and
+#   its compression check wants Produce v0, so it silently stops compressing
+#   (confluentinc/librdkafka#4956; Kafka 4.0 papers over that one by still advertising
+#   Produce v0-v2, KAFKA-18659). The librdkafka fixes are from 2025, far newer than 2.0.2.
+# - 3.9 is the last line that still serves every old version, and KRaft (no ZooKeeper)
+#   has been production-ready since 3.3. So 3.9.1 is the newest broker that Debian's
+#   librdkafka talks to without surprises. 4.x is untested here; try it when the base
+#   image's librdkafka moves on.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,7 +35,7 @@ dir=$cache/kafka-$version/libs
 marker=$cache/kafka-$version/.complete
 want=$(sha256sum "$here/pom.xml" | cut -d' ' -f1)
 
-if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ] && ls "$dir"/kafka_2.13-"$version".jar >/dev/null 2>&1; then
+if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ] && ls "$dir/kafka_2.13-$version.jar" >/dev/null 2>&1; then
     echo "kafka $version jars already in $dir" >&2
     echo "$dir"
     exit 0
@@ -50,8 +49,12 @@ mkdir -p "$dir.tmp"
 work=$(mktemp -d)
 trap 'rm -rf "$work" "$dir.tmp"' EXIT
 cp "$here/pom.xml" "$work/pom.xml"
-(cd "$work" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies -DoutputDirectory="$dir.tmp" -DincludeScope=runtime) >&2
-ls "$dir.tmp"/kafka_2.13-"$version".jar >/dev/null \
+# (-q still prints bare colour resets: strip them, keep real messages; pipefail keeps
+# mvn's exit status.)
+(cd "$work" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies \
+    -DoutputDirectory="$dir.tmp" -DincludeScope=runtime) 2>&1 |
+    sed -e 's/\x1b\[[0-9;]*m//g' -e '/^[[:space:]]*$/d' >&2
+ls "$dir.tmp/kafka_2.13-$version.jar" >/dev/null \
     || { echo "fetch.sh: kafka_2.13-$version.jar missing after mvn" >&2; exit 1; }
 rm -rf "$dir" "$cache/kafka-$version"/*.jsa
 mv "$dir.tmp" "$dir"

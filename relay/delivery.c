@@ -1,0 +1,162 @@
+#include "delivery.h"
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt.h"
+#include "clock.h"
+#include "config/config.h"
+#include "httpc.h"
+#include "log.h"
+
+#define STOP_GRACE_MS 5000
+
+struct tsr_delivery {
+    const struct tsr_config *cf;
+    struct event_base *base;
+    struct tsr_httpc *hc;
+    struct tsr_ckpt *ck;
+    struct tsr_forwarder **fwd;
+    int nfwd;
+    pthread_t thread;
+    int started;
+    struct event *stop_ev, *snap_ev, *sync_ev, *drain_ev;
+    int64_t stop_deadline_ns;
+
+    pthread_mutex_t mu; /* guards snap */
+    struct tsr_cluster_status *snap;
+};
+
+static void snapshot(struct tsr_delivery *d)
+{
+    pthread_mutex_lock(&d->mu);
+    for (int i = 0; i < d->nfwd; i++) tsr_forwarder_status(d->fwd[i], &d->snap[i]);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static void on_snapshot(evutil_socket_t fd, short what, void *arg)
+{
+    snapshot(arg);
+}
+
+static void on_sync(evutil_socket_t fd, short what, void *arg)
+{
+    struct tsr_delivery *d = arg;
+    char err[256];
+    if (tsr_ckpt_sync(d->ck, err, sizeof(err))) tsr_warn("%s", err);
+}
+
+static void on_drain_check(evutil_socket_t fd, short what, void *arg)
+{
+    struct tsr_delivery *d = arg;
+    int busy = 0;
+    for (int i = 0; i < d->nfwd; i++) busy += tsr_forwarder_busy(d->fwd[i]);
+    if (busy == 0 || tsr_clock_mono_ns() >= d->stop_deadline_ns) {
+        if (busy) tsr_warn("stopping with %d write requests unanswered; they will be resent", busy);
+        event_base_loopexit(d->base, NULL);
+    }
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    struct tsr_delivery *d = arg;
+    for (int i = 0; i < d->nfwd; i++) tsr_forwarder_stop(d->fwd[i]);
+    d->stop_deadline_ns = tsr_clock_mono_ns() + (int64_t)STOP_GRACE_MS * 1000000;
+    d->drain_ev = event_new(d->base, -1, EV_PERSIST, on_drain_check, d);
+    struct timeval tv = {0, 20000};
+    event_add(d->drain_ev, &tv);
+}
+
+static void *thread_main(void *arg)
+{
+    struct tsr_delivery *d = arg;
+    event_base_dispatch(d->base);
+    return NULL;
+}
+
+int tsr_delivery_start(const struct tsr_config *cf, struct tsr_kafka *k,
+                       struct tsr_delivery **dp, char *err, size_t errlen)
+{
+    /* The stop request crosses threads: libevent must be lock-aware. */
+    evthread_use_pthreads();
+    struct tsr_delivery *d = calloc(1, sizeof(*d));
+    if (!d) abort();
+    d->cf = cf;
+    pthread_mutex_init(&d->mu, NULL);
+    d->base = event_base_new();
+    if (!d->base || tsr_httpc_new(d->base, &d->hc) != 0) {
+        snprintf(err, errlen, "cannot create the forwarding event loop");
+        goto fail;
+    }
+    if (tsr_ckpt_open(cf->state_dir, &d->ck, err, errlen)) goto fail;
+    d->fwd = calloc(cf->nclusters ? cf->nclusters : 1, sizeof(*d->fwd));
+    d->snap = calloc(cf->nclusters ? cf->nclusters : 1, sizeof(*d->snap));
+    if (!d->fwd || !d->snap) abort();
+    struct tsr_fwd_env env = {.base = d->base, .hc = d->hc, .ck = d->ck, .k = k, .cf = cf};
+    for (size_t i = 0; i < cf->nclusters; i++) {
+        if (tsr_forwarder_new(&env, &cf->clusters[i], &d->fwd[d->nfwd], err, errlen)) goto fail;
+        d->nfwd++;
+    }
+    snapshot(d);
+    d->stop_ev = event_new(d->base, -1, 0, on_stop, d);
+    d->snap_ev = event_new(d->base, -1, EV_PERSIST, on_snapshot, d);
+    d->sync_ev = event_new(d->base, -1, EV_PERSIST, on_sync, d);
+    struct timeval snap_tv = {0, 250000}, sync_tv = {1, 0};
+    event_add(d->snap_ev, &snap_tv);
+    event_add(d->sync_ev, &sync_tv);
+    if (pthread_create(&d->thread, NULL, thread_main, d) != 0) {
+        snprintf(err, errlen, "cannot start the forwarding thread");
+        goto fail;
+    }
+    d->started = 1;
+    *dp = d;
+    return 0;
+fail:
+    tsr_delivery_stop(&d);
+    return -1;
+}
+
+int tsr_delivery_status(struct tsr_delivery *d, struct tsr_cluster_status *out, int max)
+{
+    int n = d->nfwd < max ? d->nfwd : max;
+    pthread_mutex_lock(&d->mu);
+    memcpy(out, d->snap, sizeof(*out) * (size_t)n);
+    pthread_mutex_unlock(&d->mu);
+    return n;
+}
+
+struct tsr_ckpt *tsr_delivery_ckpt(struct tsr_delivery *d)
+{
+    return d->ck;
+}
+
+void tsr_delivery_stop(struct tsr_delivery **dp)
+{
+    struct tsr_delivery *d = *dp;
+    if (!d) return;
+    if (d->started) {
+        event_active(d->stop_ev, 0, 0);
+        pthread_join(d->thread, NULL);
+    }
+    /* The http client first: its cancelled requests call back into the forwarders. */
+    tsr_httpc_free(&d->hc);
+    for (int i = 0; i < d->nfwd; i++) tsr_forwarder_free(&d->fwd[i]);
+    struct event *evs[] = {d->stop_ev, d->snap_ev, d->sync_ev, d->drain_ev};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i]) event_free(evs[i]);
+    if (d->ck) {
+        char err[256];
+        if (tsr_ckpt_sync(d->ck, err, sizeof(err))) tsr_warn("%s", err);
+        tsr_ckpt_close(&d->ck);
+    }
+    if (d->base) event_base_free(d->base);
+    pthread_mutex_destroy(&d->mu);
+    free(d->fwd);
+    free(d->snap);
+    free(d);
+    *dp = NULL;
+}

@@ -1,0 +1,36 @@
+/* relay/delivery.h — the forwarding thread: every cluster's forwarder on one event
+ * loop of its own, so delivery never slows ingest (which has the main loop), and a
+ * slow or dead cluster never slows another (everything on the loop is asynchronous).
+ *
+ * Owns: the thread, its event_base, the HTTP client all forwarders share, the LMDB
+ * store (relay/ckpt.h), the forwarders, and a snapshot of their status that other
+ * threads read (refreshed every 250 ms under a mutex).
+ * Start, status and stop may be called from the main thread. */
+#ifndef TSR_DELIVERY_H
+#define TSR_DELIVERY_H
+
+#include <stddef.h>
+
+#include "forward.h"
+
+struct tsr_config;
+struct tsr_kafka;
+struct tsr_delivery;
+
+/* Opens the state store, creates a forwarder per cluster in cf and starts the thread.
+ * Borrows cf and k (k only for the dead-letter topic and the partition count), which
+ * must outlive it. Returns 0, or -1 with err set. */
+int tsr_delivery_start(const struct tsr_config *cf, struct tsr_kafka *k,
+                       struct tsr_delivery **dp, char *err, size_t errlen);
+
+/* Copies the status of up to max clusters into out (config order); returns how many. */
+int tsr_delivery_status(struct tsr_delivery *d, struct tsr_cluster_status *out, int max);
+
+/* The state store, for reading the ledger (reads are safe from any thread). */
+struct tsr_ckpt *tsr_delivery_ckpt(struct tsr_delivery *d);
+
+/* Stops reading from Kafka, lets requests in flight finish (up to 5 s), checkpoints,
+ * joins the thread and frees everything; *dp becomes NULL. */
+void tsr_delivery_stop(struct tsr_delivery **dp);
+
+#endif

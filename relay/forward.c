@@ -1,0 +1,796 @@
+#include "forward.h"
+
+#include <event2/event.h>
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "config/config.h"
+#include "gzip.h"
+#include "httpc.h"
+#include "kafka.h"
+#include "log.h"
+#include "sink.h"
+
+#define MAX_LANES 64
+#define TICK_MS 250
+#define RETRY_BASE_MS 100
+/* A 400 batch is split until its rejected lines stand alone; past this many requests
+ * for one batch, what is left is dead-lettered as it is. */
+#define BISECT_MAX_REQUESTS 256
+
+/* A slice of a batch's body sent as one request: the whole body, or part of it while
+ * rejected lines are being isolated. */
+struct range {
+    size_t off, len;
+    long lines;
+};
+
+struct batch {
+    struct tsr_buf body; /* '\n'-terminated lines, in offset order */
+    struct tsr_buf gz;   /* the range being sent, compressed */
+    long points;
+    char db[256];
+    char rp[256];
+    int64_t first_ts_ms;
+    /* Where each partition stands once this batch is delivered. */
+    int64_t next_offset[TSR_CKPT_MAX_PARTITIONS];
+    int64_t last_ts_ms[TSR_CKPT_MAX_PARTITIONS];
+    unsigned char touched[TSR_CKPT_MAX_PARTITIONS];
+    struct range *ranges; /* pending ranges, sent front to back */
+    size_t nranges;
+    int requests;         /* sent for this batch, for the bisection budget */
+    int attempts;         /* failed tries of the current range, for backoff */
+};
+
+struct lane {
+    struct tsr_forwarder *f;
+    struct batch *filling;     /* being built */
+    struct batch *sending;     /* in flight, waiting for a retry, or NULL */
+    rd_kafka_message_t *held;  /* read but did not fit in filling */
+    struct event *retry_ev;
+    int in_flight;
+    int url;
+    int64_t t0_ns;
+};
+
+struct part {
+    rd_kafka_queue_t *q;
+    int64_t position;   /* next offset to deliver; < 0: from the beginning */
+    int64_t fetched;    /* offset after the last message read */
+    int64_t last_ts_ms; /* of the last delivered record */
+};
+
+struct tsr_forwarder {
+    struct tsr_fwd_env env;
+    const struct tsr_cluster_conf *cc;
+    rd_kafka_t *rk;
+    int wake_fds[2];
+    struct event *wake_ev;
+    struct event *tick_ev;
+    int nparts;
+    struct part parts[TSR_CKPT_MAX_PARTITIONS];
+    int nlanes;
+    struct lane lanes[MAX_LANES];
+    struct tsr_health *health;
+    struct tsr_prober *prober;
+    char *authorization;
+    double tokens; /* catch-up rate limit bucket */
+    int64_t tokens_ns;
+    int stopping;
+    uint64_t ledger_id; /* open outage interval, 0 if none */
+    struct tsr_cluster_status st;
+};
+
+static void pull(struct tsr_forwarder *f);
+static void send_batch(struct lane *l);
+
+static int lane_of(const struct tsr_forwarder *f, int32_t p)
+{
+    return p % f->nlanes;
+}
+
+static void note_error(struct tsr_forwarder *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void note_error(struct tsr_forwarder *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->st.last_error, sizeof(f->st.last_error), fmt, ap);
+    va_end(ap);
+    f->st.last_error_ms = tsr_clock_now_ns() / 1000000;
+}
+
+static struct batch *batch_new(void)
+{
+    struct batch *b = calloc(1, sizeof(*b));
+    if (!b) abort();
+    return b;
+}
+
+static void batch_free(struct batch **bp)
+{
+    struct batch *b = *bp;
+    if (!b) return;
+    tsr_buf_free(&b->body);
+    tsr_buf_free(&b->gz);
+    free(b->ranges);
+    free(b);
+    *bp = NULL;
+}
+
+static int batch_full(const struct tsr_forwarder *f, const struct batch *b)
+{
+    return b->points >= f->cc->batch_lines || (int64_t)b->body.len >= f->cc->batch_bytes;
+}
+
+static void header_str(rd_kafka_message_t *m, const char *name, char *out, size_t outlen)
+{
+    rd_kafka_headers_t *h;
+    const void *v;
+    size_t n;
+    out[0] = '\0';
+    if (rd_kafka_message_headers(m, &h) || rd_kafka_header_get_last(h, name, &v, &n)) return;
+    if (n >= outlen) n = outlen - 1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+}
+
+/* Adds a message to the lane's filling batch if it fits; returns 0 if it was taken
+ * (and destroyed), -1 if the batch must be sent first. */
+static int take(struct lane *l, rd_kafka_message_t *m)
+{
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->filling;
+    char db[256], rp[256];
+    header_str(m, "db", db, sizeof(db));
+    header_str(m, "rp", rp, sizeof(rp));
+    if (b->points > 0) {
+        /* One request writes one database: a record for another starts a new batch. */
+        if (strcmp(db, b->db) != 0 || strcmp(rp, b->rp) != 0) return -1;
+        if ((int64_t)(b->body.len + m->len) > f->cc->batch_bytes) return -1;
+        if (batch_full(f, b)) return -1;
+    } else {
+        snprintf(b->db, sizeof(b->db), "%s", db);
+        snprintf(b->rp, sizeof(b->rp), "%s", rp);
+    }
+    int64_t ts = rd_kafka_message_timestamp(m, NULL);
+    if (b->points == 0) b->first_ts_ms = ts;
+    const char *v = m->payload;
+    tsr_buf_append(&b->body, v, m->len);
+    if (m->len > 0 && v[m->len - 1] != '\n') tsr_buf_putc(&b->body, '\n');
+    for (const char *q = v, *end = v + m->len; (q = memchr(q, '\n', (size_t)(end - q))); q++)
+        b->points++;
+    int32_t p = m->partition;
+    b->next_offset[p] = m->offset + 1;
+    b->last_ts_ms[p] = ts;
+    b->touched[p] = 1;
+    f->parts[p].fetched = m->offset + 1;
+    rd_kafka_message_destroy(m);
+    return 0;
+}
+
+/* Kafka no longer holds records a position points at: report the exact gap, record it,
+ * and go on from the oldest record still retained. */
+static void handle_gap(struct tsr_forwarder *f, int32_t p)
+{
+    int64_t lo = -1, hi = -1;
+    const char *topic = f->env.cf->kafka_topic;
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(f->rk, topic, p, &lo, &hi, 5000);
+    if (err) {
+        note_error(f, "cannot read offsets of partition %d: %s", p, rd_kafka_err2str(err));
+        return;
+    }
+    int64_t from = f->parts[p].fetched;
+    if (from < lo) {
+        tsr_error("cluster '%s': kafka retention deleted records %lld..%lld of partition %d "
+                  "(%lld records) before they were delivered",
+                  f->cc->name, (long long)from, (long long)lo - 1, p, (long long)(lo - from));
+        note_error(f, "data lost to retention: partition %d offsets %lld..%lld", p,
+                   (long long)from, (long long)lo - 1);
+        f->st.gap_records += (uint64_t)(lo - from);
+        struct tsr_ledger_entry *e = calloc(1, sizeof(*e));
+        if (!e) abort();
+        e->from_ms = tsr_clock_now_ns() / 1000000;
+        e->to_ms = e->from_ms;
+        snprintf(e->kind, sizeof(e->kind), "gap");
+        snprintf(e->reason, sizeof(e->reason), "retention deleted %lld records of partition %d",
+                 (long long)(lo - from), p);
+        e->nparts = f->nparts;
+        for (int i = 0; i < f->nparts; i++)
+            e->from_offset[i] = e->to_offset[i] = f->parts[i].fetched;
+        e->from_offset[p] = from;
+        e->to_offset[p] = lo;
+        char why[256];
+        if (tsr_ledger_open(f->env.ck, f->cc->name, e, why, sizeof(why)) == 0)
+            tsr_ledger_close(f->env.ck, f->cc->name, e->id, e->to_ms, e->nparts, e->to_offset,
+                             why, sizeof(why));
+        free(e);
+    } else {
+        lo = from; /* nothing was lost: the offset is simply valid again */
+    }
+    f->parts[p].fetched = lo;
+    if (f->parts[p].position < lo && lane_of(f, p) >= 0) {
+        /* Delivered frontier jumps only if nothing of this partition is in a batch. */
+        struct lane *l = &f->lanes[lane_of(f, p)];
+        int busy = (l->sending && l->sending->touched[p]) || l->filling->touched[p];
+        if (!busy) {
+            f->parts[p].position = lo;
+            struct tsr_ckpt_pos pos = {lo, f->parts[p].last_ts_ms};
+            tsr_ckpt_put(f->env.ck, f->cc->name, &p, &pos, 1, (char[128]){0}, 128);
+        }
+    }
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(tl, topic, p)->offset = lo;
+    rd_kafka_error_t *e2 = rd_kafka_seek_partitions(f->rk, tl, 0);
+    if (e2) rd_kafka_error_destroy(e2);
+    rd_kafka_topic_partition_list_destroy(tl);
+}
+
+/* Reads what the lanes have room for. */
+static void pull(struct tsr_forwarder *f)
+{
+    if (f->stopping) return;
+    for (int p = 0; p < f->nparts; p++) {
+        struct lane *l = &f->lanes[lane_of(f, p)];
+        while (!l->held && !batch_full(f, l->filling)) {
+            rd_kafka_message_t *m = rd_kafka_consume_queue(f->parts[p].q, 0);
+            if (!m) break;
+            if (m->err) {
+                if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+                    m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+                    rd_kafka_message_destroy(m);
+                    handle_gap(f, p);
+                } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                    tsr_warn("cluster '%s': kafka consumer: %s", f->cc->name,
+                             rd_kafka_message_errstr(m));
+                    rd_kafka_message_destroy(m);
+                } else {
+                    rd_kafka_message_destroy(m);
+                }
+                continue;
+            }
+            if (take(l, m) != 0) l->held = m;
+        }
+        /* An idle lane sends what it has at once: batches grow by themselves under load,
+         * while the previous request is in flight. */
+        if (!l->sending && l->filling->points > 0) {
+            l->sending = l->filling;
+            l->filling = batch_new();
+            if (l->held && take(l, l->held) == 0) l->held = NULL;
+            send_batch(l);
+        }
+    }
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    char drain[256];
+    while (read(fd, drain, sizeof(drain)) > 0) {
+    }
+    pull(arg);
+}
+
+static void schedule_retry(struct lane *l, int64_t delay_ms)
+{
+    struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+    evtimer_add(l->retry_ev, &tv);
+}
+
+static int64_t backoff_ms(const struct tsr_forwarder *f, int attempts, long retry_after_s)
+{
+    int64_t ms = RETRY_BASE_MS;
+    for (int i = 1; i < attempts && ms < f->cc->retry_max_ms; i++) ms *= 2;
+    if (ms > f->cc->retry_max_ms) ms = f->cc->retry_max_ms;
+    /* Jitter spreads relays that failed together. */
+    ms = ms / 2 + (rand() % (ms / 2 + 1));
+    if (retry_after_s > 0 && retry_after_s * 1000 > ms) ms = retry_after_s * 1000;
+    return ms;
+}
+
+/* Everything in the sending batch is delivered (or dead-lettered): advance. */
+static void batch_done(struct lane *l)
+{
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->sending;
+    int32_t parts[TSR_CKPT_MAX_PARTITIONS];
+    struct tsr_ckpt_pos pos[TSR_CKPT_MAX_PARTITIONS];
+    size_t n = 0;
+    for (int p = 0; p < f->nparts; p++) {
+        if (!b->touched[p]) continue;
+        f->parts[p].position = b->next_offset[p];
+        f->parts[p].last_ts_ms = b->last_ts_ms[p];
+        parts[n] = p;
+        pos[n].next_offset = b->next_offset[p];
+        pos[n].last_ingest_ms = b->last_ts_ms[p];
+        n++;
+        f->st.records_delivered++;
+    }
+    char err[256];
+    if (tsr_ckpt_put(f->env.ck, f->cc->name, parts, pos, n, err, sizeof(err)) != 0) {
+        /* Delivery happened; a lost checkpoint only means a resend after a restart. */
+        tsr_error("cluster '%s': %s", f->cc->name, err);
+        note_error(f, "%s", err);
+    }
+    f->st.points_delivered += (uint64_t)b->points;
+    batch_free(&l->sending);
+    pull(f);
+}
+
+/* Splits the range that got a 400, or dead-letters it when it is one line (or when
+ * the budget is spent). */
+static void rejected(struct lane *l, const char *why)
+{
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->sending;
+    struct range r = b->ranges[0];
+    if (r.lines > 1 && b->requests < BISECT_MAX_REQUESTS) {
+        /* Replace the range by its two halves, split at a line boundary. */
+        long half = r.lines / 2, seen = 0;
+        size_t cut = r.off;
+        const char *s = b->body.data;
+        while (seen < half) {
+            cut = (size_t)((const char *)memchr(s + cut, '\n', r.off + r.len - cut) - s) + 1;
+            seen++;
+        }
+        b->ranges = realloc(b->ranges, sizeof(*b->ranges) * (b->nranges + 1));
+        if (!b->ranges) abort();
+        memmove(b->ranges + 2, b->ranges + 1, sizeof(*b->ranges) * (b->nranges - 1));
+        b->ranges[0] = (struct range){r.off, cut - r.off, half};
+        b->ranges[1] = (struct range){cut, r.off + r.len - cut, r.lines - half};
+        b->nranges++;
+        return;
+    }
+    char reason[512];
+    snprintf(reason, sizeof(reason), "cluster %s rejected: %s", f->cc->name, why);
+    char src[96];
+    snprintf(src, sizeof(src), "cluster:%s", f->cc->name);
+    tsr_kafka_dead_letter(f->env.k, b->body.data + r.off, r.len, reason, src, -1, b->db, NULL);
+    f->st.points_rejected += (uint64_t)r.lines;
+    tsr_warn("cluster '%s' rejected %ld line%s, sent to the dead-letter topic: %s", f->cc->name,
+             r.lines, r.lines == 1 ? "" : "s", why);
+    memmove(b->ranges, b->ranges + 1, sizeof(*b->ranges) * (b->nranges - 1));
+    b->nranges--;
+}
+
+static void on_create_db_done(void *opaque, const struct tsr_httpc_resp *resp)
+{
+    struct lane *l = opaque;
+    l->in_flight = 0;
+    if (resp->status / 100 == 2)
+        tsr_info("cluster '%s': created database '%s'", l->f->cc->name, l->sending->db);
+    send_batch(l);
+}
+
+static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
+{
+    struct lane *l = opaque;
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->sending;
+    int64_t now_ms = tsr_clock_now_ns() / 1000000;
+    l->in_flight = 0;
+    double s = resp->seconds;
+    int bucket = 0;
+    while (bucket < TSR_LATENCY_BUCKETS && s * 1000 > tsr_latency_bounds_ms[bucket]) bucket++;
+    f->st.latency_count[bucket]++;
+    f->st.latency_sum_s += s;
+
+    enum tsr_sink_verdict v = resp->status ? tsr_sink_judge(resp->status, resp->body) : TSR_SINK_RETRY;
+    char why[300];
+    if (resp->status == 0)
+        snprintf(why, sizeof(why), "%s: %s", f->cc->urls[l->url], resp->error);
+    else
+        snprintf(why, sizeof(why), "HTTP %d from %s: %.200s", resp->status, f->cc->urls[l->url],
+                 resp->body_len ? resp->body : "");
+    tsr_health_write(f->health, l->url,
+                     v == TSR_SINK_DONE || v == TSR_SINK_REJECTED ? TSR_WRITE_OK
+                     : resp->status == 0                        ? TSR_WRITE_TRANSPORT_ERROR
+                                                                : TSR_WRITE_HTTP_ERROR,
+                     why, now_ms);
+
+    switch (v) {
+    case TSR_SINK_DONE:
+        f->st.requests_ok++;
+        b->attempts = 0;
+        memmove(b->ranges, b->ranges + 1, sizeof(*b->ranges) * (b->nranges - 1));
+        b->nranges--;
+        break;
+    case TSR_SINK_REJECTED:
+        f->st.requests_ok++;
+        b->attempts = 0;
+        rejected(l, why);
+        break;
+    case TSR_SINK_NO_DB:
+    case TSR_SINK_RETRY:
+        f->st.requests_failed++;
+        f->st.retries++;
+        note_error(f, "%s", why);
+        b->attempts++;
+        if (b->attempts == 1 || b->attempts % 10 == 0)
+            tsr_warn("cluster '%s': write failed (try %d), will retry: %s", f->cc->name,
+                     b->attempts, why);
+        if (v == TSR_SINK_NO_DB && f->cc->create_database && strcmp(f->cc->type, "influxdb") == 0) {
+            struct tsr_buf url = {0};
+            tsr_sink_create_db_url(f->cc, l->url, b->db, &url);
+            tsr_buf_putc(&url, '\0');
+            struct tsr_httpc_req req = {.url = url.data, .method = "POST",
+                                        .authorization = f->authorization,
+                                        .timeout_ms = f->cc->timeout_ms};
+            if (tsr_httpc_send(f->env.hc, &req, on_create_db_done, l) == 0) l->in_flight = 1;
+            tsr_buf_free(&url);
+            if (l->in_flight) return;
+        }
+        schedule_retry(l, backoff_ms(f, b->attempts, resp->retry_after_s));
+        return;
+    }
+    if (b->nranges == 0)
+        batch_done(l);
+    else
+        send_batch(l);
+}
+
+/* Sends the first pending range of the lane's sending batch. */
+static void send_batch(struct lane *l)
+{
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->sending;
+    if (!b || l->in_flight || f->stopping) return;
+    if (!b->ranges) {
+        b->ranges = malloc(sizeof(*b->ranges));
+        if (!b->ranges) abort();
+        b->ranges[0] = (struct range){0, b->body.len, b->points};
+        b->nranges = 1;
+    }
+    struct range *r = &b->ranges[0];
+    if (f->cc->catchup_rate > 0 && b->requests == 0) {
+        /* Token bucket: a recovering cluster gets at most catchup_rate points/s. */
+        int64_t now = tsr_clock_mono_ns();
+        double cap = (double)f->cc->catchup_rate;
+        f->tokens += (double)(now - f->tokens_ns) / 1e9 * cap;
+        if (f->tokens > cap) f->tokens = cap;
+        f->tokens_ns = now;
+        double need = (double)r->lines < cap ? (double)r->lines : cap;
+        if (f->tokens < need) {
+            schedule_retry(l, (int64_t)((need - f->tokens) / cap * 1000) + 1);
+            return;
+        }
+        f->tokens -= (double)r->lines;
+    }
+    const char *body = b->body.data + r->off;
+    size_t len = r->len;
+    int gzip = strcmp(f->cc->compression, "gzip") == 0;
+    if (gzip) {
+        b->gz.len = 0;
+        if (tsr_gzip(body, len, 1, &b->gz) == 0) {
+            body = b->gz.data;
+            len = b->gz.len;
+        } else {
+            gzip = 0;
+        }
+    }
+    l->url = tsr_health_pick_url(f->health);
+    struct tsr_buf url = {0};
+    tsr_sink_write_url(f->cc, l->url, b->db, b->rp, &url);
+    tsr_buf_putc(&url, '\0');
+    struct tsr_httpc_req req = {
+        .url = url.data,
+        .method = "POST",
+        .body = body,
+        .body_len = len,
+        .content_encoding = gzip ? "gzip" : NULL,
+        .authorization = f->authorization,
+        .timeout_ms = f->cc->timeout_ms,
+        .ca_file = *f->cc->tls_ca_file ? f->cc->tls_ca_file : NULL,
+        .insecure = f->cc->tls_insecure,
+    };
+    if (tsr_httpc_send(f->env.hc, &req, on_write_done, l) == 0) {
+        l->in_flight = 1;
+        l->t0_ns = tsr_clock_mono_ns();
+        b->requests++;
+    } else {
+        schedule_retry(l, backoff_ms(f, ++b->attempts, -1));
+    }
+    tsr_buf_free(&url);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    send_batch(arg);
+}
+
+static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr_cluster_state to,
+                             const char *reason)
+{
+    struct tsr_forwarder *f = opaque;
+    int64_t now_ms = tsr_clock_now_ns() / 1000000;
+    f->st.since_ms = now_ms;
+    enum tsr_log_level lvl = to == TSR_CLUSTER_IN_SYNC ? TSR_LOG_INFO : TSR_LOG_WARN;
+    tsr_log(lvl, "cluster '%s' %s -> %s: %s", f->cc->name, tsr_cluster_state_name(from),
+            tsr_cluster_state_name(to), reason);
+    char err[256];
+    int64_t offs[TSR_CKPT_MAX_PARTITIONS];
+    for (int p = 0; p < f->nparts; p++) offs[p] = f->parts[p].position;
+    if (to != TSR_CLUSTER_IN_SYNC && !f->ledger_id && from == TSR_CLUSTER_IN_SYNC) {
+        struct tsr_ledger_entry *e = calloc(1, sizeof(*e));
+        if (!e) abort();
+        e->from_ms = now_ms;
+        snprintf(e->kind, sizeof(e->kind), "outage");
+        snprintf(e->reason, sizeof(e->reason), "%s", reason);
+        e->nparts = f->nparts;
+        memcpy(e->from_offset, offs, sizeof(int64_t) * (size_t)f->nparts);
+        if (tsr_ledger_open(f->env.ck, f->cc->name, e, err, sizeof(err)) == 0)
+            f->ledger_id = e->id;
+        else
+            tsr_error("cluster '%s': %s", f->cc->name, err);
+        free(e);
+    } else if (to == TSR_CLUSTER_IN_SYNC && f->ledger_id) {
+        if (tsr_ledger_close(f->env.ck, f->cc->name, f->ledger_id, now_ms, f->nparts, offs, err,
+                             sizeof(err)))
+            tsr_error("cluster '%s': %s", f->cc->name, err);
+        f->ledger_id = 0;
+    }
+    if (from == TSR_CLUSTER_DOWN && to != TSR_CLUSTER_DOWN) {
+        /* The cluster is back: retry now rather than at the end of a long backoff. */
+        for (int i = 0; i < f->nlanes; i++) {
+            struct lane *l = &f->lanes[i];
+            if (l->sending && !l->in_flight) {
+                evtimer_del(l->retry_ev);
+                l->sending->attempts = 0;
+                send_batch(l);
+            }
+        }
+    }
+}
+
+static void update_lag(struct tsr_forwarder *f, int64_t now_ms)
+{
+    int64_t lag_records = 0, oldest_ms = 0;
+    for (int p = 0; p < f->nparts; p++) {
+        int64_t lo = -1, hi = -1;
+        rd_kafka_get_watermark_offsets(f->rk, f->env.cf->kafka_topic, p, &lo, &hi);
+        f->st.high[p] = hi;
+        int64_t pos = f->parts[p].position >= 0 ? f->parts[p].position : (lo >= 0 ? lo : 0);
+        if (hi < 0 || hi <= pos) continue;
+        lag_records += hi - pos;
+        /* The oldest undelivered record is younger than the last delivered one. */
+        int64_t t = f->parts[p].last_ts_ms;
+        if (!t) {
+            struct lane *l = &f->lanes[lane_of(f, p)];
+            t = l->sending ? l->sending->first_ts_ms : l->filling->points ? l->filling->first_ts_ms : now_ms;
+        }
+        if (!oldest_ms || t < oldest_ms) oldest_ms = t;
+    }
+    f->st.lag_records = lag_records;
+    f->st.lag_ms = lag_records && oldest_ms ? now_ms - oldest_ms : 0;
+    double per_record = f->st.records_delivered
+                            ? (double)f->st.points_delivered / (double)f->st.records_delivered
+                            : 1.0;
+    f->st.lag_points = (int64_t)((double)lag_records * per_record);
+    tsr_health_lag(f->health, f->st.lag_ms, now_ms);
+}
+
+static int assign(struct tsr_forwarder *f, int nparts, char *err, size_t errlen);
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct tsr_forwarder *f = arg;
+    int64_t now_ms = tsr_clock_now_ns() / 1000000;
+    rd_kafka_poll(f->rk, 0);
+    int n = tsr_kafka_partitions(f->env.k);
+    if (n > f->nparts && !f->stopping) {
+        char err[256];
+        if (assign(f, n, err, sizeof(err)) != 0) tsr_error("cluster '%s': %s", f->cc->name, err);
+    }
+    update_lag(f, now_ms);
+    tsr_health_tick(f->health, now_ms);
+    pull(f);
+}
+
+static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct tsr_forwarder *f = opaque;
+    tsr_debug("cluster '%s': kafka consumer: %s: %s", f->cc->name, rd_kafka_err2name(err), reason);
+}
+
+static void consumer_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    tsr_log(level <= 3 ? TSR_LOG_WARN : TSR_LOG_DEBUG, "kafka consumer: %s: %s", fac, buf);
+}
+
+/* (Re)assigns partitions 0..nparts-1 at their positions; new partitions start at their
+ * checkpoint or per start_from. */
+static int assign(struct tsr_forwarder *f, int nparts, char *err, size_t errlen)
+{
+    const char *topic = f->env.cf->kafka_topic;
+    if (nparts > TSR_CKPT_MAX_PARTITIONS) nparts = TSR_CKPT_MAX_PARTITIONS;
+    for (int p = f->nparts; p < nparts; p++) {
+        struct tsr_ckpt_pos pos;
+        int rc = tsr_ckpt_get(f->env.ck, f->cc->name, p, &pos, err, errlen);
+        if (rc < 0) return -1;
+        if (rc == 0) {
+            f->parts[p].position = f->parts[p].fetched = pos.next_offset;
+            f->parts[p].last_ts_ms = pos.last_ingest_ms;
+        } else {
+            int latest = strcmp(f->cc->start_from, "latest") == 0;
+            f->parts[p].position = f->parts[p].fetched =
+                latest ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
+        }
+        f->parts[p].q = rd_kafka_queue_get_partition(f->rk, topic, p);
+        /* Each partition is read from its own queue, so a lane that is full simply stops
+         * reading its partitions while the others go on. */
+        rd_kafka_queue_forward(f->parts[p].q, NULL);
+        rd_kafka_queue_io_event_enable(f->parts[p].q, f->wake_fds[1], "1", 1);
+    }
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(nparts);
+    for (int p = 0; p < nparts; p++)
+        rd_kafka_topic_partition_list_add(tl, topic, p)->offset = f->parts[p].fetched;
+    rd_kafka_resp_err_t e = rd_kafka_assign(f->rk, tl);
+    rd_kafka_topic_partition_list_destroy(tl);
+    if (e) {
+        snprintf(err, errlen, "cannot assign partitions of '%s': %s", topic, rd_kafka_err2str(e));
+        return -1;
+    }
+    if (nparts != f->nparts)
+        tsr_info("cluster '%s': reading %d partitions of '%s'", f->cc->name, nparts, topic);
+    f->nparts = nparts;
+    f->st.nparts = nparts;
+    return 0;
+}
+
+static rd_kafka_t *make_consumer(struct tsr_forwarder *f, char *err, size_t errlen)
+{
+    const struct tsr_config *cf = f->env.cf;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char v[256], why[512];
+    struct {
+        const char *k;
+        const char *v;
+    } props[] = {
+        {"bootstrap.servers", cf->kafka_brokers},
+        /* librdkafka wants a group id even for manual assignment; nothing is committed. */
+        {"group.id", v},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        /* A position Kafka no longer holds must be noticed, never silently moved. */
+        {"auto.offset.reset", "error"},
+        {"enable.partition.eof", "false"},
+        {"queued.max.messages.kbytes", "4096"},
+        {"fetch.max.bytes", "4194304"},
+        {"fetch.wait.max.ms", "50"},
+        {"socket.keepalive.enable", "true"},
+    };
+    snprintf(v, sizeof(v), "tsrelay-%s-%s", cf->datacenter, f->cc->name);
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+        if (rd_kafka_conf_set(conf, props[i].k, props[i].v, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
+            snprintf(err, errlen, "kafka consumer property '%s': %s", props[i].k, why);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < cf->nkafka_properties; i++) {
+        /* Producer-only tuning is refused by a consumer; security settings apply. */
+        if (rd_kafka_conf_set(conf, cf->kafka_properties[i].key, cf->kafka_properties[i].value,
+                              why, sizeof(why)) != RD_KAFKA_CONF_OK)
+            tsr_debug("kafka consumer ignores property '%s': %s", cf->kafka_properties[i].key, why);
+    }
+    rd_kafka_conf_set_opaque(conf, f);
+    rd_kafka_conf_set_error_cb(conf, consumer_error_cb);
+    rd_kafka_conf_set_log_cb(conf, consumer_log_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "cannot create kafka consumer: %s", why);
+    }
+    return rk;
+}
+
+int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_conf *cc,
+                      struct tsr_forwarder **fp, char *err, size_t errlen)
+{
+    struct tsr_forwarder *f = calloc(1, sizeof(*f));
+    if (!f) abort();
+    f->env = *env;
+    f->cc = cc;
+    f->wake_fds[0] = f->wake_fds[1] = -1;
+    snprintf(f->st.name, sizeof(f->st.name), "%s", cc->name);
+    snprintf(f->st.type, sizeof(f->st.type), "%s", cc->type);
+    f->st.nurls = (int)cc->nurls;
+    f->st.since_ms = tsr_clock_now_ns() / 1000000;
+    f->nlanes = (int)cc->max_inflight;
+    if (f->nlanes > MAX_LANES) f->nlanes = MAX_LANES;
+    for (int i = 0; i < f->nlanes; i++) {
+        f->lanes[i].f = f;
+        f->lanes[i].filling = batch_new();
+        f->lanes[i].retry_ev = evtimer_new(env->base, on_retry, &f->lanes[i]);
+    }
+    struct tsr_buf auth = {0};
+    if (tsr_sink_authorization(cc, &auth)) {
+        tsr_buf_putc(&auth, '\0');
+        f->authorization = tsr_buf_detach(&auth, NULL);
+    }
+    struct tsr_health_conf hc = {.lag_threshold_ms = cc->lag_threshold_ms};
+    f->health = tsr_health_new(&hc, (int)cc->nurls, on_health_change, f);
+    f->tokens_ns = tsr_clock_mono_ns();
+
+    if (pipe2(f->wake_fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "cannot create wake-up pipe");
+        goto fail;
+    }
+    f->rk = make_consumer(f, err, errlen);
+    if (!f->rk) goto fail;
+    f->wake_ev = event_new(env->base, f->wake_fds[0], EV_READ | EV_PERSIST, on_wake, f);
+    event_add(f->wake_ev, NULL);
+    int n = tsr_kafka_partitions(env->k);
+    if (n > 0 && assign(f, n, err, errlen) != 0) goto fail;
+    if (tsr_prober_new(env->base, env->hc, f->health, cc->type, cc->urls, (int)cc->nurls,
+                       (int)cc->probe_interval_ms, (long)cc->timeout_ms, f->authorization,
+                       &f->prober) != 0) {
+        snprintf(err, errlen, "cannot start health probes for cluster '%s'", cc->name);
+        goto fail;
+    }
+    f->tick_ev = event_new(env->base, -1, EV_PERSIST, on_tick, f);
+    struct timeval tick = {0, TICK_MS * 1000};
+    event_add(f->tick_ev, &tick);
+    *fp = f;
+    return 0;
+fail:
+    tsr_forwarder_free(&f);
+    return -1;
+}
+
+void tsr_forwarder_stop(struct tsr_forwarder *f)
+{
+    f->stopping = 1;
+    for (int i = 0; i < f->nlanes; i++) evtimer_del(f->lanes[i].retry_ev);
+}
+
+int tsr_forwarder_busy(const struct tsr_forwarder *f)
+{
+    int n = 0;
+    for (int i = 0; i < f->nlanes; i++) n += f->lanes[i].in_flight;
+    return n;
+}
+
+void tsr_forwarder_free(struct tsr_forwarder **fp)
+{
+    struct tsr_forwarder *f = *fp;
+    if (!f) return;
+    tsr_prober_free(&f->prober);
+    if (f->tick_ev) event_free(f->tick_ev);
+    if (f->wake_ev) event_free(f->wake_ev);
+    for (int i = 0; i < f->nlanes; i++) {
+        struct lane *l = &f->lanes[i];
+        batch_free(&l->sending);
+        batch_free(&l->filling);
+        if (l->held) rd_kafka_message_destroy(l->held);
+        if (l->retry_ev) event_free(l->retry_ev);
+    }
+    for (int p = 0; p < f->nparts; p++)
+        if (f->parts[p].q) rd_kafka_queue_destroy(f->parts[p].q);
+    if (f->rk) {
+        rd_kafka_assign(f->rk, NULL);
+        rd_kafka_consumer_close(f->rk);
+        rd_kafka_destroy(f->rk);
+    }
+    if (f->wake_fds[0] >= 0) close(f->wake_fds[0]);
+    if (f->wake_fds[1] >= 0) close(f->wake_fds[1]);
+    tsr_health_free(&f->health);
+    free(f->authorization);
+    free(f);
+    *fp = NULL;
+}
+
+void tsr_forwarder_status(const struct tsr_forwarder *f, struct tsr_cluster_status *st)
+{
+    *st = f->st;
+    st->state = tsr_health_state(f->health);
+    snprintf(st->reason, sizeof(st->reason), "%s", tsr_health_reason(f->health));
+    for (int p = 0; p < f->nparts; p++) st->position[p] = f->parts[p].position;
+    for (int i = 0; i < f->st.nurls && i < 64; i++) st->url_up[i] = (char)tsr_health_url_up(f->health, i);
+}
