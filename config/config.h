@@ -48,6 +48,7 @@ struct tsr_cluster_conf {
     int tls_insecure;          /* skip certificate checks (tests only) */
     char *start_from;          /* "earliest" or "latest": where a cluster without a
                                   checkpoint starts */
+    int64_t recovery_rewind_ms; /* resent from before an outage when a cluster returns */
 };
 
 struct tsr_config {

@@ -324,6 +324,15 @@ const struct tsr_config_key tsr_config_cluster_keys[] = {
      .def = "false",
      .off = CL(tls_insecure),
      .doc = "Skip TLS certificate verification (tests only)"},
+    {.name = "recovery_rewind_ms",
+     .type = TSR_CT_DURATION,
+     .def = "10s",
+     .min = 0,
+     .max = 3600000,
+     .off = CL(recovery_rewind_ms),
+     .doc = "When a cluster comes back from down, resend this much from before the outage: a "
+            "TSDB killed hard loses writes it had acknowledged (VictoriaMetrics buffers about a "
+            "second in memory); resent points overwrite themselves; 0 turns it off"},
     {.name = "start_from",
      .type = TSR_CT_STRING,
      .def = "earliest",

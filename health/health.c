@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_FALL 3
-#define DEFAULT_RISE 1
+#define DEFAULT_FALL             3
+#define DEFAULT_RISE             1
 #define DEFAULT_LAG_THRESHOLD_MS 2000
 #define DEFAULT_DEGRADED_HOLD_MS 10000
 
@@ -45,10 +45,14 @@ struct tsr_health {
 const char *tsr_cluster_state_name(enum tsr_cluster_state s)
 {
     switch (s) {
-    case TSR_CLUSTER_IN_SYNC: return "in_sync";
-    case TSR_CLUSTER_CATCHING_UP: return "catching_up";
-    case TSR_CLUSTER_DEGRADED: return "degraded";
-    case TSR_CLUSTER_DOWN: return "down";
+    case TSR_CLUSTER_IN_SYNC:
+        return "in_sync";
+    case TSR_CLUSTER_CATCHING_UP:
+        return "catching_up";
+    case TSR_CLUSTER_DEGRADED:
+        return "degraded";
+    case TSR_CLUSTER_DOWN:
+        return "down";
     }
     return "unknown";
 }
@@ -79,7 +83,8 @@ void tsr_health_free(struct tsr_health **hp)
 {
     struct tsr_health *h = *hp;
     if (!h) return;
-    for (int i = 0; i < h->nurls; i++) free(h->urls[i].name);
+    for (int i = 0; i < h->nurls; i++)
+        free(h->urls[i].name);
     free(h->urls);
     free(h);
     *hp = NULL;
@@ -119,7 +124,12 @@ static void judge(struct tsr_health *h, int64_t now_ms)
 {
     enum tsr_cluster_state s;
     int reachable = 0;
-    for (int i = 0; i < h->nurls && !reachable; i++) reachable = h->urls[i].up;
+    for (int i = 0; i < h->nurls && !reachable; i++)
+        reachable = h->urls[i].up;
+
+    /* The wall clock stepped back past the last write error: hold from now instead of
+     * for as long as the step. */
+    if (h->have_write_err && now_ms < h->write_err_ms) h->write_err_ms = now_ms;
 
     if (!reachable) {
         s = TSR_CLUSTER_DOWN;
@@ -148,6 +158,21 @@ static void judge(struct tsr_health *h, int64_t now_ms)
     if (h->on_change) h->on_change(h->opaque, from, s, h->reason);
 }
 
+/* "NAME: WHY" for a failure, "WHY from NAME" for a write error, unless the caller put
+ * the URL in why already, in which case why is enough. */
+static void describe(const struct tsr_health *h, int url, const char *why, int write_err, char *dst,
+                     size_t len)
+{
+    char buf[32];
+    const char *name = url_name(h, url, buf, sizeof(buf));
+    if (strstr(why, name))
+        snprintf(dst, len, "%s", why);
+    else if (write_err)
+        snprintf(dst, len, "%s from %s", why, name);
+    else
+        snprintf(dst, len, "%s: %s", name, why);
+}
+
 static void url_good(struct tsr_health *h, int url)
 {
     struct url_state *u = &h->urls[url];
@@ -159,20 +184,20 @@ static void url_good(struct tsr_health *h, int url)
 static void url_bad(struct tsr_health *h, int url, const char *why)
 {
     struct url_state *u = &h->urls[url];
-    char buf[32];
     u->good = 0;
     if (u->bad < INT_MAX) u->bad++;
     if (u->up && u->bad >= h->conf.fall) u->up = 0;
     h->have_fail = 1;
-    snprintf(h->last_fail, sizeof(h->last_fail), "%s: %s", url_name(h, url, buf, sizeof(buf)),
-             why ? why : "failed");
+    describe(h, url, why ? why : "failed", 0, h->last_fail, sizeof(h->last_fail));
 }
 
 void tsr_health_probe(struct tsr_health *h, int url, int ok, const char *why, int64_t now_ms)
 {
     assert(url >= 0 && url < h->nurls);
-    if (ok) url_good(h, url);
-    else url_bad(h, url, why);
+    if (ok)
+        url_good(h, url);
+    else
+        url_bad(h, url, why);
     judge(h, now_ms);
 }
 
@@ -180,7 +205,6 @@ void tsr_health_write(struct tsr_health *h, int url, enum tsr_write_result r, co
                       int64_t now_ms)
 {
     assert(url >= 0 && url < h->nurls);
-    char buf[32];
     switch (r) {
     case TSR_WRITE_OK:
         /* A delivered batch proves reachability better than any ping: up at once. */
@@ -194,8 +218,7 @@ void tsr_health_write(struct tsr_health *h, int url, enum tsr_write_result r, co
         /* The node answered, so its up/down stands; the cluster is degraded a while. */
         h->have_write_err = 1;
         h->write_err_ms = now_ms;
-        snprintf(h->write_err, sizeof(h->write_err), "%s from %s", why ? why : "HTTP error",
-                 url_name(h, url, buf, sizeof(buf)));
+        describe(h, url, why ? why : "HTTP error", 1, h->write_err, sizeof(h->write_err));
         break;
     }
     judge(h, now_ms);

@@ -15,8 +15,9 @@
  * A URL is up after rise consecutive successful probes (one slow answer does not mark
  * it down: fall failures in a row are needed). A transition is reported once, with the
  * reason, through the on_change callback.
- * Time: every now_ms given to one struct must come from the same clock, milliseconds of
- * tsr_clock_mono_ns() (relay/clock.h); the prober feeds with it.
+ * Time: every now_ms given to one struct must come from the same clock: milliseconds of
+ * tsr_clock_now_ns() (relay/clock.h, fakeable in tests), as the prober and the forwarder
+ * feed it. A clock stepping back restarts a degraded hold rather than stretch it by the step.
  * Threads: one thread (the forwarding loop) per struct. */
 #ifndef TSR_HEALTH_H
 #define TSR_HEALTH_H
@@ -58,10 +59,13 @@ void tsr_health_free(struct tsr_health **hp);
  * tsr_prober_new names them after its urls. */
 void tsr_health_set_url_name(struct tsr_health *h, int url, const char *name);
 
-/* Feeds: a probe of URL url answered (ok) or not; why names the failure. */
+/* Feeds: a probe of URL url answered (ok) or not; why names the failure ("HTTP 503",
+ * curl's error text); the URL's name is added unless why contains it already. */
 void tsr_health_probe(struct tsr_health *h, int url, int ok, const char *why, int64_t now_ms);
-/* A write to URL url: ok (2xx or a 400 partial write), a transport error (refused,
- * timeout: counts toward that URL being down), or an HTTP error (5xx, 404, 429). */
+/* A write to URL url: ok (2xx or a 400 partial write: marks the URL up at once), a
+ * transport error (refused, timeout: counts as a failed probe of that URL), or an HTTP
+ * error (5xx, 404, 429: degraded for degraded_hold_ms). why as for probes; an HTTP
+ * error reads "writes failing: WHY from URL". */
 enum tsr_write_result { TSR_WRITE_OK, TSR_WRITE_TRANSPORT_ERROR, TSR_WRITE_HTTP_ERROR };
 void tsr_health_write(struct tsr_health *h, int url, enum tsr_write_result r, const char *why,
                       int64_t now_ms);

@@ -60,11 +60,14 @@ static void on_done(void *opaque, const struct tsr_httpc_resp *resp)
 
     int ok = resp->status >= 200 && resp->status < 300;
     char why[256];
-    if (resp->status) snprintf(why, sizeof(why), "HTTP %d", resp->status);
-    else snprintf(why, sizeof(why), "%s", resp->error ? resp->error : "no response");
-    if (!ok) tsr_debug("probe of '%s' failed: %s", p->urls[url], why);
+    if (resp->status)
+        snprintf(why, sizeof(why), "HTTP %d", resp->status);
+    else
+        snprintf(why, sizeof(why), "%s", resp->error ? resp->error : "no response");
+    /* By index: a URL may carry credentials, and logs must not. */
+    if (!ok) tsr_debug("probe of urls[%d] failed: %s", url, why);
     /* Last: on_change may run in here, and p must not be needed after it. */
-    tsr_health_probe(p->h, url, ok, ok ? NULL : why, tsr_clock_mono_ns() / 1000000);
+    tsr_health_probe(p->h, url, ok, ok ? NULL : why, tsr_clock_now_ns() / 1000000);
 }
 
 static void probe_url(struct tsr_prober *p, int url)
@@ -82,7 +85,7 @@ static void probe_url(struct tsr_prober *p, int url)
     };
     if (tsr_httpc_send(p->hc, &req, on_done, pr) != 0) {
         /* A local failure (curl could not make a handle), not the cluster's: not fed. */
-        tsr_warn("cannot start probe of '%s'", p->urls[url]);
+        tsr_warn("cannot start probe of urls[%d]", url);
         free(pr);
         return;
     }
@@ -91,7 +94,8 @@ static void probe_url(struct tsr_prober *p, int url)
 
 static void probe_all(struct tsr_prober *p)
 {
-    for (int i = 0; i < p->nurls; i++) probe_url(p, i);
+    for (int i = 0; i < p->nurls; i++)
+        probe_url(p, i);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -100,8 +104,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 int tsr_prober_new(struct event_base *base, struct tsr_httpc *hc, struct tsr_health *h,
-                   const char *type, char *const *urls, int nurls, int interval_ms,
-                   long timeout_ms, const char *authorization, struct tsr_prober **pp)
+                   const char *type, char *const *urls, int nurls, int interval_ms, long timeout_ms,
+                   const char *authorization, struct tsr_prober **pp)
 {
     const char *path = NULL;
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
@@ -121,7 +125,8 @@ int tsr_prober_new(struct event_base *base, struct tsr_httpc *hc, struct tsr_hea
     for (int i = 0; i < nurls; i++) {
         /* "http://host:8086/" and "http://host:8086" both probe "http://host:8086/ping". */
         size_t len = strlen(urls[i]);
-        while (len > 0 && urls[i][len - 1] == '/') len--;
+        while (len > 0 && urls[i][len - 1] == '/')
+            len--;
         size_t plen = strlen(path);
         p->urls[i] = malloc(len + plen + 1);
         if (!p->urls[i]) abort();

@@ -42,6 +42,7 @@ struct batch {
     /* Where each partition stands once this batch is delivered. */
     int64_t next_offset[TSR_CKPT_MAX_PARTITIONS];
     int64_t last_ts_ms[TSR_CKPT_MAX_PARTITIONS];
+    int64_t first_ts_ms_of[TSR_CKPT_MAX_PARTITIONS]; /* oldest record of each partition */
     unsigned char touched[TSR_CKPT_MAX_PARTITIONS];
     struct range *ranges; /* pending ranges, sent front to back */
     size_t nranges;
@@ -85,6 +86,8 @@ struct tsr_forwarder {
     int64_t tokens_ns;
     int stopping;
     uint64_t ledger_id; /* open outage interval, 0 if none */
+    int64_t down_since_ms; /* when the cluster was last seen going down */
+    int rewind_pending;    /* back from down: resend from before the outage when idle */
     struct tsr_cluster_status st;
 };
 
@@ -168,6 +171,7 @@ static int take(struct lane *l, rd_kafka_message_t *m)
     for (const char *q = v, *end = v + m->len; (q = memchr(q, '\n', (size_t)(end - q))); q++)
         b->points++;
     int32_t p = m->partition;
+    if (!b->touched[p]) b->first_ts_ms_of[p] = ts;
     b->next_offset[p] = m->offset + 1;
     b->last_ts_ms[p] = ts;
     b->touched[p] = 1;
@@ -383,10 +387,11 @@ static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
 
     enum tsr_sink_verdict v = resp->status ? tsr_sink_judge(resp->status, resp->body) : TSR_SINK_RETRY;
     char why[300];
+    /* No URL in the text: a URL may hold credentials; health names URLs safely. */
     if (resp->status == 0)
-        snprintf(why, sizeof(why), "%s: %s", f->cc->urls[l->url], resp->error);
+        snprintf(why, sizeof(why), "%s", resp->error);
     else
-        snprintf(why, sizeof(why), "HTTP %d from %s: %.200s", resp->status, f->cc->urls[l->url],
+        snprintf(why, sizeof(why), "HTTP %d: %.200s", resp->status,
                  resp->body_len ? resp->body : "");
     tsr_health_write(f->health, l->url,
                      v == TSR_SINK_DONE || v == TSR_SINK_REJECTED ? TSR_WRITE_OK
@@ -413,8 +418,8 @@ static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
         note_error(f, "%s", why);
         b->attempts++;
         if (b->attempts == 1 || b->attempts % 10 == 0)
-            tsr_warn("cluster '%s': write failed (try %d), will retry: %s", f->cc->name,
-                     b->attempts, why);
+            tsr_warn("cluster '%s': write to urls[%d] failed (try %d), will retry: %s",
+                     f->cc->name, l->url, b->attempts, why);
         if (v == TSR_SINK_NO_DB && f->cc->create_database && strcmp(f->cc->type, "influxdb") == 0) {
             struct tsr_buf url = {0};
             tsr_sink_create_db_url(f->cc, l->url, b->db, &url);
@@ -504,6 +509,57 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     send_batch(arg);
 }
 
+/* Back from down: a TSDB that was killed may have lost writes it acknowledged just
+ * before, so read again from recovery_rewind_ms before the outage. Done only while no
+ * request is in flight; every batch not yet delivered is dropped and read again. */
+static void rewind_if_idle(struct tsr_forwarder *f)
+{
+    if (!f->rewind_pending || f->stopping || tsr_forwarder_busy(f) || f->nparts == 0) return;
+    f->rewind_pending = 0;
+    const char *topic = f->env.cf->kafka_topic;
+    int64_t since = f->down_since_ms - f->cc->recovery_rewind_ms;
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(f->nparts);
+    for (int p = 0; p < f->nparts; p++) rd_kafka_topic_partition_list_add(tl, topic, p)->offset = since;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(f->rk, tl, 2000);
+    if (err) {
+        tsr_warn("cluster '%s': cannot rewind after the outage: %s", f->cc->name, rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(tl);
+        return;
+    }
+    int64_t resent = 0;
+    for (int i = 0; i < tl->cnt; i++) {
+        int32_t p = tl->elems[i].partition;
+        int64_t off = tl->elems[i].offset;
+        /* -1: no record that recent; then nothing before the position needs resending. */
+        if (tl->elems[i].err || off < 0 || p >= f->nparts) off = f->parts[p].position;
+        if (f->parts[p].position >= 0 && off > f->parts[p].position) off = f->parts[p].position;
+        if (f->parts[p].position >= 0) resent += f->parts[p].position - off;
+        f->parts[p].fetched = off;
+        if (f->parts[p].position >= 0) f->parts[p].position = off;
+        tl->elems[i].offset = off;
+    }
+    for (int i = 0; i < f->nlanes; i++) {
+        struct lane *l = &f->lanes[i];
+        evtimer_del(l->retry_ev);
+        batch_free(&l->sending);
+        batch_free(&l->filling);
+        l->filling = batch_new();
+        if (l->held) rd_kafka_message_destroy(l->held);
+        l->held = NULL;
+    }
+    /* A blocking seek guarantees no message fetched for the old position comes after. */
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(f->rk, tl, 2000);
+    if (e) {
+        tsr_warn("cluster '%s': seek for the rewind: %s", f->cc->name, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(tl);
+    tsr_info("cluster '%s' is back: resending %lld records from %.1fs before the outage, in "
+             "case it lost writes it had acknowledged",
+             f->cc->name, (long long)resent, f->cc->recovery_rewind_ms / 1000.0);
+    pull(f);
+}
+
 static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr_cluster_state to,
                              const char *reason)
 {
@@ -535,6 +591,12 @@ static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr
             tsr_error("cluster '%s': %s", f->cc->name, err);
         f->ledger_id = 0;
     }
+    if (to == TSR_CLUSTER_DOWN) f->down_since_ms = now_ms;
+    if (from == TSR_CLUSTER_DOWN && to != TSR_CLUSTER_DOWN && f->down_since_ms &&
+        f->cc->recovery_rewind_ms > 0) {
+        f->rewind_pending = 1;
+        rewind_if_idle(f);
+    }
     if (from == TSR_CLUSTER_DOWN && to != TSR_CLUSTER_DOWN) {
         /* The cluster is back: retry now rather than at the end of a long backoff. */
         for (int i = 0; i < f->nlanes; i++) {
@@ -558,12 +620,13 @@ static void update_lag(struct tsr_forwarder *f, int64_t now_ms)
         int64_t pos = f->parts[p].position >= 0 ? f->parts[p].position : (lo >= 0 ? lo : 0);
         if (hi < 0 || hi <= pos) continue;
         lag_records += hi - pos;
-        /* The oldest undelivered record is younger than the last delivered one. */
-        int64_t t = f->parts[p].last_ts_ms;
-        if (!t) {
-            struct lane *l = &f->lanes[lane_of(f, p)];
-            t = l->sending ? l->sending->first_ts_ms : l->filling->points ? l->filling->first_ts_ms : now_ms;
-        }
+        /* The oldest undelivered record is the first of this partition in the lane's
+         * batches; if none is read yet, it is younger than the last one delivered. */
+        struct lane *l = &f->lanes[lane_of(f, p)];
+        int64_t t = l->sending && l->sending->touched[p] ? l->sending->first_ts_ms_of[p]
+                    : l->filling->touched[p]             ? l->filling->first_ts_ms_of[p]
+                    : f->parts[p].last_ts_ms             ? f->parts[p].last_ts_ms
+                                                         : now_ms;
         if (!oldest_ms || t < oldest_ms) oldest_ms = t;
     }
     f->st.lag_records = lag_records;
@@ -589,6 +652,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     update_lag(f, now_ms);
     tsr_health_tick(f->health, now_ms);
+    rewind_if_idle(f);
     pull(f);
 }
 

@@ -5,7 +5,10 @@
  * does. Besides the sanitizers, it checks the contract of tsr_lp_parse_line:
  *   - every call consumes at least one byte and never more than is left;
  *   - OK appends exactly one line ending in '\n'; ERR and SKIP leave `out` untouched;
- *   - a normalised line parses again (nanoseconds, no limits) to the same bytes and hash.
+ *   - a normalised line parses again (nanoseconds, no limits) to the same bytes and hash;
+ *   - the line parsed alone, from an exact-size copy, gives the same result: the parser
+ *     reads 16 and 64 bytes at a time where it can, and must not depend on what follows
+ *     the line or on where its blocks fall.
  * Build and run with tests/fuzz/run.sh. */
 #include <stdint.h>
 #include <stdio.h>
@@ -38,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const struct tsr_lp_opts again = {.precision = TSR_PREC_NS, .now_ns = -1};
     const char *p = (const char *)data + 1;
     const char *end = (const char *)data + size;
-    struct tsr_buf out = {0}, re = {0}, shadow = {0};
+    struct tsr_buf out = {0}, re = {0}, shadow = {0}, alone = {0};
 
     while (p < end) {
         struct tsr_lp_result res;
@@ -46,6 +49,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tsr_lp_parse_line(p, end, &opts, &out, &res);
         CHECK(res.consumed > 0 && res.consumed <= (size_t)(end - p));
         CHECK(res.line_len <= res.consumed && res.consumed - res.line_len <= 2);
+
+        char *copy = malloc(res.consumed);
+        memcpy(copy, p, res.consumed);
+        struct tsr_lp_result res1;
+        alone.len = 0;
+        tsr_lp_parse_line(copy, copy + res.consumed, &opts, &alone, &res1);
+        CHECK(res1.status == res.status && res1.consumed == res.consumed);
+        CHECK(res1.line_len == res.line_len && res1.series_hash == res.series_hash);
+        CHECK(res1.reason == res.reason || strcmp(res1.reason, res.reason) == 0);
+        CHECK(alone.len == out.len - before);
+        CHECK(!alone.len || memcmp(alone.data, out.data + before, alone.len) == 0);
+        free(copy);
         if (res.status == TSR_LP_OK) {
             size_t n = out.len - before;
             const char *line = out.data + before;
@@ -75,5 +90,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tsr_buf_free(&out);
     tsr_buf_free(&re);
     tsr_buf_free(&shadow);
+    tsr_buf_free(&alone);
     return 0;
 }

@@ -499,6 +499,9 @@ class Proxy:
 
         if mode == "hang":
             self.use_fault()
+            if self.pending_note:  # the request is logged only when it ends
+                log(f"{self.pending_note} (by {req.method} {req.target}, now hanging)")
+                self.pending_note = None
             release = self.release
             rel_task = asyncio.ensure_future(release.wait())
             eof_task = asyncio.ensure_future(reader.read(65536))

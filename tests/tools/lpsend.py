@@ -2,7 +2,7 @@
 """Sends generated line protocol to tsrelay over HTTP and records what was acknowledged.
 
 Lines are deterministic: line i is
-    m{i%7},dc=d{i%3},host=h{i%101} fi={i}i,ff={i}.5,fs="s{i}" {T0+i}
+    m{i%7},dc=d{i%3},host=h{i%101} fi={i}i,ff={i}.5,fs="s{i}" {T0+i*STEP}
 (tags already sorted, timestamps in ns), so the normalised form the relay writes to
 Kafka is the line itself, and a test can compare both ends byte for byte.
 
@@ -17,10 +17,11 @@ import sys
 import time
 
 T0 = 1_700_000_000_000_000_000
+STEP = 1
 
 
 def line(i):
-    return f'm{i % 7},dc=d{i % 3},host=h{i % 101} fi={i}i,ff={i}.5,fs="s{i}" {T0 + i}\n'
+    return f'm{i % 7},dc=d{i % 3},host=h{i % 101} fi={i}i,ff={i}.5,fs="s{i}" {T0 + i * STEP}\n'
 
 
 def main():
@@ -36,9 +37,13 @@ def main():
     ap.add_argument("--statuses", help="write one status per request to this file")
     ap.add_argument("--tolerate-errors", action="store_true")
     ap.add_argument("--pause", type=float, default=0.0, help="seconds between requests")
+    ap.add_argument("--step-ns", type=int, default=1,
+                    help="timestamp step between lines (1000000 for TSDBs storing ms)")
     ap.add_argument("--duration", type=float, default=0.0,
                     help="keep sending batches (wrapping indexes) for this many seconds")
     a = ap.parse_args()
+    global STEP
+    STEP = a.step_ns
 
     acked = open(a.acked, "a") if a.acked else None
     statuses = open(a.statuses, "w") if a.statuses else None

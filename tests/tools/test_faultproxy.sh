@@ -111,8 +111,7 @@ srv.serve_forever()
 EOF
 
 wait_http() {  # URL CODE
-    local i
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         [ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" = "$2" ] && return 0
         sleep 0.05
     done

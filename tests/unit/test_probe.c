@@ -24,7 +24,7 @@
 #include "relay/httpc.h"
 
 #define INTERVAL_MS 50
-#define HANG 0 /* server status: read the request, never answer */
+#define HANG        0 /* server status: read the request, never answer */
 
 struct server {
     struct evhttp *http;
@@ -273,7 +273,8 @@ static void test_two_urls_one_dead(void **state)
     assert_int_equal(tsr_health_state(f->h), TSR_CLUSTER_IN_SYNC);
     assert_int_equal(f->changes, 1);
     /* Writes go to the live one. */
-    for (int i = 0; i < 3; i++) assert_int_equal(tsr_health_pick_url(f->h), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(tsr_health_pick_url(f->h), 0);
 }
 
 static void test_paths_by_type(void **state)
@@ -298,9 +299,8 @@ static void test_paths_by_type(void **state)
         assert_null(f->p);
     }
     char *const urls[] = {f->url};
-    assert_int_equal(tsr_prober_new(f->base, f->hc, f->h, "graphite", urls, 1, 100, 1000, NULL,
-                                    &f->p),
-                     -1);
+    assert_int_equal(
+        tsr_prober_new(f->base, f->hc, f->h, "graphite", urls, 1, 100, 1000, NULL, &f->p), -1);
     assert_int_equal(
         tsr_prober_new(f->base, f->hc, f->h, "influxdb", urls, 0, 100, 1000, NULL, &f->p), -1);
     assert_int_equal(

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# timeout: 600
+# Two clusters (InfluxDB, VictoriaMetrics) fed 300,000 points. VictoriaMetrics is killed
+# (SIGKILL) after the first third and started again once the rest was sent: both end
+# with every point (counts and the sum of values compared, and sampled values), VM's
+# /clusters/vm/ready turns 200 only once it caught up, and InfluxDB stayed in sync the
+# whole time (ready, lag under 2 s).
+. "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/relay.sh"
+. "$(dirname "$0")/../lib/forward.sh"
+
+N=300000
+STEP=1000000 # 1 ms between points: VictoriaMetrics stores milliseconds
+export VM_FLAGS="-dedup.minScrapeInterval=1ms" # same series + timestamp = one point, as in InfluxDB
+
+start_kafka
+start_influxdb
+start_victoriametrics
+influx_query tsrtest 'CREATE DATABASE tsrtest' >/dev/null
+relay_config "clusters:
+  - name: influx
+    type: influxdb
+    urls: [$INFLUX_URL]
+    compression: none
+  - name: vm
+    type: victoriametrics
+    urls: [$VM_URL]
+    compression: gzip"
+start_relay
+wait_cluster_ready influx 30 || fail "influx not in sync at start: $(cluster_field influx reason)"
+wait_cluster_ready vm 30 || fail "vm not in sync at start: $(cluster_field vm reason)"
+
+send() { python3 "$REPO_ROOT/tests/tools/lpsend.py" --port "$RELAY_HTTP_PORT" --step-ns $STEP --batch 5000 "$@"; }
+send --lines $((N / 3)) >/dev/null || fail "first third not acknowledged"
+log "first third sent; killing victoriametrics"
+stop_pid "$VM_PID" 5 KILL
+VM_PID=
+
+# The rest, while VM is down: InfluxDB must stay in sync throughout.
+send --start $((N / 3)) --lines $((N - N / 3)) --pause 0.05 >"$TSR_TMP/send2" &
+sender=$!
+max_lag=0
+not_ready=0
+while alive "$sender"; do
+    lag=$(cluster_field influx lag_seconds)
+    max_lag=$(awk -v a="$max_lag" -v b="$lag" 'BEGIN { print (b > a ? b : a) }')
+    [ "$(cluster_ready influx)" = 200 ] || not_ready=$((not_ready + 1))
+    sleep 0.5
+done
+wait "$sender" || fail "second part not acknowledged: $(cat "$TSR_TMP/send2")"
+log "influx during the VM outage: max lag ${max_lag}s, not-ready samples $not_ready"
+assert_eq "$not_ready" 0 "samples where influx was not ready while vm was down"
+awk -v l="$max_lag" 'BEGIN { exit !(l < 2) }' || fail "influx lag reached ${max_lag}s"
+assert_eq "$(cluster_ready vm)" 503 "vm ready while down"
+state=$(cluster_field vm state)
+[ "$state" = down ] || fail "vm state while killed: $state"
+wait_cluster_ready influx 10 || fail "influx not in sync at the end of ingest"
+wait_counts influx "$(expected_counts $N)" 30
+
+log "starting victoriametrics again"
+t0=$(date +%s.%N)
+start_victoriametrics
+# Catch-up must start promptly: within 2 s (probe interval 1 s) VM's points grow.
+first=$(counts_vm | cut -d' ' -f1)
+wait_cluster_ready vm 120 || fail "vm not back in sync within 120s: $(cluster_field vm reason)"
+t1=$(date +%s.%N)
+log "vm caught up in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')s (had $first points when it came back)"
+wait_counts vm "$(expected_counts $N)" 60
+counts_vm tsrtest --sample 0 --sample 99999 --sample 100000 --sample 299999 --step-ns $STEP >/dev/null ||
+    fail "vm sampled values differ"
+counts_influx tsrtest --sample 0 --sample 150001 --sample 299999 --step-ns $STEP >/dev/null ||
+    fail "influx sampled values differ"
+
+# The outage is in vm's ledger, closed; influx has none.
+ledger=$(curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/status" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+c = {c['name']: c for c in d['clusters']}
+print(len(c['vm']['ledger']), c['vm']['ledger'][-1]['to_ms'] > 0 if c['vm']['ledger'] else '-', len(c['influx']['ledger']))")
+log "ledger (vm entries, last closed, influx entries): $ledger"
+[[ $ledger =~ ^[1-9][0-9]*\ True\ 0$ ]] || fail "ledger: $ledger"
+stop_relay
+assert_eq "$RELAY_EXIT" 0 "exit code"

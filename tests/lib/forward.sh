@@ -1,0 +1,46 @@
+# tests/lib/forward.sh — helpers for forwarding tests (sourced after relay.sh).
+#
+#   cluster_ready NAME        HTTP status of /clusters/NAME/ready
+#   cluster_field NAME FIELD  one field of the cluster in /status (e.g. lag_seconds)
+#   wait_cluster_ready NAME T wait up to T seconds for 200; returns 1 on timeout
+#   counts_influx / counts_vm "COUNT SUM" of lpsend's points in the TSDB
+
+cluster_ready()
+{
+    curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RELAY_ADMIN_PORT/clusters/$1/ready"
+}
+
+cluster_field()
+{
+    curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/status" |
+        python3 -c "import json,sys; d=json.load(sys.stdin); print(next(c['$2'] for c in d['clusters'] if c['name']=='$1'))"
+}
+
+wait_cluster_ready()
+{
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        [ "$(cluster_ready "$1")" = 200 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+counts_influx() { python3 "$REPO_ROOT/tests/tools/tsdb_count.py" --influx "$INFLUX_URL" --db "${1:-tsrtest}" "${@:2}"; }
+counts_vm() { vm_flush; python3 "$REPO_ROOT/tests/tools/tsdb_count.py" --vm "$VM_URL" --db "${1:-tsrtest}" "${@:2}"; }
+
+# expected_counts N: "COUNT SUM" for lpsend lines 0..N-1
+expected_counts() { echo "$1 $(($1 * ($1 - 1) / 2))"; }
+
+# wait_counts WHAT WANT T: poll counts_WHAT (influx|vm) until it prints WANT (T seconds);
+# TSDBs make new series searchable a moment after acknowledging them.
+wait_counts()
+{
+    local what=$1 want=$2 t=$3 got i
+    for ((i = 0; i < t * 2; i++)); do
+        got=$("counts_$what")
+        [ "$got" = "$want" ] && return 0
+        sleep 0.5
+    done
+    fail "$what points (count sum): got '$got', want '$want'"
+}

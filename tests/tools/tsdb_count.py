@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Counts what a TSDB holds of the points tests/tools/lpsend.py sends.
+
+Prints "COUNT SUM": the number of points of field fi over measurements m0..m6 in the
+database, and the sum of their values. lpsend's line i carries fi=i, so for lines
+0..n-1 the sum is n(n-1)/2: equal counts AND sums mean every point arrived once, with
+its value. --sample I also checks line I's value at its exact timestamp.
+
+  tsdb_count.py --influx URL --db DB [--sample I --step-ns S]
+  tsdb_count.py --vm URL [--db DB] [--sample I --step-ns S]"""
+import argparse
+import json
+import sys
+import urllib.parse
+import urllib.request
+
+T0 = 1_700_000_000_000_000_000
+
+
+def get(url, data=None):
+    with urllib.request.urlopen(url, data=data, timeout=60) as r:
+        return r.read().decode()
+
+
+def influx(a):
+    q = "SELECT count(fi), sum(fi) FROM /^m[0-6]$/"
+    res = json.loads(get(f"{a.influx}/query?" + urllib.parse.urlencode({"db": a.db, "q": q})))
+    count = total = 0
+    for series in res["results"][0].get("series", []):
+        _, c, s = series["values"][0]
+        count += c
+        total += s
+    return count, total
+
+
+def influx_sample(a, i):
+    ts = T0 + i * a.step_ns
+    q = f"SELECT fi FROM m{i % 7} WHERE host='h{i % 101}' AND time = {ts}"
+    res = json.loads(get(f"{a.influx}/query?" + urllib.parse.urlencode({"db": a.db, "q": q})))
+    s = res["results"][0].get("series")
+    return s[0]["values"][0][1] if s else None
+
+
+def vm_export(a, match, extra=None):
+    params = [("match[]", match)] + (extra or [])
+    body = get(f"{a.vm}/api/v1/export", urllib.parse.urlencode(params).encode())
+    return [json.loads(l) for l in body.splitlines() if l.strip()]
+
+
+def vm(a):
+    sel = '{__name__=~"m[0-6]_fi"%s}' % (f',db="{a.db}"' if a.db else "")
+    count = total = 0
+    for s in vm_export(a, sel, [("start", "0")]):
+        count += len(s["values"])
+        total += int(sum(s["values"]))
+    return count, total
+
+
+def vm_sample(a, i):
+    ms = (T0 + i * a.step_ns) // 1_000_000
+    sel = '{__name__="m%d_fi",host="h%d"%s}' % (i % 7, i % 101, f',db="{a.db}"' if a.db else "")
+    for s in vm_export(a, sel, [("start", str(ms / 1000)), ("end", str(ms / 1000))]):
+        for v, t in zip(s["values"], s["timestamps"]):
+            if t == ms:
+                return int(v)
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--influx")
+    ap.add_argument("--vm")
+    ap.add_argument("--db", default="")
+    ap.add_argument("--sample", type=int, action="append", default=[])
+    ap.add_argument("--step-ns", type=int, default=1_000_000)
+    a = ap.parse_args()
+    if bool(a.influx) == bool(a.vm):
+        ap.error("give exactly one of --influx and --vm")
+    count, total = influx(a) if a.influx else vm(a)
+    print(count, total)
+    bad = 0
+    for i in a.sample:
+        v = influx_sample(a, i) if a.influx else vm_sample(a, i)
+        if v != i:
+            print(f"sample {i}: got {v}, want {i}", file=sys.stderr)
+            bad += 1
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
