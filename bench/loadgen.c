@@ -3,7 +3,13 @@
  * Pre-builds its request bodies (3-field lines with explicit ns timestamps), then
  * sends them over keep-alive connections, one thread per connection, and counts the
  * answers. The client does as little work per line as possible, so the figures
- * measure the server. Prints one line: requests, lines, seconds, lines/s, statuses. */
+ * measure the server. Prints one line: requests, lines, seconds, lines/s, statuses.
+ *
+ * By default 16 bodies are built and sent round-robin, so a long run repeats the same
+ * points (fine for an ingest rate). -d builds one body per request instead: line n of
+ * the run (0 <= n < LINES) is a distinct point with timestamp T0 + n * STEP_NS, which a
+ * TSDB can count afterwards (bench/e2e.sh). -s sets STEP_NS (default 1000; 1000000 gives
+ * 1 ms, VictoriaMetrics's resolution). Series: host=h(n % 1000), region=r(n % 8). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -26,11 +32,15 @@ struct opts {
     long lines;
     int batch;
     int conns;
+    long long step_ns;
+    int distinct;
 };
 
-static struct opts o = {0, "/write?db=bench", 1000000, 5000, 2};
-static char *bodies[NBODIES];
-static size_t body_len[NBODIES];
+static struct opts o = {0, "/write?db=bench", 1000000, 5000, 2, 1000, 0};
+static long nbodies;
+static char **bodies;
+static size_t *body_len;
+static long *body_lines;
 static atomic_long next_req;
 static atomic_long ok_lines, n_204, n_other, n_err;
 
@@ -41,22 +51,31 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void build_bodies(void)
+static void build_bodies(long total_reqs)
 {
-    for (int b = 0; b < NBODIES; b++) {
-        size_t cap = (size_t)o.batch * 128, len = 0;
+    nbodies = o.distinct ? total_reqs : NBODIES;
+    bodies = calloc((size_t)nbodies, sizeof(*bodies));
+    body_len = calloc((size_t)nbodies, sizeof(*body_len));
+    body_lines = calloc((size_t)nbodies, sizeof(*body_lines));
+    if (!bodies || !body_len || !body_lines) abort();
+    for (long b = 0; b < nbodies; b++) {
+        long nl = o.batch;
+        /* Distinct: the last request carries only what is left of LINES. */
+        if (o.distinct && (b + 1) * o.batch > o.lines) nl = o.lines - b * o.batch;
+        size_t cap = (size_t)nl * 128, len = 0;
         char *s = malloc(cap);
         if (!s) abort();
-        for (int i = 0; i < o.batch; i++) {
-            long n = (long)b * o.batch + i;
+        for (long i = 0; i < nl; i++) {
+            long n = b * o.batch + i;
             len += (size_t)snprintf(s + len, cap - len,
                                     "bench,host=h%ld,region=r%ld f1=%ld,f2=%ld.25,f3=%ld "
                                     "%lld\n",
                                     n % 1000, n % 8, n, n % 977, n % 13,
-                                    1700000000000000000LL + n * 1000);
+                                    1700000000000000000LL + n * o.step_ns);
         }
         bodies[b] = s;
         body_len[b] = len;
+        body_lines[b] = nl;
     }
 }
 
@@ -119,7 +138,7 @@ static void *worker(void *arg)
     for (;;) {
         long r = atomic_fetch_add(&next_req, 1);
         if (r >= total_reqs) break;
-        int b = (int)(r % NBODIES);
+        long b = r % nbodies;
         if (fd < 0) fd = connect_to();
         if (fd < 0) {
             atomic_fetch_add(&n_err, 1);
@@ -134,7 +153,7 @@ static void *worker(void *arg)
             st = read_response(fd);
         if (st == 204) {
             atomic_fetch_add(&n_204, 1);
-            atomic_fetch_add(&ok_lines, o.batch);
+            atomic_fetch_add(&ok_lines, body_lines[b]);
         } else if (st > 0) {
             atomic_fetch_add(&n_other, 1);
         } else {
@@ -150,25 +169,29 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
     int c;
-    while ((c = getopt(argc, argv, "p:u:n:b:c:h")) != -1) {
+    while ((c = getopt(argc, argv, "p:u:n:b:c:s:dh")) != -1) {
         switch (c) {
         case 'p': o.port = atoi(optarg); break;
         case 'u': o.path = optarg; break;
         case 'n': o.lines = atol(optarg); break;
         case 'b': o.batch = atoi(optarg); break;
         case 'c': o.conns = atoi(optarg); break;
+        case 's': o.step_ns = atoll(optarg); break;
+        case 'd': o.distinct = 1; break;
         case 'h':
             printf("usage: loadgen -p PORT [-u PATH] [-n LINES] [-b LINES_PER_REQUEST] "
-                   "[-c CONNECTIONS]\n");
+                   "[-c CONNECTIONS] [-s STEP_NS] [-d]\n"
+                   "  -s STEP_NS  timestamp step between lines (default 1000)\n"
+                   "  -d          every line distinct: one pre-built body per request\n");
             return 0;
         default: return 2;
         }
     }
-    if (o.port <= 0 || o.batch <= 0 || o.conns <= 0) {
+    if (o.port <= 0 || o.batch <= 0 || o.conns <= 0 || o.lines <= 0 || o.step_ns <= 0) {
         fprintf(stderr, "loadgen: -p PORT is required (see -h)\n");
         return 2;
     }
-    build_bodies();
+    build_bodies((o.lines + o.batch - 1) / o.batch);
     pthread_t th[64];
     if (o.conns > 64) o.conns = 64;
     double t0 = now_s();

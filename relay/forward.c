@@ -88,6 +88,7 @@ struct tsr_forwarder {
     uint64_t ledger_id; /* open outage interval, 0 if none */
     int64_t down_since_ms; /* when the cluster was last seen going down */
     int rewind_pending;    /* back from down: resend from before the outage when idle */
+    struct event *recover_ev; /* acts on a return from down, outside the callback that saw it */
     struct tsr_cluster_status st;
 };
 
@@ -592,20 +593,27 @@ static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr
         f->ledger_id = 0;
     }
     if (to == TSR_CLUSTER_DOWN) f->down_since_ms = now_ms;
-    if (from == TSR_CLUSTER_DOWN && to != TSR_CLUSTER_DOWN && f->down_since_ms &&
-        f->cc->recovery_rewind_ms > 0) {
-        f->rewind_pending = 1;
-        rewind_if_idle(f);
-    }
     if (from == TSR_CLUSTER_DOWN && to != TSR_CLUSTER_DOWN) {
-        /* The cluster is back: retry now rather than at the end of a long backoff. */
-        for (int i = 0; i < f->nlanes; i++) {
-            struct lane *l = &f->lanes[i];
-            if (l->sending && !l->in_flight) {
-                evtimer_del(l->retry_ev);
-                l->sending->attempts = 0;
-                send_batch(l);
-            }
+        /* Health changes are reported from inside write and probe callbacks, which
+         * still hold a lane's batch: rewinding or resending here would pull it away
+         * from under them. Act on the next loop iteration instead. */
+        if (f->down_since_ms && f->cc->recovery_rewind_ms > 0) f->rewind_pending = 1;
+        event_active(f->recover_ev, 0, 0);
+    }
+}
+
+/* The cluster is back: rewind if asked, and retry now rather than at the end of a long
+ * backoff. */
+static void on_recover(evutil_socket_t fd, short what, void *arg)
+{
+    struct tsr_forwarder *f = arg;
+    rewind_if_idle(f);
+    for (int i = 0; i < f->nlanes; i++) {
+        struct lane *l = &f->lanes[i];
+        if (l->sending && !l->in_flight) {
+            evtimer_del(l->retry_ev);
+            l->sending->attempts = 0;
+            send_batch(l);
         }
     }
 }
@@ -781,6 +789,7 @@ int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_co
     struct tsr_health_conf hc = {.lag_threshold_ms = cc->lag_threshold_ms};
     f->health = tsr_health_new(&hc, (int)cc->nurls, on_health_change, f);
     f->tokens_ns = tsr_clock_mono_ns();
+    f->recover_ev = event_new(env->base, -1, 0, on_recover, f);
 
     if (pipe2(f->wake_fds, O_NONBLOCK | O_CLOEXEC) != 0) {
         snprintf(err, errlen, "cannot create wake-up pipe");
@@ -827,6 +836,7 @@ void tsr_forwarder_free(struct tsr_forwarder **fp)
     if (!f) return;
     tsr_prober_free(&f->prober);
     if (f->tick_ev) event_free(f->tick_ev);
+    if (f->recover_ev) event_free(f->recover_ev);
     if (f->wake_ev) event_free(f->wake_ev);
     for (int i = 0; i < f->nlanes; i++) {
         struct lane *l = &f->lanes[i];

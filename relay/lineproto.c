@@ -2,9 +2,12 @@
  *
  * The parser walks the line once, recording where the key (measurement and tags), the
  * field set and the timestamp lie, then copies those spans into `out`. Nothing is
- * unescaped or rebuilt, so valid input costs a scan, two or three memcpy calls and the
- * series hash. Two rules of InfluxDB's own scanner are kept on purpose because the
- * downstream clusters split lines with them:
+ * unescaped or rebuilt, so valid input costs a scan, three memcpy calls and the series
+ * hash. The scan classifies 64 bytes at a time with SSE2 into bit masks (bytes a run
+ * may stop at, digits), so each run ends with a shift and a bit scan rather than a loop
+ * over its bytes; other targets fill the same masks a byte at a time. Two rules of
+ * InfluxDB's own scanner are kept on purpose because the downstream clusters split
+ * lines with them:
  *   - in the measurement and tags a ',', ' ' or '=' is escaped when the byte before it
  *     is a backslash (so "a\\,b" keeps the comma escaped, as InfluxDB reads it);
  *   - in the field set a backslash swallows the next byte, and a '"' opens a string only
@@ -25,8 +28,8 @@
 #endif
 
 /* InfluxDB 1.x stores nanoseconds in an int64 but keeps both extremes for open ranges. */
-#define MIN_NANO_TIME (INT64_MIN + 2)
-#define MAX_NANO_TIME (INT64_MAX - 1)
+#define MIN_NANO_TIME     (INT64_MIN + 2)
+#define MAX_NANO_TIME     (INT64_MAX - 1)
 #define TIME_RANGE_REASON "time outside range -9223372036854775806 - 9223372036854775806"
 /* InfluxDB's limit on measurement + tags, and on that plus 4 + a field key. */
 #define MAX_KEY_LEN 65535
@@ -34,29 +37,24 @@
 #define STACK_TAGS 32
 
 enum {
-    C_KEY = 1,   /* a measurement or tag run stops: , space = \n \r, non-ASCII */
-    C_FKEY = 2,  /* a field-key run stops: \ , space = \n \r, non-ASCII */
-    C_STR = 4,   /* a string run stops: " \ and non-ASCII */
-    C_VEND = 8,  /* a field value ends: , space \n \r */
-    C_WS = 16,   /* skipped between sections, as InfluxDB does: space \t \0 */
-    C_DIGIT = 32,
-    C_SPEC = 64, /* any byte a run may stop at: , space = " \ 0x00-0x0d non-ASCII */
+    C_SPEC = 1, /* a run may stop here: , space = " \ 0x00-0x0d non-ASCII (the SIMD set) */
+    C_STR = 2,  /* a string run stops here: " \ non-ASCII */
+    C_WS = 4,   /* skipped between sections, as InfluxDB does: space \t \0 */
+    C_DIGIT = 8,
 };
 
 static const unsigned char cls[256] = {
     [0] = C_WS | C_SPEC,
     [1 ... 8] = C_SPEC,
     ['\t'] = C_WS | C_SPEC,
-    ['\n'] = C_KEY | C_FKEY | C_VEND | C_SPEC,
-    [11 ... 12] = C_SPEC,
-    ['\r'] = C_KEY | C_FKEY | C_VEND | C_SPEC,
-    [' '] = C_KEY | C_FKEY | C_VEND | C_WS | C_SPEC,
-    [','] = C_KEY | C_FKEY | C_VEND | C_SPEC,
-    ['='] = C_KEY | C_FKEY | C_SPEC,
+    [10 ... 13] = C_SPEC,
+    [' '] = C_WS | C_SPEC,
+    [','] = C_SPEC,
+    ['='] = C_SPEC,
     ['"'] = C_STR | C_SPEC,
-    ['\\'] = C_FKEY | C_STR | C_SPEC,
+    ['\\'] = C_STR | C_SPEC,
     ['0' ... '9'] = C_DIGIT,
-    [0x80 ... 0xff] = C_KEY | C_FKEY | C_STR | C_SPEC,
+    [0x80 ... 0xff] = C_STR | C_SPEC,
 };
 
 static const int64_t prec_mult[] = {
@@ -74,9 +72,9 @@ int tsr_precision_parse(const char *s, enum tsr_precision *prec)
         const char *name;
         enum tsr_precision prec;
     } names[] = {
-        {"", TSR_PREC_NS}, {"n", TSR_PREC_NS},  {"ns", TSR_PREC_NS},        {"u", TSR_PREC_US},
+        {"", TSR_PREC_NS},   {"n", TSR_PREC_NS},        {"ns", TSR_PREC_NS}, {"u", TSR_PREC_US},
         {"us", TSR_PREC_US}, {"\xc2\xb5", TSR_PREC_US}, {"ms", TSR_PREC_MS}, {"s", TSR_PREC_S},
-        {"m", TSR_PREC_M},  {"h", TSR_PREC_H},
+        {"m", TSR_PREC_M},   {"h", TSR_PREC_H},
     };
     if (!s) s = "";
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -152,7 +150,8 @@ static bool utf8_valid(const char *p, const char *end)
 
 static inline const char *skip_ws(const char *p, const char *end)
 {
-    while (p < end && is_class(p, C_WS)) p++;
+    while (p < end && is_class(p, C_WS))
+        p++;
     return p;
 }
 
@@ -201,10 +200,8 @@ rest:
     return trim_cr(line, nl ? nl : end, end);
 }
 
-/* The strict scan keeps a bitmap of the C_SPEC bytes in a 64-byte window. A line has a
- * dozen runs; finding the end of each by searching from the previous one would chain a
- * load, compares and a bit scan per run, while the bitmap is built from loads that do not
- * depend on each other, leaving a shift and a bit scan on the chain. */
+/* The strict scan's state: its limit, the reason it failed, and the masks of the current
+ * 64-byte window, refilled as the scan moves past it. */
 struct scan {
     const char *end; /* end of input, or the max_line_bytes cut-off */
     const char *reason;
@@ -213,9 +210,9 @@ struct scan {
     uint64_t digits;  /* its ASCII digits, which make up most field values */
 };
 
-/* The per-byte steps are inlined into the one caller loop: the scan state then lives in
+/* For the steps of the scan: inlined into tsr_lp_parse_line, the scan state lives in
  * registers, and a call per run would cost more than the run. */
-#define STEP static inline __attribute__((always_inline))
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 static const char *fail(struct scan *sc, const char *reason)
 {
@@ -229,13 +226,12 @@ static inline void classify16(const char *p, unsigned shift, uint64_t *bits, uin
 {
     const __m128i v = _mm_loadu_si128((const __m128i *)p);
     /* The signed compare catches 0x00-0x0d and 0x80-0xff in one go. */
-    __m128i m = _mm_or_si128(
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')),
-                                  _mm_cmpeq_epi8(v, _mm_set1_epi8(' '))),
-                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')),
-                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('"')))),
-        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
-                     _mm_cmplt_epi8(v, _mm_set1_epi8('\r' + 1))));
+    __m128i m = _mm_or_si128(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')),
+                                                       _mm_cmpeq_epi8(v, _mm_set1_epi8(' '))),
+                                          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')),
+                                                       _mm_cmpeq_epi8(v, _mm_set1_epi8('"')))),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+                                          _mm_cmplt_epi8(v, _mm_set1_epi8('\r' + 1))));
     __m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
                               _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
     *bits |= (uint64_t)(unsigned)_mm_movemask_epi8(m) << shift;
@@ -245,18 +241,19 @@ static inline void classify16(const char *p, unsigned shift, uint64_t *bits, uin
 
 static void load_window(struct scan *sc, const char *p)
 {
-    size_t n = (size_t)(sc->end - p);
+    size_t n = (size_t)(sc->end - p) < 64 ? (size_t)(sc->end - p) : 64;
     uint64_t bits = 0, digits = 0;
     size_t i = 0;
 #ifdef __SSE2__
-    if (n >= 64) {
+    if (n == 64) {
         classify16(p, 0, &bits, &digits);
         classify16(p + 16, 16, &bits, &digits);
         classify16(p + 32, 32, &bits, &digits);
         classify16(p + 48, 48, &bits, &digits);
-        i = n = 64;
+        i = 64;
     }
-    for (; i + 16 <= n; i += 16) classify16(p + i, (unsigned)i, &bits, &digits);
+    for (; i + 16 <= n; i += 16)
+        classify16(p + i, (unsigned)i, &bits, &digits);
 #endif
     for (; i < n; i++) {
         if (is_class(p + i, C_SPEC)) bits |= 1ULL << i;
@@ -277,9 +274,9 @@ static __attribute__((noinline)) const char *next_window(struct scan *sc, const 
     }
 }
 
-/* The first C_SPEC byte at or after p (never before the window), or the end. Callers
- * look at what they stopped on: a byte special to another run is content to theirs. */
-STEP const char *next_special(struct scan *sc, const char *p)
+/* The first C_SPEC byte at or after p, or the end. Callers look at what they stopped
+ * on: a byte special to another kind of run is content to theirs. */
+ALWAYS_INLINE const char *next_special(struct scan *sc, const char *p)
 {
     size_t off = (size_t)(p - sc->base);
     if (off < 64) {
@@ -291,7 +288,7 @@ STEP const char *next_special(struct scan *sc, const char *p)
 }
 
 /* The first byte at or after p that is not an ASCII digit, or the end. */
-STEP const char *skip_digits(struct scan *sc, const char *p)
+ALWAYS_INLINE const char *skip_digits(struct scan *sc, const char *p)
 {
     for (;;) {
         size_t off = (size_t)(p - sc->base);
@@ -313,7 +310,7 @@ STEP const char *skip_digits(struct scan *sc, const char *p)
  * caller has checked. Stops at the end of the line or at a ',' or ' ' (or '=' if
  * eq_ends) whose previous byte is not a backslash; the first byte never stops it, which
  * is how InfluxDB lets a tag value begin with '='. */
-STEP const char *scan_key(struct scan *sc, const char *p, bool eq_ends)
+ALWAYS_INLINE const char *scan_key(struct scan *sc, const char *p, bool eq_ends)
 {
     const char *seg = p;
     const char *end = sc->end;
@@ -335,7 +332,7 @@ STEP const char *scan_key(struct scan *sc, const char *p, bool eq_ends)
 }
 
 /* Scans a field key: a backslash escapes the byte after it (never the line's end). */
-STEP const char *scan_field_key(struct scan *sc, const char *p)
+ALWAYS_INLINE const char *scan_field_key(struct scan *sc, const char *p)
 {
     const char *end = sc->end;
 
@@ -413,12 +410,14 @@ static bool float_overflows(const char *ip, size_t nint, const char *fp, size_t 
     size_t i;
 
     if (exp10 <= 0 && nint <= 308) return false; /* the usual case */
-    for (i = 0; i < nint && ip[i] == '0'; i++) {}
+    for (i = 0; i < nint && ip[i] == '0'; i++) {
+    }
     if (i < nint) {
         mag = (int64_t)(nint - i);
         sig = ip + i;
     } else {
-        for (i = 0; i < nfrac && fp[i] == '0'; i++) {}
+        for (i = 0; i < nfrac && fp[i] == '0'; i++) {
+        }
         if (i == nfrac) return false; /* zero */
         mag = -(int64_t)i;
         sig = fp + i;
@@ -434,15 +433,17 @@ static bool float_overflows(const char *ip, size_t nint, const char *fp, size_t 
     buf[n++] = '0';
     buf[n++] = '.';
     if (sig < fp || !nfrac) {
-        for (const char *s = sig; s < ip + nint && n < 332; s++) buf[n++] = *s;
+        for (const char *s = sig; s < ip + nint && n < 332; s++)
+            buf[n++] = *s;
         sig = fp;
     }
-    for (const char *s = sig; s < fp + nfrac && n < 332; s++) buf[n++] = *s;
+    for (const char *s = sig; s < fp + nfrac && n < 332; s++)
+        buf[n++] = *s;
     memcpy(buf + n, "e309", 5);
     return isinf(strtod(buf, NULL));
 }
 
-STEP const char *scan_number(struct scan *sc, const char *p)
+ALWAYS_INLINE const char *scan_number(struct scan *sc, const char *p)
 {
     const char *end = sc->end;
     bool neg = *p == '-';
@@ -468,7 +469,8 @@ STEP const char *scan_number(struct scan *sc, const char *p)
         if (dot || (u && neg)) return fail(sc, "invalid number");
         if (!value_ends(p + 1, end)) return fail(sc, "invalid number");
         if (nint < 19) return p + 1; /* fits either type */
-        while (nint > 1 && *ip == '0') ip++, nint--;
+        while (nint > 1 && *ip == '0')
+            ip++, nint--;
         if (u && digits_above(ip, nint, "18446744073709551615"))
             return fail(sc, "unable to parse unsigned: value out of range");
         if (!u && digits_above(ip, nint, neg ? "9223372036854775808" : "9223372036854775807"))
@@ -511,14 +513,13 @@ static const char *scan_bool(struct scan *sc, const char *p)
         if (!memcmp(s, "true", 4) || !memcmp(s, "True", 4) || !memcmp(s, "TRUE", 4)) return p;
         break;
     case 5:
-        if (!memcmp(s, "false", 5) || !memcmp(s, "False", 5) || !memcmp(s, "FALSE", 5))
-            return p;
+        if (!memcmp(s, "false", 5) || !memcmp(s, "False", 5) || !memcmp(s, "FALSE", 5)) return p;
         break;
     }
     return fail(sc, "invalid boolean");
 }
 
-STEP const char *scan_value(struct scan *sc, const char *p)
+ALWAYS_INLINE const char *scan_value(struct scan *sc, const char *p)
 {
     if (is_eol(p, sc->end)) return fail(sc, "missing field value");
     switch (*p) {
@@ -573,7 +574,8 @@ static const char *read_digits(const char *p, const char *end, uint64_t *v)
         p += 8;
     }
 #endif
-    for (; p < end && is_class(p, C_DIGIT); p++) u = u * 10 + (uint64_t)(*p - '0');
+    for (; p < end && is_class(p, C_DIGIT); p++)
+        u = u * 10 + (uint64_t)(*p - '0');
     *v = u;
     return p;
 }
@@ -607,7 +609,8 @@ static inline void hash_more(struct hasher *hs)
 
 static inline uint64_t hash_finish(struct hasher *hs)
 {
-    while (hs->end - hs->p >= 8) hash_more(hs);
+    while (hs->end - hs->p >= 8)
+        hash_more(hs);
     return tsr_fnv1a64(hs->h, hs->p, (size_t)(hs->end - hs->p));
 }
 
@@ -659,12 +662,14 @@ static void sort_tags(struct tag *t, size_t n)
         for (size_t i = 1; i < n; i++) {
             struct tag x = t[i];
             size_t j = i;
-            for (; j > 0 && tag_less(&x, &t[j - 1]); j--) t[j] = t[j - 1];
+            for (; j > 0 && tag_less(&x, &t[j - 1]); j--)
+                t[j] = t[j - 1];
             t[j] = x;
         }
         return;
     }
-    for (size_t i = n / 2; i-- > 0;) sift_down(t, i, n);
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(t, i, n);
     for (size_t i = n - 1; i > 0; i--) {
         struct tag x = t[0];
         t[0] = t[i];
@@ -683,10 +688,9 @@ static const char *next_unescaped(const char *p, const char *end, char c)
     return end;
 }
 
-/* Writes the key with its tags in order. The key was validated, so its tags are found
- * again with plain searches. Returns false on duplicate tag keys. */
-static bool write_sorted_key(char *o, const char *key, const char *mend, const char *kend,
-                             struct tag *tags, size_t ntags)
+/* Indexes the tags of a validated key (so plain searches find them again) and sorts
+ * them. Returns false on duplicate tag keys. */
+static bool sort_key_tags(const char *mend, const char *kend, struct tag *tags, size_t ntags)
 {
     size_t n = 0;
     for (const char *p = mend; p < kend; n++) {
@@ -703,14 +707,19 @@ static bool write_sorted_key(char *o, const char *key, const char *mend, const c
     for (size_t i = 1; i < n; i++) {
         if (!tag_cmp(tags[i - 1].p, tags[i - 1].klen, tags[i].p, tags[i].klen)) return false;
     }
+    return true;
+}
+
+static void write_sorted_key(char *o, const char *key, const char *mend, const struct tag *tags,
+                             size_t ntags)
+{
     memcpy(o, key, (size_t)(mend - key));
     o += mend - key;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < ntags; i++) {
         *o++ = ',';
         memcpy(o, tags[i].p, tags[i].len);
         o += tags[i].len;
     }
-    return true;
 }
 
 static const char digit_pairs[201] = "00010203040506070809"
@@ -805,8 +814,8 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
         res->consumed = res->line_len + eol_size(e, end);
         return;
     }
-    if (is_eol(p, sc.end)) {
-        if (p == sc.end && sc.end != end) goto err; /* whitespace past the limit */
+    if (p == sc.end && sc.end != end) goto err; /* whitespace past the limit */
+    if (is_eol(p, end)) {
         res->status = TSR_LP_SKIP;
         res->line_len = (size_t)(p - line);
         res->consumed = res->line_len + eol_size(p, end);
@@ -930,7 +939,8 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
             goto err;
         }
         tse = p;
-        while (p < sc.end && *p == ' ') p++;
+        while (p < sc.end && *p == ' ')
+            p++;
         if (!is_eol(p, sc.end)) {
             sc.reason = "point is invalid";
             goto err;
@@ -946,7 +956,8 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
     if (ts) {
         bool neg = ts != digits;
         const char *d = digits;
-        while (d < tse - 1 && *d == '0') d++;
+        while (d < tse - 1 && *d == '0')
+            d++;
         size_t n = (size_t)(tse - d);
         /* The nanosecond range is symmetric, so one text compare settles it; scaled
          * precisions still need the multiplication below. */
@@ -960,8 +971,8 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
             uint64_t u;
             read_digits(d, tse, &u);
             t = neg ? -(int64_t)u : (int64_t)u;
-            if (__builtin_mul_overflow(t, prec_mult[opts->precision], &t) ||
-                t < MIN_NANO_TIME || t > MAX_NANO_TIME) {
+            if (__builtin_mul_overflow(t, prec_mult[opts->precision], &t) || t < MIN_NANO_TIME ||
+                t > MAX_NANO_TIME) {
                 sc.reason = TIME_RANGE_REASON;
                 goto err;
             }
@@ -973,25 +984,29 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
     size_t need = klen + 1 + flen + 1 + 21 + 1;
     struct tag stack_tags[STACK_TAGS];
     struct tag *tags = stack_tags;
-    if (!sorted && ntags > STACK_TAGS) {
-        /* Borrow the buffer's spare room past this line for the tag index. */
-        tsr_buf_reserve(out, need + _Alignof(struct tag) + ntags * sizeof(struct tag));
-        uintptr_t a = (uintptr_t)(out->data + out->len + need);
-        a = (a + _Alignof(struct tag) - 1) & ~(uintptr_t)(_Alignof(struct tag) - 1);
-        tags = (struct tag *)a;
-    } else if (out->cap - out->len < need) {
-        tsr_buf_reserve(out, need);
+    if (!sorted) {
+        if (ntags > STACK_TAGS) {
+            /* Borrow the buffer's spare room past this line for the tag index (the
+             * only case where a rejected line can grow `out`'s capacity). */
+            tsr_buf_reserve(out, need + _Alignof(struct tag) + ntags * sizeof(struct tag));
+            uintptr_t a = (uintptr_t)(out->data + out->len + need);
+            a = (a + _Alignof(struct tag) - 1) & ~(uintptr_t)(_Alignof(struct tag) - 1);
+            tags = (struct tag *)a;
+        }
+        if (!sort_key_tags(mend, kend, tags, ntags)) {
+            sc.reason = "duplicate tags";
+            goto err;
+        }
     }
+    if (out->cap - out->len < need) tsr_buf_reserve(out, need);
     char *o0 = out->data + out->len;
     char *o = o0;
     if (sorted) {
         memcpy(o, key, klen);
         res->series_hash = hash_finish(&hs);
-    } else if (write_sorted_key(o, key, mend, kend, tags, ntags)) {
-        res->series_hash = key_hash(o, klen);
     } else {
-        sc.reason = "duplicate tags";
-        goto err;
+        write_sorted_key(o, key, mend, tags, ntags);
+        res->series_hash = key_hash(o, klen);
     }
     o += klen;
     *o++ = ' ';

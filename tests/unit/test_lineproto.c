@@ -17,9 +17,9 @@
 
 #include "relay/lineproto.h"
 
-#define NOW    1700000000123456789LL
-#define NOWS   "1700000000123456789"
-#define RANGE  "time outside range -9223372036854775806 - 9223372036854775806"
+#define NOW   1700000000123456789LL
+#define NOWS  "1700000000123456789"
+#define RANGE "time outside range -9223372036854775806 - 9223372036854775806"
 
 static struct tsr_lp_opts opts_for(enum tsr_precision prec)
 {
@@ -35,6 +35,8 @@ static void check_one(const char *in, size_t len, const struct tsr_lp_opts *opts
     struct tsr_lp_result res;
 
     tsr_buf_append(&out, prefix, sizeof(prefix) - 1);
+    const char *data0 = out.data;
+    size_t cap0 = out.cap;
     tsr_lp_parse_line(in, in + len, opts, &out, &res);
     if (res.status != want_status) {
         fail_msg("row '%s' (%zu bytes): status %d, want %d (reason %s)", row, len, res.status,
@@ -45,13 +47,15 @@ static void check_one(const char *in, size_t len, const struct tsr_lp_opts *opts
     if (want_status == TSR_LP_OK && want) {
         size_t n = out.len - (sizeof(prefix) - 1);
         if (n != strlen(want) || memcmp(out.data + sizeof(prefix) - 1, want, n) != 0) {
-            fail_msg("row '%s': got '%.*s', want '%s'", row, (int)n,
-                     out.data + sizeof(prefix) - 1, want);
+            fail_msg("row '%s': got '%.*s', want '%s'", row, (int)n, out.data + sizeof(prefix) - 1,
+                     want);
         }
         assert_null(res.reason);
     } else if (want_status != TSR_LP_OK) {
-        /* Nothing appended, on error or skip. */
+        /* Nothing appended, nothing moved, on error or skip. */
         assert_int_equal(out.len, sizeof(prefix) - 1);
+        assert_ptr_equal(out.data, data0);
+        assert_int_equal(out.cap, cap0);
         if (want_status == TSR_LP_ERR) {
             assert_non_null(res.reason);
             if (strcmp(res.reason, want) != 0)
@@ -70,6 +74,7 @@ static void check_line(const char *in, size_t len, const struct tsr_lp_opts *opt
     check_one(in, len, opts, want_status, want, row);
     for (size_t i = 0; i < sizeof(pads) / sizeof(pads[0]); i++) {
         char *b = malloc(len + pads[i]);
+        assert_non_null(b);
         memcpy(b, in, len);
         b[len] = '\n';
         memset(b + len + 1, 'x', pads[i] - 1);
@@ -116,7 +121,8 @@ static const struct row valid[] = {
     {TSR_PREC_NS, "cpu,ho\\=st=a v=1 1", "cpu,ho\\=st=a v=1 1\n"},
     {TSR_PREC_NS, "cpu,h\\ st=a,h\\,st=b v=1 1", "cpu,h\\ st=a,h\\,st=b v=1 1\n"},
     {TSR_PREC_NS, "cpu,a==b v=1 1", "cpu,a==b v=1 1\n"},
-    {TSR_PREC_NS, "cp\xc3\xbc,h\xc3\xb4st=\xc3\xa4 v=1 1", "cp\xc3\xbc,h\xc3\xb4st=\xc3\xa4 v=1 1\n"},
+    {TSR_PREC_NS, "cp\xc3\xbc,h\xc3\xb4st=\xc3\xa4 v=1 1",
+     "cp\xc3\xbc,h\xc3\xb4st=\xc3\xa4 v=1 1\n"},
     {TSR_PREC_NS, "\xf0\x9f\x94\xa5 v=1 1", "\xf0\x9f\x94\xa5 v=1 1\n"},
     /* field keys */
     {TSR_PREC_NS, "cpu a\\ b=1,c\\,d=2,e\\=f=3 1", "cpu a\\ b=1,c\\,d=2,e\\=f=3 1\n"},
@@ -132,7 +138,8 @@ static const struct row valid[] = {
     {TSR_PREC_NS, "cpu s=\"two\nlines\" 1", "cpu s=\"two\nlines\" 1\n"},
     {TSR_PREC_NS, "cpu s=\"crlf\r\ninside\" 1\r\n", "cpu s=\"crlf\r\ninside\" 1\n"},
     {TSR_PREC_NS, "cpu s=\"lit \\n \\t\" 1", "cpu s=\"lit \\n \\t\" 1\n"},
-    {TSR_PREC_NS, "cpu s=\"h\xc3\xa9llo \xe2\x9c\x93\" 1", "cpu s=\"h\xc3\xa9llo \xe2\x9c\x93\" 1\n"},
+    {TSR_PREC_NS, "cpu s=\"h\xc3\xa9llo \xe2\x9c\x93\" 1",
+     "cpu s=\"h\xc3\xa9llo \xe2\x9c\x93\" 1\n"},
     {TSR_PREC_NS, "cpu s=\"x\"", "cpu s=\"x\" " NOWS "\n"},
     /* integers and unsigned */
     {TSR_PREC_NS, "cpu i=123i 1", "cpu i=123i 1\n"},
@@ -146,7 +153,8 @@ static const struct row valid[] = {
     /* floats */
     {TSR_PREC_NS, "cpu f=1.5,g=-1.5,h=1,i=-0 1", "cpu f=1.5,g=-1.5,h=1,i=-0 1\n"},
     {TSR_PREC_NS, "cpu f=.5,g=5.,h=-.5 1", "cpu f=.5,g=5.,h=-.5 1\n"},
-    {TSR_PREC_NS, "cpu f=1e10,g=1E10,h=1.5e-10,i=1e+10 1", "cpu f=1e10,g=1E10,h=1.5e-10,i=1e+10 1\n"},
+    {TSR_PREC_NS, "cpu f=1e10,g=1E10,h=1.5e-10,i=1e+10 1",
+     "cpu f=1e10,g=1E10,h=1.5e-10,i=1e+10 1\n"},
     {TSR_PREC_NS, "cpu f=1.7976931348623157e308 1", "cpu f=1.7976931348623157e308 1\n"},
     {TSR_PREC_NS, "cpu f=-1.7976931348623157e308 1", "cpu f=-1.7976931348623157e308 1\n"},
     {TSR_PREC_NS, "cpu f=0.17976931348623157e309 1", "cpu f=0.17976931348623157e309 1\n"},
@@ -154,7 +162,8 @@ static const struct row valid[] = {
     {TSR_PREC_NS, "cpu f=9e307 1", "cpu f=9e307 1\n"},
     /* booleans */
     {TSR_PREC_NS, "cpu a=t,b=T,c=true,d=True,e=TRUE 1", "cpu a=t,b=T,c=true,d=True,e=TRUE 1\n"},
-    {TSR_PREC_NS, "cpu a=f,b=F,c=false,d=False,e=FALSE 1", "cpu a=f,b=F,c=false,d=False,e=FALSE 1\n"},
+    {TSR_PREC_NS, "cpu a=f,b=F,c=false,d=False,e=FALSE 1",
+     "cpu a=f,b=F,c=false,d=False,e=FALSE 1\n"},
     {TSR_PREC_NS, "cpu a=1i,b=\"x\",c=t,d=1.5,e=2u 1", "cpu a=1i,b=\"x\",c=t,d=1.5,e=2u 1\n"},
     /* timestamps in each precision */
     {TSR_PREC_NS, "cpu v=1 1", "cpu v=1 1\n"},
@@ -314,8 +323,17 @@ static void test_skip_lines(void **state)
 {
     (void)state;
     static const char *const skips[] = {
-        "\n", "   \n", "\t\n", "\r\n", " \r\n", "# comment\n", "   # comment", "#",
-        "#cpu value=1 1\n", "  \t", "# s=\"unbalanced\n",
+        "\n",
+        "   \n",
+        "\t\n",
+        "\r\n",
+        " \r\n",
+        "# comment\n",
+        "   # comment",
+        "#",
+        "#cpu value=1 1\n",
+        "  \t",
+        "# s=\"unbalanced\n",
     };
     struct tsr_lp_opts o = opts_for(TSR_PREC_NS);
     for (size_t i = 0; i < sizeof(skips) / sizeof(skips[0]); i++)
@@ -376,19 +394,19 @@ static void walk(const char *body, size_t len, const struct step *steps, size_t 
 static void test_consumed_multiline(void **state)
 {
     (void)state;
-    static const char body[] = "cpu v=1 1\n"              /* 10 */
-                               "cpu v=2 2\r\n"            /* 11 */
-                               "\n"                       /* 1 */
-                               "# c\r\n"                  /* 5 */
-                               "cpu s=\"a\nb\" 3\n"       /* 14: the quoted '\n' stays */
-                               "bad\r\n"                  /* 5 */
-                               "cpu,host= v=1\n"          /* 14: error, next line kept */
-                               "cpu s=\"x\\\"\n\" 4\r\n"  /* 16 */
-                               "cpu v=3";                 /* 7, no newline */
+    static const char body[] = "cpu v=1 1\n"             /* 10 */
+                               "cpu v=2 2\r\n"           /* 11 */
+                               "\n"                      /* 1 */
+                               "# c\r\n"                 /* 5 */
+                               "cpu s=\"a\nb\" 3\n"      /* 14: the quoted '\n' stays */
+                               "bad\r\n"                 /* 5 */
+                               "cpu,host= v=1\n"         /* 14: error, next line kept */
+                               "cpu s=\"x\\\"\n\" 4\r\n" /* 16 */
+                               "cpu v=3";                /* 7, no newline */
     static const struct step steps[] = {
-        {TSR_LP_OK, 10, 9},   {TSR_LP_OK, 11, 9},   {TSR_LP_SKIP, 1, 0},
-        {TSR_LP_SKIP, 5, 3},  {TSR_LP_OK, 14, 13},  {TSR_LP_ERR, 5, 3},
-        {TSR_LP_ERR, 14, 13}, {TSR_LP_OK, 16, 14},  {TSR_LP_OK, 7, 7},
+        {TSR_LP_OK, 10, 9},   {TSR_LP_OK, 11, 9},  {TSR_LP_SKIP, 1, 0},
+        {TSR_LP_SKIP, 5, 3},  {TSR_LP_OK, 14, 13}, {TSR_LP_ERR, 5, 3},
+        {TSR_LP_ERR, 14, 13}, {TSR_LP_OK, 16, 14}, {TSR_LP_OK, 7, 7},
     };
     walk(body, sizeof(body) - 1, steps, sizeof(steps) / sizeof(steps[0]),
          "cpu v=1 1\ncpu v=2 2\ncpu s=\"a\nb\" 3\ncpu s=\"x\\\"\n\" 4\ncpu v=3 " NOWS "\n");
@@ -437,6 +455,40 @@ static void test_series_hash(void **state)
     tsr_buf_free(&out);
 }
 
+/* The key is hashed a piece per field scanned: keys of every length, with few or many
+ * fields, sorted or not, must hash exactly as tsr_fnv1a64 does. */
+static void test_series_hash_lengths(void **state)
+{
+    (void)state;
+    struct tsr_lp_opts o = opts_for(TSR_PREC_NS);
+    char line[256], key[128];
+    for (size_t klen = 1; klen < 70; klen++) {
+        for (int nf = 1; nf <= 12; nf += 11) {
+            for (int unsorted = 0; unsorted < 2; unsorted++) {
+                /* klen bytes: "m...m" alone, or "m...m,a=x,b=y" once there is room */
+                const char *tags = unsorted ? ",b=y,a=x" : ",a=x,b=y";
+                size_t m = klen > 8 ? klen - 8 : klen;
+                memset(key, 'm', m);
+                size_t k = m;
+                if (klen > 8) {
+                    memcpy(key + k, ",a=x,b=y", 8);
+                    k += 8;
+                }
+                assert_int_equal(k, klen);
+                size_t n = (size_t)sprintf(line, "%.*s%s", (int)m, key, klen > 8 ? tags : "");
+                for (int f = 0; f < nf; f++)
+                    n += (size_t)sprintf(line + n, "%cf%d=1", f ? ',' : ' ', f);
+                struct tsr_buf out = {0};
+                struct tsr_lp_result res;
+                tsr_lp_parse_line(line, line + n, &o, &out, &res);
+                assert_int_equal(res.status, TSR_LP_OK);
+                assert_true(res.series_hash == tsr_fnv1a64(TSR_FNV1A64_INIT, key, k));
+                tsr_buf_free(&out);
+            }
+        }
+    }
+}
+
 static void test_max_line_bytes(void **state)
 {
     (void)state;
@@ -444,15 +496,20 @@ static void test_max_line_bytes(void **state)
     o.max_line_bytes = 20;
     /* 20 bytes exactly, with or without a line ending */
     check_line("cpu,h=abcd v=1 12345", 20, &o, TSR_LP_OK, "cpu,h=abcd v=1 12345\n", "20");
-    check_line("cpu,h=abcd v=1 12345\r\nx", 23, &o, TSR_LP_OK, "cpu,h=abcd v=1 12345\n",
-               "20 crlf");
+    check_line("cpu,h=abcd v=1 12345\r\nx", 23, &o, TSR_LP_OK, "cpu,h=abcd v=1 12345\n", "20 crlf");
     check_line("cpu,h=abcd v=1 123456", 21, &o, TSR_LP_ERR, "line too long", "21");
     check_line("cpu,h=abcd v=1 123456\nnext", 26, &o, TSR_LP_ERR, "line too long", "21 nl");
+    /* a '\r' right at the cut-off is not the end of a blank line */
+    struct tsr_lp_opts o4 = o;
+    o4.max_line_bytes = 4;
+    check_line("     \rx v=1 1", 13, &o4, TSR_LP_ERR, "line too long", "cr at cut-off");
+    check_line("    \r\nx", 7, &o4, TSR_LP_SKIP, NULL, "blank line at the limit");
 
     /* A huge line is refused and consumed whole, even with an open quote past the limit
      * or invalid UTF-8 in it. */
     size_t n = 1 << 20;
     char *big = malloc(n + 16);
+    assert_non_null(big);
     memcpy(big, "cpu s=\"", 7);
     memset(big + 7, 'x', n - 7);
     big[1000] = '\xff';
@@ -480,6 +537,7 @@ static double now_s(void)
 static char *many_tags(unsigned n, bool reverse, bool dup, size_t *len)
 {
     char *s = malloc(32 + (size_t)n * 16);
+    if (!s) abort();
     size_t k = (size_t)sprintf(s, "m");
     for (unsigned i = 0; i < n; i++) {
         unsigned t = reverse ? n - 1 - i : i;
@@ -506,7 +564,8 @@ static void test_max_tags(void **state)
     struct tsr_buf out = {0};
     struct tsr_lp_result res;
     double t0 = now_s();
-    for (int i = 0; i < 100; i++) tsr_lp_parse_line(s, s + len, &o, &out, &res);
+    for (int i = 0; i < 100; i++)
+        tsr_lp_parse_line(s, s + len, &o, &out, &res);
     double per = (now_s() - t0) / 100;
     assert_int_equal(res.status, TSR_LP_ERR);
     assert_string_equal(res.reason, "too many tags");
@@ -554,6 +613,7 @@ static void test_max_key_length(void **state)
     struct tsr_lp_opts o = opts_for(TSR_PREC_NS);
     size_t n = 65536;
     char *s = malloc(n + 32);
+    assert_non_null(s);
     memset(s, 'm', n);
     memcpy(s + n, " v=1 1", 6);
     check_line(s, n + 6, &o, TSR_LP_ERR, "max key length exceeded", "long measurement");
@@ -572,9 +632,9 @@ static void test_precision_parse(void **state)
         const char *s;
         enum tsr_precision p;
     } ok[] = {
-        {"", TSR_PREC_NS},  {"n", TSR_PREC_NS},  {"ns", TSR_PREC_NS}, {"u", TSR_PREC_US},
+        {"", TSR_PREC_NS},   {"n", TSR_PREC_NS},        {"ns", TSR_PREC_NS}, {"u", TSR_PREC_US},
         {"us", TSR_PREC_US}, {"\xc2\xb5", TSR_PREC_US}, {"ms", TSR_PREC_MS}, {"s", TSR_PREC_S},
-        {"m", TSR_PREC_M},  {"h", TSR_PREC_H},
+        {"m", TSR_PREC_M},   {"h", TSR_PREC_H},
     };
     enum tsr_precision p;
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -600,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_consumed_multiline),
         cmocka_unit_test(test_consumed_after_errors),
         cmocka_unit_test(test_series_hash),
+        cmocka_unit_test(test_series_hash_lengths),
         cmocka_unit_test(test_max_line_bytes),
         cmocka_unit_test(test_max_tags),
         cmocka_unit_test(test_many_unsorted_tags),

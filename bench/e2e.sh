@@ -1,0 +1,436 @@
+#!/usr/bin/env bash
+# bench/e2e.sh — the end-to-end benchmark (`make bench`, after bench/run.sh).
+#
+# Same machine, same run, same 1,000,000 distinct 3-field points (loadgen -d, 1 ms
+# apart, 5,000-line requests over 2 connections), delivered to TWO VictoriaMetrics
+# instances, one of which is down during the whole ingest and comes back afterwards:
+#
+#   direct   loadgen straight into a fresh VictoriaMetrics's /write: the TSDB's own
+#            ingest rate, the yardstick for catch-up rates.
+#   tsrelay  relay -> Kafka -> clusters vm1, vm2 (type victoriametrics, compression
+#            none). vm2 is stopped (SIGTERM) before the ingest; once vm1 has every point
+#            vm2 is started again, and the script times, polling every 100 ms:
+#            - catch-up start: first increase of vm2's points_delivered (/status);
+#            - catch-up time: until /clusters/vm2/ready answers 200;
+#            - all delivered: until points_delivered reaches the number of lines.
+#   vmagent  Debian's vmagent with two -remoteWrite.url, fresh VictoriaMetrics data,
+#            the same outage; catch-up is timed on VM #2's own row counter
+#            (vm_rows_added_to_storage_total, 3 rows per line), the analogue of
+#            points_delivered; vmagent retries with backoff up to about a minute.
+#
+# Recorded for each: process CPU (utime+stime from /proc) from just before the ingest
+# until catch-up is over, Kafka broker CPU likewise (tsrelay), peak RSS (VmHWM), the
+# largest RSS sampled while vm2's backlog builds up (ingest until vm2 comes back), and
+# the RSS once everything is delivered ("steady"). At the end both VictoriaMetrics
+# instances must hold exactly LINES samples of bench_f1 (counted with /api/v1/export,
+# deduplicated by -dedup.minScrapeInterval=1ms); a mismatch exits 1 after the table.
+#
+# BENCH_E2E_LINES (default 1,000,000) sets the volume; BENCH_E2E_CATCHUP_TIMEOUT (300 s)
+# bounds each catch-up; BENCH_E2E_CLUSTER_KEYS adds cluster keys to both clusters, e.g.
+# BENCH_E2E_CLUSTER_KEYS='max_inflight: 8, catchup_rate: 200000' (comma-separated).
+. "$(dirname "$0")/../tests/lib/harness.sh"
+. "$REPO_ROOT/tests/lib/relay.sh"
+. "$REPO_ROOT/tests/lib/forward.sh"
+
+LINES=${BENCH_E2E_LINES:-1000000}
+CATCHUP_TIMEOUT=${BENCH_E2E_CATCHUP_TIMEOUT:-300}
+STEP_NS=1000000 # 1 ms between points: VictoriaMetrics stores milliseconds
+FIELDS=3        # loadgen's lines carry f1, f2, f3: VictoriaMetrics counts 3 rows each
+LOADGEN=$REPO_ROOT/build/release/bench/loadgen
+[ -x "$LOADGEN" ] || fail "$LOADGEN missing: run make"
+TCK=$(getconf CLK_TCK)
+cpu_s() { awk -v t="$TCK" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }
+hwm_mb() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+now() { date +%s.%N; }
+calc() { awk "BEGIN { $1 }"; }
+
+# --- the poller: one Python process per phase, polling in-process every 100 ms -------
+POLL=$TSR_TMP/poll.py
+cat >"$POLL" <<'PY'
+"""rss PID WATCH_PID                         max VmRSS MiB of PID while WATCH_PID runs
+relay ADMIN CLUSTER N T0 TIMEOUT PID       wait for the cluster's ready 200 and N points
+vm URL ROWS T0 TIMEOUT PID                 wait for ROWS rows added to VM's storage
+Times are seconds after T0 (epoch seconds); -1 if never seen."""
+import json, sys, time, urllib.error, urllib.request
+
+
+def rss(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for l in f:
+                if l.startswith("VmRSS:"):
+                    return int(l.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, ""
+    except Exception:
+        return 0, ""
+
+
+def vm_rows(url):
+    code, body = get(url + "/metrics")
+    if code != 200:
+        return None
+    for l in body.splitlines():
+        if l.startswith("vm_rows_added_to_storage_total "):
+            return int(float(l.split()[1]))
+    return None
+
+
+mode = sys.argv[1]
+if mode == "rss":
+    pid, watch = sys.argv[2], sys.argv[3]
+    m = rss(pid)
+    while alive(watch):
+        m = max(m, rss(pid))
+        time.sleep(0.1)
+    print(f"{max(m, rss(pid)):.1f}")
+    sys.exit(0)
+
+if mode == "relay":
+    admin, name, n, t0, timeout, pid = sys.argv[2:8]
+    n, t0, timeout = int(n), float(t0), float(timeout)
+    base = f"http://127.0.0.1:{admin}"
+    d0 = first = ready_t = all_t = None
+    d_ready, flaps, max_rss, d, lag_max = 0, 0, 0.0, 0, 0
+    while True:
+        t = time.time() - t0
+        max_rss = max(max_rss, rss(pid))
+        code, body = get(base + "/status")
+        if code == 200:
+            c = next(c for c in json.loads(body)["clusters"] if c["name"] == name)
+            d = c["points_delivered"]
+            lag_max = max(lag_max, c["lag_points"])
+            if d0 is None:
+                d0 = d
+            if first is None and d > d0:
+                first = t
+            if all_t is None and d >= n:
+                all_t = t
+        ready = get(f"{base}/clusters/{name}/ready")[0] == 200
+        if ready and ready_t is None:
+            ready_t, d_ready = t, d
+        elif not ready and ready_t is not None:
+            flaps += 1  # ready went back to 503: time from the next 200
+            ready_t = None
+        if ready_t is not None and all_t is not None:
+            break
+        if t > timeout or not alive(pid):
+            break
+        time.sleep(max(0.0, 0.1 - (time.time() - t0 - t)))
+    f = lambda x: -1 if x is None else round(x, 2)
+    print(f(first), f(ready_t), f(all_t), d0 or 0, d_ready, d, f"{max_rss:.1f}", flaps, lag_max)
+    sys.exit(0 if ready_t is not None and all_t is not None else 2)
+
+if mode == "vm":
+    url, rows, t0, timeout, pid = sys.argv[2:7]
+    rows, t0, timeout = int(rows), float(t0), float(timeout)
+    # A freshly started VictoriaMetrics counts from 0: whatever it adds is catch-up.
+    r0, first, done = 0, None, None
+    r, max_rss = 0, 0.0
+    while True:
+        t = time.time() - t0
+        max_rss = max(max_rss, rss(pid))
+        v = vm_rows(url)
+        if v is not None:
+            r = v
+            if first is None and r > r0:
+                first = t
+            if r >= rows:
+                done = t
+                break
+        if t > timeout or not alive(pid):
+            break
+        time.sleep(max(0.0, 0.1 - (time.time() - t0 - t)))
+    f = lambda x: -1 if x is None else round(x, 2)
+    print(f(first), f(done), r0, r, f"{max_rss:.1f}")
+    sys.exit(0 if done is not None else 2)
+PY
+
+# --- VictoriaMetrics instances (the harness's flags, plus dedup at 1 ms) ---------------
+declare -A VMPORT=() VMPID=()
+vm_url() { echo "http://127.0.0.1:${VMPORT[$1]}"; }
+
+# vm_start NAME [DATADIR]: start (or restart, same port and data) instance NAME.
+vm_start()
+{
+    local name=$1 dir=${2:-$TSR_TMP/$1}
+    [ -n "${VMPORT[$name]:-}" ] || VMPORT[$name]=$(free_port)
+    spawn "$name" victoria-metrics -httpListenAddr="127.0.0.1:${VMPORT[$name]}" \
+        -storageDataPath="$dir" -retentionPeriod=100y -search.latencyOffset=0s \
+        -search.disableCache -dedup.minScrapeInterval=1ms -loggerLevel=WARN
+    VMPID[$name]=$SPAWN_PID
+    wait_server "$name" "$SPAWN_PID" 30 curl -sf -o /dev/null -m 1 "$(vm_url "$name")/health"
+}
+
+vm_stop()
+{
+    stop_pid "${VMPID[$1]}" 30
+    VMPID[$1]=
+}
+
+# vm_count NAME: samples of bench_f1 the instance holds (deduplicated, as queried).
+vm_count()
+{
+    curl -sf -m 30 -o /dev/null "$(vm_url "$1")/internal/force_flush"
+    curl -sf -m 120 "$(vm_url "$1")/api/v1/export" -d 'match[]=bench_f1' -d start=0 |
+        python3 -c 'import json, sys; print(sum(len(json.loads(l)["values"]) for l in sys.stdin if l.strip()))'
+}
+
+# ingest PORT PID: loadgen LINES distinct lines into PORT's /write while sampling PID's
+# RSS; sets ING_LPS (lines/s) and ING_RSS (largest RSS, MiB).
+ingest()
+{
+    local port=$1 pid=$2 lg out
+    "$LOADGEN" -p "$port" -u "/write?db=bench" -n "$LINES" -b 5000 -c 2 -d -s "$STEP_NS" \
+        >"$TSR_TMP/loadgen.out" 2>&1 &
+    lg=$!
+    track_pid "$lg" loadgen
+    ING_RSS=$(python3 "$POLL" rss "$pid" "$lg")
+    wait "$lg" || fail "loadgen into port $port: $(cat "$TSR_TMP/loadgen.out")"
+    unset "TSR_PIDS[$lg]"
+    out=$(cat "$TSR_TMP/loadgen.out")
+    ING_LPS=${out#*lines_per_s=}
+    ING_LPS=${ING_LPS%% *}
+    log "ingest: $out"
+}
+
+BROKEN=()
+
+# relay_died WHEN: if tsrelay is gone, fail saying how it ended.
+relay_died()
+{
+    alive "$RELAY_PID" && return 0
+    local rc=0
+    wait "$RELAY_PID" || rc=$?
+    unset "TSR_PIDS[$RELAY_PID]"
+    if [ "$rc" -gt 128 ]; then
+        fail "tsrelay died $1: killed by signal $((rc - 128)) ($(kill -l $((rc - 128)))); relay log: $RELAY_LOG"
+    fi
+    fail "tsrelay exited $1 with status $rc"
+}
+
+# catchup_poll OUTFILE ARGS...: start the poller in the background (before the restart,
+# so it sees the state before and the first delivery); sets POLLER.
+catchup_poll()
+{
+    local out=$1
+    shift
+    python3 "$POLL" "$@" >"$out" &
+    POLLER=$!
+    track_pid "$POLLER" poller
+}
+
+# catchup_wait OUTFILE: wait for the poller; its status, its line in CATCHUP.
+catchup_wait()
+{
+    local rc=0
+    wait "$POLLER" || rc=$?
+    unset "TSR_PIDS[$POLLER]"
+    CATCHUP=$(cat "$1")
+    return "$rc"
+}
+
+# ============================ direct ==================================================
+log "direct: $LINES lines straight into VictoriaMetrics"
+vm_start vmdirect
+ingest "${VMPORT[vmdirect]}" "${VMPID[vmdirect]}"
+DIRECT_LPS=$ING_LPS
+vm_stop vmdirect
+rm -rf "$TSR_TMP/vmdirect"
+
+# ============================ tsrelay =================================================
+start_kafka
+vm_start vm1
+vm_start vm2
+extra=
+if [ -n "${BENCH_E2E_CLUSTER_KEYS:-}" ]; then
+    IFS=, read -ra kv <<<"$BENCH_E2E_CLUSTER_KEYS"
+    for k in "${kv[@]}"; do extra+=$'\n'"    ${k# }"; done
+fi
+relay_config "clusters:
+  - name: vm1
+    type: victoriametrics
+    urls: [$(vm_url vm1)]
+    compression: none$extra
+  - name: vm2
+    type: victoriametrics
+    urls: [$(vm_url vm2)]
+    compression: none$extra"
+start_relay
+wait_cluster_ready vm1 30 || fail "vm1 not in sync at start: $(cluster_field vm1 reason)"
+wait_cluster_ready vm2 30 || fail "vm2 not in sync at start: $(cluster_field vm2 reason)"
+R_RSS_IDLE=$(rss_mb "$RELAY_PID")
+
+log "tsrelay: stopping vm2"
+vm_stop vm2
+for ((i = 0; i < 150; i++)); do
+    [ "$(cluster_ready vm2)" = 503 ] && break
+    sleep 0.1
+done
+log "tsrelay: vm2 is $(cluster_field vm2 state)"
+
+r_c0=$(cpu_s "$RELAY_PID")
+k_c0=$(cpu_s "$KAFKA_PID")
+log "tsrelay: $LINES lines"
+ingest "$RELAY_HTTP_PORT" "$RELAY_PID"
+R_LPS=$ING_LPS
+t=$(now)
+out=$(python3 "$POLL" relay "$RELAY_ADMIN_PORT" vm1 "$LINES" "$t" "$CATCHUP_TIMEOUT" "$RELAY_PID") || {
+    relay_died "while vm1 caught up with the ingest"
+    fail "vm1 not in sync with $LINES points within ${CATCHUP_TIMEOUT}s ($out): $(cluster_field vm1 reason)"
+}
+read -r _ vm1_ready vm1_all _ _ _ rss_wait _ _ <<<"$out"
+R_VM1_SYNC=$(calc "printf \"%.2f\", ($vm1_ready > $vm1_all ? $vm1_ready : $vm1_all)")
+R_RSS_BACKLOG=$(calc "printf \"%.1f\", ($ING_RSS > $rss_wait ? $ING_RSS : $rss_wait)")
+R_LAG=$(cluster_field vm2 lag_points)
+log "tsrelay: vm1 in sync ${R_VM1_SYNC}s after the ingest; vm2 lag $R_LAG points, relay RSS $(rss_mb "$RELAY_PID") MiB"
+
+log "tsrelay: starting vm2 again"
+t0=$(now)
+catchup_poll "$TSR_TMP/catchup-relay" relay "$RELAY_ADMIN_PORT" vm2 "$LINES" "$t0" \
+    "$CATCHUP_TIMEOUT" "$RELAY_PID"
+vm_start vm2
+R_VM2_UP=$(calc "printf \"%.2f\", $(now) - $t0")
+catchup_wait "$TSR_TMP/catchup-relay" || {
+    relay_died "during vm2's catch-up"
+    fail "vm2 not caught up within ${CATCHUP_TIMEOUT}s ($CATCHUP): $(cluster_field vm2 reason)"
+}
+read -r R_FIRST R_READY R_ALL r_d0 r_dready r_dend _ R_FLAPS _ <<<"$CATCHUP"
+r_c1=$(cpu_s "$RELAY_PID")
+k_c1=$(cpu_s "$KAFKA_PID")
+R_HWM=$(hwm_mb "$RELAY_PID")
+log "tsrelay: vm2 caught up: first delivery ${R_FIRST}s, ready ${R_READY}s, all delivered ${R_ALL}s; delivered $r_d0 -> $r_dready (ready) -> $r_dend; ready flaps $R_FLAPS"
+(( r_dready - r_d0 >= LINES )) || log "tsrelay: NOTE vm2 answered ready with $((LINES - r_dready + r_d0)) points still undelivered"
+sleep 2
+R_RSS_STEADY=$(rss_mb "$RELAY_PID")
+R_CPU_US=$(calc "printf \"%.3f\", ($r_c1 - $r_c0) * 1e6 / $LINES")
+R_KAFKA_US=$(calc "printf \"%.3f\", ($k_c1 - $k_c0) * 1e6 / $LINES")
+R_RATE=$(calc "printf \"%.0f\", ($r_dready - $r_d0) / $R_READY")
+R_RATE_SEND=$(calc "printf \"%.0f\", ($r_dend - $r_d0) / ($R_ALL - $R_FIRST)")
+curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/status" >"$TSR_TMP/relay-status.json"
+curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/metrics" >"$TSR_TMP/relay-metrics.txt"
+
+R_N1=$(vm_count vm1)
+R_N2=$(vm_count vm2)
+log "tsrelay: bench_f1 samples: vm1 $R_N1, vm2 $R_N2"
+[ "$R_N1" = "$LINES" ] || BROKEN+=("tsrelay: vm1 holds $R_N1 samples of bench_f1, want $LINES")
+[ "$R_N2" = "$LINES" ] || BROKEN+=("tsrelay: vm2 holds $R_N2 samples of bench_f1, want $LINES")
+stop_relay
+[ "$RELAY_EXIT" = 0 ] || BROKEN+=("tsrelay exited $RELAY_EXIT on SIGTERM")
+stop_kafka
+vm_stop vm1
+vm_stop vm2
+
+# ============================ vmagent =================================================
+# Fresh data, so the counters and counts start at 0.
+vm_start vm1b
+vm_start vm2b
+VMAGENT_PORT=$(free_port)
+spawn vmagent vmagent -httpListenAddr="127.0.0.1:$VMAGENT_PORT" \
+    -remoteWrite.url="$(vm_url vm1b)/api/v1/write" -remoteWrite.url="$(vm_url vm2b)/api/v1/write" \
+    -remoteWrite.tmpDataPath="$TSR_TMP/vmagent" -loggerLevel=WARN
+VMAGENT_PID=$SPAWN_PID
+wait_http "http://127.0.0.1:$VMAGENT_PORT/health" 30
+V_RSS_IDLE=$(rss_mb "$VMAGENT_PID")
+
+log "vmagent: stopping VM #2"
+vm_stop vm2b
+v_c0=$(cpu_s "$VMAGENT_PID")
+log "vmagent: $LINES lines"
+ingest "$VMAGENT_PORT" "$VMAGENT_PID"
+V_LPS=$ING_LPS
+t=$(now)
+out=$(python3 "$POLL" vm "$(vm_url vm1b)" $((LINES * FIELDS)) "$t" "$CATCHUP_TIMEOUT" "$VMAGENT_PID") ||
+    fail "vmagent: VM #1 did not get $LINES lines within ${CATCHUP_TIMEOUT}s ($out)"
+read -r _ vm1_done _ _ rss_wait <<<"$out"
+V_VM1_SYNC=$vm1_done
+V_RSS_BACKLOG=$(calc "printf \"%.1f\", ($ING_RSS > $rss_wait ? $ING_RSS : $rss_wait)")
+log "vmagent: VM #1 has every line ${V_VM1_SYNC}s after the ingest; vmagent RSS $(rss_mb "$VMAGENT_PID") MiB"
+
+log "vmagent: starting VM #2 again"
+t0=$(now)
+catchup_poll "$TSR_TMP/catchup-vmagent" vm "$(vm_url vm2b)" $((LINES * FIELDS)) "$t0" \
+    "$CATCHUP_TIMEOUT" "$VMAGENT_PID"
+vm_start vm2b
+V_VM2_UP=$(calc "printf \"%.2f\", $(now) - $t0")
+catchup_wait "$TSR_TMP/catchup-vmagent" ||
+    fail "vmagent: VM #2 did not catch up within ${CATCHUP_TIMEOUT}s ($CATCHUP)"
+read -r V_FIRST V_ALL v_r0 v_r1 _ <<<"$CATCHUP"
+v_c1=$(cpu_s "$VMAGENT_PID")
+V_HWM=$(hwm_mb "$VMAGENT_PID")
+log "vmagent: VM #2 caught up: first rows ${V_FIRST}s, all ${V_ALL}s (rows $v_r0 -> $v_r1)"
+sleep 2
+V_RSS_STEADY=$(rss_mb "$VMAGENT_PID")
+V_CPU_US=$(calc "printf \"%.3f\", ($v_c1 - $v_c0) * 1e6 / $LINES")
+V_RATE=$(calc "printf \"%.0f\", ($v_r1 - $v_r0) / $FIELDS / $V_ALL")
+V_RATE_SEND=$(calc "printf \"%.0f\", ($v_r1 - $v_r0) / $FIELDS / ($V_ALL - $V_FIRST)")
+V_N1=$(vm_count vm1b)
+V_N2=$(vm_count vm2b)
+log "vmagent: bench_f1 samples: VM #1 $V_N1, VM #2 $V_N2"
+[ "$V_N1" = "$LINES" ] || BROKEN+=("vmagent: VM #1 holds $V_N1 samples of bench_f1, want $LINES")
+[ "$V_N2" = "$LINES" ] || BROKEN+=("vmagent: VM #2 holds $V_N2 samples of bench_f1, want $LINES")
+
+# ============================ table ===================================================
+pct() { calc "printf \"%.0f%%\", 100 * $1 / $DIRECT_LPS"; }
+ratio() { calc "if ($2 > 0) printf \"%.2f\", $1 / $2; else printf \"-\""; }
+met() { calc "print (($1) ? \"yes\" : \"NO\")"; }
+row() { printf '%-40s %12s %12s %10s   %-24s %s\n' "$@"; }
+
+[ -z "${BENCH_E2E_CLUSTER_KEYS:-}" ] || printf '\ncluster keys: %s' "$BENCH_E2E_CLUSTER_KEYS"
+printf '\nend to end: %s lines, 2 clusters, cluster #2 down during the ingest; ' "$LINES"
+printf 'direct VictoriaMetrics ingest %s lines/s\n\n' "$DIRECT_LPS"
+row "" tsrelay vmagent ratio "target (tsrelay)" met
+row "ingest lines/s (loadgen)" "$R_LPS" "$V_LPS" "$(ratio "$R_LPS" "$V_LPS")" "" ""
+row "CPU-us per line (process, whole job)" "$R_CPU_US" "$V_CPU_US" "$(ratio "$R_CPU_US" "$V_CPU_US")" \
+    "<= 1/3 of vmagent" "$(met "$R_CPU_US * 3 <= $V_CPU_US")"
+row "Kafka broker CPU-us per line" "$R_KAFKA_US" "-" "" "" ""
+row "CPU-us per line incl. broker" "$(calc "printf \"%.3f\", $R_CPU_US + $R_KAFKA_US")" "$V_CPU_US" \
+    "$(ratio "$R_CPU_US + $R_KAFKA_US" "$V_CPU_US")" "" ""
+row "RSS idle MiB (before ingest)" "$R_RSS_IDLE" "$V_RSS_IDLE" "$(ratio "$R_RSS_IDLE" "$V_RSS_IDLE")" "" ""
+row "RSS MiB, largest while backlog builds" "$R_RSS_BACKLOG" "$V_RSS_BACKLOG" \
+    "$(ratio "$R_RSS_BACKLOG" "$V_RSS_BACKLOG")" "<= 128" "$(met "$R_RSS_BACKLOG <= 128")"
+row "peak RSS MiB (VmHWM, whole job)" "$R_HWM" "$V_HWM" "$(ratio "$R_HWM" "$V_HWM")" \
+    "<= 128 (under backlog)" "$(met "$R_HWM <= 128")"
+row "steady RSS MiB (all delivered)" "$R_RSS_STEADY" "$V_RSS_STEADY" \
+    "$(ratio "$R_RSS_STEADY" "$V_RSS_STEADY")" "<= 64" "$(met "$R_RSS_STEADY <= 64")"
+row "healthy cluster complete after ingest s" "$R_VM1_SYNC" "$V_VM1_SYNC" "" "" ""
+row "cluster #2 restart -> /health 200 s" "$R_VM2_UP" "$V_VM2_UP" "" "" ""
+row "catch-up start delay s" "$R_FIRST" "$V_FIRST" "$(ratio "$R_FIRST" "$V_FIRST")" "<= 2" \
+    "$(met "$R_FIRST >= 0 && $R_FIRST <= 2")"
+row "catch-up s (restart -> ready)" "$R_READY" "$V_ALL" "$(ratio "$R_READY" "$V_ALL")" "" ""
+row "all points delivered s (restart ->)" "$R_ALL" "$V_ALL" "$(ratio "$R_ALL" "$V_ALL")" "" ""
+row "catch-up rate points/s" "$R_RATE" "$V_RATE" "$(ratio "$R_RATE" "$V_RATE")" "" ""
+row "  % of direct rate" "$(pct "$R_RATE")" "$(pct "$V_RATE")" "" ">= 80%" \
+    "$(met "$R_RATE >= 0.8 * $DIRECT_LPS")"
+row "rate while sending points/s (first->all)" "$R_RATE_SEND" "$V_RATE_SEND" \
+    "$(ratio "$R_RATE_SEND" "$V_RATE_SEND")" "" ""
+row "  % of direct rate" "$(pct "$R_RATE_SEND")" "$(pct "$V_RATE_SEND")" "" "" ""
+printf '\ntsrelay: catch-up rate = points delivered to vm2 from its restart until /clusters/vm2/ready\n'
+printf 'is 200, divided by that time (VictoriaMetrics start included); vmagent: lines VM #2 added\n'
+printf 'to storage divided by the time until it had all of them. ratio = tsrelay / vmagent.\n'
+printf 'samples of bench_f1: tsrelay vm1 %s vm2 %s; vmagent VM #1 %s VM #2 %s (want %s)\n' \
+    "$R_N1" "$R_N2" "$V_N1" "$V_N2" "$LINES"
+[ "$R_FLAPS" = 0 ] || printf 'note: /clusters/vm2/ready went back to 503 %s time(s) during catch-up\n' "$R_FLAPS"
+
+if [ ${#BROKEN[@]} -gt 0 ]; then
+    printf '%s\n' "${BROKEN[@]}" >&2
+    fail "${BROKEN[0]}"
+fi
