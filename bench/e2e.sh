@@ -44,6 +44,8 @@ hwm_mb() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 now() { date +%s.%N; }
 calc() { awk "BEGIN { $1 }"; }
+# per_s N SECONDS: N / SECONDS, rounded; 0 if SECONDS is not positive.
+per_s() { calc "s = $2; printf \"%.0f\", (s > 0 ? ($1) / s : 0)"; }
 
 # --- the poller: one Python process per phase, polling in-process every 100 ms -------
 POLL=$TSR_TMP/poll.py
@@ -204,7 +206,10 @@ ingest()
     lg=$!
     track_pid "$lg" loadgen
     ING_RSS=$(python3 "$POLL" rss "$pid" "$lg")
-    wait "$lg" || fail "loadgen into port $port: $(cat "$TSR_TMP/loadgen.out")"
+    wait "$lg" || {
+        [ "$pid" != "${RELAY_PID:-}" ] || relay_died "during the ingest"
+        fail "loadgen into port $port: $(cat "$TSR_TMP/loadgen.out")"
+    }
     unset "TSR_PIDS[$lg]"
     out=$(cat "$TSR_TMP/loadgen.out")
     ING_LPS=${out#*lines_per_s=}
@@ -323,8 +328,8 @@ sleep 2
 R_RSS_STEADY=$(rss_mb "$RELAY_PID")
 R_CPU_US=$(calc "printf \"%.3f\", ($r_c1 - $r_c0) * 1e6 / $LINES")
 R_KAFKA_US=$(calc "printf \"%.3f\", ($k_c1 - $k_c0) * 1e6 / $LINES")
-R_RATE=$(calc "printf \"%.0f\", ($r_dready - $r_d0) / $R_READY")
-R_RATE_SEND=$(calc "printf \"%.0f\", ($r_dend - $r_d0) / ($R_ALL - $R_FIRST)")
+R_RATE=$(per_s "$r_dready - $r_d0" "$R_READY")
+R_RATE_SEND=$(per_s "$r_dend - $r_d0" "$R_ALL - $R_FIRST")
 curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/status" >"$TSR_TMP/relay-status.json"
 curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/metrics" >"$TSR_TMP/relay-metrics.txt"
 
@@ -380,8 +385,8 @@ log "vmagent: VM #2 caught up: first rows ${V_FIRST}s, all ${V_ALL}s (rows $v_r0
 sleep 2
 V_RSS_STEADY=$(rss_mb "$VMAGENT_PID")
 V_CPU_US=$(calc "printf \"%.3f\", ($v_c1 - $v_c0) * 1e6 / $LINES")
-V_RATE=$(calc "printf \"%.0f\", ($v_r1 - $v_r0) / $FIELDS / $V_ALL")
-V_RATE_SEND=$(calc "printf \"%.0f\", ($v_r1 - $v_r0) / $FIELDS / ($V_ALL - $V_FIRST)")
+V_RATE=$(per_s "($v_r1 - $v_r0) / $FIELDS" "$V_ALL")
+V_RATE_SEND=$(per_s "($v_r1 - $v_r0) / $FIELDS" "$V_ALL - $V_FIRST")
 V_N1=$(vm_count vm1b)
 V_N2=$(vm_count vm2b)
 log "vmagent: bench_f1 samples: VM #1 $V_N1, VM #2 $V_N2"

@@ -14,6 +14,7 @@
 #   TSRELAY_CACHE       where tools/kafka/fetch.sh put the jars ($HOME/.cache/tsrelay)
 #   KAFKA_LIBS          the Kafka jar dir, overriding the cache lookup
 #   KAFKA_PARTITIONS    num.partitions for auto-created topics (default 4)
+#   KAFKA_EXTRA_CONFIG  lines appended to server.properties
 #   TSRELAY_BIN, TOOLS_DIR, REPO_ROOT   set by tests/run.sh; defaulted here too
 
 set -Eeuo pipefail
@@ -351,6 +352,7 @@ num.io.threads=2
 background.threads=2
 num.recovery.threads.per.data.dir=1
 log.cleaner.dedupe.buffer.size=16777216
+${KAFKA_EXTRA_CONFIG:-}
 EOF
         cat >"$dir/log4j.properties" <<'EOF'
 log4j.rootLogger=INFO, stdout

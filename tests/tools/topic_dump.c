@@ -37,17 +37,19 @@ struct opts {
     const char *topic;
     int headers;
     int count;
+    int watermarks;
     int timeout_ms;
 };
 
 static const char usage_text[] =
-    "usage: topic_dump -b BROKERS -t TOPIC [-H] [-c] [-T SECONDS]\n"
+    "usage: topic_dump -b BROKERS -t TOPIC [-H] [-c] [-W] [-T SECONDS]\n"
     "Print the record values of every partition of TOPIC, from the start up to the\n"
     "high watermark present when topic_dump starts.\n"
     "  -b BROKERS  bootstrap brokers, e.g. 127.0.0.1:9092\n"
     "  -t TOPIC    topic to read (never created)\n"
     "  -H          print each record's headers, partition and offset as a '# ...' line\n"
     "  -c          print only the number of lines in all record values\n"
+    "  -W          print only each partition's watermarks: PARTITION LOW HIGH\n"
     "  -T SECONDS  give up after SECONDS without progress (default 10)\n"
     "Exit status: 0 done, 1 broker or topic unreachable, 2 usage error.\n";
 
@@ -91,6 +93,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
             o->headers = 1;
         } else if (!strcmp(a, "-c")) {
             o->count = 1;
+        } else if (!strcmp(a, "-W")) {
+            o->watermarks = 1;
         } else if (!strcmp(a, "-b") || !strcmp(a, "-t") || !strcmp(a, "-T")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "topic_dump: option '%s' needs a value\n%s", a, usage_text);
@@ -315,6 +319,12 @@ int main(int argc, char **argv)
                 rd_kafka_err2str(err));
     }
 
+    if (o.watermarks) {
+        /* Only the offsets: "PARTITION LOW HIGH" per line. */
+        for (int32_t p = 0; p < cnt; p++)
+            printf("%d %" PRId64 " %" PRId64 "\n", p, lo[p], hi[p]);
+        cnt = 0;
+    }
     uint64_t lines = 0;
     for (int32_t p = 0; p < cnt; p++)
         if (hi[p] > lo[p]) lines += dump_partition(rk, &o, p, lo[p], hi[p]);
