@@ -48,13 +48,21 @@ calc() { awk "BEGIN { $1 }"; }
 per_s() { calc "s = $2; printf \"%.0f\", (s > 0 ? ($1) / s : 0)"; }
 
 # --- the poller: one Python process per phase, polling in-process every 100 ms -------
+# It writes READY after its first sample (taken before anything is restarted), records
+# absolute times, and relates them at the end to the epoch seconds in T0FILE, which the
+# script writes just before it restarts the cluster. Times are -1 if never seen.
 POLL=$TSR_TMP/poll.py
 cat >"$POLL" <<'PY'
-"""rss PID WATCH_PID                         max VmRSS MiB of PID while WATCH_PID runs
-relay ADMIN CLUSTER N T0 TIMEOUT PID       wait for the cluster's ready 200 and N points
-vm URL ROWS T0 TIMEOUT PID                 wait for ROWS rows added to VM's storage
-Times are seconds after T0 (epoch seconds); -1 if never seen."""
-import json, sys, time, urllib.error, urllib.request
+"""rss PID WATCH_PID     max VmRSS MiB of PID while WATCH_PID runs
+relay ADMIN CLUSTER REF N QUIET TIMEOUT PID READY T0FILE TRACE
+    until CLUSTER holds everything (each partition position at REF's, or N points
+    delivered if REF is -), /clusters/CLUSTER/ready is 200 and points_delivered has not
+    moved for QUIET s; prints: first_delivery ready(final streak) all d0 d_all d_end
+    max_rss flaps last_delivery
+vm URL ROWS TIMEOUT PID READY T0FILE
+    until VictoriaMetrics at URL (a fresh process, counting from 0) added ROWS rows;
+    prints: first all rows max_rss"""
+import json, os, sys, time, urllib.error, urllib.request
 
 
 def rss(pid):
@@ -96,6 +104,27 @@ def vm_rows(url):
     return None
 
 
+def touch(path):
+    with open(path, "w") as f:
+        f.write("1\n")
+
+
+def rel(t, t0):
+    return -1 if t is None else round(t - t0, 2)
+
+
+def read_t0(path, default):
+    try:
+        with open(path) as f:
+            return float(f.read().strip())
+    except (OSError, ValueError):
+        return default
+
+
+def wait_tick(t):
+    time.sleep(max(0.0, 0.1 - (time.time() - t)))
+
+
 mode = sys.argv[1]
 if mode == "rss":
     pid, watch = sys.argv[2], sys.argv[3]
@@ -107,62 +136,79 @@ if mode == "rss":
     sys.exit(0)
 
 if mode == "relay":
-    admin, name, n, t0, timeout, pid = sys.argv[2:8]
-    n, t0, timeout = int(n), float(t0), float(timeout)
+    admin, name, ref, n, quiet, timeout, pid, ready_file, t0_file, trace_file = sys.argv[2:12]
+    n, quiet, timeout = int(n), float(quiet), float(timeout)
     base = f"http://127.0.0.1:{admin}"
-    d0 = first = ready_t = all_t = None
-    d_ready, flaps, max_rss, d, lag_max = 0, 0, 0.0, 0, 0
+    start = time.time()
+    ends = d0 = first = ready_t = all_t = last_change = None
+    d_all, d, flaps, max_rss, was_ready = 0, 0, 0, 0.0, False
+    trace = open(trace_file, "a")
     while True:
-        t = time.time() - t0
+        t = time.time()
         max_rss = max(max_rss, rss(pid))
         code, body = get(base + "/status")
-        if code == 200:
-            c = next(c for c in json.loads(body)["clusters"] if c["name"] == name)
-            d = c["points_delivered"]
-            lag_max = max(lag_max, c["lag_points"])
-            if d0 is None:
-                d0 = d
-            if first is None and d > d0:
-                first = t
-            if all_t is None and d >= n:
-                all_t = t
         ready = get(f"{base}/clusters/{name}/ready")[0] == 200
-        if ready and ready_t is None:
-            ready_t, d_ready = t, d
-        elif not ready and ready_t is not None:
-            flaps += 1  # ready went back to 503: time from the next 200
-            ready_t = None
-        if ready_t is not None and all_t is not None:
+        if code == 200:
+            cl = {c["name"]: c for c in json.loads(body)["clusters"]}
+            c = cl[name]
+            pos = [p["position"] for p in c["partitions"]]
+            if d0 is None:
+                d0 = d = c["points_delivered"]
+                if ref != "-":
+                    ends = [p["position"] for p in cl[ref]["partitions"]]
+                touch(ready_file)
+            if c["points_delivered"] != d:
+                last_change = t
+                if first is None:
+                    first = t
+            d = c["points_delivered"]
+            complete = all(a >= b for a, b in zip(pos, ends)) if ends else d - d0 >= n
+            if all_t is None and complete:
+                all_t, d_all = t, d
+            trace.write(f"{t:.3f} {c['state']} ready={int(ready)} delivered={d} "
+                        f"lag_s={c['lag_seconds']} lag_records={c['lag_records']} "
+                        f"positions={pos} high={[p['high'] for p in c['partitions']]}\n")
+        if ready and not was_ready:
+            ready_t = t
+        elif was_ready and not ready:
+            flaps += 1
+        was_ready = ready
+        if (all_t is not None and ready and
+                t - (last_change if last_change is not None else start) >= quiet):
             break
-        if t > timeout or not alive(pid):
+        if t - start > timeout or not alive(pid):
             break
-        time.sleep(max(0.0, 0.1 - (time.time() - t0 - t)))
-    f = lambda x: -1 if x is None else round(x, 2)
-    print(f(first), f(ready_t), f(all_t), d0 or 0, d_ready, d, f"{max_rss:.1f}", flaps, lag_max)
-    sys.exit(0 if ready_t is not None and all_t is not None else 2)
+        wait_tick(t)
+    done = all_t is not None and ready
+    t0 = read_t0(t0_file, start)
+    # A 200 that came and went before the cluster held everything is a flap, not the end.
+    print(rel(first, t0), rel(ready_t if done else None, t0), rel(all_t, t0), d0 or 0, d_all, d,
+          f"{max_rss:.1f}", flaps, rel(last_change, t0))
+    sys.exit(0 if done else 2)
 
 if mode == "vm":
-    url, rows, t0, timeout, pid = sys.argv[2:7]
-    rows, t0, timeout = int(rows), float(t0), float(timeout)
-    # A freshly started VictoriaMetrics counts from 0: whatever it adds is catch-up.
-    r0, first, done = 0, None, None
+    url, rows, timeout, pid, ready_file, t0_file = sys.argv[2:8]
+    rows, timeout = int(rows), float(timeout)
+    start = time.time()
+    first = done = None
     r, max_rss = 0, 0.0
+    touch(ready_file)
     while True:
-        t = time.time() - t0
+        t = time.time()
         max_rss = max(max_rss, rss(pid))
         v = vm_rows(url)
         if v is not None:
             r = v
-            if first is None and r > r0:
+            if first is None and r > 0:
                 first = t
             if r >= rows:
                 done = t
                 break
-        if t > timeout or not alive(pid):
+        if t - start > timeout or not alive(pid):
             break
-        time.sleep(max(0.0, 0.1 - (time.time() - t0 - t)))
-    f = lambda x: -1 if x is None else round(x, 2)
-    print(f(first), f(done), r0, r, f"{max_rss:.1f}")
+        wait_tick(t)
+    t0 = read_t0(t0_file, start)
+    print(rel(first, t0), rel(done, t0), r, f"{max_rss:.1f}")
     sys.exit(0 if done is not None else 2)
 PY
 
@@ -232,24 +278,32 @@ relay_died()
     fail "tsrelay exited $1 with status $rc"
 }
 
-# catchup_poll OUTFILE ARGS...: start the poller in the background (before the restart,
-# so it sees the state before and the first delivery); sets POLLER.
+# catchup_poll NAME ARGS...: start the poller (mode and arguments up to PID) in the
+# background, wait for its first sample, then write T0 (now) for it; sets POLLER, T0.
 catchup_poll()
 {
-    local out=$1
+    local name=$1 i
     shift
-    python3 "$POLL" "$@" >"$out" &
+    rm -f "$TSR_TMP/$name.ready" "$TSR_TMP/$name.t0"
+    python3 "$POLL" "$@" "$TSR_TMP/$name.ready" "$TSR_TMP/$name.t0" "${TRACE[@]}" \
+        >"$TSR_TMP/$name.out" &
     POLLER=$!
     track_pid "$POLLER" poller
+    for ((i = 0; i < 300; i++)); do
+        [ ! -e "$TSR_TMP/$name.ready" ] && alive "$POLLER" || break
+        sleep 0.02
+    done
+    T0=${T0_AT:-$(now)}
+    echo "$T0" >"$TSR_TMP/$name.t0"
 }
 
-# catchup_wait OUTFILE: wait for the poller; its status, its line in CATCHUP.
+# catchup_wait NAME: wait for the poller; its status, its line in CATCHUP.
 catchup_wait()
 {
     local rc=0
     wait "$POLLER" || rc=$?
     unset "TSR_PIDS[$POLLER]"
-    CATCHUP=$(cat "$1")
+    CATCHUP=$(cat "$TSR_TMP/$1.out")
     return "$rc"
 }
 
@@ -297,39 +351,42 @@ k_c0=$(cpu_s "$KAFKA_PID")
 log "tsrelay: $LINES lines"
 ingest "$RELAY_HTTP_PORT" "$RELAY_PID"
 R_LPS=$ING_LPS
-t=$(now)
-out=$(python3 "$POLL" relay "$RELAY_ADMIN_PORT" vm1 "$LINES" "$t" "$CATCHUP_TIMEOUT" "$RELAY_PID") || {
+TRACE=("$TSR_TMP/relay-trace-vm1.txt")
+T0_AT=$(now) catchup_poll poll-vm1 relay "$RELAY_ADMIN_PORT" vm1 - "$LINES" 0 "$CATCHUP_TIMEOUT" "$RELAY_PID"
+catchup_wait poll-vm1 || {
     relay_died "while vm1 caught up with the ingest"
-    fail "vm1 not in sync with $LINES points within ${CATCHUP_TIMEOUT}s ($out): $(cluster_field vm1 reason)"
+    fail "vm1 not in sync with $LINES points within ${CATCHUP_TIMEOUT}s ($CATCHUP): $(cluster_field vm1 reason)"
 }
-read -r _ vm1_ready vm1_all _ _ _ rss_wait _ _ <<<"$out"
+read -r _ vm1_ready vm1_all _ _ _ rss_wait _ _ <<<"$CATCHUP"
 R_VM1_SYNC=$(calc "printf \"%.2f\", ($vm1_ready > $vm1_all ? $vm1_ready : $vm1_all)")
 R_RSS_BACKLOG=$(calc "printf \"%.1f\", ($ING_RSS > $rss_wait ? $ING_RSS : $rss_wait)")
 R_LAG=$(cluster_field vm2 lag_points)
 log "tsrelay: vm1 in sync ${R_VM1_SYNC}s after the ingest; vm2 lag $R_LAG points, relay RSS $(rss_mb "$RELAY_PID") MiB"
 
 log "tsrelay: starting vm2 again"
-t0=$(now)
-catchup_poll "$TSR_TMP/catchup-relay" relay "$RELAY_ADMIN_PORT" vm2 "$LINES" "$t0" \
-    "$CATCHUP_TIMEOUT" "$RELAY_PID"
+# Done when vm2's partition positions reach vm1's (every record delivered), its ready is
+# 200 and nothing was delivered for 3 s: a resend after the catch-up is part of the job.
+TRACE=("$TSR_TMP/relay-trace-vm2.txt")
+catchup_poll poll-vm2 relay "$RELAY_ADMIN_PORT" vm2 vm1 "$LINES" 3 "$CATCHUP_TIMEOUT" "$RELAY_PID"
 vm_start vm2
-R_VM2_UP=$(calc "printf \"%.2f\", $(now) - $t0")
-catchup_wait "$TSR_TMP/catchup-relay" || {
+R_VM2_UP=$(calc "printf \"%.2f\", $(now) - $T0")
+catchup_wait poll-vm2 || {
     relay_died "during vm2's catch-up"
     fail "vm2 not caught up within ${CATCHUP_TIMEOUT}s ($CATCHUP): $(cluster_field vm2 reason)"
 }
-read -r R_FIRST R_READY R_ALL r_d0 r_dready r_dend _ R_FLAPS _ <<<"$CATCHUP"
+read -r R_FIRST R_READY R_ALL r_d0 r_dall r_dend _ R_FLAPS R_LAST <<<"$CATCHUP"
 r_c1=$(cpu_s "$RELAY_PID")
 k_c1=$(cpu_s "$KAFKA_PID")
 R_HWM=$(hwm_mb "$RELAY_PID")
-log "tsrelay: vm2 caught up: first delivery ${R_FIRST}s, ready ${R_READY}s, all delivered ${R_ALL}s; delivered $r_d0 -> $r_dready (ready) -> $r_dend; ready flaps $R_FLAPS"
-(( r_dready - r_d0 >= LINES )) || log "tsrelay: NOTE vm2 answered ready with $((LINES - r_dready + r_d0)) points still undelivered"
+R_BACKLOG=$((LINES - r_d0))
+R_DUP=$((r_dend - r_d0 - R_BACKLOG))
+log "tsrelay: vm2 caught up: first delivery ${R_FIRST}s, every point ${R_ALL}s, ready (for good) ${R_READY}s, last delivery ${R_LAST}s; delivered to vm2 $r_d0 -> $r_dall (when complete) -> $r_dend; ready lost $R_FLAPS time(s)"
 sleep 2
 R_RSS_STEADY=$(rss_mb "$RELAY_PID")
 R_CPU_US=$(calc "printf \"%.3f\", ($r_c1 - $r_c0) * 1e6 / $LINES")
 R_KAFKA_US=$(calc "printf \"%.3f\", ($k_c1 - $k_c0) * 1e6 / $LINES")
-R_RATE=$(per_s "$r_dready - $r_d0" "$R_READY")
-R_RATE_SEND=$(per_s "$r_dend - $r_d0" "$R_ALL - $R_FIRST")
+R_RATE=$(per_s "$R_BACKLOG" "$R_READY")
+R_RATE_SEND=$(per_s "$R_BACKLOG" "$R_ALL - $R_FIRST")
 curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/status" >"$TSR_TMP/relay-status.json"
 curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/metrics" >"$TSR_TMP/relay-metrics.txt"
 
@@ -362,23 +419,24 @@ v_c0=$(cpu_s "$VMAGENT_PID")
 log "vmagent: $LINES lines"
 ingest "$VMAGENT_PORT" "$VMAGENT_PID"
 V_LPS=$ING_LPS
-t=$(now)
-out=$(python3 "$POLL" vm "$(vm_url vm1b)" $((LINES * FIELDS)) "$t" "$CATCHUP_TIMEOUT" "$VMAGENT_PID") ||
-    fail "vmagent: VM #1 did not get $LINES lines within ${CATCHUP_TIMEOUT}s ($out)"
-read -r _ vm1_done _ _ rss_wait <<<"$out"
+TRACE=()
+T0_AT=$(now) catchup_poll poll-vm1b vm "$(vm_url vm1b)" $((LINES * FIELDS)) "$CATCHUP_TIMEOUT" "$VMAGENT_PID"
+catchup_wait poll-vm1b ||
+    fail "vmagent: VM #1 did not get $LINES lines within ${CATCHUP_TIMEOUT}s ($CATCHUP)"
+read -r _ vm1_done _ rss_wait <<<"$CATCHUP"
 V_VM1_SYNC=$vm1_done
 V_RSS_BACKLOG=$(calc "printf \"%.1f\", ($ING_RSS > $rss_wait ? $ING_RSS : $rss_wait)")
 log "vmagent: VM #1 has every line ${V_VM1_SYNC}s after the ingest; vmagent RSS $(rss_mb "$VMAGENT_PID") MiB"
 
 log "vmagent: starting VM #2 again"
-t0=$(now)
-catchup_poll "$TSR_TMP/catchup-vmagent" vm "$(vm_url vm2b)" $((LINES * FIELDS)) "$t0" \
-    "$CATCHUP_TIMEOUT" "$VMAGENT_PID"
+TRACE=()
+catchup_poll poll-vm2b vm "$(vm_url vm2b)" $((LINES * FIELDS)) "$CATCHUP_TIMEOUT" "$VMAGENT_PID"
 vm_start vm2b
-V_VM2_UP=$(calc "printf \"%.2f\", $(now) - $t0")
-catchup_wait "$TSR_TMP/catchup-vmagent" ||
+V_VM2_UP=$(calc "printf \"%.2f\", $(now) - $T0")
+catchup_wait poll-vm2b ||
     fail "vmagent: VM #2 did not catch up within ${CATCHUP_TIMEOUT}s ($CATCHUP)"
-read -r V_FIRST V_ALL v_r0 v_r1 _ <<<"$CATCHUP"
+read -r V_FIRST V_ALL v_r1 _ <<<"$CATCHUP"
+v_r0=0
 v_c1=$(cpu_s "$VMAGENT_PID")
 V_HWM=$(hwm_mb "$VMAGENT_PID")
 log "vmagent: VM #2 caught up: first rows ${V_FIRST}s, all ${V_ALL}s (rows $v_r0 -> $v_r1)"
@@ -420,20 +478,27 @@ row "healthy cluster complete after ingest s" "$R_VM1_SYNC" "$V_VM1_SYNC" "" "" 
 row "cluster #2 restart -> /health 200 s" "$R_VM2_UP" "$V_VM2_UP" "" "" ""
 row "catch-up start delay s" "$R_FIRST" "$V_FIRST" "$(ratio "$R_FIRST" "$V_FIRST")" "<= 2" \
     "$(met "$R_FIRST >= 0 && $R_FIRST <= 2")"
-row "catch-up s (restart -> ready)" "$R_READY" "$V_ALL" "$(ratio "$R_READY" "$V_ALL")" "" ""
-row "all points delivered s (restart ->)" "$R_ALL" "$V_ALL" "$(ratio "$R_ALL" "$V_ALL")" "" ""
+row "cluster #2 holds every point s" "$R_ALL" "$V_ALL" "$(ratio "$R_ALL" "$V_ALL")" "" ""
+row "catch-up s (restart -> ready for good)" "$R_READY" "$V_ALL" "$(ratio "$R_READY" "$V_ALL")" "" ""
+row "last delivery to cluster #2 s" "$R_LAST" "$V_ALL" "" "" ""
+row "points sent to cluster #2 / backlog" "$(calc "printf \"%.2f\", ($r_dend - $r_d0) / $R_BACKLOG")" \
+    "1.00" "" "1.00" "$(met "$R_DUP == 0")"
 row "catch-up rate points/s" "$R_RATE" "$V_RATE" "$(ratio "$R_RATE" "$V_RATE")" "" ""
 row "  % of direct rate" "$(pct "$R_RATE")" "$(pct "$V_RATE")" "" ">= 80%" \
     "$(met "$R_RATE >= 0.8 * $DIRECT_LPS")"
-row "rate while sending points/s (first->all)" "$R_RATE_SEND" "$V_RATE_SEND" \
+row "rate while sending points/s (first->every)" "$R_RATE_SEND" "$V_RATE_SEND" \
     "$(ratio "$R_RATE_SEND" "$V_RATE_SEND")" "" ""
 row "  % of direct rate" "$(pct "$R_RATE_SEND")" "$(pct "$V_RATE_SEND")" "" "" ""
-printf '\ntsrelay: catch-up rate = points delivered to vm2 from its restart until /clusters/vm2/ready\n'
-printf 'is 200, divided by that time (VictoriaMetrics start included); vmagent: lines VM #2 added\n'
-printf 'to storage divided by the time until it had all of them. ratio = tsrelay / vmagent.\n'
+printf '\ncatch-up rate = the backlog (points cluster #2 missed) / catch-up s, VictoriaMetrics start\n'
+printf 'included; tsrelay: until /clusters/vm2/ready is 200 for good, vmagent: until VM #2 added every\n'
+printf 'row. "holds every point": vm2 partition positions reach vm1s (vmagent: every row added).\n'
+printf 'ratio = tsrelay / vmagent.\n'
 printf 'samples of bench_f1: tsrelay vm1 %s vm2 %s; vmagent VM #1 %s VM #2 %s (want %s)\n' \
     "$R_N1" "$R_N2" "$V_N1" "$V_N2" "$LINES"
-[ "$R_FLAPS" = 0 ] || printf 'note: /clusters/vm2/ready went back to 503 %s time(s) during catch-up\n' "$R_FLAPS"
+[ "$R_FLAPS" = 0 ] ||
+    printf 'note: /clusters/vm2/ready answered 200 and then 503 again %s time(s) after the restart\n' "$R_FLAPS"
+[ "$R_DUP" -le 0 ] ||
+    printf 'note: tsrelay sent %s points to vm2 more than once (a backlog of %s)\n' "$R_DUP" "$R_BACKLOG"
 
 if [ ${#BROKEN[@]} -gt 0 ]; then
     printf '%s\n' "${BROKEN[@]}" >&2

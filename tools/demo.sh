@@ -5,7 +5,7 @@
 # InfluxDB and VictoriaMetrics on free loopback ports, starts tsrelay with
 # config/example.yaml (its ports and broker address rewritten to those), sends sample
 # metrics over HTTP (InfluxDB line protocol) and Graphite (TCP), and shows what the
-# relay reports and what Kafka holds. On a terminal it then waits for Enter so you can
+# relay reports, what Kafka holds, and what reached InfluxDB and VictoriaMetrics. On a terminal it then waits for Enter so you can
 # poke at it (the URLs are printed); everything it started is stopped on exit.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,7 +20,7 @@ export KEEP_TMP=${KEEP_TMP:-}
 log "starting kafka, influxdb and victoriametrics"
 start_kafka
 start_influxdb
-start_victoriametrics
+VM_FLAGS="-dedup.minScrapeInterval=1ms" start_victoriametrics
 
 RELAY_HTTP_PORT=$(free_port)
 RELAY_GRAPHITE_PORT=$(free_port)
@@ -39,7 +39,7 @@ start_relay
 log "tsrelay is up: http :$RELAY_HTTP_PORT, graphite :$RELAY_GRAPHITE_PORT, admin :$RELAY_ADMIN_PORT"
 
 log "sending 10,000 points over HTTP (/write and /api/v2/write) and 1,000 over Graphite"
-python3 tests/tools/lpsend.py --port "$RELAY_HTTP_PORT" --lines 10000 --batch 1000 --mix --db demo
+python3 tests/tools/lpsend.py --port "$RELAY_HTTP_PORT" --lines 10000 --batch 1000 --mix --db demo --step-ns 1000000
 python3 - "$RELAY_GRAPHITE_PORT" <<'PY'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
@@ -54,8 +54,15 @@ printf 'demo,host=a value=1\nthis line is not line protocol\n' |
 sleep 1
 
 echo
-echo "== GET /status (admin) =="
-curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/status" | python3 -m json.tool
+echo "== GET /status (admin), abridged =="
+curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/status" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+print('kafka:', {k: d['kafka'][k] for k in ('ready', 'partitions', 'records', 'errors')})
+for n, l in d['listeners'].items():
+    print(f'listener {n}:', l)
+for c in d['clusters']:
+    print(f\"cluster {c['name']} ({c['type']}): {c['state']}, lag {c['lag_seconds']}s / {c['lag_points']} points, delivered {c['points_delivered']}\")"
 echo "== selected /metrics =="
 curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/metrics" | grep -E '^tsrelay_(points_accepted|points_rejected|kafka_records|kafka_up|dlq_records)'
 echo "== in Kafka: topic '$RELAY_TOPIC' =="
@@ -64,8 +71,23 @@ echo "lines: $("$TOOLS_DIR/topic_dump" -b "$KAFKA_BROKERS" -t "$RELAY_TOPIC" -c)
 echo "dead-letter topic '$RELAY_TOPIC.dlq':"
 "$TOOLS_DIR/topic_dump" -b "$KAFKA_BROKERS" -t "$RELAY_TOPIC.dlq" -H | head -4
 echo
-echo "Forwarding to the clusters in the config (InfluxDB $INFLUX_URL, VictoriaMetrics $VM_URL)"
-echo "is not built yet (issue 3): today the relay's job ends when the data is durable in Kafka."
+echo "== delivered to the clusters =="
+for ((i = 0; i < 100; i++)); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RELAY_ADMIN_PORT/clusters/influx/ready")" = 200 ] &&
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RELAY_ADMIN_PORT/clusters/vm/ready")" = 200 ] && break
+    sleep 0.2
+done
+sleep 1
+vm_flush
+echo "InfluxDB $INFLUX_URL, database 'metrics':"
+influx_query metrics 'SELECT count(fi) FROM /^m[0-6]$/' | python3 -c "import json,sys; r=json.load(sys.stdin)['results'][0]; print('  points of lpsend:', sum(s['values'][0][1] for s in r.get('series', [])))"
+influx_query metrics 'SELECT count(idle) FROM cpu' | python3 -c "import json,sys; r=json.load(sys.stdin)['results'][0]; print('  graphite cpu points:', sum(s['values'][0][1] for s in r.get('series', [])))"
+echo "VictoriaMetrics $VM_URL:"
+curl -s "$VM_URL/api/v1/export" -d 'match[]={__name__=~"m[0-6]_fi|cpu_idle"}' -d start=0 |
+    python3 -c "import json,sys; print('  samples:', sum(len(json.loads(l)['values']) for l in sys.stdin if l.strip()))"
+echo
+echo "Try: stop VictoriaMetrics (kill $VM_PID), send more, watch /status show it down and its"
+echo "backlog grow, start it again and watch it catch up."
 if [ -t 0 ]; then
     echo
     echo "Everything is still running. Try:"

@@ -34,8 +34,6 @@ unset KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_BROKERS KAFKA_PID KAFKA_DIR \
 
 # pid -> name of every process the harness started and has not stopped yet.
 declare -A TSR_PIDS=()
-# Ports handed out by free_port, so two calls in a row never return the same one.
-declare -A TSR_PORTS=()
 
 # --- messages ------------------------------------------------------------------------
 
@@ -193,15 +191,17 @@ trap 'exit 143' TERM
 # free_port: print a loopback TCP port that nothing listens on now.
 free_port()
 {
-    local port
+    # Callers use $(free_port), a subshell: the ports handed out are remembered in a
+    # file, since a variable set there would be lost and the same port could come back.
+    local port used=$TSR_TMP/.ports
     while :; do
         port=$(python3 -c 'import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])')
-        [ -z "${TSR_PORTS[$port]:-}" ] && break
+        grep -qx "$port" "$used" 2>/dev/null || break
     done
-    TSR_PORTS[$port]=1
+    echo "$port" >>"$used"
     echo "$port"
 }
 

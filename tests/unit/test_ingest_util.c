@@ -1,0 +1,116 @@
+/* The small pieces of the write API: JSON escaping of echoed client input, gzip with
+ * its bomb limit, listen addresses, and InfluxDB's three ways to authenticate. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "relay/addr.h"
+#include "relay/auth.h"
+#include "relay/gzip.h"
+#include "relay/json.h"
+
+static void expect_json(const char *in, size_t len, const char *want)
+{
+    struct tsr_buf b = {0};
+    tsr_json_escape(&b, in, len);
+    tsr_buf_putc(&b, '\0');
+    assert_string_equal(b.data, want);
+    tsr_buf_free(&b);
+}
+
+static void test_json_escape(void **state)
+{
+    expect_json("plain", 5, "plain");
+    expect_json("q\"b\\n\n\t", 7, "q\\\"b\\\\n\\n\\u0009");
+    expect_json("caf\xc3\xa9", 5, "caf\xc3\xa9");            /* valid UTF-8 kept */
+    expect_json("\xff\xfe", 2, "\\ufffd\\ufffd");             /* invalid bytes replaced */
+    expect_json("\xc0\xaf", 2, "\\ufffd\\ufffd");             /* overlong form */
+    expect_json("\xed\xa0\x80", 3, "\\ufffd\\ufffd\\ufffd"); /* a surrogate */
+    expect_json("a\0b", 3, "a\\u0000b");
+}
+
+static void test_gzip_round_trip_and_bomb(void **state)
+{
+    struct tsr_buf plain = {0}, gz = {0}, back = {0};
+    for (int i = 0; i < 10000; i++) tsr_buf_printf(&plain, "cpu,host=h%d v=%d %d\n", i % 7, i, i);
+    assert_int_equal(tsr_gzip(plain.data, plain.len, 1, &gz), 0);
+    assert_true(gz.len < plain.len / 3);
+    assert_int_equal(tsr_gunzip(gz.data, gz.len, &back, plain.len), 0);
+    assert_int_equal(back.len, plain.len);
+    assert_memory_equal(back.data, plain.data, plain.len);
+    /* One byte short of the decoded size: refused, and nothing appended. */
+    back.len = 0;
+    assert_int_equal(tsr_gunzip(gz.data, gz.len, &back, plain.len - 1), -2);
+    assert_int_equal(back.len, 0);
+    /* Truncated and garbage input. */
+    assert_int_equal(tsr_gunzip(gz.data, gz.len / 2, &back, plain.len), -1);
+    assert_int_equal(tsr_gunzip("not gzip", 8, &back, 100), -1);
+    /* Two concatenated members decode to both. */
+    struct tsr_buf two = {0};
+    tsr_buf_append(&two, gz.data, gz.len);
+    tsr_buf_append(&two, gz.data, gz.len);
+    back.len = 0;
+    assert_int_equal(tsr_gunzip(two.data, two.len, &back, 2 * plain.len), 0);
+    assert_int_equal(back.len, 2 * plain.len);
+    tsr_buf_free(&plain);
+    tsr_buf_free(&gz);
+    tsr_buf_free(&back);
+    tsr_buf_free(&two);
+}
+
+static void test_addr_split(void **state)
+{
+    char host[64];
+    unsigned short port;
+    assert_int_equal(tsr_addr_split("127.0.0.1:8086", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 8086);
+    assert_int_equal(tsr_addr_split(":2003", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "0.0.0.0");
+    assert_int_equal(tsr_addr_split("[::1]:8093", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(tsr_addr_split("nohost", host, sizeof(host), &port), -1);
+    assert_int_equal(tsr_addr_split("h:99999", host, sizeof(host), &port), -1);
+    assert_int_equal(tsr_addr_split("h:", host, sizeof(host), &port), -1);
+    assert_int_equal(tsr_addr_split("[::1]8093", host, sizeof(host), &port), -1);
+}
+
+static void test_auth(void **state)
+{
+    struct tsr_user users[] = {{.name = "writer", .password = "s3cret"}};
+    char *tokens[] = {"tok-123"};
+    struct tsr_config cf = {.ingest_auth_enabled = 0};
+    assert_int_equal(tsr_auth_check(&cf, NULL, NULL, NULL), 0); /* disabled: all pass */
+    cf.ingest_auth_enabled = 1;
+    cf.ingest_users = users;
+    cf.ningest_users = 1;
+    cf.ingest_tokens = tokens;
+    cf.ningest_tokens = 1;
+    assert_int_equal(tsr_auth_check(&cf, NULL, NULL, NULL), -1);
+    assert_int_equal(tsr_auth_check(&cf, NULL, "writer", "s3cret"), 0);
+    assert_int_equal(tsr_auth_check(&cf, NULL, "writer", "s3cre"), -1);
+    assert_int_equal(tsr_auth_check(&cf, NULL, "nobody", "s3cret"), -1);
+    assert_int_equal(tsr_auth_check(&cf, "Basic d3JpdGVyOnMzY3JldA==", NULL, NULL), 0);
+    assert_int_equal(tsr_auth_check(&cf, "basic d3JpdGVyOnMzY3JldA==", NULL, NULL), 0);
+    assert_int_equal(tsr_auth_check(&cf, "Basic d3JpdGVyOnMzY3JlWA==", NULL, NULL), -1);
+    assert_int_equal(tsr_auth_check(&cf, "Basic !!!", NULL, NULL), -1);
+    assert_int_equal(tsr_auth_check(&cf, "Token tok-123", NULL, NULL), 0);
+    assert_int_equal(tsr_auth_check(&cf, "Token writer:s3cret", NULL, NULL), 0);
+    assert_int_equal(tsr_auth_check(&cf, "Token tok-12", NULL, NULL), -1);
+    assert_int_equal(tsr_auth_check(&cf, "Bearer tok-123", NULL, NULL), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_gzip_round_trip_and_bomb),
+        cmocka_unit_test(test_addr_split),
+        cmocka_unit_test(test_auth),
+    };
+    return cmocka_run_group_tests_name("ingest_util", tests, NULL, NULL);
+}

@@ -1,0 +1,108 @@
+/* Write URLs, credentials and response verdicts per cluster type (relay/sink.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "relay/sink.h"
+
+static char *urls[] = {"http://a:8086/", "https://b:8086"};
+
+static struct tsr_cluster_conf cluster(const char *type)
+{
+    struct tsr_cluster_conf cc = {.name = "c", .type = (char *)type, .urls = urls, .nurls = 2,
+                                  .database = "", .retention_policy = "", .org = "",
+                                  .bucket = "", .token = "", .username = "", .password = ""};
+    return cc;
+}
+
+static void expect_url(const struct tsr_cluster_conf *cc, int idx, const char *db, const char *rp,
+                       const char *want)
+{
+    struct tsr_buf b = {0};
+    tsr_sink_write_url(cc, idx, db, rp, &b);
+    tsr_buf_putc(&b, '\0');
+    assert_string_equal(b.data, want);
+    tsr_buf_free(&b);
+}
+
+static void test_urls(void **state)
+{
+    struct tsr_cluster_conf cc = cluster("influxdb");
+    expect_url(&cc, 0, "telegraf", "", "http://a:8086/write?db=telegraf&precision=ns");
+    expect_url(&cc, 1, "db 1", "rp", "https://b:8086/write?db=db%201&rp=rp&precision=ns");
+    cc.database = "fixed";
+    cc.retention_policy = "weekly";
+    expect_url(&cc, 0, "telegraf", "", "http://a:8086/write?db=fixed&rp=weekly&precision=ns");
+
+    cc = cluster("victoriametrics");
+    expect_url(&cc, 0, "telegraf", "autogen", "http://a:8086/write?db=telegraf&precision=ns");
+
+    cc = cluster("cnosdb");
+    expect_url(&cc, 0, "public", "", "http://a:8086/api/v1/write?db=public&precision=ns");
+
+    cc = cluster("influxdb2");
+    cc.org = "my org";
+    expect_url(&cc, 0, "telegraf", "autogen",
+               "http://a:8086/api/v2/write?org=my%20org&bucket=telegraf%2Fautogen&precision=ns");
+    cc.bucket = "b1";
+    expect_url(&cc, 0, "telegraf", "", "http://a:8086/api/v2/write?org=my%20org&bucket=b1&precision=ns");
+}
+
+static void test_authorization(void **state)
+{
+    struct tsr_cluster_conf cc = cluster("influxdb");
+    struct tsr_buf b = {0};
+    assert_int_equal(tsr_sink_authorization(&cc, &b), 0);
+    assert_int_equal(b.len, 0);
+    cc.username = "user";
+    cc.password = "pass";
+    assert_int_equal(tsr_sink_authorization(&cc, &b), 1);
+    tsr_buf_putc(&b, '\0');
+    assert_string_equal(b.data, "Basic dXNlcjpwYXNz");
+    b.len = 0;
+    cc.token = "t0k";
+    assert_int_equal(tsr_sink_authorization(&cc, &b), 1);
+    tsr_buf_putc(&b, '\0');
+    assert_string_equal(b.data, "Token t0k");
+    tsr_buf_free(&b);
+}
+
+static void test_verdicts(void **state)
+{
+    assert_int_equal(tsr_sink_judge(204, ""), TSR_SINK_DONE);
+    assert_int_equal(tsr_sink_judge(200, ""), TSR_SINK_DONE);
+    assert_int_equal(tsr_sink_judge(400, "{\"error\":\"partial write\"}"), TSR_SINK_REJECTED);
+    assert_int_equal(tsr_sink_judge(404, "{\"error\":\"database not found: \\\"x\\\"\"}"),
+                     TSR_SINK_NO_DB);
+    /* A 404 without that text is routing, not data: retry, never drop. */
+    assert_int_equal(tsr_sink_judge(404, "not found"), TSR_SINK_RETRY);
+    assert_int_equal(tsr_sink_judge(429, ""), TSR_SINK_RETRY);
+    assert_int_equal(tsr_sink_judge(500, ""), TSR_SINK_RETRY);
+    assert_int_equal(tsr_sink_judge(503, NULL), TSR_SINK_RETRY);
+    assert_int_equal(tsr_sink_judge(401, ""), TSR_SINK_RETRY);
+}
+
+static void test_create_db_url(void **state)
+{
+    struct tsr_cluster_conf cc = cluster("influxdb");
+    struct tsr_buf b = {0};
+    tsr_sink_create_db_url(&cc, 0, "tele graf", &b);
+    tsr_buf_putc(&b, '\0');
+    assert_string_equal(b.data, "http://a:8086/query?q=CREATE%20DATABASE%20%22tele%20graf%22");
+    tsr_buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_authorization),
+        cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_create_db_url),
+    };
+    return cmocka_run_group_tests_name("sink", tests, NULL, NULL);
+}
