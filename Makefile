@@ -33,7 +33,7 @@ BIN     ?= $(if $(filter 1,$(SANITIZE)),$(BUILD)/bin,bin)
 # Everything but main() goes into one static library, which the daemon, the unit tests
 # and the tools link against.
 LIB_SRC  = $(filter-out relay/main.c,$(wildcard relay/*.c)) $(wildcard config/*.c) \
-           $(wildcard health/*.c) $(wildcard replay/*.c)
+           $(wildcard health/*.c) $(filter-out replay/ctl_main.c,$(wildcard replay/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      = $(BUILD)/libtsrelay.a
 
@@ -46,11 +46,15 @@ BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all test unit integration asan fuzz bench setup demo format lint clean \
         config-reference check-reference tools
-all: $(BIN)/tsrelay tools
+all: $(BIN)/tsrelay $(BIN)/tsrelayctl tools
 
 tools: $(TOOL_BIN) $(BENCH_BIN)
 
 $(BIN)/tsrelay: $(BUILD)/relay/main.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/tsrelayctl: $(BUILD)/replay/ctl_main.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -74,7 +78,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/relay/main.d $(UNIT_SRC:%.c=$(BUILD)/%.d) \
+-include $(LIB_OBJ:.o=.d) $(BUILD)/relay/main.d $(BUILD)/replay/ctl_main.d $(UNIT_SRC:%.c=$(BUILD)/%.d) \
          $(TOOL_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)
 # Keep the objects of tools and tests: they are intermediate files to make otherwise.
 .SECONDARY:

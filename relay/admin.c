@@ -17,11 +17,14 @@
 #include "json.h"
 #include "kafka.h"
 #include "metrics.h"
+#include "replay/ctl_json.h"
+#include "replay/replay.h"
 
 #define MAX_CLUSTERS 64
 #define LEDGER_SHOWN 20
 
 struct tsr_admin {
+    struct event_base *base;
     const struct tsr_config *cf;
     struct tsr_kafka *k;
     struct tsr_delivery *d;
@@ -127,7 +130,138 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
         tsr_buf_puts(b, "]}");
     }
     free(le);
-    tsr_buf_puts(b, "]}\n");
+    tsr_buf_puts(b, "],\"replays\":");
+    if (a->d)
+        tsr_delivery_replays(a->d, b);
+    else
+        tsr_buf_puts(b, "[]");
+    tsr_buf_puts(b, "}\n");
+}
+
+/* --- replay jobs: run on the forwarding thread, answered here ---------------------- */
+
+struct replay_call {
+    struct evhttp_request *req;
+    char verb[16];           /* "start", "list", "show", "pause", "resume", "cancel" */
+    uint64_t id;
+    struct tsr_replay_req rq;
+    char cluster[72], db[256], prefix[256], started_by[128];
+    struct tsr_buf out;
+    int status;
+};
+
+static void replay_work(struct tsr_replayer *r, void *arg)
+{
+    struct replay_call *c = arg;
+    if (strcmp(c->verb, "start") == 0) {
+        c->status = tsr_replayer_start(r, &c->rq, &c->out);
+    } else if (strcmp(c->verb, "list") == 0) {
+        tsr_buf_puts(&c->out, "{\"replays\":");
+        tsr_replayer_list(r, 0, &c->out);
+        tsr_buf_puts(&c->out, "}");
+        c->status = 200;
+    } else if (strcmp(c->verb, "show") == 0) {
+        c->status = tsr_replayer_show(r, c->id, &c->out);
+    } else {
+        c->status = tsr_replayer_control(r, c->id, c->verb, &c->out);
+    }
+}
+
+static void replay_reply(void *arg)
+{
+    struct replay_call *c = arg;
+    tsr_buf_putc(&c->out, '\n');
+    send_buf(c->req, c->status, "application/json", &c->out);
+    tsr_buf_free(&c->out);
+    free(c);
+}
+
+static void json_error(struct evhttp_request *req, int status, const char *msg)
+{
+    struct tsr_buf b = {0};
+    tsr_buf_puts(&b, "{\"error\":");
+    tsr_json_string(&b, msg);
+    tsr_buf_puts(&b, "}\n");
+    send_buf(req, status, "application/json", &b);
+    tsr_buf_free(&b);
+}
+
+/* Reads POST /replays's body into c; returns 0 or -1 with the answer sent. */
+static int read_start(struct evhttp_request *req, struct replay_call *c)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    char err[256];
+    struct tsr_jsonr *root = NULL;
+    const char *body = (const char *)evbuffer_pullup(in, -1);
+    if (tsr_jsonr_parse(body ? body : "", n, &root, err, sizeof(err)) != 0) {
+        char msg[320];
+        snprintf(msg, sizeof(msg), "body is not JSON: %s", err);
+        json_error(req, 400, msg);
+        return -1;
+    }
+    if (tsr_jsonr_type(root) != TSR_JSONR_OBJECT || !tsr_jsonr_get(root, "cluster") ||
+        !tsr_jsonr_get(root, "since_ms")) {
+        tsr_jsonr_free(&root);
+        json_error(req, 400, "a replay needs at least \"cluster\" and \"since_ms\"");
+        return -1;
+    }
+    snprintf(c->cluster, sizeof(c->cluster), "%s", tsr_jsonr_get_str(root, "cluster", ""));
+    snprintf(c->db, sizeof(c->db), "%s", tsr_jsonr_get_str(root, "db", ""));
+    snprintf(c->prefix, sizeof(c->prefix), "%s", tsr_jsonr_get_str(root, "measurement_prefix", ""));
+    snprintf(c->started_by, sizeof(c->started_by), "%s", tsr_jsonr_get_str(root, "started_by", ""));
+    c->rq = (struct tsr_replay_req){
+        .cluster = c->cluster,
+        .since_ms = tsr_jsonr_get_int(root, "since_ms", 0),
+        .until_ms = tsr_jsonr_get_int(root, "until_ms", 0),
+        .rate = tsr_jsonr_get_int(root, "rate", 0),
+        .db = c->db,
+        .measurement_prefix = c->prefix,
+        .started_by = c->started_by,
+        .dry_run = tsr_jsonr_get_bool(root, "dry_run", 0),
+    };
+    tsr_jsonr_free(&root);
+    return 0;
+}
+
+/* /replays, /replays/ID, /replays/ID/(pause|resume|cancel) */
+static void replays(struct tsr_admin *a, struct evhttp_request *req, const char *path)
+{
+    if (!a->d) {
+        json_error(req, 404, "no clusters are configured, so there is nothing to replay to");
+        return;
+    }
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    struct replay_call *c = calloc(1, sizeof(*c));
+    if (!c) abort();
+    c->req = req;
+    const char *rest = path + strlen("/replays");
+    if (*rest == '\0' || strcmp(rest, "/") == 0) {
+        snprintf(c->verb, sizeof(c->verb), cmd == EVHTTP_REQ_POST ? "start" : "list");
+        if (cmd == EVHTTP_REQ_POST && read_start(req, c) != 0) {
+            free(c);
+            return;
+        }
+    } else {
+        char *end;
+        c->id = strtoull(rest + 1, &end, 10);
+        if (end == rest + 1 || (*end && *end != '/')) {
+            free(c);
+            json_error(req, 404, "no such replay path");
+            return;
+        }
+        if (*end == '/') {
+            if (cmd != EVHTTP_REQ_POST) {
+                free(c);
+                json_error(req, 405, "use POST");
+                return;
+            }
+            snprintf(c->verb, sizeof(c->verb), "%s", end + 1);
+        } else {
+            snprintf(c->verb, sizeof(c->verb), "show");
+        }
+    }
+    tsr_delivery_run(a->d, replay_work, c, a->base, replay_reply);
 }
 
 /* Per-cluster Prometheus families, after the process-wide ones. */
@@ -227,13 +361,16 @@ static void on_request(struct evhttp_request *req, void *arg)
     } else if (strcmp(path, "/status") == 0) {
         render_status(a, &b);
         send_buf(req, 200, "application/json", &b);
+    } else if (strncmp(path, "/replays", 8) == 0 && (path[8] == '\0' || path[8] == '/')) {
+        replays(a, req, path);
     } else if (strncmp(path, "/clusters/", 10) == 0 && strlen(path) > 16 &&
                strcmp(path + strlen(path) - 6, "/ready") == 0) {
         char name[128];
         snprintf(name, sizeof(name), "%.*s", (int)(strlen(path) - 16), path + 10);
         cluster_ready(a, req, name);
     } else if (strcmp(path, "/") == 0) {
-        tsr_buf_puts(&b, "tsrelay admin: /health /ready /metrics /status /clusters/NAME/ready\n");
+        tsr_buf_puts(&b, "tsrelay admin: /health /ready /metrics /status /clusters/NAME/ready "
+                         "/replays\n");
         send_buf(req, 200, "text/plain", &b);
     } else {
         tsr_buf_puts(&b, "not found\n");
@@ -250,6 +387,7 @@ int tsr_admin_new(const struct tsr_config *cf, struct event_base *base, struct t
     a->cf = cf;
     a->k = k;
     a->d = d;
+    a->base = base;
     a->cs = calloc(MAX_CLUSTERS, sizeof(*a->cs));
     if (!a->cs) abort();
     a->http = evhttp_new(base);
@@ -259,7 +397,8 @@ int tsr_admin_new(const struct tsr_config *cf, struct event_base *base, struct t
         tsr_admin_free(&a);
         return -1;
     }
-    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
+    evhttp_set_max_body_size(a->http, 64 * 1024);
     evhttp_set_gencb(a->http, on_request, a);
     *ap = a;
     return 0;

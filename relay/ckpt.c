@@ -40,6 +40,7 @@ struct tsr_ckpt {
     MDB_env *env;
     MDB_dbi ckpt_dbi;
     MDB_dbi ledger_dbi;
+    MDB_dbi jobs_dbi;
     char *path; /* state_dir/state.mdb, for messages */
 };
 
@@ -243,6 +244,8 @@ int tsr_ckpt_open(const char *state_dir, struct tsr_ckpt **ckp, char *err, size_
     if (rc) goto leave;
     rc = mdb_dbi_open(txn, "ledger", MDB_CREATE, &ck->ledger_dbi);
     if (rc) goto leave;
+    rc = mdb_dbi_open(txn, "jobs", MDB_CREATE, &ck->jobs_dbi);
+    if (rc) goto leave;
     rc = mdb_txn_commit(txn);
     txn = NULL; /* freed by commit, even when it fails */
     if (rc) goto leave;
@@ -346,6 +349,51 @@ int tsr_ckpt_sync(struct tsr_ckpt *ck, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* --- replay jobs ---------------------------------------------------------------------- */
+
+int tsr_ckpt_job_put(struct tsr_ckpt *ck, uint64_t id, const void *record, size_t len, char *err,
+                     size_t errlen)
+{
+    uint8_t kb[8];
+    for (int i = 0; i < 8; i++) kb[i] = (uint8_t)(id >> (56 - 8 * i));
+    MDB_val k = {sizeof(kb), kb}, v = {len, (void *)record};
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(ck->env, NULL, 0, &txn);
+    if (rc) goto leave;
+    rc = mdb_put(txn, ck->jobs_dbi, &k, &v, 0);
+    if (rc) goto leave;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+leave:
+    if (txn) mdb_txn_abort(txn);
+    if (rc) snprintf(err, errlen, "cannot write replay job %llu: %s", (unsigned long long)id,
+                     mdb_strerror(rc));
+    return rc ? -1 : 0;
+}
+
+int tsr_ckpt_job_list(struct tsr_ckpt *ck, tsr_ckpt_job_fn *fn, void *opaque, char *err,
+                      size_t errlen)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc = mdb_txn_begin(ck->env, NULL, MDB_RDONLY, &txn);
+    if (rc) goto leave;
+    rc = mdb_cursor_open(txn, ck->jobs_dbi, &cur);
+    if (rc) goto leave;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8) continue;
+        fn(opaque, get_be(k.mv_data, 8), v.mv_data, v.mv_size);
+    }
+    if (rc == MDB_NOTFOUND) rc = 0;
+leave:
+    if (cur) mdb_cursor_close(cur);
+    if (txn) mdb_txn_abort(txn);
+    if (rc) snprintf(err, errlen, "cannot list replay jobs: %s", mdb_strerror(rc));
+    return rc ? -1 : 0;
 }
 
 /* --- ledger -------------------------------------------------------------------------- */

@@ -1,7 +1,8 @@
 /* relay/ckpt.h — the relay's durable state in LMDB under state_dir: per-cluster
  * delivery positions (checkpoints) and the ledger of out-of-sync intervals.
  *
- * Owns: the LMDB environment (state_dir/state.mdb) and its named databases. The
+ * Owns: the LMDB environment (state_dir/state.mdb) and its named databases: "ckpt",
+ * "ledger" and "jobs" (replay jobs). The
  * environment is opened with MDB_NOSYNC | MDB_NOTLS: a committed write survives a
  * process crash (kill -9: it is in the page cache), and tsr_ckpt_sync, called about
  * once a second, makes it survive a power loss too; a lost second of checkpoints only
@@ -67,5 +68,16 @@ int tsr_ledger_close(struct tsr_ckpt *ck, const char *cluster, uint64_t id, int6
 /* Copies up to max of the cluster's newest entries into out, oldest first; sets *n. */
 int tsr_ledger_list(struct tsr_ckpt *ck, const char *cluster, struct tsr_ledger_entry *out,
                     size_t max, size_t *n, char *err, size_t errlen);
+
+/* --- replay jobs: an opaque record per job id (replay/job.c owns the format) ---- */
+
+/* Stores (replacing) the record of job id. Writer thread only. */
+int tsr_ckpt_job_put(struct tsr_ckpt *ck, uint64_t id, const void *record, size_t len, char *err,
+                     size_t errlen);
+
+/* Calls fn for every stored job, in id order. The record is valid only during the call. */
+typedef void tsr_ckpt_job_fn(void *opaque, uint64_t id, const void *record, size_t len);
+int tsr_ckpt_job_list(struct tsr_ckpt *ck, tsr_ckpt_job_fn *fn, void *opaque, char *err,
+                      size_t errlen);
 
 #endif

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "httpc.h"
 #include "log.h"
+#include "replay/replay.h"
 
 #define STOP_GRACE_MS 5000
 
@@ -27,14 +28,87 @@ struct tsr_delivery {
     struct event *stop_ev, *snap_ev, *sync_ev, *drain_ev;
     int64_t stop_deadline_ns;
 
-    pthread_mutex_t mu; /* guards snap */
+    struct tsr_replayer *replayer;
+
+    pthread_mutex_t mu; /* guards snap, replays_json and the task queue */
     struct tsr_cluster_status *snap;
+    struct tsr_buf replays_json;
+    struct task *tasks;
+    struct event *task_ev;
+};
+
+/* Work handed to the forwarding thread by another thread. */
+struct task {
+    tsr_delivery_work_fn *work;
+    tsr_delivery_done_fn *done;
+    void *arg;
+    struct event_base *reply_base;
+    struct task *next;
 };
 
 static void snapshot(struct tsr_delivery *d)
 {
+    struct tsr_buf replays = {0};
+    if (d->replayer) tsr_replayer_list(d->replayer, 1, &replays);
     pthread_mutex_lock(&d->mu);
     for (int i = 0; i < d->nfwd; i++) tsr_forwarder_status(d->fwd[i], &d->snap[i]);
+    tsr_buf_free(&d->replays_json);
+    d->replays_json = replays;
+    pthread_mutex_unlock(&d->mu);
+}
+
+static void run_done(evutil_socket_t fd, short what, void *arg)
+{
+    struct task *t = arg;
+    t->done(t->arg);
+    free(t);
+}
+
+static void on_tasks(evutil_socket_t fd, short what, void *arg)
+{
+    struct tsr_delivery *d = arg;
+    pthread_mutex_lock(&d->mu);
+    struct task *list = d->tasks;
+    d->tasks = NULL;
+    pthread_mutex_unlock(&d->mu);
+    /* The queue is last-in first-out; run in arrival order. */
+    struct task *rev = NULL;
+    while (list) {
+        struct task *t = list;
+        list = t->next;
+        t->next = rev;
+        rev = t;
+    }
+    while (rev) {
+        struct task *t = rev;
+        rev = t->next;
+        t->work(d->replayer, t->arg);
+        struct timeval zero = {0, 0};
+        event_base_once(t->reply_base, -1, EV_TIMEOUT, run_done, t, &zero);
+    }
+    snapshot(d);
+}
+
+void tsr_delivery_run(struct tsr_delivery *d, tsr_delivery_work_fn *work, void *arg,
+                      struct event_base *reply_base, tsr_delivery_done_fn *done)
+{
+    struct task *t = malloc(sizeof(*t));
+    if (!t) abort();
+    *t = (struct task){work, done, arg, reply_base, NULL};
+    pthread_mutex_lock(&d->mu);
+    t->next = d->tasks;
+    d->tasks = t;
+    pthread_mutex_unlock(&d->mu);
+    event_active(d->task_ev, 0, 0);
+}
+
+void tsr_delivery_replays(struct tsr_delivery *d, struct tsr_buf *out)
+{
+    pthread_mutex_lock(&d->mu);
+    if (d->replays_json.len)
+        tsr_buf_append(out, d->replays_json.data, d->replays_json.len);
+    else
+        tsr_buf_puts(out, "[]");
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -53,7 +127,7 @@ static void on_sync(evutil_socket_t fd, short what, void *arg)
 static void on_drain_check(evutil_socket_t fd, short what, void *arg)
 {
     struct tsr_delivery *d = arg;
-    int busy = 0;
+    int busy = d->replayer ? tsr_replayer_busy(d->replayer) : 0;
     for (int i = 0; i < d->nfwd; i++) busy += tsr_forwarder_busy(d->fwd[i]);
     if (busy == 0 || tsr_clock_mono_ns() >= d->stop_deadline_ns) {
         if (busy) tsr_warn("stopping with %d write requests unanswered; they will be resent", busy);
@@ -65,6 +139,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
     struct tsr_delivery *d = arg;
     for (int i = 0; i < d->nfwd; i++) tsr_forwarder_stop(d->fwd[i]);
+    if (d->replayer) tsr_replayer_stop(d->replayer);
     d->stop_deadline_ns = tsr_clock_mono_ns() + (int64_t)STOP_GRACE_MS * 1000000;
     d->drain_ev = event_new(d->base, -1, EV_PERSIST, on_drain_check, d);
     struct timeval tv = {0, 20000};
@@ -101,7 +176,9 @@ int tsr_delivery_start(const struct tsr_config *cf, struct tsr_kafka *k,
         if (tsr_forwarder_new(&env, &cf->clusters[i], &d->fwd[d->nfwd], err, errlen)) goto fail;
         d->nfwd++;
     }
+    if (tsr_replayer_new(&env, &d->replayer, err, errlen)) goto fail;
     snapshot(d);
+    d->task_ev = event_new(d->base, -1, 0, on_tasks, d);
     d->stop_ev = event_new(d->base, -1, 0, on_stop, d);
     d->snap_ev = event_new(d->base, -1, EV_PERSIST, on_snapshot, d);
     d->sync_ev = event_new(d->base, -1, EV_PERSIST, on_sync, d);
@@ -144,8 +221,9 @@ void tsr_delivery_stop(struct tsr_delivery **dp)
     }
     /* The http client first: its cancelled requests call back into the forwarders. */
     tsr_httpc_free(&d->hc);
+    tsr_replayer_free(&d->replayer);
     for (int i = 0; i < d->nfwd; i++) tsr_forwarder_free(&d->fwd[i]);
-    struct event *evs[] = {d->stop_ev, d->snap_ev, d->sync_ev, d->drain_ev};
+    struct event *evs[] = {d->stop_ev, d->snap_ev, d->sync_ev, d->drain_ev, d->task_ev};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i]) event_free(evs[i]);
     if (d->ck) {
@@ -155,6 +233,12 @@ void tsr_delivery_stop(struct tsr_delivery **dp)
     }
     if (d->base) event_base_free(d->base);
     pthread_mutex_destroy(&d->mu);
+    while (d->tasks) {
+        struct task *t = d->tasks;
+        d->tasks = t->next;
+        free(t);
+    }
+    tsr_buf_free(&d->replays_json);
     free(d->fwd);
     free(d->snap);
     free(d);

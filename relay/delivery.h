@@ -11,7 +11,10 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "forward.h"
+
+struct event_base;
 
 struct tsr_config;
 struct tsr_kafka;
@@ -25,6 +28,17 @@ int tsr_delivery_start(const struct tsr_config *cf, struct tsr_kafka *k,
 
 /* Copies the status of up to max clusters into out (config order); returns how many. */
 int tsr_delivery_status(struct tsr_delivery *d, struct tsr_cluster_status *out, int max);
+
+/* Runs work(d's replayer, arg) on the forwarding thread, then done(arg) on reply_base's
+ * loop: how the admin endpoint drives replay jobs without blocking ingest. */
+struct tsr_replayer;
+typedef void tsr_delivery_work_fn(struct tsr_replayer *r, void *arg);
+typedef void tsr_delivery_done_fn(void *arg);
+void tsr_delivery_run(struct tsr_delivery *d, tsr_delivery_work_fn *work, void *arg,
+                      struct event_base *reply_base, tsr_delivery_done_fn *done);
+
+/* Appends the JSON array of unfinished replay jobs (refreshed every 250 ms). */
+void tsr_delivery_replays(struct tsr_delivery *d, struct tsr_buf *out);
 
 /* The state store, for reading the ledger (reads are safe from any thread). */
 struct tsr_ckpt *tsr_delivery_ckpt(struct tsr_delivery *d);

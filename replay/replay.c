@@ -1,0 +1,659 @@
+#include "replay.h"
+
+#include <event2/event.h>
+#include <librdkafka/rdkafka.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "job.h"
+#include "relay/clock.h"
+#include "relay/forward.h"
+#include "relay/gzip.h"
+#include "relay/httpc.h"
+#include "relay/json.h"
+#include "relay/kafka.h"
+#include "relay/log.h"
+#include "relay/sink.h"
+
+#define DEFAULT_RATE 100000
+#define STEP_MS 20
+#define MAX_BACKOFF_MS 10000
+
+/* A job and, while it runs, what it runs with. */
+struct run {
+    struct tsr_replayer *r;
+    struct tsr_replay_job job;
+    const struct tsr_cluster_conf *cc;
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *q;
+    struct event *step_ev;
+    struct tsr_buf batch, gz;
+    long batch_points;
+    char bdb[256], brp[256];
+    int64_t pending[TSR_CKPT_MAX_PARTITIONS]; /* positions once the batch is delivered */
+    rd_kafka_message_t *held;                 /* read, not fitting the current batch */
+    int in_flight;
+    int attempts;
+    int64_t next_try_ns;
+    int url;
+    double tokens;
+    int64_t tokens_ns;
+    int64_t rate_t0_ns, rate_points0;
+    char *authorization;
+    struct run *next;
+};
+
+struct tsr_replayer {
+    struct tsr_fwd_env env;
+    struct run *runs;
+    uint64_t last_id;
+    int stopping;
+};
+
+static int64_t now_ms(void)
+{
+    return tsr_clock_now_ns() / 1000000;
+}
+
+static void persist(struct run *u)
+{
+    struct tsr_buf rec = {0};
+    char err[256];
+    u->job.updated_ms = now_ms();
+    tsr_replay_job_encode(&u->job, &rec);
+    if (tsr_ckpt_job_put(u->r->env.ck, u->job.id, rec.data, rec.len, err, sizeof(err)))
+        tsr_error("replay %llu: %s", (unsigned long long)u->job.id, err);
+    tsr_buf_free(&rec);
+}
+
+static void close_consumer(struct run *u)
+{
+    if (u->held) rd_kafka_message_destroy(u->held);
+    u->held = NULL;
+    u->batch.len = 0;
+    u->batch_points = 0;
+    if (u->q) rd_kafka_queue_destroy(u->q);
+    u->q = NULL;
+    if (u->rk) {
+        rd_kafka_consumer_close(u->rk);
+        rd_kafka_destroy(u->rk);
+        u->rk = NULL;
+    }
+}
+
+static void finish(struct run *u, enum tsr_replay_state st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void finish(struct run *u, enum tsr_replay_state st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(u->job.result, sizeof(u->job.result), fmt, ap);
+    va_end(ap);
+    u->job.state = st;
+    u->job.finished_ms = now_ms();
+    close_consumer(u);
+    evtimer_del(u->step_ev);
+    persist(u);
+    tsr_info("replay %llu to cluster '%s' %s: %s", (unsigned long long)u->job.id, u->job.cluster,
+             tsr_replay_state_name(st), u->job.result);
+}
+
+static int open_consumer(struct run *u, char *err, size_t errlen)
+{
+    const struct tsr_config *cf = u->r->env.cf;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char gid[128], why[200];
+    snprintf(gid, sizeof(gid), "tsrelay-%s-replay-%llu", cf->datacenter,
+             (unsigned long long)u->job.id);
+    const char *props[][2] = {
+        {"bootstrap.servers", cf->kafka_brokers}, {"group.id", gid},
+        {"enable.auto.commit", "false"},          {"enable.auto.offset.store", "false"},
+        /* Retention may have moved past a saved position: go on from what is left. */
+        {"auto.offset.reset", "earliest"},        {"queued.max.messages.kbytes", "4096"},
+        {"fetch.wait.max.ms", "50"},
+    };
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+        if (rd_kafka_conf_set(conf, props[i][0], props[i][1], why, sizeof(why))) {
+            snprintf(err, errlen, "kafka consumer property '%s': %s", props[i][0], why);
+            rd_kafka_conf_destroy(conf);
+            return -1;
+        }
+    for (size_t i = 0; i < cf->nkafka_properties; i++)
+        rd_kafka_conf_set(conf, cf->kafka_properties[i].key, cf->kafka_properties[i].value, why,
+                          sizeof(why));
+    u->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
+    if (!u->rk) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "cannot create kafka consumer: %s", why);
+        return -1;
+    }
+    rd_kafka_poll_set_consumer(u->rk);
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(u->job.nparts);
+    for (int i = 0; i < u->job.nparts; i++) {
+        struct tsr_replay_part *p = &u->job.parts[i];
+        u->pending[i] = p->position;
+        if (p->position < p->end)
+            rd_kafka_topic_partition_list_add(tl, cf->kafka_topic, p->partition)->offset =
+                p->position;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_assign(u->rk, tl);
+    rd_kafka_topic_partition_list_destroy(tl);
+    if (e) {
+        snprintf(err, errlen, "cannot assign partitions: %s", rd_kafka_err2str(e));
+        return -1;
+    }
+    u->q = rd_kafka_queue_get_consumer(u->rk);
+    u->rate_t0_ns = tsr_clock_mono_ns();
+    u->rate_points0 = u->job.points_sent;
+    return 0;
+}
+
+static int part_index(const struct run *u, int32_t partition)
+{
+    for (int i = 0; i < u->job.nparts; i++)
+        if (u->job.parts[i].partition == partition) return i;
+    return -1;
+}
+
+static void header_str(rd_kafka_message_t *m, const char *name, char *out, size_t outlen)
+{
+    rd_kafka_headers_t *h;
+    const void *v;
+    size_t n;
+    out[0] = '\0';
+    if (rd_kafka_message_headers(m, &h) || rd_kafka_header_get_last(h, name, &v, &n)) return;
+    if (n >= outlen) n = outlen - 1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+}
+
+/* Length of the measurement at the start of a line (up to an unescaped ',' or ' '). */
+static size_t measurement_len(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && s[i] != ',' && s[i] != ' ') i += s[i] == '\\' && i + 1 < len ? 2 : 1;
+    return i;
+}
+
+/* Takes one record's matching lines into the batch (or counts them for a dry run).
+ * Returns -1 if the record belongs to another database than the batch. */
+static int take(struct run *u, rd_kafka_message_t *m, int pi)
+{
+    char db[256], rp[256];
+    header_str(m, "db", db, sizeof(db));
+    header_str(m, "rp", rp, sizeof(rp));
+    if (*u->job.db && strcmp(db, u->job.db) != 0) goto taken;
+    if (!u->job.dry_run && u->batch_points > 0 && (strcmp(db, u->bdb) || strcmp(rp, u->brp)))
+        return -1;
+    snprintf(u->bdb, sizeof(u->bdb), "%s", db);
+    snprintf(u->brp, sizeof(u->brp), "%s", rp);
+    size_t plen = strlen(u->job.measurement_prefix);
+    for (const char *p = m->payload, *end = p + m->len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((nl ? nl : end) - p);
+        if (len > 0 && (!plen || (len >= plen && !memcmp(p, u->job.measurement_prefix, plen)))) {
+            if (u->job.dry_run) {
+                tsr_replay_count(&u->job, p, measurement_len(p, len), 1, (int64_t)len + 1);
+                u->job.points_sent++;
+                u->job.bytes_sent += (int64_t)len + 1;
+            } else {
+                tsr_buf_append(&u->batch, p, len);
+                tsr_buf_putc(&u->batch, '\n');
+                u->batch_points++;
+            }
+        }
+        p = nl ? nl + 1 : end;
+    }
+taken:
+    u->pending[pi] = m->offset + 1;
+    if (u->job.dry_run) u->job.parts[pi].position = m->offset + 1;
+    rd_kafka_message_destroy(m);
+    return 0;
+}
+
+static void on_sent(void *opaque, const struct tsr_httpc_resp *resp);
+
+static void send_batch(struct run *u)
+{
+    /* Token bucket at the job's rate: the replay must not flatten the cluster. */
+    int64_t now = tsr_clock_mono_ns();
+    double cap = (double)u->job.rate;
+    u->tokens += (double)(now - u->tokens_ns) / 1e9 * cap;
+    if (u->tokens > cap) u->tokens = cap;
+    u->tokens_ns = now;
+    double need = (double)u->batch_points < cap ? (double)u->batch_points : cap;
+    if (u->tokens < need) return; /* the step timer comes back */
+    u->tokens -= (double)u->batch_points;
+    const char *body = u->batch.data;
+    size_t len = u->batch.len;
+    int gzip = strcmp(u->cc->compression, "gzip") == 0;
+    if (gzip) {
+        u->gz.len = 0;
+        if (tsr_gzip(body, len, 1, &u->gz) == 0) {
+            body = u->gz.data;
+            len = u->gz.len;
+        } else {
+            gzip = 0;
+        }
+    }
+    struct tsr_buf url = {0};
+    tsr_sink_write_url(u->cc, u->url, u->bdb, u->brp, &url);
+    tsr_buf_putc(&url, '\0');
+    struct tsr_httpc_req req = {
+        .url = url.data, .method = "POST", .body = body, .body_len = len,
+        .content_encoding = gzip ? "gzip" : NULL, .authorization = u->authorization,
+        .timeout_ms = u->cc->timeout_ms,
+        .ca_file = *u->cc->tls_ca_file ? u->cc->tls_ca_file : NULL,
+        .insecure = u->cc->tls_insecure,
+    };
+    if (tsr_httpc_send(u->r->env.hc, &req, on_sent, u) == 0) u->in_flight = 1;
+    tsr_buf_free(&url);
+}
+
+static void all_delivered(struct run *u)
+{
+    for (int i = 0; i < u->job.nparts; i++)
+        if (u->job.parts[i].position < u->job.parts[i].end) return;
+    if (u->job.dry_run)
+        finish(u, TSR_REPLAY_DONE, "dry run: would send %lld points (%lld bytes) in %zu measurements",
+               (long long)u->job.points_sent, (long long)u->job.bytes_sent, u->job.nmeasurements);
+    else
+        finish(u, TSR_REPLAY_DONE, "sent %lld points (%lld bytes)", (long long)u->job.points_sent,
+               (long long)u->job.bytes_sent);
+}
+
+static void on_sent(void *opaque, const struct tsr_httpc_resp *resp)
+{
+    struct run *u = opaque;
+    u->in_flight = 0;
+    if (!u->rk) return; /* paused or cancelled meanwhile: positions stay as saved */
+    enum tsr_sink_verdict v = resp->status ? tsr_sink_judge(resp->status, resp->body)
+                                           : TSR_SINK_RETRY;
+    if (v == TSR_SINK_DONE || v == TSR_SINK_REJECTED) {
+        if (v == TSR_SINK_REJECTED)
+            tsr_warn("replay %llu: cluster '%s' rejected lines (HTTP 400): %.200s",
+                     (unsigned long long)u->job.id, u->job.cluster, resp->body);
+        u->job.points_sent += u->batch_points;
+        u->job.bytes_sent += (int64_t)u->batch.len;
+        for (int i = 0; i < u->job.nparts; i++) u->job.parts[i].position = u->pending[i];
+        u->batch.len = 0;
+        u->batch_points = 0;
+        u->attempts = 0;
+        u->job.result[0] = '\0';
+        double secs = (double)(tsr_clock_mono_ns() - u->rate_t0_ns) / 1e9;
+        if (secs > 0.5) u->job.rate_now = (double)(u->job.points_sent - u->rate_points0) / secs;
+        if (secs > 5) {
+            u->rate_t0_ns = tsr_clock_mono_ns();
+            u->rate_points0 = u->job.points_sent;
+        }
+        persist(u);
+        all_delivered(u);
+        return;
+    }
+    u->attempts++;
+    int64_t ms = 100;
+    for (int i = 1; i < u->attempts && ms < MAX_BACKOFF_MS; i++) ms *= 2;
+    if (ms > MAX_BACKOFF_MS) ms = MAX_BACKOFF_MS;
+    if (resp->retry_after_s > 0 && resp->retry_after_s * 1000 > ms) ms = resp->retry_after_s * 1000;
+    u->next_try_ns = tsr_clock_mono_ns() + ms * 1000000;
+    u->url = (u->url + 1) % (int)u->cc->nurls;
+    snprintf(u->job.result, sizeof(u->job.result), "retrying (try %d): %s", u->attempts,
+             resp->status ? "cluster answered an error" : resp->error);
+    if (u->attempts == 1 || u->attempts % 10 == 0)
+        tsr_warn("replay %llu: write to cluster '%s' failed (try %d), will retry: HTTP %d %s",
+                 (unsigned long long)u->job.id, u->job.cluster, u->attempts, resp->status,
+                 resp->status ? resp->body : resp->error);
+}
+
+/* One turn of a running job: read what fits, send a full (or final) batch. */
+static void on_step(evutil_socket_t fd, short what, void *arg)
+{
+    struct run *u = arg;
+    char err[256];
+    if (u->job.state != TSR_REPLAY_RUNNING || u->in_flight || u->r->stopping) return;
+    if (!u->rk && open_consumer(u, err, sizeof(err)) != 0) {
+        finish(u, TSR_REPLAY_FAILED, "%s", err);
+        return;
+    }
+    if (u->next_try_ns && tsr_clock_mono_ns() < u->next_try_ns) return;
+    u->next_try_ns = 0;
+    int full = u->held || u->batch_points >= u->cc->batch_lines ||
+               (int64_t)u->batch.len >= u->cc->batch_bytes;
+    int read = 0;
+    while (!full) {
+        rd_kafka_message_t *m = rd_kafka_consume_queue(u->q, 0);
+        if (!m) break;
+        read++;
+        int pi = m->err ? -1 : part_index(u, m->partition);
+        if (pi < 0 || m->offset >= u->job.parts[pi].end) {
+            if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                tsr_warn("replay %llu: kafka: %s", (unsigned long long)u->job.id,
+                         rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (take(u, m, pi) != 0) {
+            u->held = m;
+            break;
+        }
+        full = u->batch_points >= u->cc->batch_lines || (int64_t)u->batch.len >= u->cc->batch_bytes;
+    }
+    if (u->job.dry_run) {
+        if (read) persist(u);
+        all_delivered(u);
+        return;
+    }
+    int drained = 1;
+    for (int i = 0; i < u->job.nparts; i++)
+        if (u->pending[i] < u->job.parts[i].end) drained = 0;
+    if (u->batch_points > 0 && (full || drained || !read)) {
+        send_batch(u);
+    } else if (u->batch_points == 0 && drained) {
+        /* The rest of the range was filtered out: nothing left to send. */
+        for (int i = 0; i < u->job.nparts; i++) u->job.parts[i].position = u->pending[i];
+        all_delivered(u);
+    }
+    if (!u->in_flight && u->held && u->batch_points == 0) {
+        rd_kafka_message_t *m = u->held;
+        u->held = NULL;
+        take(u, m, part_index(u, m->partition));
+    }
+}
+
+static struct run *run_new(struct tsr_replayer *r, const struct tsr_cluster_conf *cc)
+{
+    struct run *u = calloc(1, sizeof(*u));
+    if (!u) abort();
+    u->r = r;
+    u->cc = cc;
+    u->step_ev = event_new(r->env.base, -1, EV_PERSIST, on_step, u);
+    u->tokens_ns = tsr_clock_mono_ns();
+    struct tsr_buf auth = {0};
+    if (tsr_sink_authorization(cc, &auth)) {
+        tsr_buf_putc(&auth, '\0');
+        u->authorization = tsr_buf_detach(&auth, NULL);
+    }
+    u->next = r->runs;
+    r->runs = u;
+    return u;
+}
+
+static void run_go(struct run *u)
+{
+    struct timeval tv = {0, STEP_MS * 1000};
+    event_add(u->step_ev, &tv);
+}
+
+static const struct tsr_cluster_conf *find_cluster(const struct tsr_config *cf, const char *name)
+{
+    for (size_t i = 0; i < cf->nclusters; i++)
+        if (strcmp(cf->clusters[i].name, name) == 0) return &cf->clusters[i];
+    return NULL;
+}
+
+static struct run *find_run(struct tsr_replayer *r, uint64_t id)
+{
+    for (struct run *u = r->runs; u; u = u->next)
+        if (u->job.id == id) return u;
+    return NULL;
+}
+
+static void load_one(void *opaque, uint64_t id, const void *rec, size_t len)
+{
+    struct tsr_replayer *r = opaque;
+    struct tsr_replay_job job;
+    if (id > r->last_id) r->last_id = id;
+    if (tsr_replay_job_decode(rec, len, &job) != 0) {
+        tsr_warn("replay job %llu in the state store is unreadable; skipped", (unsigned long long)id);
+        return;
+    }
+    const struct tsr_cluster_conf *cc = find_cluster(r->env.cf, job.cluster);
+    if (!cc) {
+        /* Its cluster left the config: keep the record, stop the job. */
+        if (!tsr_replay_finished(job.state)) {
+            job.state = TSR_REPLAY_FAILED;
+            snprintf(job.result, sizeof(job.result), "cluster '%s' is no longer configured", job.cluster);
+        }
+        cc = r->env.cf->nclusters ? &r->env.cf->clusters[0] : NULL;
+        if (!cc) {
+            tsr_replay_job_clear(&job);
+            return;
+        }
+    }
+    struct run *u = run_new(r, cc);
+    u->job = job;
+    if (u->job.state == TSR_REPLAY_RUNNING || u->job.state == TSR_REPLAY_QUEUED) {
+        u->job.state = TSR_REPLAY_RUNNING;
+        tsr_info("replay %llu to cluster '%s' resumes at %.1f%%", (unsigned long long)id,
+                 u->job.cluster,
+                 100.0 * (double)tsr_replay_records_done(&u->job) /
+                     (double)(tsr_replay_records_total(&u->job) ? tsr_replay_records_total(&u->job) : 1));
+        run_go(u);
+    }
+}
+
+int tsr_replayer_new(const struct tsr_fwd_env *env, struct tsr_replayer **rp, char *err,
+                     size_t errlen)
+{
+    struct tsr_replayer *r = calloc(1, sizeof(*r));
+    if (!r) abort();
+    r->env = *env;
+    if (tsr_ckpt_job_list(env->ck, load_one, r, err, errlen) != 0) {
+        tsr_replayer_free(&r);
+        return -1;
+    }
+    *rp = r;
+    return 0;
+}
+
+void tsr_replayer_free(struct tsr_replayer **rp)
+{
+    struct tsr_replayer *r = *rp;
+    if (!r) return;
+    while (r->runs) {
+        struct run *u = r->runs;
+        r->runs = u->next;
+        close_consumer(u);
+        event_free(u->step_ev);
+        tsr_buf_free(&u->batch);
+        tsr_buf_free(&u->gz);
+        tsr_replay_job_clear(&u->job);
+        free(u->authorization);
+        free(u);
+    }
+    free(r);
+    *rp = NULL;
+}
+
+static int error_json(struct tsr_buf *out, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int error_json(struct tsr_buf *out, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    tsr_buf_puts(out, "{\"error\":");
+    tsr_json_string(out, msg);
+    tsr_buf_puts(out, "}");
+    return status;
+}
+
+static void fmt_time(int64_t ms, char *buf, size_t len)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int tsr_replayer_start(struct tsr_replayer *r, const struct tsr_replay_req *req,
+                       struct tsr_buf *out)
+{
+    const struct tsr_config *cf = r->env.cf;
+    const struct tsr_cluster_conf *cc = req->cluster ? find_cluster(cf, req->cluster) : NULL;
+    if (!cc) return error_json(out, 404, "no such cluster '%s'", req->cluster ? req->cluster : "");
+    int64_t now = now_ms();
+    int64_t until = req->until_ms > 0 ? req->until_ms : now;
+    if (req->since_ms < 0 || req->until_ms < 0) return error_json(out, 400, "times must be positive");
+    if (req->since_ms >= until) {
+        char a[32], b[32];
+        fmt_time(req->since_ms, a, sizeof(a));
+        fmt_time(until, b, sizeof(b));
+        return error_json(out, 400, "empty or inverted range: since %s is not before until %s", a, b);
+    }
+    if (req->rate < 0) return error_json(out, 400, "rate must be positive");
+    int nparts = tsr_kafka_partitions(r->env.k);
+    if (nparts <= 0) return error_json(out, 503, "kafka topic partitions not known yet");
+    if (nparts > TSR_CKPT_MAX_PARTITIONS) nparts = TSR_CKPT_MAX_PARTITIONS;
+
+    /* A throwaway consumer finds the offsets of the range in each partition. */
+    struct run probe = {.r = r};
+    probe.job.id = r->last_id + 1;
+    char err[256];
+    if (open_consumer(&probe, err, sizeof(err)) != 0) {
+        close_consumer(&probe);
+        return error_json(out, 503, "%s", err);
+    }
+    rd_kafka_topic_partition_list_t *a = rd_kafka_topic_partition_list_new(nparts);
+    rd_kafka_topic_partition_list_t *b = rd_kafka_topic_partition_list_new(nparts);
+    for (int p = 0; p < nparts; p++) {
+        rd_kafka_topic_partition_list_add(a, cf->kafka_topic, p)->offset = req->since_ms;
+        rd_kafka_topic_partition_list_add(b, cf->kafka_topic, p)->offset = until;
+    }
+    rd_kafka_resp_err_t e1 = rd_kafka_offsets_for_times(probe.rk, a, 5000);
+    rd_kafka_resp_err_t e2 = e1 ? e1 : rd_kafka_offsets_for_times(probe.rk, b, 5000);
+    struct tsr_replay_job job = {0};
+    int status = 0;
+    if (e2) {
+        status = error_json(out, 503, "cannot find offsets for the range in kafka: %s",
+                            rd_kafka_err2str(e2));
+        goto leave;
+    }
+    job.nparts = nparts;
+    for (int p = 0; p < nparts; p++) {
+        int64_t lo = 0, hi = 0;
+        if (rd_kafka_query_watermark_offsets(probe.rk, cf->kafka_topic, p, &lo, &hi, 5000)) {
+            status = error_json(out, 503, "cannot read offsets of partition %d", p);
+            goto leave;
+        }
+        /* -1 from offsets_for_times: no record that late; the range ends at the end. */
+        int64_t s = a->elems[p].err || a->elems[p].offset < 0 ? hi : a->elems[p].offset;
+        int64_t t = b->elems[p].err || b->elems[p].offset < 0 ? hi : b->elems[p].offset;
+        if (req->since_ms == 0 || s < lo) s = lo;
+        if (t < s) t = s;
+        job.parts[p] = (struct tsr_replay_part){p, s, t, s};
+    }
+    if (tsr_replay_records_total(&job) == 0) {
+        char x[32], y[32];
+        fmt_time(req->since_ms, x, sizeof(x));
+        fmt_time(until, y, sizeof(y));
+        status = error_json(out, 400, "no data in kafka between %s and %s", req->since_ms ? x : "the earliest retained record", y);
+        goto leave;
+    }
+    struct run *u = run_new(r, cc);
+    job.id = ++r->last_id;
+    snprintf(job.cluster, sizeof(job.cluster), "%s", cc->name);
+    job.since_ms = req->since_ms;
+    job.until_ms = until;
+    job.rate = req->rate > 0 ? req->rate : DEFAULT_RATE;
+    snprintf(job.db, sizeof(job.db), "%s", req->db ? req->db : "");
+    snprintf(job.measurement_prefix, sizeof(job.measurement_prefix), "%s",
+             req->measurement_prefix ? req->measurement_prefix : "");
+    snprintf(job.started_by, sizeof(job.started_by), "%s", req->started_by ? req->started_by : "");
+    job.dry_run = req->dry_run;
+    job.state = TSR_REPLAY_RUNNING;
+    job.created_ms = now;
+    u->job = job;
+    persist(u);
+    tsr_info("replay %llu to cluster '%s' started by '%s': %lld records%s",
+             (unsigned long long)job.id, cc->name, job.started_by,
+             (long long)tsr_replay_records_total(&job), job.dry_run ? " (dry run)" : "");
+    run_go(u);
+    tsr_replay_job_json(&u->job, out);
+    status = 201;
+leave:
+    rd_kafka_topic_partition_list_destroy(a);
+    rd_kafka_topic_partition_list_destroy(b);
+    close_consumer(&probe);
+    return status;
+}
+
+int tsr_replayer_control(struct tsr_replayer *r, uint64_t id, const char *verb, struct tsr_buf *out)
+{
+    struct run *u = find_run(r, id);
+    if (!u) return error_json(out, 404, "no replay job %llu", (unsigned long long)id);
+    enum tsr_replay_state st = u->job.state;
+    if (strcmp(verb, "pause") == 0) {
+        if (st != TSR_REPLAY_RUNNING && st != TSR_REPLAY_QUEUED)
+            return error_json(out, 409, "replay %llu is %s, not running", (unsigned long long)id,
+                              tsr_replay_state_name(st));
+        /* What is not delivered yet is read again on resume, from the saved positions. */
+        close_consumer(u);
+        u->job.state = TSR_REPLAY_PAUSED;
+        evtimer_del(u->step_ev);
+    } else if (strcmp(verb, "resume") == 0) {
+        if (st != TSR_REPLAY_PAUSED)
+            return error_json(out, 409, "replay %llu is %s, not paused", (unsigned long long)id,
+                              tsr_replay_state_name(st));
+        u->job.state = TSR_REPLAY_RUNNING;
+        run_go(u);
+    } else if (strcmp(verb, "cancel") == 0) {
+        if (tsr_replay_finished(st))
+            return error_json(out, 409, "replay %llu is already %s", (unsigned long long)id,
+                              tsr_replay_state_name(st));
+        finish(u, TSR_REPLAY_CANCELLED, "cancelled after %lld points", (long long)u->job.points_sent);
+    } else {
+        return error_json(out, 404, "unknown action '%s'", verb);
+    }
+    persist(u);
+    tsr_info("replay %llu to cluster '%s': %s", (unsigned long long)id, u->job.cluster, verb);
+    tsr_replay_job_json(&u->job, out);
+    return 200;
+}
+
+int tsr_replayer_show(struct tsr_replayer *r, uint64_t id, struct tsr_buf *out)
+{
+    struct run *u = find_run(r, id);
+    if (!u) return error_json(out, 404, "no replay job %llu", (unsigned long long)id);
+    tsr_replay_job_json(&u->job, out);
+    return 200;
+}
+
+void tsr_replayer_list(struct tsr_replayer *r, int unfinished_only, struct tsr_buf *out)
+{
+    /* runs are newest first; the API lists oldest first. */
+    size_t n = 0;
+    for (struct run *u = r->runs; u; u = u->next) n++;
+    struct run **all = calloc(n ? n : 1, sizeof(*all));
+    if (!all) abort();
+    size_t i = n;
+    for (struct run *u = r->runs; u; u = u->next) all[--i] = u;
+    tsr_buf_putc(out, '[');
+    int first = 1;
+    for (i = 0; i < n; i++) {
+        if (unfinished_only && tsr_replay_finished(all[i]->job.state)) continue;
+        if (!first) tsr_buf_putc(out, ',');
+        first = 0;
+        tsr_replay_job_json(&all[i]->job, out);
+    }
+    tsr_buf_putc(out, ']');
+    free(all);
+}
+
+int tsr_replayer_busy(const struct tsr_replayer *r)
+{
+    int n = 0;
+    for (const struct run *u = r->runs; u; u = u->next) n += u->in_flight;
+    return n;
+}
+
+void tsr_replayer_stop(struct tsr_replayer *r)
+{
+    r->stopping = 1;
+}

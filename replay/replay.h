@@ -1,0 +1,56 @@
+/* replay/replay.h — replay jobs: re-send the points that entered Kafka in a time range
+ * to one cluster, beside live forwarding.
+ *
+ * Owns: every job (recorded in the state store, so jobs survive restarts and finished
+ * ones stay as an audit trail) and, for each running job, its own Kafka consumer
+ * (offsets found with rd_kafka_offsets_for_times), cursor, batch and rate limit. Live
+ * forwarding to the same cluster goes on untouched: the job has its own cursor and
+ * sends through the shared HTTP client. A dry run reads the range and counts points
+ * and bytes per measurement without sending.
+ *
+ * Every function: the forwarding thread only (relay/delivery.h runs admin requests
+ * there). Functions answering the admin API append a JSON body to out and return the
+ * HTTP status. */
+#ifndef TSR_REPLAY_H
+#define TSR_REPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "relay/buf.h"
+
+struct tsr_fwd_env;
+struct tsr_replayer;
+
+struct tsr_replay_req {
+    const char *cluster;
+    int64_t since_ms;  /* 0: everything Kafka retains */
+    int64_t until_ms;  /* 0: now */
+    int64_t rate;      /* points/s; 0: the default (100,000) */
+    const char *db;    /* "" or NULL: all */
+    const char *measurement_prefix;
+    const char *started_by;
+    int dry_run;
+};
+
+/* Loads the jobs of the store and resumes those that were running. */
+int tsr_replayer_new(const struct tsr_fwd_env *env, struct tsr_replayer **rp, char *err,
+                     size_t errlen);
+/* Records where every job is and frees; running jobs resume at the next start. The
+ * HTTP client must have been freed first (its cancelled requests call back here). */
+void tsr_replayer_free(struct tsr_replayer **rp);
+
+int tsr_replayer_start(struct tsr_replayer *r, const struct tsr_replay_req *req,
+                       struct tsr_buf *out);
+/* verb: "pause", "resume" or "cancel". */
+int tsr_replayer_control(struct tsr_replayer *r, uint64_t id, const char *verb,
+                         struct tsr_buf *out);
+int tsr_replayer_show(struct tsr_replayer *r, uint64_t id, struct tsr_buf *out);
+/* Appends a JSON array of the jobs (only the unfinished ones if unfinished_only). */
+void tsr_replayer_list(struct tsr_replayer *r, int unfinished_only, struct tsr_buf *out);
+/* Write requests in flight. */
+int tsr_replayer_busy(const struct tsr_replayer *r);
+/* Stops sending (shutdown); requests in flight may finish. */
+void tsr_replayer_stop(struct tsr_replayer *r);
+
+#endif
