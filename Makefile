@@ -46,7 +46,9 @@ BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all test unit integration asan fuzz bench setup demo format lint clean \
         config-reference check-reference tools
-all: $(BIN)/tsrelay $(BIN)/tsrelayctl tools
+# tsrelayctl is being written: build it once its main is in the tree.
+CTL      = $(if $(wildcard replay/ctl_main.c),$(BIN)/tsrelayctl)
+all: $(BIN)/tsrelay $(CTL) tools
 
 tools: $(TOOL_BIN) $(BENCH_BIN)
 
