@@ -34,7 +34,7 @@ BIN     ?= $(if $(filter 1,$(SANITIZE)),$(BUILD)/bin,bin)
 # and the tools link against.
 LIB_SRC  = $(filter-out relay/main.c,$(wildcard relay/*.c)) $(wildcard config/*.c) \
            $(wildcard health/*.c) $(filter-out replay/ctl_main.c,$(wildcard replay/*.c))
-LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/status_page.o
 LIB      = $(BUILD)/libtsrelay.a
 
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -46,9 +46,7 @@ BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all test unit integration asan fuzz bench setup demo format lint clean \
         config-reference check-reference tools
-# tsrelayctl is being written: build it once its main is in the tree.
-CTL      = $(if $(wildcard replay/ctl_main.c),$(BIN)/tsrelayctl)
-all: $(BIN)/tsrelay $(CTL) tools
+all: $(BIN)/tsrelay $(BIN)/tsrelayctl tools
 
 tools: $(TOOL_BIN) $(BENCH_BIN)
 
@@ -65,6 +63,15 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The status page (GET / on the admin listener), embedded as a C array.
+build/gen/status_page.c: relay/status_page.html tools/embed.sh
+	@mkdir -p $(@D)
+	tools/embed.sh $< $@
+
+$(BUILD)/gen/status_page.o: build/gen/status_page.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 

@@ -17,6 +17,7 @@
 #include "json.h"
 #include "kafka.h"
 #include "metrics.h"
+#include "status_page.h"
 #include "replay/ctl_json.h"
 #include "replay/replay.h"
 
@@ -369,9 +370,9 @@ static void on_request(struct evhttp_request *req, void *arg)
         snprintf(name, sizeof(name), "%.*s", (int)(strlen(path) - 16), path + 10);
         cluster_ready(a, req, name);
     } else if (strcmp(path, "/") == 0) {
-        tsr_buf_puts(&b, "tsrelay admin: /health /ready /metrics /status /clusters/NAME/ready "
-                         "/replays\n");
-        send_buf(req, 200, "text/plain", &b);
+        tsr_buf_append(&b, tsr_status_page, tsr_status_page_len);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-cache");
+        send_buf(req, 200, "text/html; charset=utf-8", &b);
     } else {
         tsr_buf_puts(&b, "not found\n");
         send_buf(req, 404, "text/plain", &b);

@@ -17,7 +17,8 @@
 struct tsr_jsonr {
     enum tsr_jsonr_type type;
     int boolean;
-    int is_int;    /* number written as an integer that fits int64_t */
+    int integral;  /* number written without fraction or exponent */
+    int is_int;    /* ... and it fits int64_t */
     int64_t i;     /* valid when is_int */
     double d;      /* every number */
     char *s;       /* decoded string, NUL-terminated */
@@ -227,6 +228,7 @@ static int parse_number(struct parser *ps, struct tsr_jsonr *v)
      * the copy is NUL-terminated, so strtod stops where we did. The CLI never calls
      * setlocale, so the decimal point is '.'. */
     v->d = strtod(ps->p, NULL);
+    v->integral = integral;
     if (integral && !overflow) {
         if (!neg && mag <= (uint64_t)INT64_MAX) v->is_int = 1, v->i = (int64_t)mag;
         else if (neg && mag <= (uint64_t)INT64_MAX + 1) v->is_int = 1, v->i = (int64_t)(0 - mag);
@@ -436,6 +438,9 @@ int64_t tsr_jsonr_int(const struct tsr_jsonr *v, int64_t def)
 {
     if (!v || v->type != TSR_JSONR_NUMBER) return def;
     if (v->is_int) return v->i;
+    /* An integer literal past int64_t would round to a double that may fit (-2^63 - 1
+     * rounds to -2^63): it does not fit, whatever the double says. */
+    if (v->integral) return def;
     /* -2^63 and 2^63 are exact doubles: the range check itself cannot round. */
     if (isfinite(v->d) && v->d >= -9223372036854775808.0 && v->d < 9223372036854775808.0)
         return (int64_t)v->d;

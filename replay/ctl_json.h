@@ -79,8 +79,9 @@ const char *tsr_jsonr_str(const struct tsr_jsonr *v, const char *def);
 size_t tsr_jsonr_strlen(const struct tsr_jsonr *v);
 
 /* A number as int64_t: exact for integers written without fraction or exponent that fit
- * (-9223372036854775808 .. 9223372036854775807); other numbers are truncated toward zero
- * when they fit. def when v is not a number or does not fit. */
+ * (-9223372036854775808 .. 9223372036854775807); numbers with a fraction or exponent are
+ * truncated toward zero when they fit. def when v is not a number or does not fit (an
+ * integer literal past int64_t never fits, even when its nearest double would). */
 int64_t tsr_jsonr_int(const struct tsr_jsonr *v, int64_t def);
 
 /* 1 when v is a number written as an integer that fits int64_t exactly. */

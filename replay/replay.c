@@ -321,7 +321,10 @@ static void on_step(evutil_socket_t fd, short what, void *arg)
     }
     if (u->next_try_ns && tsr_clock_mono_ns() < u->next_try_ns) return;
     u->next_try_ns = 0;
-    int full = u->held || u->batch_points >= u->cc->batch_lines ||
+    /* A batch never holds more than a second's worth at the job's rate, so even the
+     * first request keeps to the cap. */
+    int64_t max_points = u->cc->batch_lines < u->job.rate ? u->cc->batch_lines : u->job.rate;
+    int full = u->held || u->batch_points >= max_points ||
                (int64_t)u->batch.len >= u->cc->batch_bytes;
     int read = 0;
     while (!full) {
@@ -340,7 +343,7 @@ static void on_step(evutil_socket_t fd, short what, void *arg)
             u->held = m;
             break;
         }
-        full = u->batch_points >= u->cc->batch_lines || (int64_t)u->batch.len >= u->cc->batch_bytes;
+        full = u->batch_points >= max_points || (int64_t)u->batch.len >= u->cc->batch_bytes;
     }
     if (u->job.dry_run) {
         if (read) persist(u);

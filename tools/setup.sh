@@ -18,6 +18,9 @@ pkgs=(make gcc libc6-dev pkg-config clang libclang-rt-14-dev clang-format cppche
 # The integration tests: the real servers (run by tests/lib/harness.sh, never as
 # services), kcat to poke Kafka, and the usual shell tools.
 pkgs+=(influxdb victoria-metrics kcat python3 curl procps)
+# The status page test (0065) renders GET / in headless Chromium; fonts-liberation gives
+# it proportional fonts with the usual metrics.
+pkgs+=(chromium fonts-liberation)
 # Kafka itself runs from Maven Central jars on a JRE; only install Java and Maven when
 # they are not already on the PATH (a developer may have their own).
 command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)

@@ -44,3 +44,9 @@ wait_counts()
     done
     fail "$what points (count sum): got '$got', want '$want'"
 }
+
+# ctl ARGS...: tsrelayctl against this test's relay
+ctl() { "$(dirname "$TSRELAY_BIN")/tsrelayctl" -a "127.0.0.1:$RELAY_ADMIN_PORT" "$@"; }
+
+# rfc3339 MS: a Unix time in ms as RFC 3339 (UTC, milliseconds)
+rfc3339() { python3 -c "import datetime,sys; print(datetime.datetime.fromtimestamp(int(sys.argv[1])/1000, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z')" "$1"; }
