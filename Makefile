@@ -5,7 +5,7 @@
 #   make asan       unit tests and the bad-input integration test under ASan+UBSan
 #   make unit       unit tests only          make integration   integration tests only
 #   make fuzz       libFuzzer on the line-protocol parser (FUZZ_SECONDS, default 60)
-#   make bench      ingest benchmark, side by side with vmagent
+#   make bench      ingest and end-to-end benchmarks, side by side with vmagent
 #   make setup      install what the build and tests need (apt, Kafka jars via Maven)
 #   make demo       the local demo from README.md
 #   make format / make lint / make config-reference
@@ -119,6 +119,7 @@ config-reference: $(BIN)/tsrelay
 # --- the rest ------------------------------------------------------------------------
 bench: all
 	bench/run.sh
+	bench/e2e.sh
 
 setup:
 	tools/setup.sh

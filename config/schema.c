@@ -330,9 +330,10 @@ const struct tsr_config_key tsr_config_cluster_keys[] = {
      .min = 0,
      .max = 3600000,
      .off = CL(recovery_rewind_ms),
-     .doc = "When a cluster comes back from down, resend this much from before the outage: a "
-            "TSDB killed hard loses writes it had acknowledged (VictoriaMetrics buffers about a "
-            "second in memory); resent points overwrite themselves; 0 turns it off"},
+     .doc = "When a cluster comes back from down, a replay job resends what it was sent in "
+            "this much time before the outage: a TSDB killed hard loses writes it had "
+            "acknowledged (VictoriaMetrics buffers about a second in memory); resent points "
+            "overwrite themselves; 0 turns it off"},
     {.name = "start_from",
      .type = TSR_CT_STRING,
      .def = "earliest",

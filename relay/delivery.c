@@ -172,11 +172,12 @@ int tsr_delivery_start(const struct tsr_config *cf, struct tsr_kafka *k,
     d->snap = calloc(cf->nclusters ? cf->nclusters : 1, sizeof(*d->snap));
     if (!d->fwd || !d->snap) abort();
     struct tsr_fwd_env env = {.base = d->base, .hc = d->hc, .ck = d->ck, .k = k, .cf = cf};
+    if (tsr_replayer_new(&env, &d->replayer, err, errlen)) goto fail;
+    env.replayer = d->replayer;
     for (size_t i = 0; i < cf->nclusters; i++) {
         if (tsr_forwarder_new(&env, &cf->clusters[i], &d->fwd[d->nfwd], err, errlen)) goto fail;
         d->nfwd++;
     }
-    if (tsr_replayer_new(&env, &d->replayer, err, errlen)) goto fail;
     snapshot(d);
     d->task_ev = event_new(d->base, -1, 0, on_tasks, d);
     d->stop_ev = event_new(d->base, -1, 0, on_stop, d);
@@ -221,8 +222,8 @@ void tsr_delivery_stop(struct tsr_delivery **dp)
     }
     /* The http client first: its cancelled requests call back into the forwarders. */
     tsr_httpc_free(&d->hc);
-    tsr_replayer_free(&d->replayer);
     for (int i = 0; i < d->nfwd; i++) tsr_forwarder_free(&d->fwd[i]);
+    tsr_replayer_free(&d->replayer);
     struct event *evs[] = {d->stop_ev, d->snap_ev, d->sync_ev, d->drain_ev, d->task_ev};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i]) event_free(evs[i]);

@@ -16,6 +16,7 @@
 #include "httpc.h"
 #include "kafka.h"
 #include "log.h"
+#include "replay/replay.h"
 #include "sink.h"
 
 #define MAX_LANES 64
@@ -36,6 +37,7 @@ struct batch {
     struct tsr_buf body; /* '\n'-terminated lines, in offset order */
     struct tsr_buf gz;   /* the range being sent, compressed */
     long points;
+    long records;
     char db[256];
     char rp[256];
     int64_t first_ts_ms;
@@ -66,6 +68,7 @@ struct part {
     int64_t position;   /* next offset to deliver; < 0: from the beginning */
     int64_t fetched;    /* offset after the last message read */
     int64_t last_ts_ms; /* of the last delivered record */
+    int64_t unknown_since_ms; /* a backlog of unknown age was first seen then */
 };
 
 struct tsr_forwarder {
@@ -87,7 +90,8 @@ struct tsr_forwarder {
     int stopping;
     uint64_t ledger_id; /* open outage interval, 0 if none */
     int64_t down_since_ms; /* when the cluster was last seen going down */
-    int rewind_pending;    /* back from down: resend from before the outage when idle */
+    int64_t down_position[TSR_CKPT_MAX_PARTITIONS]; /* positions at that moment */
+    int rewind_pending;    /* back from down: resend the window before the outage */
     struct event *recover_ev; /* acts on a return from down, outside the callback that saw it */
     struct tsr_cluster_status st;
 };
@@ -134,18 +138,6 @@ static int batch_full(const struct tsr_forwarder *f, const struct batch *b)
     return b->points >= f->cc->batch_lines || (int64_t)b->body.len >= f->cc->batch_bytes;
 }
 
-static void header_str(rd_kafka_message_t *m, const char *name, char *out, size_t outlen)
-{
-    rd_kafka_headers_t *h;
-    const void *v;
-    size_t n;
-    out[0] = '\0';
-    if (rd_kafka_message_headers(m, &h) || rd_kafka_header_get_last(h, name, &v, &n)) return;
-    if (n >= outlen) n = outlen - 1;
-    memcpy(out, v, n);
-    out[n] = '\0';
-}
-
 /* Adds a message to the lane's filling batch if it fits; returns 0 if it was taken
  * (and destroyed), -1 if the batch must be sent first. */
 static int take(struct lane *l, rd_kafka_message_t *m)
@@ -153,8 +145,8 @@ static int take(struct lane *l, rd_kafka_message_t *m)
     struct tsr_forwarder *f = l->f;
     struct batch *b = l->filling;
     char db[256], rp[256];
-    header_str(m, "db", db, sizeof(db));
-    header_str(m, "rp", rp, sizeof(rp));
+    tsr_kafka_header(m, "db", db, sizeof(db));
+    tsr_kafka_header(m, "rp", rp, sizeof(rp));
     if (b->points > 0) {
         /* One request writes one database: a record for another starts a new batch. */
         if (strcmp(db, b->db) != 0 || strcmp(rp, b->rp) != 0) return -1;
@@ -172,6 +164,7 @@ static int take(struct lane *l, rd_kafka_message_t *m)
     for (const char *q = v, *end = v + m->len; (q = memchr(q, '\n', (size_t)(end - q))); q++)
         b->points++;
     int32_t p = m->partition;
+    b->records++;
     if (!b->touched[p]) b->first_ts_ms_of[p] = ts;
     b->next_offset[p] = m->offset + 1;
     b->last_ts_ms[p] = ts;
@@ -315,8 +308,8 @@ static void batch_done(struct lane *l)
         pos[n].next_offset = b->next_offset[p];
         pos[n].last_ingest_ms = b->last_ts_ms[p];
         n++;
-        f->st.records_delivered++;
     }
+    f->st.records_delivered += (uint64_t)b->records;
     char err[256];
     if (tsr_ckpt_put(f->env.ck, f->cc->name, parts, pos, n, err, sizeof(err)) != 0) {
         /* Delivery happened; a lost checkpoint only means a resend after a restart. */
@@ -511,54 +504,40 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Back from down: a TSDB that was killed may have lost writes it acknowledged just
- * before, so read again from recovery_rewind_ms before the outage. Done only while no
- * request is in flight; every batch not yet delivered is dropped and read again. */
-static void rewind_if_idle(struct tsr_forwarder *f)
+ * before (VictoriaMetrics keeps about a second in memory). What was delivered in the
+ * recovery_rewind_ms before the outage is sent again by a replay job, with its own
+ * cursor, so live catch-up is not held up and nothing after the outage is sent twice. */
+static void resend_before_outage(struct tsr_forwarder *f)
 {
-    if (!f->rewind_pending || f->stopping || tsr_forwarder_busy(f) || f->nparts == 0) return;
     f->rewind_pending = 0;
+    if (!f->env.replayer || f->nparts == 0) return;
     const char *topic = f->env.cf->kafka_topic;
     int64_t since = f->down_since_ms - f->cc->recovery_rewind_ms;
     rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(f->nparts);
     for (int p = 0; p < f->nparts; p++) rd_kafka_topic_partition_list_add(tl, topic, p)->offset = since;
     rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(f->rk, tl, 2000);
-    if (err) {
-        tsr_warn("cluster '%s': cannot rewind after the outage: %s", f->cc->name, rd_kafka_err2str(err));
-        rd_kafka_topic_partition_list_destroy(tl);
-        return;
-    }
-    int64_t resent = 0;
-    for (int i = 0; i < tl->cnt; i++) {
+    int64_t from[TSR_CKPT_MAX_PARTITIONS], to[TSR_CKPT_MAX_PARTITIONS];
+    for (int p = 0; p < f->nparts; p++) from[p] = to[p] = 0;
+    for (int i = 0; !err && i < tl->cnt; i++) {
         int32_t p = tl->elems[i].partition;
-        int64_t off = tl->elems[i].offset;
-        /* -1: no record that recent; then nothing before the position needs resending. */
-        if (tl->elems[i].err || off < 0 || p >= f->nparts) off = f->parts[p].position;
-        if (f->parts[p].position >= 0 && off > f->parts[p].position) off = f->parts[p].position;
-        if (f->parts[p].position >= 0) resent += f->parts[p].position - off;
-        f->parts[p].fetched = off;
-        if (f->parts[p].position >= 0) f->parts[p].position = off;
-        tl->elems[i].offset = off;
-    }
-    for (int i = 0; i < f->nlanes; i++) {
-        struct lane *l = &f->lanes[i];
-        evtimer_del(l->retry_ev);
-        batch_free(&l->sending);
-        batch_free(&l->filling);
-        l->filling = batch_new();
-        if (l->held) rd_kafka_message_destroy(l->held);
-        l->held = NULL;
-    }
-    /* A blocking seek guarantees no message fetched for the old position comes after. */
-    rd_kafka_error_t *e = rd_kafka_seek_partitions(f->rk, tl, 2000);
-    if (e) {
-        tsr_warn("cluster '%s': seek for the rewind: %s", f->cc->name, rd_kafka_error_string(e));
-        rd_kafka_error_destroy(e);
+        if (p >= f->nparts || f->down_position[p] < 0) continue;
+        /* -1: no record that recent, nothing before the outage to resend. */
+        int64_t off = tl->elems[i].err || tl->elems[i].offset < 0 ? f->down_position[p]
+                                                                  : tl->elems[i].offset;
+        from[p] = off < f->down_position[p] ? off : f->down_position[p];
+        to[p] = f->down_position[p];
+        tsr_debug("cluster '%s' partition %d: resend %lld..%lld (offset for the time: %lld)",
+                  f->cc->name, p, (long long)from[p], (long long)to[p],
+                  (long long)tl->elems[i].offset);
     }
     rd_kafka_topic_partition_list_destroy(tl);
-    tsr_info("cluster '%s' is back: resending %lld records from %.1fs before the outage, in "
-             "case it lost writes it had acknowledged",
-             f->cc->name, (long long)resent, f->cc->recovery_rewind_ms / 1000.0);
-    pull(f);
+    if (err) {
+        tsr_warn("cluster '%s': cannot find what to resend after the outage: %s", f->cc->name,
+                 rd_kafka_err2str(err));
+        return;
+    }
+    tsr_replayer_resend(f->env.replayer, f->cc->name, from, to, f->nparts, since,
+                        f->down_since_ms, "recovery rewind");
 }
 
 static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr_cluster_state to,
@@ -592,7 +571,10 @@ static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr
             tsr_error("cluster '%s': %s", f->cc->name, err);
         f->ledger_id = 0;
     }
-    if (to == TSR_CLUSTER_DOWN) f->down_since_ms = now_ms;
+    if (to == TSR_CLUSTER_DOWN) {
+        f->down_since_ms = now_ms;
+        for (int p = 0; p < f->nparts; p++) f->down_position[p] = f->parts[p].position;
+    }
     if (from == TSR_CLUSTER_DOWN && to != TSR_CLUSTER_DOWN) {
         /* Health changes are reported from inside write and probe callbacks, which
          * still hold a lane's batch: rewinding or resending here would pull it away
@@ -607,7 +589,7 @@ static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr
 static void on_recover(evutil_socket_t fd, short what, void *arg)
 {
     struct tsr_forwarder *f = arg;
-    rewind_if_idle(f);
+    if (f->rewind_pending) resend_before_outage(f);
     for (int i = 0; i < f->nlanes; i++) {
         struct lane *l = &f->lanes[i];
         if (l->sending && !l->in_flight) {
@@ -624,9 +606,16 @@ static void update_lag(struct tsr_forwarder *f, int64_t now_ms)
     for (int p = 0; p < f->nparts; p++) {
         int64_t lo = -1, hi = -1;
         rd_kafka_get_watermark_offsets(f->rk, f->env.cf->kafka_topic, p, &lo, &hi);
+        /* The consumer's cached watermark stops moving while its queue is full; what
+         * this relay produced itself is known exactly. */
+        int64_t produced = tsr_kafka_high(f->env.k, p);
+        if (produced > hi) hi = produced;
         f->st.high[p] = hi;
         int64_t pos = f->parts[p].position >= 0 ? f->parts[p].position : (lo >= 0 ? lo : 0);
-        if (hi < 0 || hi <= pos) continue;
+        if (hi < 0 || hi <= pos) {
+            f->parts[p].unknown_since_ms = 0;
+            continue;
+        }
         lag_records += hi - pos;
         /* The oldest undelivered record is the first of this partition in the lane's
          * batches; if none is read yet, it is younger than the last one delivered. */
@@ -634,7 +623,16 @@ static void update_lag(struct tsr_forwarder *f, int64_t now_ms)
         int64_t t = l->sending && l->sending->touched[p] ? l->sending->first_ts_ms_of[p]
                     : l->filling->touched[p]             ? l->filling->first_ts_ms_of[p]
                     : f->parts[p].last_ts_ms             ? f->parts[p].last_ts_ms
-                                                         : now_ms;
+                                                         : 0;
+        if (!t) {
+            /* A backlog none of which is read or delivered yet has no known age: count
+             * it from when it was first seen, so a stuck one soon leaves in_sync and a
+             * fresh one does not flap. */
+            if (!f->parts[p].unknown_since_ms) f->parts[p].unknown_since_ms = now_ms;
+            t = f->parts[p].unknown_since_ms;
+        } else {
+            f->parts[p].unknown_since_ms = 0;
+        }
         if (!oldest_ms || t < oldest_ms) oldest_ms = t;
     }
     f->st.lag_records = lag_records;
@@ -660,7 +658,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     update_lag(f, now_ms);
     tsr_health_tick(f->health, now_ms);
-    rewind_if_idle(f);
     pull(f);
 }
 

@@ -12,7 +12,9 @@
  * or rejected some of its lines (400: those lines go to the dead-letter topic, found by
  * splitting the batch until the rejected lines stand alone). 404 "database not found",
  * 429, 5xx and transport errors are retried with capped exponential backoff (honouring
- * Retry-After); data is never skipped. When Kafka retention has deleted records past a
+ * Retry-After); data is never skipped. A cluster back from down gets what it was sent
+ * in the recovery_rewind_ms before the outage once more, through a replay job (its own
+ * cursor: live catch-up goes on untouched). When Kafka retention has deleted records past a
  * position, the forwarder logs the exact gap, records it in the ledger and moves on.
  * Memory is bounded: a lane holds at most two batches, and librdkafka's prefetch is
  * capped; the backlog stays in Kafka.
@@ -42,6 +44,7 @@ struct tsr_fwd_env {
     struct tsr_httpc *hc;
     struct tsr_ckpt *ck;
     struct tsr_kafka *k; /* the producer: dead-letter topic and partition count only */
+    struct tsr_replayer *replayer; /* re-sends the window before an outage */
     const struct tsr_config *cf;
 };
 

@@ -16,6 +16,8 @@
 #include "log.h"
 #include "metrics.h"
 
+#define TSR_KAFKA_MAX_PARTITIONS 256
+
 struct tsr_kafka {
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
@@ -32,6 +34,7 @@ struct tsr_kafka {
     int meta_stop;
     atomic_int partitions;
 
+    _Atomic int64_t high[TSR_KAFKA_MAX_PARTITIONS]; /* offset after the last confirmed record */
     int broker_up;
     int64_t inflight_bytes;
     int64_t inflight_records;
@@ -141,6 +144,9 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     } else {
         tsr_metrics.kafka_records++;
         tsr_metrics.kafka_bytes += pd->len;
+        if (m->partition >= 0 && m->partition < TSR_KAFKA_MAX_PARTITIONS &&
+            m->offset + 1 > atomic_load(&k->high[m->partition]))
+            atomic_store(&k->high[m->partition], m->offset + 1);
         tsr_metrics_observe_latency(&tsr_metrics, (tsr_clock_mono_ns() - pd->t0_ns) / 1e9);
         /* A confirmed record proves a broker is up even before the next stats tick. */
         set_broker_up(k, 1);
@@ -368,6 +374,11 @@ int tsr_kafka_partitions(const struct tsr_kafka *k)
     return atomic_load(&k->partitions);
 }
 
+int64_t tsr_kafka_high(const struct tsr_kafka *k, int32_t p)
+{
+    return p >= 0 && p < TSR_KAFKA_MAX_PARTITIONS ? atomic_load(&k->high[p]) : -1;
+}
+
 int64_t tsr_kafka_inflight_bytes(const struct tsr_kafka *k)
 {
     return k->inflight_bytes;
@@ -449,4 +460,16 @@ void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, con
         tsr_warn("cannot queue rejected line %ld from %s for the dead-letter topic: %s", line_no,
                  client ? client : src, rd_kafka_err2str(err));
     }
+}
+
+void tsr_kafka_header(struct rd_kafka_message_s *m, const char *name, char *out, size_t outlen)
+{
+    rd_kafka_headers_t *h;
+    const void *v;
+    size_t n;
+    out[0] = '\0';
+    if (rd_kafka_message_headers(m, &h) || rd_kafka_header_get_last(h, name, &v, &n)) return;
+    if (n >= outlen) n = outlen - 1;
+    memcpy(out, v, n);
+    out[n] = '\0';
 }

@@ -54,6 +54,11 @@ int tsr_kafka_fatal(const struct tsr_kafka *k);
 /* Partitions of the topic, 0 while unknown. */
 int tsr_kafka_partitions(const struct tsr_kafka *k);
 
+/* The offset after the last record this relay's producer had confirmed in partition
+ * p (-1 if none): a high watermark that is exact for what this relay wrote. Any
+ * thread. */
+int64_t tsr_kafka_high(const struct tsr_kafka *k, int32_t p);
+
 /* Bytes of records produced and not yet confirmed; the backpressure signal. */
 int64_t tsr_kafka_inflight_bytes(const struct tsr_kafka *k);
 
@@ -71,6 +76,12 @@ int tsr_kafka_produce(struct tsr_kafka *k, int32_t partition, const char *payloa
  * rejects). */
 void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, const char *reason,
                            const char *src, long line_no, const char *db, const char *client);
+
+/* Copies the last header `name` of a consumed message (NUL-terminated, cut to outlen)
+ * into out; "" when absent. The headers the producer writes are "db", "rp" and "src".
+ * Any thread. */
+struct rd_kafka_message_s;
+void tsr_kafka_header(struct rd_kafka_message_s *m, const char *name, char *out, size_t outlen);
 
 /* Number of brokers in state UP in a librdkafka statistics JSON document (not counting
  * librdkafka's internal pseudo-broker). Pure; exposed for tests. */

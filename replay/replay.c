@@ -159,18 +159,6 @@ static int part_index(const struct run *u, int32_t partition)
     return -1;
 }
 
-static void header_str(rd_kafka_message_t *m, const char *name, char *out, size_t outlen)
-{
-    rd_kafka_headers_t *h;
-    const void *v;
-    size_t n;
-    out[0] = '\0';
-    if (rd_kafka_message_headers(m, &h) || rd_kafka_header_get_last(h, name, &v, &n)) return;
-    if (n >= outlen) n = outlen - 1;
-    memcpy(out, v, n);
-    out[n] = '\0';
-}
-
 /* Length of the measurement at the start of a line (up to an unescaped ',' or ' '). */
 static size_t measurement_len(const char *s, size_t len)
 {
@@ -184,8 +172,8 @@ static size_t measurement_len(const char *s, size_t len)
 static int take(struct run *u, rd_kafka_message_t *m, int pi)
 {
     char db[256], rp[256];
-    header_str(m, "db", db, sizeof(db));
-    header_str(m, "rp", rp, sizeof(rp));
+    tsr_kafka_header(m, "db", db, sizeof(db));
+    tsr_kafka_header(m, "rp", rp, sizeof(rp));
     if (*u->job.db && strcmp(db, u->job.db) != 0) goto taken;
     if (!u->job.dry_run && u->batch_points > 0 && (strcmp(db, u->bdb) || strcmp(rp, u->brp)))
         return -1;
@@ -585,6 +573,37 @@ leave:
     rd_kafka_topic_partition_list_destroy(b);
     close_consumer(&probe);
     return status;
+}
+
+uint64_t tsr_replayer_resend(struct tsr_replayer *r, const char *cluster, const int64_t *from,
+                             const int64_t *to, int nparts, int64_t since_ms, int64_t until_ms,
+                             const char *why)
+{
+    const struct tsr_cluster_conf *cc = find_cluster(r->env.cf, cluster);
+    if (!cc || nparts <= 0) return 0;
+    struct tsr_replay_job job = {0};
+    if (nparts > TSR_CKPT_MAX_PARTITIONS) nparts = TSR_CKPT_MAX_PARTITIONS;
+    job.nparts = nparts;
+    for (int p = 0; p < nparts; p++) {
+        int64_t a = from[p] < 0 ? 0 : from[p], b = to[p] < a ? a : to[p];
+        job.parts[p] = (struct tsr_replay_part){p, a, b, a};
+    }
+    if (tsr_replay_records_total(&job) == 0) return 0;
+    struct run *u = run_new(r, cc);
+    job.id = ++r->last_id;
+    snprintf(job.cluster, sizeof(job.cluster), "%s", cc->name);
+    job.since_ms = since_ms;
+    job.until_ms = until_ms;
+    job.rate = cc->catchup_rate > 0 ? cc->catchup_rate : DEFAULT_RATE;
+    snprintf(job.started_by, sizeof(job.started_by), "tsrelay: %s", why);
+    job.state = TSR_REPLAY_RUNNING;
+    job.created_ms = now_ms();
+    u->job = job;
+    persist(u);
+    tsr_info("replay %llu to cluster '%s': %s, %lld records", (unsigned long long)job.id, cc->name,
+             why, (long long)tsr_replay_records_total(&job));
+    run_go(u);
+    return job.id;
 }
 
 int tsr_replayer_control(struct tsr_replayer *r, uint64_t id, const char *verb, struct tsr_buf *out)

@@ -48,6 +48,14 @@ int tsr_replayer_control(struct tsr_replayer *r, uint64_t id, const char *verb,
 int tsr_replayer_show(struct tsr_replayer *r, uint64_t id, struct tsr_buf *out);
 /* Appends a JSON array of the jobs (only the unfinished ones if unfinished_only). */
 void tsr_replayer_list(struct tsr_replayer *r, int unfinished_only, struct tsr_buf *out);
+/* Re-sends offsets [from[p], to[p]) of each of nparts partitions to cluster, as a job
+ * like any other (listed, resumable), started by the relay itself: how a forwarder
+ * re-sends what a cluster may have lost in a crash. Returns the job id, 0 if there was
+ * nothing to send or it could not be recorded. */
+uint64_t tsr_replayer_resend(struct tsr_replayer *r, const char *cluster, const int64_t *from,
+                             const int64_t *to, int nparts, int64_t since_ms, int64_t until_ms,
+                             const char *why);
+
 /* Write requests in flight. */
 int tsr_replayer_busy(const struct tsr_replayer *r);
 /* Stops sending (shutdown); requests in flight may finish. */

@@ -11,26 +11,10 @@
 
 N=300000
 STEP=1000000 # 1 ms between points: VictoriaMetrics stores milliseconds
-export VM_FLAGS="-dedup.minScrapeInterval=1ms" # same series + timestamp = one point, as in InfluxDB
-
-start_kafka
-start_influxdb
-start_victoriametrics
-influx_query tsrtest 'CREATE DATABASE tsrtest' >/dev/null
-relay_config "clusters:
-  - name: influx
-    type: influxdb
-    urls: [$INFLUX_URL]
-    compression: none
-  - name: vm
-    type: victoriametrics
-    urls: [$VM_URL]
-    compression: gzip"
-start_relay
+start_two_clusters "    compression: none" "    compression: gzip"
 wait_cluster_ready influx 30 || fail "influx not in sync at start: $(cluster_field influx reason)"
 wait_cluster_ready vm 30 || fail "vm not in sync at start: $(cluster_field vm reason)"
 
-send() { python3 "$REPO_ROOT/tests/tools/lpsend.py" --port "$RELAY_HTTP_PORT" --step-ns $STEP --batch 5000 "$@"; }
 send --lines $((N / 3)) >/dev/null || fail "first third not acknowledged"
 log "first third sent; killing victoriametrics"
 stop_pid "$VM_PID" 5 KILL

@@ -9,20 +9,7 @@
 
 N=200000
 STEP=1000000
-export VM_FLAGS="-dedup.minScrapeInterval=1ms"
-start_kafka
-start_influxdb
-start_victoriametrics
-influx_query tsrtest 'CREATE DATABASE tsrtest' >/dev/null
-relay_config "clusters:
-  - name: influx
-    type: influxdb
-    urls: [$INFLUX_URL]
-  - name: vm
-    type: victoriametrics
-    urls: [$VM_URL]"
-start_relay
-send() { python3 "$REPO_ROOT/tests/tools/lpsend.py" --port "$RELAY_HTTP_PORT" --step-ns $STEP --batch 5000 "$@"; }
+start_two_clusters
 
 send --lines $((N / 2)) >/dev/null || fail "first half not acknowledged"
 # VM goes down too, so the crash happens with a backlog for one cluster.

@@ -39,18 +39,7 @@ chromium_run()
     return "$rc"
 }
 
-start_kafka
-start_influxdb
-start_victoriametrics
-influx_query tsrtest 'CREATE DATABASE tsrtest' >/dev/null
-relay_config "clusters:
-  - name: influx
-    type: influxdb
-    urls: [$INFLUX_URL]
-  - name: vm
-    type: victoriametrics
-    urls: [$VM_URL]"
-start_relay
+start_two_clusters
 admin=http://127.0.0.1:$RELAY_ADMIN_PORT
 wait_cluster_ready influx 30 || fail "influx not in sync at start: $(cluster_field influx reason)"
 wait_cluster_ready vm 30 || fail "vm not in sync at start: $(cluster_field vm reason)"

@@ -50,3 +50,29 @@ ctl() { "$(dirname "$TSRELAY_BIN")/tsrelayctl" -a "127.0.0.1:$RELAY_ADMIN_PORT" 
 
 # rfc3339 MS: a Unix time in ms as RFC 3339 (UTC, milliseconds)
 rfc3339() { python3 -c "import datetime,sys; print(datetime.datetime.fromtimestamp(int(sys.argv[1])/1000, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z')" "$1"; }
+
+# start_two_clusters [EXTRA_INFLUX_YAML] [EXTRA_VM_YAML]: Kafka, InfluxDB (database
+# tsrtest created) and VictoriaMetrics (deduplicating like InfluxDB overwrites), and
+# the relay forwarding to both, as clusters "influx" and "vm"; extra per-cluster keys
+# are indented YAML lines. Returns once the relay is ready.
+start_two_clusters()
+{
+    export VM_FLAGS="-dedup.minScrapeInterval=1ms"
+    start_kafka
+    start_influxdb
+    start_victoriametrics
+    influx_query tsrtest 'CREATE DATABASE tsrtest' >/dev/null
+    relay_config "clusters:
+  - name: influx
+    type: influxdb
+    urls: [$INFLUX_URL]
+${1:-}
+  - name: vm
+    type: victoriametrics
+    urls: [$VM_URL]
+${2:-}"
+    start_relay
+}
+
+# send ARGS...: lpsend to this relay with points 1 ms apart (VictoriaMetrics keeps ms)
+send() { python3 "$REPO_ROOT/tests/tools/lpsend.py" --port "$RELAY_HTTP_PORT" --step-ns 1000000 --batch 5000 "$@"; }

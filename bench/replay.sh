@@ -1,0 +1,464 @@
+#!/usr/bin/env bash
+# bench/replay.sh — how fast a replay restores a wiped cluster, and what it costs the
+# clusters that only receive live forwarding meanwhile (`make bench`, after e2e.sh).
+#
+#   direct   loadgen (1,000,000 distinct 3-field lines, 1 ms apart: -d -s 1000000)
+#            straight into a fresh VictoriaMetrics's /write and into InfluxDB's
+#            /write?db=bench&precision=ns: each TSDB's own ingest rate, the yardstick.
+#   ingest   Kafka, the relay with three clusters: "vm" (VictoriaMetrics) and "influx"
+#            (InfluxDB), the replay targets, and "live" (a second VictoriaMetrics) that
+#            only ever gets live forwarding. The same 1,000,000 lines go into the relay;
+#            [T0, T1) is the wall-clock span of that ingest (the Kafka record times),
+#            and the script waits until all three clusters hold everything.
+#   wipe     InfluxDB: DROP DATABASE bench + CREATE DATABASE bench; VictoriaMetrics:
+#            /api/v1/admin/tsdb/delete_series for {__name__=~"bench_.*"} (a restart on
+#            a fresh data dir at the same port if that left samples behind).
+#   replay   `tsrelayctl --json replay start --cluster C --since T0 --until T1
+#            --rate 10000000 --wait`, first for vm, then for influx. While each runs a
+#            live load of ~20,000 lines/s (BENCH_REPLAY_LIVE_RATE; measurement "live",
+#            current timestamps, so it never touches the counted bench_* points) goes
+#            into the relay, and /status is sampled every 500 ms for the "live"
+#            cluster's lag_seconds. replay points/s = points_sent / (the job's
+#            finished_ms - the moment tsrelayctl was started).
+#   verify   after each replay the target must hold exactly LINES points of the ingest
+#            (VictoriaMetrics: samples of bench_f1 via /api/v1/export, deduplicated by
+#            -dedup.minScrapeInterval=1ms; InfluxDB: SELECT count(f1) FROM bench),
+#            counted over the points' own time range (loadgen's, 1700000000 s + n ms).
+#
+# Before the first replay the live load runs alone for 5 s: the relay's CPU and the
+# live cluster's lag without a replay, to tell the replay's share from the live load's.
+# Exits 1 after the table when a count is wrong or a replay did not finish "done".
+#
+# BENCH_REPLAY_LINES (1,000,000), BENCH_REPLAY_LIVE_RATE (20000 lines/s),
+# BENCH_REPLAY_RATE (the --rate cap, 10000000), BENCH_REPLAY_TIMEOUT (600 s per replay),
+# BENCH_REPLAY_CLUSTER_KEYS ('key: value, ...' added to the vm and influx clusters).
+. "$(dirname "$0")/../tests/lib/harness.sh"
+. "$REPO_ROOT/tests/lib/relay.sh"
+. "$REPO_ROOT/tests/lib/forward.sh"
+
+LINES=${BENCH_REPLAY_LINES:-1000000}
+LIVE_RATE=${BENCH_REPLAY_LIVE_RATE:-20000}
+REPLAY_RATE=${BENCH_REPLAY_RATE:-10000000}
+REPLAY_TIMEOUT=${BENCH_REPLAY_TIMEOUT:-600}
+STEP_NS=1000000            # 1 ms between points: VictoriaMetrics stores milliseconds
+P0_MS=1700000000000        # loadgen's first point; point n is at P0_MS + n ms
+P1_MS=$((P0_MS + LINES))   # end of the points' range (exclusive)
+LOADGEN=$REPO_ROOT/build/release/bench/loadgen
+CTL=$(dirname "$TSRELAY_BIN")/tsrelayctl
+[ -x "$LOADGEN" ] || fail "$LOADGEN missing: run make"
+[ -x "$CTL" ] || fail "$CTL missing: run make"
+TCK=$(getconf CLK_TCK)
+cpu_s() { awk -v t="$TCK" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }
+hwm_mb() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+now_ms() { date +%s%3N; }
+calc() { awk "BEGIN { $1 }"; }
+num() { [[ $1 =~ ^-?[0-9.]+$ ]]; }
+BROKEN=()
+
+# --- helper processes (one Python file, three modes) --------------------------------
+PY=$TSR_TMP/replay_bench.py
+cat >"$PY" <<'PY'
+"""live PORT RATE STOPFILE
+    POST 1000-line requests of measurement "live" (current timestamps) to the relay's
+    /write?db=bench at RATE lines/s until STOPFILE exists; prints:
+    lines seconds lines_per_s non_204 errors
+sample ADMIN LIVE TARGET PID STOPFILE TRACE
+    every 500 ms until STOPFILE exists: the LIVE cluster's lag_seconds and state from
+    /status, rate_now of TARGET's unfinished operator job, PID's VmRSS; prints:
+    samples max_lag mean_lag not_in_sync max_rate_now max_rss_mib
+sync ADMIN N TIMEOUT
+    until every cluster is ready, has no lag_records and points_delivered >= N; prints
+    the seconds it took (exit 2 on timeout)"""
+import http.client, json, os, sys, time, urllib.request
+
+
+def get_status(admin):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin}/status", timeout=2) as r:
+            return json.loads(r.read())
+    except Exception:
+        return None
+
+
+def rss(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for l in f:
+                if l.startswith("VmRSS:"):
+                    return int(l.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+mode = sys.argv[1]
+if mode == "live":
+    port, rate, stop = int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+    per_req = 1000
+    interval = per_req / rate
+    conn, sent, bad, errs, n = None, 0, 0, 0, 0
+    start = time.time()
+    nxt = start
+    while not os.path.exists(stop):
+        ts = time.time_ns()
+        body = "".join(
+            f"live,host=h{(n + i) % 200} f1={n + i}i,f2={(n + i) % 977}.25,f3={(n + i) % 13}i {ts + i}\n"
+            for i in range(per_req)).encode()
+        n += per_req
+        try:
+            if conn is None:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("POST", "/write?db=bench", body=body,
+                         headers={"Content-Type": "text/plain"})
+            r = conn.getresponse()
+            r.read()
+            if r.status == 204:
+                sent += per_req
+            else:
+                bad += 1
+        except (OSError, http.client.HTTPException):
+            errs += 1
+            if conn:
+                conn.close()
+            conn = None
+            time.sleep(0.1)
+        nxt += interval
+        d = nxt - time.time()
+        if d > 0:
+            time.sleep(d)
+        elif d < -1:
+            nxt = time.time()  # fell behind by more than a second: do not burst
+    secs = time.time() - start
+    print(sent, f"{secs:.2f}", f"{sent / secs:.0f}" if secs > 0 else 0, bad, errs)
+    sys.exit(0)
+
+if mode == "sample":
+    admin, live, target, pid, stop, trace_file = sys.argv[2:8]
+    trace = open(trace_file, "a")
+    lags, not_sync, max_rate, max_rss = [], 0, 0.0, 0.0
+    while True:
+        t = time.time()
+        last = os.path.exists(stop)
+        max_rss = max(max_rss, rss(pid))
+        s = get_status(admin)
+        if s:
+            c = {x["name"]: x for x in s["clusters"]}[live]
+            lags.append(c["lag_seconds"])
+            if c["state"] != "in_sync":
+                not_sync += 1
+            jobs = [j for j in s.get("replays", []) if j["cluster"] == target
+                    and not j.get("started_by", "").startswith("tsrelay:")]
+            for j in jobs:
+                max_rate = max(max_rate, j.get("rate_now", 0.0))
+            trace.write(f"{t:.3f} rss={rss(pid):.1f} live state={c['state']} lag_s={c['lag_seconds']} "
+                        f"lag_records={c['lag_records']} delivered={c['points_delivered']} "
+                        + " ".join(f"job{j['id']}={j['state']} sent={j['points_sent']} "
+                                   f"done={j['records_done']}/{j['records_total']} "
+                                   f"rate_now={j['rate_now']:.0f}" for j in jobs) + "\n")
+        if last:
+            break
+        time.sleep(max(0.0, 0.5 - (time.time() - t)))
+    mean = sum(lags) / len(lags) if lags else -1
+    print(len(lags), f"{max(lags) if lags else -1:.3f}", f"{mean:.3f}", not_sync,
+          f"{max_rate:.0f}", f"{max_rss:.1f}")
+    sys.exit(0)
+
+if mode == "sync":
+    admin, n, timeout = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    start = time.time()
+    while time.time() - start < timeout:
+        s = get_status(admin)
+        if s and all(c["ready"] and c["lag_records"] == 0 and c["points_delivered"] >= n
+                     for c in s["clusters"]):
+            print(f"{time.time() - start:.2f}")
+            sys.exit(0)
+        time.sleep(0.1)
+    sys.exit(2)
+PY
+
+# helper_start NAME MODE ARGS...: run a helper in the background until helper_stop NAME.
+declare -A HELPER=()
+helper_start()
+{
+    local name=$1
+    shift
+    rm -f "$TSR_TMP/$name.stop"
+    python3 "$PY" "$@" >"$TSR_TMP/$name.out" 2>"$TSR_TMP/$name.err" &
+    HELPER[$name]=$!
+    track_pid "${HELPER[$name]}" "$name"
+}
+
+# helper_stop NAME: ask it to finish (its stop file), wait; its summary line in HOUT.
+helper_stop()
+{
+    local name=$1 pid=${HELPER[$1]} rc=0
+    touch "$TSR_TMP/$name.stop"
+    wait "$pid" || rc=$?
+    unset "TSR_PIDS[$pid]"
+    HOUT=$(cat "$TSR_TMP/$name.out")
+    [ "$rc" = 0 ] || fail "helper $name exited $rc: $(cat "$TSR_TMP/$name.err")"
+}
+
+# --- TSDBs ---------------------------------------------------------------------------
+declare -A VMPORT=() VMPID=()
+vm_url() { echo "http://127.0.0.1:${VMPORT[$1]}"; }
+
+# vm_start NAME [DATADIR]: start instance NAME (same port on a later call).
+vm_start()
+{
+    local name=$1 dir=${2:-$TSR_TMP/$1}
+    [ -n "${VMPORT[$name]:-}" ] || VMPORT[$name]=$(free_port)
+    spawn "$name" victoria-metrics -httpListenAddr="127.0.0.1:${VMPORT[$name]}" \
+        -storageDataPath="$dir" -retentionPeriod=100y -search.latencyOffset=0s \
+        -search.disableCache -dedup.minScrapeInterval=1ms -loggerLevel=WARN
+    VMPID[$name]=$SPAWN_PID
+    wait_server "$name" "$SPAWN_PID" 30 curl -sf -o /dev/null -m 1 "$(vm_url "$name")/health"
+}
+
+vm_stop()
+{
+    stop_pid "${VMPID[$1]}" 30
+    VMPID[$1]=
+}
+
+# vm_count NAME: samples of bench_f1 in the points' range [P0_MS, P1_MS) (export's end
+# is inclusive), deduplicated as queried.
+vm_count()
+{
+    local end
+    end=$(calc "printf \"%.3f\", ($P1_MS - 1) / 1000")
+    curl -sf -m 30 -o /dev/null "$(vm_url "$1")/internal/force_flush"
+    curl -sf -m 300 "$(vm_url "$1")/api/v1/export" -d 'match[]=bench_f1' \
+        -d "start=$(calc "printf \"%.3f\", $P0_MS / 1000")" -d "end=$end" |
+        python3 -c 'import json, sys; print(sum(len(json.loads(l)["values"]) for l in sys.stdin if l.strip()))'
+}
+
+# influx_count: points of bench (count of f1) in database bench in [P0_MS, P1_MS).
+influx_count()
+{
+    curl -sS -m 300 --fail-with-body -G "$INFLUX_URL/query" --data-urlencode "db=bench" \
+        --data-urlencode "q=SELECT count(f1) FROM bench WHERE time >= ${P0_MS}000000 AND time < ${P1_MS}000000" |
+        python3 -c 'import json, sys
+r = json.load(sys.stdin)["results"][0]
+print(r["series"][0]["values"][0][1] if r.get("series") else 0)'
+}
+
+# count_until TARGET WANT: count (retrying for 15 s while it differs); prints the last.
+count_until()
+{
+    local got i
+    for ((i = 0; i < 15; i++)); do
+        if [ "$1" = vm ]; then got=$(vm_count vm); else got=$(influx_count); fi
+        [ "$got" != "$2" ] || break
+        sleep 1
+    done
+    echo "$got"
+}
+
+# direct PORT PATH: loadgen LINES distinct lines into a TSDB; prints lines/s.
+direct()
+{
+    local out
+    out=$("$LOADGEN" -p "$1" -u "$2" -n "$LINES" -b 5000 -c 2 -d -s "$STEP_NS" 2>&1) ||
+        fail "loadgen into port $1$2: $out"
+    log "direct $2: $out"
+    [[ $out == *" status_other=0 errors=0"* ]] || fail "loadgen into port $1$2: $out"
+    out=${out#*lines_per_s=}
+    echo "${out%% *}"
+}
+
+# ============================ servers, direct rates ===================================
+start_kafka
+start_influxdb
+log "direct: $LINES lines straight into VictoriaMetrics"
+vm_start vmdirect
+DIRECT_vm=$(direct "${VMPORT[vmdirect]}" "/write?db=bench")
+vm_stop vmdirect
+rm -rf "$TSR_TMP/vmdirect"
+log "direct: $LINES lines straight into InfluxDB"
+influx_query bench 'CREATE DATABASE bench' >/dev/null
+DIRECT_influx=$(direct "$INFLUX_PORT" "/write?db=bench&precision=ns")
+n=$(influx_count)
+[ "$n" = "$LINES" ] || BROKEN+=("direct: InfluxDB holds $n points, want $LINES")
+influx_query bench 'DROP DATABASE bench' >/dev/null
+influx_query bench 'CREATE DATABASE bench' >/dev/null
+vm_start vm
+vm_start live
+
+# ============================ relay, ingest ===========================================
+extra=
+if [ -n "${BENCH_REPLAY_CLUSTER_KEYS:-}" ]; then
+    IFS=, read -ra kv <<<"$BENCH_REPLAY_CLUSTER_KEYS"
+    for k in "${kv[@]}"; do extra+=$'\n'"    ${k# }"; done
+fi
+relay_config "clusters:
+  - name: vm
+    type: victoriametrics
+    urls: [$(vm_url vm)]
+    compression: none$extra
+  - name: influx
+    type: influxdb
+    urls: [$INFLUX_URL]
+    compression: none$extra
+  - name: live
+    type: victoriametrics
+    urls: [$(vm_url live)]
+    compression: none"
+start_relay
+for c in vm influx live; do
+    wait_cluster_ready "$c" 30 || fail "$c not in sync at start: $(cluster_field "$c" reason)"
+done
+
+log "ingest: $LINES lines into the relay"
+T0=$(now_ms)
+out=$("$LOADGEN" -p "$RELAY_HTTP_PORT" -u "/write?db=bench" -n "$LINES" -b 5000 -c 2 -d \
+    -s "$STEP_NS" 2>&1) || fail "loadgen into the relay: $out"
+T1=$(($(now_ms) + 1))
+log "ingest: $out"
+[[ $out == *" status_other=0 errors=0"* ]] || fail "loadgen into the relay: $out"
+ING_LPS=${out#*lines_per_s=}
+ING_LPS=${ING_LPS%% *}
+SYNC_S=$(python3 "$PY" sync "$RELAY_ADMIN_PORT" "$LINES" 300) ||
+    fail "the clusters were not all in sync within 300 s of the ingest"
+log "ingest: range [$T0, $T1) = [$(rfc3339 "$T0"), $(rfc3339 "$T1")); all clusters in sync ${SYNC_S}s after it"
+n=$(vm_count vm)
+[ "$n" = "$LINES" ] || BROKEN+=("vm holds $n samples of bench_f1 after the ingest, want $LINES")
+n=$(influx_count)
+[ "$n" = "$LINES" ] || BROKEN+=("influx holds $n points after the ingest, want $LINES")
+
+# ============================ wipe ====================================================
+log "wipe: InfluxDB DROP + CREATE DATABASE bench"
+influx_query bench 'DROP DATABASE bench' >/dev/null
+influx_query bench 'CREATE DATABASE bench' >/dev/null
+WIPE_influx="DROP + CREATE DATABASE"
+log "wipe: VictoriaMetrics delete_series {__name__=~\"bench_.*\"}"
+code=$(curl -s -o "$TSR_TMP/delete.out" -w '%{http_code}' -m 60 \
+    "$(vm_url vm)/api/v1/admin/tsdb/delete_series" --data-urlencode 'match[]={__name__=~"bench_.*"}')
+WIPE_vm="delete_series"
+if [ "$code" != 204 ] || [ "$(vm_count vm)" != 0 ]; then
+    log "wipe: delete_series answered $code ($(cat "$TSR_TMP/delete.out")), samples left: restarting vm on a fresh data dir"
+    vm_stop vm
+    vm_start vm "$TSR_TMP/vm-fresh"
+    WIPE_vm="restart on a fresh data dir"
+    wait_cluster_ready vm 60 || fail "vm not in sync after its restart"
+fi
+n=$(vm_count vm)
+[ "$n" = 0 ] || fail "vm still holds $n samples of bench_f1 after the wipe"
+n=$(influx_count)
+[ "$n" = 0 ] || fail "influx still holds $n points after the wipe"
+
+# ============================ replays =================================================
+log "baseline: live load alone for 5 s"
+c0=$(cpu_s "$RELAY_PID")
+helper_start liveload live "$RELAY_HTTP_PORT" "$LIVE_RATE" "$TSR_TMP/liveload.stop"
+helper_start sampler sample "$RELAY_ADMIN_PORT" live none "$RELAY_PID" \
+    "$TSR_TMP/sampler.stop" "$TSR_TMP/trace-baseline.txt"
+sleep 5
+helper_stop sampler
+read -r _ BASE_LAG _ _ _ _ <<<"$HOUT"
+c1=$(cpu_s "$RELAY_PID")
+BASE_CPU_PER_S=$(calc "printf \"%.3f\", ($c1 - $c0) / 5")
+
+declare -A LAG_MAX=() LAG_MEAN=() NOSYNC=() RATE_MAX=() RSS_MAX=() CPU=() STATE=() SENT=() \
+    RDONE=() RTOTAL=() RNOW=() WALL=() JOB_S=() CTL_S=() RATE=() BASE_CPU=() COUNT=() RSS_BEFORE=()
+for tgt in vm influx; do
+    log "replay: $tgt, [$T0, $T1), rate cap $REPLAY_RATE"
+    helper_start sampler sample "$RELAY_ADMIN_PORT" live "$tgt" "$RELAY_PID" \
+        "$TSR_TMP/sampler.stop" "$TSR_TMP/trace-$tgt.txt"
+    RSS_BEFORE[$tgt]=$(rss_mb "$RELAY_PID")
+    c0=$(cpu_s "$RELAY_PID")
+    s0=$(now_ms)
+    rc=0
+    timeout "$REPLAY_TIMEOUT" "$CTL" -a "127.0.0.1:$RELAY_ADMIN_PORT" --json replay start \
+        --cluster "$tgt" --since "$T0" --until "$T1" --rate "$REPLAY_RATE" --wait \
+        >"$TSR_TMP/replay-$tgt.json" 2>"$TSR_TMP/replay-$tgt.err" || rc=$?
+    s1=$(now_ms)
+    c1=$(cpu_s "$RELAY_PID")
+    helper_stop sampler
+    read -r _ LAG_MAX[$tgt] LAG_MEAN[$tgt] NOSYNC[$tgt] RATE_MAX[$tgt] RSS_MAX[$tgt] <<<"$HOUT"
+    CPU[$tgt]=$(calc "printf \"%.2f\", $c1 - $c0")
+    alive "$RELAY_PID" || fail "tsrelay died during the replay to $tgt"
+    if [ "$rc" != 0 ]; then
+        BROKEN+=("replay to $tgt: tsrelayctl exited $rc: $(cat "$TSR_TMP/replay-$tgt.err")")
+        curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/replays" >"$TSR_TMP/replay-$tgt.json"
+    fi
+    read -r STATE[$tgt] SENT[$tgt] RDONE[$tgt] RTOTAL[$tgt] RNOW[$tgt] CREATED FINISHED <<<"$(
+        python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+if "replays" in j:  # tsrelayctl failed: the last job to this cluster
+    j = [x for x in j["replays"] if x["cluster"] == sys.argv[2]][-1]
+print(j["state"], j["points_sent"], j["records_done"], j["records_total"],
+      "%.0f" % j["rate_now"], j["created_ms"], j["finished_ms"])' "$TSR_TMP/replay-$tgt.json" "$tgt"
+    )"
+    [ "${STATE[$tgt]}" = "done" ] || BROKEN+=("replay to $tgt ended ${STATE[$tgt]}")
+    [ "$FINISHED" -gt 0 ] || FINISHED=$s1
+    WALL[$tgt]=$(calc "printf \"%.2f\", ($FINISHED - $s0) / 1000")
+    JOB_S[$tgt]=$(calc "printf \"%.2f\", ($FINISHED - $CREATED) / 1000")
+    CTL_S[$tgt]=$(calc "printf \"%.2f\", ($s1 - $s0) / 1000")
+    RATE[$tgt]=$(calc "s = ${WALL[$tgt]}; printf \"%.0f\", (s > 0 ? ${SENT[$tgt]} / s : 0)")
+    BASE_CPU[$tgt]=$(calc "printf \"%.2f\", $BASE_CPU_PER_S * ${CTL_S[$tgt]}")
+    log "replay: $tgt ${STATE[$tgt]}: ${SENT[$tgt]} points, records ${RDONE[$tgt]}/${RTOTAL[$tgt]}, ${WALL[$tgt]} s (job ${JOB_S[$tgt]} s) = ${RATE[$tgt]} points/s, rate_now ${RNOW[$tgt]} (max seen ${RATE_MAX[$tgt]}); live lag max ${LAG_MAX[$tgt]} s"
+    COUNT[$tgt]=$(count_until "$tgt" "$LINES")
+    log "replay: $tgt holds ${COUNT[$tgt]} points of the range"
+    [ "${COUNT[$tgt]}" = "$LINES" ] ||
+        BROKEN+=("after the replay $tgt holds ${COUNT[$tgt]} points of the range, want $LINES")
+done
+helper_stop liveload
+read -r LIVE_LINES LIVE_SECS LIVE_LPS LIVE_BAD LIVE_ERR <<<"$HOUT"
+[ "$LIVE_BAD" = 0 ] && [ "$LIVE_ERR" = 0 ] ||
+    BROKEN+=("live load: $LIVE_BAD requests not answered 204, $LIVE_ERR failed")
+R_HWM=$(hwm_mb "$RELAY_PID")
+R_RSS=$(rss_mb "$RELAY_PID")
+curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/status" >"$TSR_TMP/relay-status.json"
+curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/metrics" >"$TSR_TMP/relay-metrics.txt"
+stop_relay
+[ "$RELAY_EXIT" = 0 ] || BROKEN+=("tsrelay exited $RELAY_EXIT on SIGTERM")
+
+# ============================ table ===================================================
+met() { calc "print (($1) ? \"yes\" : \"NO\")"; }
+pct() { num "$1" && num "$2" && calc "if ($2 > 0) printf \"%.0f%%\", 100 * $1 / $2; else printf \"-\"" || echo -; }
+row() { printf '%-44s %12s %12s   %-10s %s\n' "$@"; }
+met2() { printf '%s / %s' "$(met "$1")" "$(met "$2")"; }
+
+[ -z "${BENCH_REPLAY_CLUSTER_KEYS:-}" ] || printf '\ncluster keys: %s' "$BENCH_REPLAY_CLUSTER_KEYS"
+printf '\nreplay: %s lines ingested through the relay in [%s, %s) (%s lines/s, all 3 clusters\n' \
+    "$LINES" "$(rfc3339 "$T0")" "$(rfc3339 "$T1")" "$ING_LPS"
+printf 'in sync %ss later), targets wiped (vm: %s; influx: %s), replayed with --rate %s\n' \
+    "$SYNC_S" "$WIPE_vm" "$WIPE_influx" "$REPLAY_RATE"
+printf 'while ~%s lines/s of live load went into the relay.\n\n' "$LIVE_RATE"
+row "" vm influx target "met (vm / influx)"
+row "direct ingest lines/s (loadgen -> TSDB)" "$DIRECT_vm" "$DIRECT_influx" "" ""
+row "replay points_sent" "${SENT[vm]}" "${SENT[influx]}" "$LINES" ""
+row "replay records_done / records_total" "${RDONE[vm]}/${RTOTAL[vm]}" \
+    "${RDONE[influx]}/${RTOTAL[influx]}" "" ""
+row "replay wall s (tsrelayctl start -> done)" "${WALL[vm]}" "${WALL[influx]}" "" ""
+row "replay points/s (points_sent / wall s)" "${RATE[vm]}" "${RATE[influx]}" "" ""
+row "  rate_now at the end / max seen" "${RNOW[vm]}/${RATE_MAX[vm]}" \
+    "${RNOW[influx]}/${RATE_MAX[influx]}" "" ""
+row "  replay / direct" "$(pct "${RATE[vm]}" "$DIRECT_vm")" "$(pct "${RATE[influx]}" "$DIRECT_influx")" \
+    ">= 80%" "$(met2 "${RATE[vm]} >= 0.8 * $DIRECT_vm" "${RATE[influx]} >= 0.8 * $DIRECT_influx")"
+row "live cluster max lag s during the replay" "${LAG_MAX[vm]}" "${LAG_MAX[influx]}" "< 2" \
+    "$(met2 "${LAG_MAX[vm]} >= 0 && ${LAG_MAX[vm]} < 2" "${LAG_MAX[influx]} >= 0 && ${LAG_MAX[influx]} < 2")"
+row "  mean lag s / samples not in_sync" "${LAG_MEAN[vm]}/${NOSYNC[vm]}" \
+    "${LAG_MEAN[influx]}/${NOSYNC[influx]}" "" ""
+row "relay CPU s during the replay" "${CPU[vm]}" "${CPU[influx]}" "" ""
+row "  of which live load alone would be ~" "${BASE_CPU[vm]}" "${BASE_CPU[influx]}" "" ""
+row "relay RSS MiB just before the replay" "${RSS_BEFORE[vm]}" "${RSS_BEFORE[influx]}" "" ""
+row "relay RSS MiB, largest during the replay" "${RSS_MAX[vm]}" "${RSS_MAX[influx]}" "" ""
+row "points of the range in the target after" "${COUNT[vm]}" "${COUNT[influx]}" "$LINES" \
+    "$(met2 "${COUNT[vm]} == $LINES" "${COUNT[influx]} == $LINES")"
+printf '\nrelay peak RSS (VmHWM, whole run incl. the ingest) %s MiB, %s MiB at the end.\n' "$R_HWM" "$R_RSS"
+printf 'live load: %s lines in %s s (%s lines/s); alone (5 s before the replays) the live\n' \
+    "$LIVE_LINES" "$LIVE_SECS" "$LIVE_LPS"
+printf 'cluster lagged at most %s s and the relay used %s CPU-s/s.\n' "$BASE_LAG" "$BASE_CPU_PER_S"
+printf 'replay wall s runs from the start of tsrelayctl to the job'"'"'s finished_ms (the job'"'"'s own\n'
+printf 'created -> finished: vm %s s, influx %s s). The machine'"'"'s 2 cores are shared: the\n' \
+    "${JOB_S[vm]}" "${JOB_S[influx]}"
+printf 'direct rates had them to themselves, the replays share them with Kafka, the relay,\n'
+printf 'the live load and the live VictoriaMetrics.\n'
+
+if [ ${#BROKEN[@]} -gt 0 ]; then
+    printf '%s\n' "${BROKEN[@]}" >&2
+    fail "${BROKEN[0]}"
+fi
