@@ -214,14 +214,16 @@ static void handle_gap(struct tsr_forwarder *f, int32_t p)
         lo = from; /* nothing was lost: the offset is simply valid again */
     }
     f->parts[p].fetched = lo;
-    if (f->parts[p].position < lo && lane_of(f, p) >= 0) {
+    if (f->parts[p].position < lo) {
         /* Delivered frontier jumps only if nothing of this partition is in a batch. */
         struct lane *l = &f->lanes[lane_of(f, p)];
         int busy = (l->sending && l->sending->touched[p]) || l->filling->touched[p];
         if (!busy) {
             f->parts[p].position = lo;
             struct tsr_ckpt_pos pos = {lo, f->parts[p].last_ts_ms};
-            tsr_ckpt_put(f->env.ck, f->cc->name, &p, &pos, 1, (char[128]){0}, 128);
+            char why[256];
+            if (tsr_ckpt_put(f->env.ck, f->cc->name, &p, &pos, 1, why, sizeof(why)))
+                tsr_error("cluster '%s': %s", f->cc->name, why);
         }
     }
     rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(1);
