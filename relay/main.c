@@ -20,8 +20,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
-
-#define TSR_VERSION "0.1.0"
+#include "version.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 

@@ -17,19 +17,19 @@
 struct tsr_jsonr {
     enum tsr_jsonr_type type;
     int boolean;
-    int integral;  /* number written without fraction or exponent */
-    int is_int;    /* ... and it fits int64_t */
-    int64_t i;     /* valid when is_int */
-    double d;      /* every number */
-    char *s;       /* decoded string, NUL-terminated */
+    int integral; /* number written without fraction or exponent */
+    int is_int;   /* ... and it fits int64_t */
+    int64_t i;    /* valid when is_int */
+    double d;     /* every number */
+    char *s;      /* decoded string, NUL-terminated */
     size_t slen;
-    char *key;     /* set when the node is a member of an object */
+    char *key; /* set when the node is a member of an object */
     size_t keylen;
     struct tsr_jsonr *kids; /* elements of an array, members of an object */
     size_t n, cap;
     const char *raw; /* the node's text in the tree's copy of the input */
     size_t rawlen;
-    char *text;      /* root only: that copy */
+    char *text; /* root only: that copy */
 };
 
 struct parser {
@@ -51,8 +51,10 @@ static int fail_at(struct parser *ps, const char *at, const char *fmt, ...)
 {
     int line = 1, col = 1;
     for (const char *q = ps->start; q < at; q++) {
-        if (*q == '\n') line++, col = 1;
-        else col++;
+        if (*q == '\n')
+            line++, col = 1;
+        else
+            col++;
     }
     char what[160];
     va_list ap;
@@ -74,8 +76,7 @@ static int fail_unexpected(struct parser *ps, const char *p, const char *expecte
 
 static void skip_ws(struct parser *ps)
 {
-    while (ps->p < ps->end &&
-           (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
+    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
         ps->p++;
 }
 
@@ -131,18 +132,27 @@ static int parse_string(struct parser *ps, char **out, size_t *outlen)
         if (q >= ps->end) return fail_at(ps, open, "unterminated string");
         unsigned char c = (unsigned char)*q;
         if (c == '"') break;
-        if (c < 0x20) return fail_at(ps, q, "control character 0x%02x in string (must be escaped)", c);
+        if (c < 0x20)
+            return fail_at(ps, q, "control character 0x%02x in string (must be escaped)", c);
         if (c != '\\') {
             q++;
             continue;
         }
         if (q + 1 >= ps->end) return fail_at(ps, open, "unterminated string");
         switch (q[1]) {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
             q += 2;
             break;
         case 'u':
-            if (hex4(q + 2, ps->end) < 0) return fail_at(ps, q, "bad \\u escape (needs 4 hex digits)");
+            if (hex4(q + 2, ps->end) < 0)
+                return fail_at(ps, q, "bad \\u escape (needs 4 hex digits)");
             q += 6;
             break;
         default:
@@ -161,11 +171,21 @@ static int parse_string(struct parser *ps, char **out, size_t *outlen)
         char e = q[1];
         q += 2;
         switch (e) {
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
+        case 'b':
+            *o++ = '\b';
+            break;
+        case 'f':
+            *o++ = '\f';
+            break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
         case 'u': {
             unsigned long cp = (unsigned long)hex4(q, close);
             q += 4;
@@ -184,7 +204,9 @@ static int parse_string(struct parser *ps, char **out, size_t *outlen)
             o = put_utf8(o, cp);
             break;
         }
-        default: *o++ = e; break; /* " \ / */
+        default:
+            *o++ = e;
+            break; /* " \ / */
         }
     }
     *o = '\0';
@@ -207,21 +229,27 @@ static int parse_number(struct parser *ps, struct tsr_jsonr *v)
         return fail_at(ps, q, "number with a leading zero");
     for (; q < ps->end && *q >= '0' && *q <= '9'; q++) {
         unsigned digit = (unsigned)(*q - '0');
-        if (mag > (UINT64_MAX - digit) / 10) overflow = 1;
-        else mag = mag * 10 + digit;
+        if (mag > (UINT64_MAX - digit) / 10)
+            overflow = 1;
+        else
+            mag = mag * 10 + digit;
     }
     if (q < ps->end && *q == '.') {
         integral = 0;
         q++;
-        if (q >= ps->end || *q < '0' || *q > '9') return fail_unexpected(ps, q, "a digit after '.'");
-        while (q < ps->end && *q >= '0' && *q <= '9') q++;
+        if (q >= ps->end || *q < '0' || *q > '9')
+            return fail_unexpected(ps, q, "a digit after '.'");
+        while (q < ps->end && *q >= '0' && *q <= '9')
+            q++;
     }
     if (q < ps->end && (*q == 'e' || *q == 'E')) {
         integral = 0;
         q++;
         if (q < ps->end && (*q == '+' || *q == '-')) q++;
-        if (q >= ps->end || *q < '0' || *q > '9') return fail_unexpected(ps, q, "a digit in the exponent");
-        while (q < ps->end && *q >= '0' && *q <= '9') q++;
+        if (q >= ps->end || *q < '0' || *q > '9')
+            return fail_unexpected(ps, q, "a digit in the exponent");
+        while (q < ps->end && *q >= '0' && *q <= '9')
+            q++;
     }
     v->type = TSR_JSONR_NUMBER;
     /* The grammar above admits nothing strtod would read further (no hex, inf, nan), and
@@ -230,8 +258,10 @@ static int parse_number(struct parser *ps, struct tsr_jsonr *v)
     v->d = strtod(ps->p, NULL);
     v->integral = integral;
     if (integral && !overflow) {
-        if (!neg && mag <= (uint64_t)INT64_MAX) v->is_int = 1, v->i = (int64_t)mag;
-        else if (neg && mag <= (uint64_t)INT64_MAX + 1) v->is_int = 1, v->i = (int64_t)(0 - mag);
+        if (!neg && mag <= (uint64_t)INT64_MAX)
+            v->is_int = 1, v->i = (int64_t)mag;
+        else if (neg && mag <= (uint64_t)INT64_MAX + 1)
+            v->is_int = 1, v->i = (int64_t)(0 - mag);
     }
     ps->p = q;
     return 0;
@@ -243,7 +273,8 @@ static int parse_literal(struct parser *ps, struct tsr_jsonr *v)
         const char *word;
         enum tsr_jsonr_type type;
         int boolean;
-    } lit[] = {{"true", TSR_JSONR_BOOL, 1}, {"false", TSR_JSONR_BOOL, 0}, {"null", TSR_JSONR_NULL, 0}};
+    } lit[] = {
+        {"true", TSR_JSONR_BOOL, 1}, {"false", TSR_JSONR_BOOL, 0}, {"null", TSR_JSONR_NULL, 0}};
     for (size_t k = 0; k < sizeof(lit) / sizeof(lit[0]); k++) {
         size_t n = strlen(lit[k].word);
         if ((size_t)(ps->end - ps->p) >= n && memcmp(ps->p, lit[k].word, n) == 0) {
@@ -291,10 +322,12 @@ static int parse_container(struct parser *ps, struct tsr_jsonr *v)
         struct tsr_jsonr *kid = add_kid(v);
         if (is_obj) {
             skip_ws(ps);
-            if (ps->p >= ps->end || *ps->p != '"') return fail_unexpected(ps, ps->p, "an object key");
+            if (ps->p >= ps->end || *ps->p != '"')
+                return fail_unexpected(ps, ps->p, "an object key");
             if (parse_string(ps, &kid->key, &kid->keylen) != 0) return -1;
             skip_ws(ps);
-            if (ps->p >= ps->end || *ps->p != ':') return fail_unexpected(ps, ps->p, "':' after object key");
+            if (ps->p >= ps->end || *ps->p != ':')
+                return fail_unexpected(ps, ps->p, "':' after object key");
             ps->p++;
         }
         if (parse_value(ps, kid) != 0) return -1;
@@ -330,8 +363,16 @@ static int parse_value(struct parser *ps, struct tsr_jsonr *v)
         rc = parse_string(ps, &v->s, &v->slen);
         break;
     case '-':
-    case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9':
         rc = parse_number(ps, v);
         break;
     default:
@@ -347,7 +388,8 @@ static int parse_value(struct parser *ps, struct tsr_jsonr *v)
 /* Frees what node v owns, not v itself (it lives in its parent's array or is the root). */
 static void free_node(struct tsr_jsonr *v)
 {
-    for (size_t k = 0; k < v->n; k++) free_node(&v->kids[k]);
+    for (size_t k = 0; k < v->n; k++)
+        free_node(&v->kids[k]);
     free(v->kids);
     free(v->s);
     free(v->key);
@@ -364,8 +406,11 @@ int tsr_jsonr_parse(const char *text, size_t len, struct tsr_jsonr **rootp, char
     memcpy(root->text, text, len);
     root->text[len] = '\0';
 
-    struct parser ps = {.start = root->text, .p = root->text, .end = root->text + len,
-                        .err = err, .errlen = errlen};
+    struct parser ps = {.start = root->text,
+                        .p = root->text,
+                        .end = root->text + len,
+                        .err = err,
+                        .errlen = errlen};
     skip_ws(&ps);
     if (ps.p == ps.end) {
         fail_at(&ps, ps.p, "empty document");

@@ -8,7 +8,7 @@
  *
  * What it accepts is RFC 8259, strictly: one value per document, whitespace around
  * it, no trailing commas, no comments, no leading zeros or '+', control characters in
- * strings only as escapes. Strings are decoded (\" \\ \/ \b \f \n \r \t \uXXXX with
+ * strings only as escapes. Strings are decoded (\" \\ \/ \b \f \n \r \t \u plus four hex digits with
  * surrogate pairs) to UTF-8; a lone surrogate becomes U+FFFD, so a document the relay
  * wrote from odd client bytes still reads. Bytes of the input are otherwise copied as
  * they are (not validated as UTF-8). Nesting deeper than TSR_JSONR_MAX_DEPTH is an error,

@@ -24,11 +24,10 @@
 
 #include "relay/buf.h"
 #include "relay/json.h"
+#include "relay/version.h"
 #include "replay/ctl_json.h"
 #include "replay/ctl_time.h"
 
-/* Kept equal to TSR_VERSION in relay/main.c: one release versions both binaries. */
-#define TSR_CTL_VERSION "0.1.0"
 #define DEFAULT_ADMIN   "127.0.0.1:8093"
 
 #define POLL_MS            500   /* --wait / --follow: GET /replays/ID this often */
@@ -76,41 +75,42 @@ static volatile sig_atomic_t interrupted;
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: tsrelayctl [-a HOST:PORT] [--json] COMMAND\n"
-            "\n"
-            "commands:\n"
-            "  status                      clusters (state, lag, last error), kafka, running replays\n"
-            "  checkpoints [--cluster NAME]\n"
-            "                              delivery position, high watermark and lag per partition\n"
-            "  ledger --cluster NAME       when the cluster fell out of sync, each with the\n"
-            "                              replay command that resends that interval\n"
-            "  replay start --cluster NAME --since TIME [--until TIME] [--rate N] [--db DB]\n"
-            "               [--measurement PREFIX] [--dry-run] [--wait]\n"
-            "                              resend what Kafka holds for [since, until) to one cluster\n"
-            "  replay list                 every job, finished ones too\n"
-            "  replay show ID [--follow]   one job; --follow shows progress until it finishes\n"
-            "  replay pause ID | resume ID | cancel ID\n"
-            "\n"
-            "options:\n"
-            "  -a, --admin HOST:PORT  the relay's admin listener (default: $TSRELAY_ADMIN,\n"
-            "                         else " DEFAULT_ADMIN ")\n"
-            "  --json                 print the server's JSON instead of tables\n"
-            "  --since TIME           first point time to resend (inclusive); also 'earliest'\n"
-            "  --until TIME           end (exclusive); default: the moment the job is created\n"
-            "  --rate N               at most N points/s (the relay's default otherwise)\n"
-            "  --db DB                only points of database DB\n"
-            "  --measurement PREFIX   only measurements whose name starts with PREFIX\n"
-            "  --dry-run              count what would be sent, per measurement; send nothing\n"
-            "  --wait                 show progress until the job finishes\n"
-            "  -h, --help             this text          --version   print the version\n"
-            "\n"
-            "TIME: RFC 3339 (2026-11-23T05:00:00Z, 2026-11-23T07:00:00+02:00, fractions allowed),\n"
-            "      relative to now (-2h, -30m, -90s, -1d, -1h30m), now, or Unix milliseconds\n"
-            "\n"
-            "exit codes: 0 success (--wait/--follow/--dry-run: the job is done)\n"
-            "            1 the server refused, or the job failed or was cancelled\n"
-            "            2 usage error    3 the admin endpoint cannot be reached\n");
+    fprintf(
+        out,
+        "usage: tsrelayctl [-a HOST:PORT] [--json] COMMAND\n"
+        "\n"
+        "commands:\n"
+        "  status                      clusters (state, lag, last error), kafka, running replays\n"
+        "  checkpoints [--cluster NAME]\n"
+        "                              delivery position, high watermark and lag per partition\n"
+        "  ledger --cluster NAME       when the cluster fell out of sync, each with the\n"
+        "                              replay command that resends that interval\n"
+        "  replay start --cluster NAME --since TIME [--until TIME] [--rate N] [--db DB]\n"
+        "               [--measurement PREFIX] [--dry-run] [--wait]\n"
+        "                              resend what Kafka holds for [since, until) to one cluster\n"
+        "  replay list                 every job, finished ones too\n"
+        "  replay show ID [--follow]   one job; --follow shows progress until it finishes\n"
+        "  replay pause ID | resume ID | cancel ID\n"
+        "\n"
+        "options:\n"
+        "  -a, --admin HOST:PORT  the relay's admin listener (default: $TSRELAY_ADMIN,\n"
+        "                         else " DEFAULT_ADMIN ")\n"
+        "  --json                 print the server's JSON instead of tables\n"
+        "  --since TIME           first point time to resend (inclusive); also 'earliest'\n"
+        "  --until TIME           end (exclusive); default: the moment the job is created\n"
+        "  --rate N               at most N points/s (the relay's default otherwise)\n"
+        "  --db DB                only points of database DB\n"
+        "  --measurement PREFIX   only measurements whose name starts with PREFIX\n"
+        "  --dry-run              count what would be sent, per measurement; send nothing\n"
+        "  --wait                 show progress until the job finishes\n"
+        "  -h, --help             this text          --version   print the version\n"
+        "\n"
+        "TIME: RFC 3339 (2026-11-23T05:00:00Z, 2026-11-23T07:00:00+02:00, fractions allowed),\n"
+        "      relative to now (-2h, -30m, -90s, -1d, -1h30m), now, or Unix milliseconds\n"
+        "\n"
+        "exit codes: 0 success (--wait/--follow/--dry-run: the job is done)\n"
+        "            1 the server refused, or the job failed or was cancelled\n"
+        "            2 usage error    3 the admin endpoint cannot be reached\n");
 }
 
 /* Stores the failure message for main to print and returns rc. */
@@ -172,7 +172,8 @@ static const char *fmt_bytes(double b, char *buf, size_t len)
 {
     static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int u = 0;
-    while (b >= 1024 && u < 4) b /= 1024, u++;
+    while (b >= 1024 && u < 4)
+        b /= 1024, u++;
     snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", b, units[u]);
     return buf;
 }
@@ -185,8 +186,10 @@ static const char *fmt_eta(double s, char *buf, size_t len)
         return buf;
     }
     long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, len, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
+    if (t >= 3600)
+        snprintf(buf, len, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
     return buf;
 }
 
@@ -200,8 +203,9 @@ static const char *fmt_time(int64_t ms, char *buf, size_t len)
  * clean and the rare one still pastes safely. */
 static const char *shell_word(const char *s, char *buf, size_t len)
 {
-    if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-:/@+=,") ==
-                  strlen(s)) {
+    if (*s &&
+        strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-:/@+=,") ==
+            strlen(s)) {
         snprintf(buf, len, "%s", s);
         return buf;
     }
@@ -233,15 +237,16 @@ struct table {
     char **cells; /* nrows * (ncols + 1): the last is the line under the row, or NULL */
 };
 
-static void table_init(struct table *t, const char *first, ...)
+static void table_init_list(struct table *t, const char *const *head)
 {
     memset(t, 0, sizeof(*t));
-    va_list ap;
-    va_start(ap, first);
-    for (const char *h = first; h && t->ncols < TABLE_MAX_COLS; h = va_arg(ap, const char *))
-        t->head[t->ncols++] = h;
-    va_end(ap);
+    for (; *head && t->ncols < TABLE_MAX_COLS; head++)
+        t->head[t->ncols++] = *head;
 }
+
+/* table_init(&t, "NAME", ">COUNT"): the headers as a NULL-terminated array, so no
+ * variadic NULL sentinel (whose type varargs do not fix). */
+#define table_init(t, ...) table_init_list((t), (const char *const[]){__VA_ARGS__, NULL})
 
 /* Adds a row of ncols strings (copied). */
 static void table_row(struct table *t, ...)
@@ -284,9 +289,12 @@ static size_t text_width(const char *s)
 static void print_cell(const char *s, size_t width, int right, int last)
 {
     size_t pad = width - text_width(s);
-    if (right) printf("%*s%s", (int)pad, "", s);
-    else if (last) fputs(s, stdout);
-    else printf("%s%*s", s, (int)pad, "");
+    if (right)
+        printf("%*s%s", (int)pad, "", s);
+    else if (last)
+        fputs(s, stdout);
+    else
+        printf("%s%*s", s, (int)pad, "");
 }
 
 static void table_print(struct table *t)
@@ -317,7 +325,8 @@ static void table_print(struct table *t)
 
 static void table_free(struct table *t)
 {
-    for (size_t r = 0; r < t->nrows * ((size_t)t->ncols + 1); r++) free(t->cells[r]);
+    for (size_t r = 0; r < t->nrows * ((size_t)t->ncols + 1); r++)
+        free(t->cells[r]);
     free(t->cells);
     t->cells = NULL;
     t->nrows = t->cap = 0;
@@ -354,7 +363,7 @@ static int http(struct ctl *c, const char *method, const char *path, const char 
     /* The admin listener is local to the datacenter: an http_proxy set for the outside
      * world must not capture these requests. */
     curl_easy_setopt(c->curl, CURLOPT_PROXY, "");
-    curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "tsrelayctl/" TSR_CTL_VERSION);
+    curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "tsrelayctl/" TSR_VERSION);
     curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, a);
     struct curl_slist *hdrs = NULL;
@@ -372,7 +381,8 @@ static int http(struct ctl *c, const char *method, const char *path, const char 
     if (cc != CURLE_OK) {
         tsr_buf_free(&a->body);
         if (a->too_big)
-            return fail(c, EXIT_FAIL, "answer to %s %s larger than %d MiB", method, path, MAX_ANSWER >> 20);
+            return fail(c, EXIT_FAIL, "answer to %s %s larger than %d MiB", method, path,
+                        MAX_ANSWER >> 20);
         return fail(c, EXIT_UNREACHABLE,
                     "cannot reach tsrelay admin endpoint at %s: %s; is tsrelay running? set -a or "
                     "TSRELAY_ADMIN",
@@ -395,7 +405,8 @@ static void error_text(const struct answer *a, char *out, size_t len)
         snprintf(out, len, "%s", e);
     } else {
         size_t n = 0;
-        while (n < a->body.len && a->body.data[n] != '\n' && a->body.data[n] != '\r' && n < 200) n++;
+        while (n < a->body.len && a->body.data[n] != '\n' && a->body.data[n] != '\r' && n < 200)
+            n++;
         snprintf(out, len, "%.*s", (int)n, n ? a->body.data : "empty answer");
     }
     tsr_jsonr_free(&doc);
@@ -416,7 +427,8 @@ static int call(struct ctl *c, const char *method, const char *path, const char 
         char e[512];
         error_text(&a, e, sizeof(e));
         rc = fail(c, EXIT_FAIL, "%s: %s (HTTP %ld)", what, e, a.status);
-    } else if (tsr_jsonr_parse(a.body.data ? a.body.data : "", a.body.len, docp, perr, sizeof(perr)) != 0) {
+    } else if (tsr_jsonr_parse(a.body.data ? a.body.data : "", a.body.len, docp, perr,
+                               sizeof(perr)) != 0) {
         rc = fail(c, EXIT_FAIL, "%s: invalid JSON from %s %s: %s", what, method, path, perr);
     } else if (rawp) {
         *rawp = a.body;
@@ -429,7 +441,8 @@ static int call(struct ctl *c, const char *method, const char *path, const char 
 /* Prints a JSON text with exactly one newline after it. */
 static void print_json(const char *s, size_t len)
 {
-    while (len && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' ')) len--;
+    while (len && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' '))
+        len--;
     fwrite(s, 1, len, stdout);
     fputc('\n', stdout);
 }
@@ -456,18 +469,22 @@ static double job_eta_snapshot(const struct tsr_jsonr *job)
     if (total <= done) return 0;
     if (rate > 0 && done > 0 && points > 0) return (total - done) / (rate * done / points);
     double p = tsr_jsonr_get_num(job, "progress", 0);
-    double elapsed = (double)(tsr_jsonr_get_int(job, "updated_ms", 0) - tsr_jsonr_get_int(job, "created_ms", 0));
+    double elapsed =
+        (double)(tsr_jsonr_get_int(job, "updated_ms", 0) - tsr_jsonr_get_int(job, "created_ms", 0));
     if (p > 0 && p < 1 && elapsed > 0) return elapsed / 1000.0 * (1 - p) / p;
     return -1;
 }
 
 static void job_range(const struct tsr_jsonr *job, char *out, size_t len)
 {
-    int64_t since = tsr_jsonr_get_int(job, "since_ms", 0), until = tsr_jsonr_get_int(job, "until_ms", 0);
+    int64_t since = tsr_jsonr_get_int(job, "since_ms", 0),
+            until = tsr_jsonr_get_int(job, "until_ms", 0);
     int64_t created = tsr_jsonr_get_int(job, "created_ms", 0);
     char a[40], b[40], d[40];
-    if (since == 0) snprintf(a, sizeof(a), "earliest");
-    else fmt_time(since, a, sizeof(a));
+    if (since == 0)
+        snprintf(a, sizeof(a), "earliest");
+    else
+        fmt_time(since, a, sizeof(a));
     fmt_time(until ? until : created, b, sizeof(b));
     if (since && (until ? until : created) > since) {
         tsr_ctl_duration_format((until ? until : created) - since, d, sizeof(d));
@@ -483,11 +500,13 @@ static void print_job(const struct tsr_jsonr *job, int detail)
     char b1[64], b2[64], b3[64], line[512];
     int dry = tsr_jsonr_get_bool(job, "dry_run", 0);
     const char *state = tsr_jsonr_get_str(job, "state", "?");
-    printf("replay %lld: %s%s\n", (long long)tsr_jsonr_get_int(job, "id", 0), state, dry ? " (dry run)" : "");
+    printf("replay %lld: %s%s\n", (long long)tsr_jsonr_get_int(job, "id", 0), state,
+           dry ? " (dry run)" : "");
     printf("  cluster      %s\n", tsr_jsonr_get_str(job, "cluster", ""));
     job_range(job, line, sizeof(line));
     printf("  range        %s\n", line);
-    const char *db = tsr_jsonr_get_str(job, "db", ""), *mp = tsr_jsonr_get_str(job, "measurement_prefix", "");
+    const char *db = tsr_jsonr_get_str(job, "db", ""),
+               *mp = tsr_jsonr_get_str(job, "measurement_prefix", "");
     if (*db || *mp) {
         printf("  only         ");
         if (*db) printf("database '%s'%s", db, *mp ? ", " : "");
@@ -498,13 +517,17 @@ static void print_job(const struct tsr_jsonr *job, int detail)
     if (rate > 0) printf("  rate cap     %s points/s\n", fmt_count(rate, b1, sizeof(b1)));
     printf("  started by   %s at %s\n", tsr_jsonr_get_str(job, "started_by", "?"),
            fmt_time(tsr_jsonr_get_int(job, "created_ms", 0), b1, sizeof(b1)));
-    int64_t done = tsr_jsonr_get_int(job, "records_done", 0), total = tsr_jsonr_get_int(job, "records_total", 0);
-    printf("  records      %s of %s (%.1f%%)\n", fmt_count(done, b1, sizeof(b1)), fmt_count(total, b2, sizeof(b2)),
-           tsr_jsonr_get_num(job, "progress", 0) * 100);
-    printf("  points       %s %s (%s)\n", fmt_count(tsr_jsonr_get_int(job, "points_sent", 0), b1, sizeof(b1)),
-           dry ? "counted" : "sent", fmt_bytes((double)tsr_jsonr_get_int(job, "bytes_sent", 0), b3, sizeof(b3)));
+    int64_t done = tsr_jsonr_get_int(job, "records_done", 0),
+            total = tsr_jsonr_get_int(job, "records_total", 0);
+    printf("  records      %s of %s (%.1f%%)\n", fmt_count(done, b1, sizeof(b1)),
+           fmt_count(total, b2, sizeof(b2)), tsr_jsonr_get_num(job, "progress", 0) * 100);
+    printf("  points       %s %s (%s)\n",
+           fmt_count(tsr_jsonr_get_int(job, "points_sent", 0), b1, sizeof(b1)),
+           dry ? "counted" : "sent",
+           fmt_bytes((double)tsr_jsonr_get_int(job, "bytes_sent", 0), b3, sizeof(b3)));
     if (!job_finished(state))
-        printf("  rate now     %s points/s\n", fmt_count((int64_t)tsr_jsonr_get_num(job, "rate_now", 0), b1, sizeof(b1)));
+        printf("  rate now     %s points/s\n",
+               fmt_count((int64_t)(tsr_jsonr_get_num(job, "rate_now", 0) + 0.5), b1, sizeof(b1)));
     int64_t fin = tsr_jsonr_get_int(job, "finished_ms", 0);
     if (fin) printf("  finished     %s\n", fmt_time(fin, b1, sizeof(b1)));
     const char *result = tsr_jsonr_get_str(job, "result", "");
@@ -512,8 +535,10 @@ static void print_job(const struct tsr_jsonr *job, int detail)
     const struct tsr_jsonr *parts = tsr_jsonr_get(job, "partitions");
     for (size_t k = 0; detail && k < tsr_jsonr_len(parts); k++) {
         const struct tsr_jsonr *p = tsr_jsonr_at(parts, k);
-        printf("  partition %-3lld offsets %lld..%lld, at %lld\n", (long long)tsr_jsonr_get_int(p, "partition", 0),
-               (long long)tsr_jsonr_get_int(p, "start", 0), (long long)tsr_jsonr_get_int(p, "end", 0),
+        printf("  partition %-3lld offsets %lld..%lld, at %lld\n",
+               (long long)tsr_jsonr_get_int(p, "partition", 0),
+               (long long)tsr_jsonr_get_int(p, "start", 0),
+               (long long)tsr_jsonr_get_int(p, "end", 0),
                (long long)tsr_jsonr_get_int(p, "position", 0));
     }
 }
@@ -550,7 +575,8 @@ static void progress_draw(struct ctl *c, struct progress *pg, const struct tsr_j
 {
     int64_t now = mono_ms();
     const char *state = tsr_jsonr_get_str(job, "state", "?");
-    int64_t done = tsr_jsonr_get_int(job, "records_done", 0), total = tsr_jsonr_get_int(job, "records_total", 0);
+    int64_t done = tsr_jsonr_get_int(job, "records_done", 0),
+            total = tsr_jsonr_get_int(job, "records_total", 0);
     double eta = progress_eta(pg, now, done, total);
     if (!c->tty && !last && pg->last_plain && now - pg->last_plain < PLAIN_EVERY_MS) return;
 
@@ -559,7 +585,8 @@ static void progress_draw(struct ctl *c, struct progress *pg, const struct tsr_j
     if (p > 1) p = 1;
     char pts[32], rate[32], etas[32], line[256], bar[BAR_WIDTH + 1];
     int filled = (int)(p * BAR_WIDTH);
-    for (int k = 0; k < BAR_WIDTH; k++) bar[k] = k < filled ? '#' : '.';
+    for (int k = 0; k < BAR_WIDTH; k++)
+        bar[k] = k < filled ? '#' : '.';
     bar[BAR_WIDTH] = '\0';
     int running = strcmp(state, "running") == 0;
     snprintf(line, sizeof(line), "%d%% %s points %s/s ETA %s%s%s%s", (int)(p * 100),
@@ -615,8 +642,10 @@ static int follow(struct ctl *c, int show, struct tsr_jsonr **docp, struct tsr_b
             if (show) progress_draw(c, &pg, doc, fin);
             if (fin) {
                 *docp = doc;
-                if (rawp) *rawp = raw;
-                else tsr_buf_free(&raw);
+                if (rawp)
+                    *rawp = raw;
+                else
+                    tsr_buf_free(&raw);
                 return 0;
             }
         }
@@ -626,7 +655,8 @@ static int follow(struct ctl *c, int show, struct tsr_jsonr **docp, struct tsr_b
         if (interrupted) {
             if (c->tty && pg.drawn) putchar('\n');
             return fail(c, 130,
-                        "stopped watching replay %lld; it goes on: 'tsrelayctl replay cancel %lld' stops it",
+                        "stopped watching replay %lld; it goes on: 'tsrelayctl replay cancel %lld' "
+                        "stops it",
                         (long long)c->id, (long long)c->id);
         }
     }
@@ -650,16 +680,19 @@ static void print_measurements(const struct tsr_jsonr *job)
     }
     const struct tsr_jsonr **sorted = calloc(n, sizeof(*sorted));
     if (!sorted) abort();
-    for (size_t k = 0; k < n; k++) sorted[k] = tsr_jsonr_at(ms, k);
+    for (size_t k = 0; k < n; k++)
+        sorted[k] = tsr_jsonr_at(ms, k);
     qsort(sorted, n, sizeof(*sorted), cmp_points_desc);
     struct table t;
     char a[32], b[32];
-    table_init(&t, "MEASUREMENT", ">POINTS", ">BYTES", NULL);
+    table_init(&t, "MEASUREMENT", ">POINTS", ">BYTES");
     int64_t tp = 0, tb = 0;
     for (size_t k = 0; k < n; k++) {
-        int64_t p = tsr_jsonr_get_int(sorted[k], "points", 0), by = tsr_jsonr_get_int(sorted[k], "bytes", 0);
+        int64_t p = tsr_jsonr_get_int(sorted[k], "points", 0),
+                by = tsr_jsonr_get_int(sorted[k], "bytes", 0);
         tp += p, tb += by;
-        table_row(&t, tsr_jsonr_get_str(sorted[k], "name", "?"), fmt_count(p, a, sizeof(a)), fmt_count(by, b, sizeof(b)));
+        table_row(&t, tsr_jsonr_get_str(sorted[k], "name", "?"), fmt_count(p, a, sizeof(a)),
+                  fmt_count(by, b, sizeof(b)));
     }
     table_row(&t, "(total)", fmt_count(tp, a, sizeof(a)), fmt_count(tb, b, sizeof(b)));
     table_print(&t);
@@ -682,11 +715,13 @@ static int wait_job(struct ctl *c, int dry)
     } else if (strcmp(state, "done") == 0) {
         char pts[32];
         printf("replay %lld done: %s\n", (long long)c->id,
-               *result ? result : fmt_count(tsr_jsonr_get_int(job, "points_sent", 0), pts, sizeof(pts)));
+               *result ? result
+                       : fmt_count(tsr_jsonr_get_int(job, "points_sent", 0), pts, sizeof(pts)));
         if (dry) print_measurements(job);
     }
     if (strcmp(state, "done") != 0)
-        rc = fail(c, EXIT_FAIL, "replay %lld %s: %s", (long long)c->id, state, *result ? result : "no reason given");
+        rc = fail(c, EXIT_FAIL, "replay %lld %s: %s", (long long)c->id, state,
+                  *result ? result : "no reason given");
     tsr_jsonr_free(&job);
     tsr_buf_free(&raw);
     return rc;
@@ -707,17 +742,21 @@ static int no_such_cluster(struct ctl *c, const struct tsr_jsonr *clusters)
 {
     struct tsr_buf names = {0};
     for (size_t k = 0; k < tsr_jsonr_len(clusters); k++)
-        tsr_buf_printf(&names, "%s%s", k ? ", " : "", tsr_jsonr_get_str(tsr_jsonr_at(clusters, k), "name", "?"));
+        tsr_buf_printf(&names, "%s%s", k ? ", " : "",
+                       tsr_jsonr_get_str(tsr_jsonr_at(clusters, k), "name", "?"));
     tsr_buf_putc(&names, '\0');
-    fail(c, EXIT_FAIL, "no such cluster '%s' (configured: %s)", c->cluster, names.len > 1 ? names.data : "none");
+    fail(c, EXIT_FAIL, "no such cluster '%s' (configured: %s)", c->cluster,
+         names.len > 1 ? names.data : "none");
     tsr_buf_free(&names);
     return EXIT_FAIL;
 }
 
 static void lag_text(double s, char *buf, size_t len)
 {
-    if (s < 60) snprintf(buf, len, "%.1fs", s);
-    else tsr_ctl_duration_format((int64_t)(s * 1000), buf, len);
+    if (s < 60)
+        snprintf(buf, len, "%.1fs", s);
+    else
+        tsr_ctl_duration_format((int64_t)(s * 1000), buf, len);
 }
 
 /* One line, at most LAST_ERROR_WIDTH characters: errors can quote a whole response. */
@@ -726,7 +765,8 @@ static void short_text(const char *s, char *buf, size_t len)
     size_t o = 0, chars = 0;
     for (; *s && o + 4 < len; s++) {
         if (((unsigned char)*s & 0xC0) != 0x80 && ++chars > LAST_ERROR_WIDTH - 3) {
-            while (o && buf[o - 1] == ' ') o--;
+            while (o && buf[o - 1] == ' ')
+                o--;
             memcpy(buf + o, "...", 3);
             o += 3;
             break;
@@ -749,7 +789,7 @@ static void print_status(const struct tsr_jsonr *st)
         printf("no clusters configured\n");
     } else {
         struct table t;
-        table_init(&t, "CLUSTER", "STATE", "READY", ">LAG", ">LAG POINTS", "LAST ERROR", NULL);
+        table_init(&t, "CLUSTER", "STATE", "READY", ">LAG", ">LAG POINTS", "LAST ERROR");
         for (size_t k = 0; k < tsr_jsonr_len(clusters); k++) {
             const struct tsr_jsonr *cl = tsr_jsonr_at(clusters, k);
             lag_text(tsr_jsonr_get_num(cl, "lag_seconds", 0), b1, sizeof(b1));
@@ -765,7 +805,8 @@ static void print_status(const struct tsr_jsonr *st)
     const struct tsr_jsonr *k = tsr_jsonr_get(st, "kafka");
     printf("\nkafka: %s, %s; brokers %s, topic %s, %lld partitions; %s records in flight (%s); "
            "%s records produced, %s errors\n",
-           tsr_jsonr_get_bool(k, "up", 0) ? "up" : "DOWN", tsr_jsonr_get_bool(k, "ready", 0) ? "ready" : "not ready",
+           tsr_jsonr_get_bool(k, "up", 0) ? "up" : "DOWN",
+           tsr_jsonr_get_bool(k, "ready", 0) ? "ready" : "not ready",
            tsr_jsonr_get_str(k, "brokers", "?"), tsr_jsonr_get_str(k, "topic", "?"),
            (long long)tsr_jsonr_get_int(k, "partitions", 0),
            fmt_count(tsr_jsonr_get_int(k, "inflight_records", 0), b1, sizeof(b1)),
@@ -780,15 +821,17 @@ static void print_status(const struct tsr_jsonr *st)
     }
     printf("\nreplays:\n");
     struct table t;
-    table_init(&t, ">ID", "CLUSTER", "STATE", ">PROGRESS", ">RATE", ">ETA", NULL);
+    table_init(&t, ">ID", "CLUSTER", "STATE", ">PROGRESS", ">RATE", ">ETA");
     for (size_t r = 0; r < tsr_jsonr_len(replays); r++) {
         const struct tsr_jsonr *job = tsr_jsonr_at(replays, r);
         char id[24], pct[16], rate[48], eta[32];
         snprintf(id, sizeof(id), "%lld", (long long)tsr_jsonr_get_int(job, "id", 0));
         snprintf(pct, sizeof(pct), "%.1f%%", tsr_jsonr_get_num(job, "progress", 0) * 100);
-        snprintf(rate, sizeof(rate), "%s/s", fmt_count((int64_t)(tsr_jsonr_get_num(job, "rate_now", 0) + 0.5), b1, sizeof(b1)));
+        snprintf(rate, sizeof(rate), "%s/s",
+                 fmt_count((int64_t)(tsr_jsonr_get_num(job, "rate_now", 0) + 0.5), b1, sizeof(b1)));
         fmt_eta(job_eta_snapshot(job), eta, sizeof(eta));
-        table_row(&t, id, tsr_jsonr_get_str(job, "cluster", "?"), tsr_jsonr_get_str(job, "state", "?"), pct, rate, eta);
+        table_row(&t, id, tsr_jsonr_get_str(job, "cluster", "?"),
+                  tsr_jsonr_get_str(job, "state", "?"), pct, rate, eta);
     }
     table_print(&t);
     table_free(&t);
@@ -800,8 +843,10 @@ static int cmd_status(struct ctl *c)
     struct tsr_buf raw = {0};
     int rc = call(c, "GET", "/status", NULL, "cannot read status", &st, &raw);
     if (rc) return rc;
-    if (c->json) print_json(raw.data, raw.len);
-    else print_status(st);
+    if (c->json)
+        print_json(raw.data, raw.len);
+    else
+        print_status(st);
     tsr_jsonr_free(&st);
     tsr_buf_free(&raw);
     return EXIT_OK;
@@ -819,7 +864,7 @@ static int cmd_checkpoints(struct ctl *c)
     }
     struct table t;
     struct tsr_buf js = {0};
-    table_init(&t, "CLUSTER", ">PARTITION", ">POSITION", ">HIGH", ">LAG", NULL);
+    table_init(&t, "CLUSTER", ">PARTITION", ">POSITION", ">HIGH", ">LAG");
     tsr_buf_putc(&js, '[');
     for (size_t k = 0, nsel = 0; k < tsr_jsonr_len(clusters); k++) {
         const struct tsr_jsonr *cl = tsr_jsonr_at(clusters, k);
@@ -834,19 +879,24 @@ static int cmd_checkpoints(struct ctl *c)
         const struct tsr_jsonr *parts = tsr_jsonr_get(cl, "partitions");
         for (size_t p = 0; p < tsr_jsonr_len(parts); p++) {
             const struct tsr_jsonr *pp = tsr_jsonr_at(parts, p);
-            int64_t pos = tsr_jsonr_get_int(pp, "position", -1), high = tsr_jsonr_get_int(pp, "high", -1);
+            int64_t pos = tsr_jsonr_get_int(pp, "position", -1),
+                    high = tsr_jsonr_get_int(pp, "high", -1);
             char pn[24], ps[24], hs[24], ls[24];
             snprintf(pn, sizeof(pn), "%lld", (long long)tsr_jsonr_get_int(pp, "partition", 0));
             snprintf(ps, sizeof(ps), pos >= 0 ? "%lld" : "-", (long long)pos);
             snprintf(hs, sizeof(hs), high >= 0 ? "%lld" : "-", (long long)high);
-            snprintf(ls, sizeof(ls), pos >= 0 && high >= 0 ? "%lld" : "-", (long long)(high > pos ? high - pos : 0));
+            snprintf(ls, sizeof(ls), pos >= 0 && high >= 0 ? "%lld" : "-",
+                     (long long)(high > pos ? high - pos : 0));
             table_row(&t, name, pn, ps, hs, ls);
         }
     }
     tsr_buf_putc(&js, ']');
-    if (c->json) print_json(js.data, js.len);
-    else if (t.nrows) table_print(&t);
-    else printf("no partitions assigned yet\n");
+    if (c->json)
+        print_json(js.data, js.len);
+    else if (t.nrows)
+        table_print(&t);
+    else
+        printf("no partitions assigned yet\n");
     table_free(&t);
     tsr_buf_free(&js);
 out:
@@ -879,7 +929,7 @@ static int cmd_ledger(struct ctl *c)
     struct table t;
     char name[300];
     shell_word(c->cluster, name, sizeof(name));
-    table_init(&t, ">ID", "KIND", "FROM", "TO", ">DURATION", "REASON", NULL);
+    table_init(&t, ">ID", "KIND", "FROM", "TO", ">DURATION", "REASON");
     int64_t now = wall_ms();
     for (size_t k = 0; k < tsr_jsonr_len(ledger); k++) {
         const struct tsr_jsonr *e = tsr_jsonr_at(ledger, k);
@@ -887,13 +937,16 @@ static int cmd_ledger(struct ctl *c)
         char id[24], fs[40], ts[40], dur[48], cmd[512];
         snprintf(id, sizeof(id), "%lld", (long long)tsr_jsonr_get_int(e, "id", 0));
         fmt_time(from, fs, sizeof(fs));
-        if (to) fmt_time(to, ts, sizeof(ts));
-        else snprintf(ts, sizeof(ts), "open");
+        if (to)
+            fmt_time(to, ts, sizeof(ts));
+        else
+            snprintf(ts, sizeof(ts), "open");
         tsr_ctl_duration_format((to ? to : now) - from, dur, sizeof(dur));
         if (!to) strncat(dur, " so far", sizeof(dur) - strlen(dur) - 1);
-        table_row(&t, id, tsr_jsonr_get_str(e, "kind", "?"), fs, ts, dur, tsr_jsonr_get_str(e, "reason", ""));
-        snprintf(cmd, sizeof(cmd), "    tsrelayctl replay start --cluster %s --since %s%s%s", name, fs,
-                 to ? " --until " : "", to ? ts : "");
+        table_row(&t, id, tsr_jsonr_get_str(e, "kind", "?"), fs, ts, dur,
+                  tsr_jsonr_get_str(e, "reason", ""));
+        snprintf(cmd, sizeof(cmd), "    tsrelayctl replay start --cluster %s --since %s%s%s", name,
+                 fs, to ? " --until " : "", to ? ts : "");
         table_under(&t, cmd);
     }
     table_print(&t);
@@ -917,7 +970,8 @@ static const char *started_by(char *buf, size_t len)
 }
 
 /* Parses a TIME option; a bad one is a usage error naming the option. */
-static int time_arg(struct ctl *c, const char *opt, const char *s, int64_t now, int flags, int64_t *ms)
+static int time_arg(struct ctl *c, const char *opt, const char *s, int64_t now, int flags,
+                    int64_t *ms)
 {
     char err[256];
     if (tsr_ctl_time_parse(s, now, flags, ms, err, sizeof(err)) == 0) return 0;
@@ -933,13 +987,16 @@ static int cmd_replay_start(struct ctl *c)
     if ((rc = time_arg(c, "--since", c->since, now, TSR_CTL_TIME_EARLIEST, &since))) return rc;
     if (c->until && (rc = time_arg(c, "--until", c->until, now, 0, &until))) return rc;
     if (c->until && until <= since)
-        return fail(c, EXIT_USAGE, "invalid --until '%s': not after --since '%s'", c->until, c->since);
+        return fail(c, EXIT_USAGE, "invalid --until '%s': not after --since '%s'", c->until,
+                    c->since);
     if (c->rate) {
         char *end;
         errno = 0;
         long long v = strtoll(c->rate, &end, 10);
         if (errno || end == c->rate || *end || v <= 0)
-            return fail(c, EXIT_USAGE, "invalid --rate '%s': expected points per second, a whole number above 0", c->rate);
+            return fail(c, EXIT_USAGE,
+                        "invalid --rate '%s': expected points per second, a whole number above 0",
+                        c->rate);
         rate = v;
     }
 
@@ -951,7 +1008,8 @@ static int cmd_replay_start(struct ctl *c)
     if (c->until) tsr_buf_printf(&body, ",\"until_ms\":%lld", (long long)until);
     if (rate) tsr_buf_printf(&body, ",\"rate\":%lld", (long long)rate);
     if (c->db) tsr_buf_puts(&body, ",\"db\":"), tsr_json_string(&body, c->db);
-    if (c->measurement) tsr_buf_puts(&body, ",\"measurement_prefix\":"), tsr_json_string(&body, c->measurement);
+    if (c->measurement)
+        tsr_buf_puts(&body, ",\"measurement_prefix\":"), tsr_json_string(&body, c->measurement);
     if (c->given & OPT_DRY_RUN) tsr_buf_puts(&body, ",\"dry_run\":true");
     tsr_buf_puts(&body, ",\"started_by\":");
     tsr_json_string(&body, started_by(who, sizeof(who)));
@@ -970,7 +1028,8 @@ static int cmd_replay_start(struct ctl *c)
     tsr_jsonr_free(&job);
     tsr_buf_free(&raw);
     if (!waiting) return EXIT_OK;
-    if (c->id <= 0) return fail(c, EXIT_FAIL, "cannot follow the replay: the server's answer has no job id");
+    if (c->id <= 0)
+        return fail(c, EXIT_FAIL, "cannot follow the replay: the server's answer has no job id");
     if (!c->json) putchar('\n');
     return wait_job(c, (c->given & OPT_DRY_RUN) != 0);
 }
@@ -988,16 +1047,20 @@ static int cmd_replay_list(struct ctl *c)
         printf("no replays\n");
     } else {
         struct table t;
-        table_init(&t, ">ID", "CLUSTER", "STATE", "SINCE", "UNTIL", ">PROGRESS", ">POINTS", "STARTED BY", NULL);
+        table_init(&t, ">ID", "CLUSTER", "STATE", "SINCE", "UNTIL", ">PROGRESS", ">POINTS",
+                   "STARTED BY");
         for (size_t k = 0; k < tsr_jsonr_len(jobs); k++) {
             const struct tsr_jsonr *job = tsr_jsonr_at(jobs, k);
             char id[24], st[48], since[40], until[40], pct[16], pts[32];
-            int64_t s = tsr_jsonr_get_int(job, "since_ms", 0), u = tsr_jsonr_get_int(job, "until_ms", 0);
+            int64_t s = tsr_jsonr_get_int(job, "since_ms", 0),
+                    u = tsr_jsonr_get_int(job, "until_ms", 0);
             snprintf(id, sizeof(id), "%lld", (long long)tsr_jsonr_get_int(job, "id", 0));
             snprintf(st, sizeof(st), "%s%s", tsr_jsonr_get_str(job, "state", "?"),
                      tsr_jsonr_get_bool(job, "dry_run", 0) ? " (dry run)" : "");
-            if (s) fmt_time(s, since, sizeof(since));
-            else snprintf(since, sizeof(since), "earliest");
+            if (s)
+                fmt_time(s, since, sizeof(since));
+            else
+                snprintf(since, sizeof(since), "earliest");
             fmt_time(u ? u : tsr_jsonr_get_int(job, "created_ms", 0), until, sizeof(until));
             snprintf(pct, sizeof(pct), "%.1f%%", tsr_jsonr_get_num(job, "progress", 0) * 100);
             fmt_count(tsr_jsonr_get_int(job, "points_sent", 0), pts, sizeof(pts));
@@ -1041,7 +1104,8 @@ static int cmd_replay_show(struct ctl *c)
         print_json(raw.data, raw.len);
     } else {
         print_job(job, 1);
-        if (tsr_jsonr_get_bool(job, "dry_run", 0) && job_finished(tsr_jsonr_get_str(job, "state", ""))) {
+        if (tsr_jsonr_get_bool(job, "dry_run", 0) &&
+            job_finished(tsr_jsonr_get_str(job, "state", ""))) {
             putchar('\n');
             print_measurements(job);
         }
@@ -1061,8 +1125,10 @@ static int replay_verb(struct ctl *c, const char *verb)
     snprintf(what, sizeof(what), "cannot %s replay %lld", verb, (long long)c->id);
     int rc = call(c, "POST", path, "", what, &job, &raw);
     if (rc) return rc;
-    if (c->json) print_json(raw.data, raw.len);
-    else printf("replay %lld: %s\n", (long long)c->id, tsr_jsonr_get_str(job, "state", "?"));
+    if (c->json)
+        print_json(raw.data, raw.len);
+    else
+        printf("replay %lld: %s\n", (long long)c->id, tsr_jsonr_get_str(job, "state", "?"));
     tsr_jsonr_free(&job);
     tsr_buf_free(&raw);
     return EXIT_OK;
@@ -1095,7 +1161,8 @@ static const struct command {
     {"checkpoints", NULL, 0, OPT_CLUSTER, cmd_checkpoints},
     {"ledger", NULL, 0, OPT_CLUSTER, cmd_ledger},
     {"replay", "start", 0,
-     OPT_CLUSTER | OPT_SINCE | OPT_UNTIL | OPT_RATE | OPT_DB | OPT_MEASUREMENT | OPT_DRY_RUN | OPT_WAIT,
+     OPT_CLUSTER | OPT_SINCE | OPT_UNTIL | OPT_RATE | OPT_DB | OPT_MEASUREMENT | OPT_DRY_RUN |
+         OPT_WAIT,
      cmd_replay_start},
     {"replay", "list", 0, 0, cmd_replay_list},
     {"replay", "show", 1, OPT_FOLLOW, cmd_replay_show},
@@ -1108,9 +1175,9 @@ static const struct {
     unsigned bit;
     const char *name;
 } opt_names[] = {
-    {OPT_CLUSTER, "--cluster"}, {OPT_SINCE, "--since"},     {OPT_UNTIL, "--until"},
-    {OPT_RATE, "--rate"},       {OPT_DB, "--db"},           {OPT_MEASUREMENT, "--measurement"},
-    {OPT_DRY_RUN, "--dry-run"}, {OPT_WAIT, "--wait"},       {OPT_FOLLOW, "--follow"},
+    {OPT_CLUSTER, "--cluster"}, {OPT_SINCE, "--since"}, {OPT_UNTIL, "--until"},
+    {OPT_RATE, "--rate"},       {OPT_DB, "--db"},       {OPT_MEASUREMENT, "--measurement"},
+    {OPT_DRY_RUN, "--dry-run"}, {OPT_WAIT, "--wait"},   {OPT_FOLLOW, "--follow"},
 };
 
 /* HOST:PORT (an IPv6 host in brackets), optionally written as http://HOST:PORT/. */
@@ -1129,10 +1196,12 @@ static int set_admin(struct ctl *c, const char *addr, const char *from)
         if (colon && memchr(colon + 1, ':', n - (size_t)(colon + 1 - a))) colon = NULL;
     }
     size_t plen = colon ? n - (size_t)(colon + 1 - a) : 0;
-    int port_ok = colon && colon > a && plen >= 1 && plen <= 5 && strspn(colon + 1, "0123456789") >= plen &&
-                  atoi(colon + 1) >= 1 && atoi(colon + 1) <= 65535;
+    int port_ok = colon && colon > a && plen >= 1 && plen <= 5 &&
+                  strspn(colon + 1, "0123456789") >= plen && atoi(colon + 1) >= 1 &&
+                  atoi(colon + 1) <= 65535;
     if (!port_ok || n >= sizeof(c->admin))
-        return fail(c, EXIT_USAGE, "invalid admin address '%s'%s: expected HOST:PORT (like " DEFAULT_ADMIN ")",
+        return fail(c, EXIT_USAGE,
+                    "invalid admin address '%s'%s: expected HOST:PORT (like " DEFAULT_ADMIN ")",
                     addr, from);
     snprintf(c->admin, sizeof(c->admin), "%.*s", (int)n, a);
     snprintf(c->base_url, sizeof(c->base_url), "http://%s", c->admin);
@@ -1142,16 +1211,34 @@ static int set_admin(struct ctl *c, const char *addr, const char *from)
 /* Everything from argv into c; returns the command, or NULL with the message set. */
 static const struct command *parse_args(struct ctl *c, int argc, char **argv, int *rc)
 {
-    enum { O_JSON = 256, O_CLUSTER, O_SINCE, O_UNTIL, O_RATE, O_DB, O_MEASUREMENT, O_DRY_RUN,
-           O_WAIT, O_FOLLOW, O_VERSION };
+    enum {
+        O_JSON = 256,
+        O_CLUSTER,
+        O_SINCE,
+        O_UNTIL,
+        O_RATE,
+        O_DB,
+        O_MEASUREMENT,
+        O_DRY_RUN,
+        O_WAIT,
+        O_FOLLOW,
+        O_VERSION
+    };
     static const struct option opts[] = {
-        {"admin", required_argument, NULL, 'a'},     {"json", no_argument, NULL, O_JSON},
-        {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, O_VERSION},
-        {"cluster", required_argument, NULL, O_CLUSTER}, {"since", required_argument, NULL, O_SINCE},
-        {"until", required_argument, NULL, O_UNTIL}, {"rate", required_argument, NULL, O_RATE},
-        {"db", required_argument, NULL, O_DB},       {"measurement", required_argument, NULL, O_MEASUREMENT},
-        {"dry-run", no_argument, NULL, O_DRY_RUN},   {"wait", no_argument, NULL, O_WAIT},
-        {"follow", no_argument, NULL, O_FOLLOW},     {NULL, 0, NULL, 0},
+        {"admin", required_argument, NULL, 'a'},
+        {"json", no_argument, NULL, O_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, O_VERSION},
+        {"cluster", required_argument, NULL, O_CLUSTER},
+        {"since", required_argument, NULL, O_SINCE},
+        {"until", required_argument, NULL, O_UNTIL},
+        {"rate", required_argument, NULL, O_RATE},
+        {"db", required_argument, NULL, O_DB},
+        {"measurement", required_argument, NULL, O_MEASUREMENT},
+        {"dry-run", no_argument, NULL, O_DRY_RUN},
+        {"wait", no_argument, NULL, O_WAIT},
+        {"follow", no_argument, NULL, O_FOLLOW},
+        {NULL, 0, NULL, 0},
     };
     const char *words[4] = {NULL}, *admin = NULL;
     int nwords = 0, opt;
@@ -1168,32 +1255,56 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
             }
             words[nwords++] = optarg;
             break;
-        case 'a': admin = optarg; break;
-        case O_JSON: c->json = 1; break;
+        case 'a':
+            admin = optarg;
+            break;
+        case O_JSON:
+            c->json = 1;
+            break;
         case 'h':
             usage(stdout);
             *rc = EXIT_OK;
             return NULL;
         case O_VERSION:
-            printf("tsrelayctl %s\n", TSR_CTL_VERSION);
+            printf("tsrelayctl %s\n", TSR_VERSION);
             *rc = EXIT_OK;
             return NULL;
-        case O_CLUSTER: c->cluster = optarg, c->given |= OPT_CLUSTER; break;
-        case O_SINCE: c->since = optarg, c->given |= OPT_SINCE; break;
-        case O_UNTIL: c->until = optarg, c->given |= OPT_UNTIL; break;
-        case O_RATE: c->rate = optarg, c->given |= OPT_RATE; break;
-        case O_DB: c->db = optarg, c->given |= OPT_DB; break;
-        case O_MEASUREMENT: c->measurement = optarg, c->given |= OPT_MEASUREMENT; break;
-        case O_DRY_RUN: c->given |= OPT_DRY_RUN; break;
-        case O_WAIT: c->given |= OPT_WAIT; break;
-        case O_FOLLOW: c->given |= OPT_FOLLOW; break;
+        case O_CLUSTER:
+            c->cluster = optarg, c->given |= OPT_CLUSTER;
+            break;
+        case O_SINCE:
+            c->since = optarg, c->given |= OPT_SINCE;
+            break;
+        case O_UNTIL:
+            c->until = optarg, c->given |= OPT_UNTIL;
+            break;
+        case O_RATE:
+            c->rate = optarg, c->given |= OPT_RATE;
+            break;
+        case O_DB:
+            c->db = optarg, c->given |= OPT_DB;
+            break;
+        case O_MEASUREMENT:
+            c->measurement = optarg, c->given |= OPT_MEASUREMENT;
+            break;
+        case O_DRY_RUN:
+            c->given |= OPT_DRY_RUN;
+            break;
+        case O_WAIT:
+            c->given |= OPT_WAIT;
+            break;
+        case O_FOLLOW:
+            c->given |= OPT_FOLLOW;
+            break;
         case ':':
             *rc = fail(c, EXIT_USAGE, "option '%s' needs a value", argv[optind - 1]);
             return NULL;
         default:
             /* optopt names an unknown short option; for a long one it is 0. */
-            if (optopt) *rc = fail(c, EXIT_USAGE, "unknown option '-%c'", optopt);
-            else *rc = fail(c, EXIT_USAGE, "unknown option '%s'", argv[optind - 1]);
+            if (optopt)
+                *rc = fail(c, EXIT_USAGE, "unknown option '-%c'", optopt);
+            else
+                *rc = fail(c, EXIT_USAGE, "unknown option '%s'", argv[optind - 1]);
             return NULL;
         }
     }
@@ -1213,14 +1324,20 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         }
     }
     if (!cmd) {
-        if (!known_word) *rc = fail(c, EXIT_USAGE, "unknown command '%s'", words[0]);
-        else if (nwords == 1) *rc = fail(c, EXIT_USAGE, "'%s' needs a subcommand: start, list, show, pause, resume or cancel", words[0]);
-        else *rc = fail(c, EXIT_USAGE, "unknown command '%s %s'", words[0], words[1]);
+        if (!known_word)
+            *rc = fail(c, EXIT_USAGE, "unknown command '%s'", words[0]);
+        else if (nwords == 1)
+            *rc = fail(c, EXIT_USAGE,
+                       "'%s' needs a subcommand: start, list, show, pause, resume or cancel",
+                       words[0]);
+        else
+            *rc = fail(c, EXIT_USAGE, "unknown command '%s %s'", words[0], words[1]);
         return NULL;
     }
     int used = cmd->sub ? 2 : 1;
     char name[64];
-    snprintf(name, sizeof(name), "%s%s%s", cmd->word, cmd->sub ? " " : "", cmd->sub ? cmd->sub : "");
+    snprintf(name, sizeof(name), "%s%s%s", cmd->word, cmd->sub ? " " : "",
+             cmd->sub ? cmd->sub : "");
     if (cmd->takes_id) {
         char *end;
         if (nwords <= used) {
@@ -1230,7 +1347,8 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         errno = 0;
         long long id = strtoll(words[used], &end, 10);
         if (errno || end == words[used] || *end || id <= 0) {
-            *rc = fail(c, EXIT_USAGE, "invalid replay ID '%s': expected a number like 3", words[used]);
+            *rc = fail(c, EXIT_USAGE, "invalid replay ID '%s': expected a number like 3",
+                       words[used]);
             return NULL;
         }
         c->id = id;
@@ -1242,7 +1360,8 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
     }
     for (size_t k = 0; k < sizeof(opt_names) / sizeof(opt_names[0]); k++) {
         if ((c->given & opt_names[k].bit) && !(cmd->allowed & opt_names[k].bit)) {
-            *rc = fail(c, EXIT_USAGE, "option '%s' does not apply to '%s'", opt_names[k].name, name);
+            *rc =
+                fail(c, EXIT_USAGE, "option '%s' does not apply to '%s'", opt_names[k].name, name);
             return NULL;
         }
     }
@@ -1252,9 +1371,12 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
     }
 
     const char *env = getenv("TSRELAY_ADMIN");
-    if (admin) *rc = set_admin(c, admin, "");
-    else if (env && *env) *rc = set_admin(c, env, " (from TSRELAY_ADMIN)");
-    else *rc = set_admin(c, DEFAULT_ADMIN, "");
+    if (admin)
+        *rc = set_admin(c, admin, "");
+    else if (env && *env)
+        *rc = set_admin(c, env, " (from TSRELAY_ADMIN)");
+    else
+        *rc = set_admin(c, DEFAULT_ADMIN, "");
     return *rc ? NULL : cmd;
 }
 

@@ -98,7 +98,8 @@ static int parse_rfc3339(const char *s, int64_t *ms, char *err, size_t errlen)
         int k = 0;
         for (; is_digit(*p); k++, p++)
             if (k < 3) frac_ms = frac_ms * 10 + (*p - '0');
-        for (; k < 3; k++) frac_ms *= 10; /* ".5" is 500 ms */
+        for (; k < 3; k++)
+            frac_ms *= 10; /* ".5" is 500 ms */
     }
     if (*p == 'Z' || *p == 'z') {
         p++;
@@ -132,11 +133,12 @@ static int parse_rfc3339(const char *s, int64_t *ms, char *err, size_t errlen)
         return -1;
     }
     /* The offset says how far local time is ahead of UTC: subtract it. */
-    *ms = days_from_civil(y, mo, d) * MS_PER_DAY + h * MS_PER_H + mi * MS_PER_MIN +
-          sec * MS_PER_S + frac_ms - sign * (oh * MS_PER_H + om * MS_PER_MIN);
+    *ms = days_from_civil(y, mo, d) * MS_PER_DAY + h * MS_PER_H + mi * MS_PER_MIN + sec * MS_PER_S +
+          frac_ms - sign * (oh * MS_PER_H + om * MS_PER_MIN);
     return 0;
 bad:
-    snprintf(err, errlen, "not an RFC 3339 time (like " RFC3339_EXAMPLE " or 2026-11-23T07:00:00+02:00)");
+    snprintf(err, errlen,
+             "not an RFC 3339 time (like " RFC3339_EXAMPLE " or 2026-11-23T07:00:00+02:00)");
     return -1;
 }
 
@@ -155,7 +157,8 @@ static int parse_relative(const char *s, int64_t now_ms, int64_t *ms, char *err,
     }
     while (*p) {
         if (!is_digit(*p)) {
-            snprintf(err, errlen, "expected a number at '%s' in relative time (like -2h or -1h30m)", p);
+            snprintf(err, errlen, "expected a number at '%s' in relative time (like -2h or -1h30m)",
+                     p);
             return -1;
         }
         int64_t n = 0;
@@ -177,7 +180,8 @@ static int parse_relative(const char *s, int64_t now_ms, int64_t *ms, char *err,
             return -1;
         }
         if (units[u].ms >= last_unit) {
-            snprintf(err, errlen, "units out of order in relative time (largest first, like -1h30m)");
+            snprintf(err, errlen,
+                     "units out of order in relative time (largest first, like -1h30m)");
             return -1;
         }
         last_unit = units[u].ms;
@@ -248,10 +252,12 @@ void tsr_ctl_time_format(int64_t ms, char *buf, size_t len)
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    int h = (int)(rem / MS_PER_H), mi = (int)(rem / MS_PER_MIN % 60), sec = (int)(rem / MS_PER_S % 60);
+    int h = (int)(rem / MS_PER_H), mi = (int)(rem / MS_PER_MIN % 60),
+        sec = (int)(rem / MS_PER_S % 60);
     int frac = (int)(rem % MS_PER_S);
     if (frac)
-        snprintf(buf, len, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m, d, h, mi, sec, frac);
+        snprintf(buf, len, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m, d, h, mi, sec,
+                 frac);
     else
         snprintf(buf, len, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d, h, mi, sec);
 }

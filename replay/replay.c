@@ -23,6 +23,25 @@
 #define STEP_MS 20
 #define MAX_BACKOFF_MS 10000
 
+/* Batches in flight per job: a replay writes old points, which overwrite themselves,
+ * so batches need not wait for each other; positions still advance only over batches
+ * delivered in the order they were read. */
+#define MAX_INFLIGHT 4
+
+/* One write request's worth of a job, from reading to delivery. */
+struct rbatch {
+    struct run *u;
+    struct tsr_buf body, gz;
+    long points;
+    char db[256], rp[256];
+    int64_t end[TSR_CKPT_MAX_PARTITIONS]; /* positions once it and all before it are delivered */
+    int in_flight, delivered, attempts;
+    int orphan; /* its job was paused or cancelled while it was in flight: free on answer */
+    int64_t next_try_ns;
+    int url;
+    struct rbatch *next;
+};
+
 /* A job and, while it runs, what it runs with. */
 struct run {
     struct tsr_replayer *r;
@@ -31,14 +50,11 @@ struct run {
     rd_kafka_t *rk;
     rd_kafka_queue_t *q;
     struct event *step_ev;
-    struct tsr_buf batch, gz;
-    long batch_points;
-    char bdb[256], brp[256];
-    int64_t pending[TSR_CKPT_MAX_PARTITIONS]; /* positions once the batch is delivered */
-    rd_kafka_message_t *held;                 /* read, not fitting the current batch */
-    int in_flight;
-    int attempts;
-    int64_t next_try_ns;
+    struct rbatch *fill;          /* being built */
+    struct rbatch *head, *tail;   /* closed, in read order */
+    int nqueued, in_flight;
+    int64_t pending[TSR_CKPT_MAX_PARTITIONS]; /* read frontier per partition */
+    rd_kafka_message_t *held;                 /* read, not fitting the batch being built */
     int url;
     double tokens;
     int64_t tokens_ns;
@@ -70,12 +86,40 @@ static void persist(struct run *u)
     tsr_buf_free(&rec);
 }
 
+static struct rbatch *rbatch_new(struct run *u)
+{
+    struct rbatch *b = calloc(1, sizeof(*b));
+    if (!b) abort();
+    b->u = u;
+    return b;
+}
+
+static void rbatch_free(struct rbatch *b)
+{
+    tsr_buf_free(&b->body);
+    tsr_buf_free(&b->gz);
+    free(b);
+}
+
+/* Drops everything read and not delivered (it is read again from the saved positions)
+ * and the consumer. Requests in flight keep their batch until they are answered. */
 static void close_consumer(struct run *u)
 {
     if (u->held) rd_kafka_message_destroy(u->held);
     u->held = NULL;
-    u->batch.len = 0;
-    u->batch_points = 0;
+    if (u->fill) rbatch_free(u->fill);
+    u->fill = NULL;
+    while (u->head) {
+        struct rbatch *b = u->head;
+        u->head = b->next;
+        if (b->in_flight)
+            b->orphan = 1;
+        else
+            rbatch_free(b);
+    }
+    u->tail = NULL;
+    u->nqueued = 0;
+    u->in_flight = 0;
     if (u->q) rd_kafka_queue_destroy(u->q);
     u->q = NULL;
     if (u->rk) {
@@ -147,6 +191,7 @@ static int open_consumer(struct run *u, char *err, size_t errlen)
         return -1;
     }
     u->q = rd_kafka_queue_get_consumer(u->rk);
+    u->fill = rbatch_new(u);
     u->rate_t0_ns = tsr_clock_mono_ns();
     u->rate_points0 = u->job.points_sent;
     return 0;
@@ -167,18 +212,18 @@ static size_t measurement_len(const char *s, size_t len)
     return i;
 }
 
-/* Takes one record's matching lines into the batch (or counts them for a dry run).
- * Returns -1 if the record belongs to another database than the batch. */
+/* Takes one record's matching lines into the batch being built (or counts them for a
+ * dry run). Returns -1 if the record belongs to another database than that batch. */
 static int take(struct run *u, rd_kafka_message_t *m, int pi)
 {
+    struct rbatch *b = u->fill;
     char db[256], rp[256];
     tsr_kafka_header(m, "db", db, sizeof(db));
     tsr_kafka_header(m, "rp", rp, sizeof(rp));
     if (*u->job.db && strcmp(db, u->job.db) != 0) goto taken;
-    if (!u->job.dry_run && u->batch_points > 0 && (strcmp(db, u->bdb) || strcmp(rp, u->brp)))
-        return -1;
-    snprintf(u->bdb, sizeof(u->bdb), "%s", db);
-    snprintf(u->brp, sizeof(u->brp), "%s", rp);
+    if (!u->job.dry_run && b->points > 0 && (strcmp(db, b->db) || strcmp(rp, b->rp))) return -1;
+    snprintf(b->db, sizeof(b->db), "%s", db);
+    snprintf(b->rp, sizeof(b->rp), "%s", rp);
     size_t plen = strlen(u->job.measurement_prefix);
     for (const char *p = m->payload, *end = p + m->len; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -189,9 +234,9 @@ static int take(struct run *u, rd_kafka_message_t *m, int pi)
                 u->job.points_sent++;
                 u->job.bytes_sent += (int64_t)len + 1;
             } else {
-                tsr_buf_append(&u->batch, p, len);
-                tsr_buf_putc(&u->batch, '\n');
-                u->batch_points++;
+                tsr_buf_append(&b->body, p, len);
+                tsr_buf_putc(&b->body, '\n');
+                b->points++;
             }
         }
         p = nl ? nl + 1 : end;
@@ -203,9 +248,28 @@ taken:
     return 0;
 }
 
-static void on_sent(void *opaque, const struct tsr_httpc_resp *resp);
+/* Closes the batch being built: it will be delivered up to the read frontier. A batch
+ * with no points (everything filtered out) is delivered at once, so positions still
+ * move over what it covered. */
+static void close_fill(struct run *u)
+{
+    struct rbatch *b = u->fill;
+    memcpy(b->end, u->pending, sizeof(int64_t) * (size_t)u->job.nparts);
+    b->delivered = b->points == 0;
+    if (u->tail)
+        u->tail->next = b;
+    else
+        u->head = b;
+    u->tail = b;
+    u->nqueued++;
+    u->fill = rbatch_new(u);
+}
 
-static void send_batch(struct run *u)
+static void on_sent(void *opaque, const struct tsr_httpc_resp *resp);
+static void on_step(evutil_socket_t fd, short what, void *arg);
+
+/* Sends b; returns -1 when the rate limit says not yet (the step timer comes back). */
+static int send_one(struct run *u, struct rbatch *b)
 {
     /* Token bucket at the job's rate: the replay must not flatten the cluster. */
     int64_t now = tsr_clock_mono_ns();
@@ -213,23 +277,26 @@ static void send_batch(struct run *u)
     u->tokens += (double)(now - u->tokens_ns) / 1e9 * cap;
     if (u->tokens > cap) u->tokens = cap;
     u->tokens_ns = now;
-    double need = (double)u->batch_points < cap ? (double)u->batch_points : cap;
-    if (u->tokens < need) return; /* the step timer comes back */
-    u->tokens -= (double)u->batch_points;
-    const char *body = u->batch.data;
-    size_t len = u->batch.len;
+    double need = (double)b->points < cap ? (double)b->points : cap;
+    if (u->tokens < need) return -1;
+    u->tokens -= (double)b->points;
+
+    const char *body = b->body.data;
+    size_t len = b->body.len;
     int gzip = strcmp(u->cc->compression, "gzip") == 0;
     if (gzip) {
-        u->gz.len = 0;
-        if (tsr_gzip(body, len, 1, &u->gz) == 0) {
-            body = u->gz.data;
-            len = u->gz.len;
+        b->gz.len = 0;
+        if (tsr_gzip(body, len, 1, &b->gz) == 0) {
+            body = b->gz.data;
+            len = b->gz.len;
         } else {
             gzip = 0;
         }
     }
+    b->url = u->url;
+    u->url = (u->url + 1) % (int)u->cc->nurls;
     struct tsr_buf url = {0};
-    tsr_sink_write_url(u->cc, u->url, u->bdb, u->brp, &url);
+    tsr_sink_write_url(u->cc, b->url, b->db, b->rp, &url);
     tsr_buf_putc(&url, '\0');
     struct tsr_httpc_req req = {
         .url = url.data, .method = "POST", .body = body, .body_len = len,
@@ -238,8 +305,14 @@ static void send_batch(struct run *u)
         .ca_file = *u->cc->tls_ca_file ? u->cc->tls_ca_file : NULL,
         .insecure = u->cc->tls_insecure,
     };
-    if (tsr_httpc_send(u->r->env.hc, &req, on_sent, u) == 0) u->in_flight = 1;
+    if (tsr_httpc_send(u->r->env.hc, &req, on_sent, b) == 0) {
+        b->in_flight = 1;
+        u->in_flight++;
+    } else {
+        b->next_try_ns = now + 100 * 1000000LL;
+    }
     tsr_buf_free(&url);
+    return 0;
 }
 
 static void all_delivered(struct run *u)
@@ -254,23 +327,41 @@ static void all_delivered(struct run *u)
                (long long)u->job.bytes_sent);
 }
 
+/* Moves the saved positions over the delivered batches at the head of the queue. */
+static int advance(struct run *u)
+{
+    int moved = 0;
+    while (u->head && u->head->delivered && !u->head->in_flight) {
+        struct rbatch *b = u->head;
+        for (int i = 0; i < u->job.nparts; i++) u->job.parts[i].position = b->end[i];
+        u->head = b->next;
+        if (!u->head) u->tail = NULL;
+        u->nqueued--;
+        rbatch_free(b);
+        moved = 1;
+    }
+    return moved;
+}
+
 static void on_sent(void *opaque, const struct tsr_httpc_resp *resp)
 {
-    struct run *u = opaque;
-    u->in_flight = 0;
-    if (!u->rk) return; /* paused or cancelled meanwhile: positions stay as saved */
+    struct rbatch *b = opaque;
+    struct run *u = b->u;
+    b->in_flight = 0;
+    if (b->orphan) {
+        rbatch_free(b);
+        return;
+    }
+    u->in_flight--;
     enum tsr_sink_verdict v = resp->status ? tsr_sink_judge(resp->status, resp->body)
                                            : TSR_SINK_RETRY;
     if (v == TSR_SINK_DONE || v == TSR_SINK_REJECTED) {
         if (v == TSR_SINK_REJECTED)
             tsr_warn("replay %llu: cluster '%s' rejected lines (HTTP 400): %.200s",
                      (unsigned long long)u->job.id, u->job.cluster, resp->body);
-        u->job.points_sent += u->batch_points;
-        u->job.bytes_sent += (int64_t)u->batch.len;
-        for (int i = 0; i < u->job.nparts; i++) u->job.parts[i].position = u->pending[i];
-        u->batch.len = 0;
-        u->batch_points = 0;
-        u->attempts = 0;
+        b->delivered = 1;
+        u->job.points_sent += b->points;
+        u->job.bytes_sent += (int64_t)b->body.len;
         u->job.result[0] = '\0';
         double secs = (double)(tsr_clock_mono_ns() - u->rate_t0_ns) / 1e9;
         if (secs > 0.5) u->job.rate_now = (double)(u->job.points_sent - u->rate_points0) / secs;
@@ -278,44 +369,40 @@ static void on_sent(void *opaque, const struct tsr_httpc_resp *resp)
             u->rate_t0_ns = tsr_clock_mono_ns();
             u->rate_points0 = u->job.points_sent;
         }
-        persist(u);
-        all_delivered(u);
+        if (advance(u)) {
+            persist(u);
+            all_delivered(u);
+        }
+        /* Next batch now, not at the next tick: the tick is for waiting, not working. */
+        if (u->job.state == TSR_REPLAY_RUNNING) on_step(-1, 0, u);
         return;
     }
-    u->attempts++;
+    b->attempts++;
     int64_t ms = 100;
-    for (int i = 1; i < u->attempts && ms < MAX_BACKOFF_MS; i++) ms *= 2;
+    for (int i = 1; i < b->attempts && ms < MAX_BACKOFF_MS; i++) ms *= 2;
     if (ms > MAX_BACKOFF_MS) ms = MAX_BACKOFF_MS;
     if (resp->retry_after_s > 0 && resp->retry_after_s * 1000 > ms) ms = resp->retry_after_s * 1000;
-    u->next_try_ns = tsr_clock_mono_ns() + ms * 1000000;
-    u->url = (u->url + 1) % (int)u->cc->nurls;
-    snprintf(u->job.result, sizeof(u->job.result), "retrying (try %d): %s", u->attempts,
+    b->next_try_ns = tsr_clock_mono_ns() + ms * 1000000;
+    snprintf(u->job.result, sizeof(u->job.result), "retrying (try %d): %s", b->attempts,
              resp->status ? "cluster answered an error" : resp->error);
-    if (u->attempts == 1 || u->attempts % 10 == 0)
+    if (b->attempts == 1 || b->attempts % 10 == 0)
         tsr_warn("replay %llu: write to cluster '%s' failed (try %d), will retry: HTTP %d %s",
-                 (unsigned long long)u->job.id, u->job.cluster, u->attempts, resp->status,
+                 (unsigned long long)u->job.id, u->job.cluster, b->attempts, resp->status,
                  resp->status ? resp->body : resp->error);
 }
 
-/* One turn of a running job: read what fits, send a full (or final) batch. */
-static void on_step(evutil_socket_t fd, short what, void *arg)
+/* Records one step reads at most, so a long dry run does not hold up the loop that
+ * also forwards to every cluster. */
+#define READ_PER_STEP 1000
+
+/* Reads into the batch being built until it is full, nothing more is waiting, or
+ * READ_PER_STEP; returns how many messages it read. */
+static int read_some(struct run *u, int64_t max_points, int *full)
 {
-    struct run *u = arg;
-    char err[256];
-    if (u->job.state != TSR_REPLAY_RUNNING || u->in_flight || u->r->stopping) return;
-    if (!u->rk && open_consumer(u, err, sizeof(err)) != 0) {
-        finish(u, TSR_REPLAY_FAILED, "%s", err);
-        return;
-    }
-    if (u->next_try_ns && tsr_clock_mono_ns() < u->next_try_ns) return;
-    u->next_try_ns = 0;
-    /* A batch never holds more than a second's worth at the job's rate, so even the
-     * first request keeps to the cap. */
-    int64_t max_points = u->cc->batch_lines < u->job.rate ? u->cc->batch_lines : u->job.rate;
-    int full = u->held || u->batch_points >= max_points ||
-               (int64_t)u->batch.len >= u->cc->batch_bytes;
     int read = 0;
-    while (!full) {
+    struct rbatch *b = u->fill;
+    *full = u->held || b->points >= max_points || (int64_t)b->body.len >= u->cc->batch_bytes;
+    while (!*full && read < READ_PER_STEP) {
         rd_kafka_message_t *m = rd_kafka_consume_queue(u->q, 0);
         if (!m) break;
         read++;
@@ -329,30 +416,58 @@ static void on_step(evutil_socket_t fd, short what, void *arg)
         }
         if (take(u, m, pi) != 0) {
             u->held = m;
+            *full = 1;
             break;
         }
-        full = u->batch_points >= max_points || (int64_t)u->batch.len >= u->cc->batch_bytes;
+        *full = b->points >= max_points || (int64_t)b->body.len >= u->cc->batch_bytes;
     }
+    return read;
+}
+
+/* One turn of a running job: build batches while there is room, send what may go. */
+static void on_step(evutil_socket_t fd, short what, void *arg)
+{
+    struct run *u = arg;
+    char err[256];
+    if (u->job.state != TSR_REPLAY_RUNNING || u->r->stopping) return;
+    if (!u->rk && open_consumer(u, err, sizeof(err)) != 0) {
+        finish(u, TSR_REPLAY_FAILED, "%s", err);
+        return;
+    }
+    int full;
     if (u->job.dry_run) {
-        if (read) persist(u);
+        if (read_some(u, INT64_MAX, &full)) persist(u);
         all_delivered(u);
         return;
     }
-    int drained = 1;
-    for (int i = 0; i < u->job.nparts; i++)
-        if (u->pending[i] < u->job.parts[i].end) drained = 0;
-    if (u->batch_points > 0 && (full || drained || !read)) {
-        send_batch(u);
-    } else if (u->batch_points == 0 && drained) {
-        /* The rest of the range was filtered out: nothing left to send. */
-        for (int i = 0; i < u->job.nparts; i++) u->job.parts[i].position = u->pending[i];
+    /* A batch never holds more than a second's worth at the job's rate, so even the
+     * first request keeps to the cap. */
+    int64_t max_points = u->cc->batch_lines < u->job.rate ? u->cc->batch_lines : u->job.rate;
+    while (u->nqueued < MAX_INFLIGHT) {
+        if (u->held && u->fill->points == 0) {
+            rd_kafka_message_t *m = u->held;
+            u->held = NULL;
+            take(u, m, part_index(u, m->partition));
+        }
+        int read = read_some(u, max_points, &full);
+        int drained = 1;
+        for (int i = 0; i < u->job.nparts; i++)
+            if (u->pending[i] < u->job.parts[i].end) drained = 0;
+        if (u->fill->points > 0 ? (full || drained || !read) : drained && !u->held) {
+            close_fill(u);
+            if (!u->fill || drained) break;
+            continue;
+        }
+        break;
+    }
+    if (advance(u)) {
+        persist(u);
         all_delivered(u);
+        if (u->job.state != TSR_REPLAY_RUNNING) return;
     }
-    if (!u->in_flight && u->held && u->batch_points == 0) {
-        rd_kafka_message_t *m = u->held;
-        u->held = NULL;
-        take(u, m, part_index(u, m->partition));
-    }
+    int64_t now = tsr_clock_mono_ns();
+    for (struct rbatch *b = u->head; b && u->in_flight < MAX_INFLIGHT; b = b->next)
+        if (!b->in_flight && !b->delivered && now >= b->next_try_ns && send_one(u, b) != 0) break;
 }
 
 static struct run *run_new(struct tsr_replayer *r, const struct tsr_cluster_conf *cc)
@@ -450,8 +565,6 @@ void tsr_replayer_free(struct tsr_replayer **rp)
         r->runs = u->next;
         close_consumer(u);
         event_free(u->step_ev);
-        tsr_buf_free(&u->batch);
-        tsr_buf_free(&u->gz);
         tsr_replay_job_clear(&u->job);
         free(u->authorization);
         free(u);

@@ -28,7 +28,8 @@ static void parse_bad(const char *text, size_t len, const char *want)
     char err[256] = "";
     assert_int_equal(tsr_jsonr_parse(text, len, &v, err, sizeof(err)), -1);
     assert_null(v);
-    if (!strstr(err, want)) fail_msg("parse of '%.*s': message '%s' lacks '%s'", (int)len, text, err, want);
+    if (!strstr(err, want))
+        fail_msg("parse of '%.*s': message '%s' lacks '%s'", (int)len, text, err, want);
 }
 
 #define BAD(text, want) parse_bad(text, strlen(text), want)
@@ -87,7 +88,8 @@ static void test_numbers(void **state)
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         struct tsr_jsonr *v = parse_ok(cases[k].text);
         assert_int_equal(tsr_jsonr_type(v), TSR_JSONR_NUMBER);
-        if (tsr_jsonr_is_int(v) != cases[k].is_int) fail_msg("%s: is_int %d", cases[k].text, tsr_jsonr_is_int(v));
+        if (tsr_jsonr_is_int(v) != cases[k].is_int)
+            fail_msg("%s: is_int %d", cases[k].text, tsr_jsonr_is_int(v));
         if (tsr_jsonr_int(v, 99) != cases[k].i)
             fail_msg("%s: int %lld", cases[k].text, (long long)tsr_jsonr_int(v, 99));
         assert_true(tsr_jsonr_num(v, 99) == cases[k].d);
@@ -160,7 +162,8 @@ static void test_strings(void **state)
     assert_string_equal(tsr_jsonr_str(v, NULL), "\xef\xbf\xbdz\xef\xbf\xbd");
     tsr_jsonr_free(&v);
     v = parse_ok("\"\\ud83d\\u0041\"");
-    assert_string_equal(tsr_jsonr_str(v, NULL), "\xef\xbf\xbd" "A");
+    assert_string_equal(tsr_jsonr_str(v, NULL), "\xef\xbf\xbd"
+                                                "A");
     tsr_jsonr_free(&v);
 
     /* \u0000 is kept: the length says so, C sees the string end there. */
@@ -189,7 +192,8 @@ static void test_bad_strings(void **state)
 
 static void test_containers(void **state)
 {
-    struct tsr_jsonr *v = parse_ok("{\"a\": 1, \"b\": [true, null, \"x\", {\"c\": -2}], \"e\": {}, \"f\": []}");
+    struct tsr_jsonr *v =
+        parse_ok("{\"a\": 1, \"b\": [true, null, \"x\", {\"c\": -2}], \"e\": {}, \"f\": []}");
     assert_int_equal(tsr_jsonr_type(v), TSR_JSONR_OBJECT);
     assert_int_equal(tsr_jsonr_len(v), 4);
     assert_int_equal(tsr_jsonr_get_int(v, "a", 0), 1);
@@ -214,11 +218,13 @@ static void test_containers(void **state)
 
     /* Deep nesting up to the limit is fine. */
     char deep[2 * TSR_JSONR_MAX_DEPTH + 1];
-    for (int k = 0; k < TSR_JSONR_MAX_DEPTH; k++) deep[k] = '[', deep[2 * TSR_JSONR_MAX_DEPTH - 1 - k] = ']';
+    for (int k = 0; k < TSR_JSONR_MAX_DEPTH; k++)
+        deep[k] = '[', deep[2 * TSR_JSONR_MAX_DEPTH - 1 - k] = ']';
     deep[2 * TSR_JSONR_MAX_DEPTH] = '\0';
     v = parse_ok(deep);
     const struct tsr_jsonr *in = v;
-    for (int k = 1; k < TSR_JSONR_MAX_DEPTH; k++) in = tsr_jsonr_at(in, 0);
+    for (int k = 1; k < TSR_JSONR_MAX_DEPTH; k++)
+        in = tsr_jsonr_at(in, 0);
     assert_int_equal(tsr_jsonr_type(in), TSR_JSONR_ARRAY);
     assert_int_equal(tsr_jsonr_len(in), 0);
     tsr_jsonr_free(&v);
@@ -264,7 +270,8 @@ static void test_bad_containers(void **state)
     memset(deep, '[', n);
     deep[n] = '\0';
     BAD(deep, "nesting deeper");
-    for (size_t k = 0; k + 5 <= n; k += 5) memcpy(deep + k, "{\"a\":", 5); /* {"a":{"a":... */
+    for (size_t k = 0; k + 5 <= n; k += 5)
+        memcpy(deep + k, "{\"a\":", 5); /* {"a":{"a":... */
     BAD(deep, "nesting deeper");
     free(deep);
 }
@@ -340,20 +347,29 @@ static void test_raw(void **state)
 static void test_status_document(void **state)
 {
     const char *doc =
-        "{\"datacenter\":\"dc1\",\"uptime_s\":3600,\"draining\":false,\"kafka\":{\"brokers\":\"127.0.0.1:9092\","
+        "{\"datacenter\":\"dc1\",\"uptime_s\":3600,\"draining\":false,\"kafka\":{\"brokers\":\"127."
+        "0.0.1:9092\","
         "\"topic\":\"metrics\",\"ready\":true,\"up\":true,\"partitions\":4,\"inflight_records\":0,"
         "\"inflight_bytes\":0,\"records\":18446744073709551615,\"errors\":0},\"listeners\":{},"
-        "\"clusters\":[{\"name\":\"vm\",\"type\":\"victoriametrics\",\"state\":\"down\",\"ready\":false,"
-        "\"reason\":\"no url up\",\"since_ms\":1795410000000,\"lag_seconds\":12.500,\"lag_records\":40,"
-        "\"lag_points\":1200,\"last_error\":\"connect \\\"refused\\\"\",\"urls\":[{\"url\":\"http://x\",\"up\":false}],"
-        "\"partitions\":[{\"partition\":0,\"position\":10,\"high\":50}],\"ledger\":[{\"id\":1,\"kind\":\"outage\","
-        "\"from_ms\":1795410000000,\"to_ms\":0,\"reason\":\"down\",\"from_offsets\":[10],\"to_offsets\":[]}]}]}\n";
+        "\"clusters\":[{\"name\":\"vm\",\"type\":\"victoriametrics\",\"state\":\"down\",\"ready\":"
+        "false,"
+        "\"reason\":\"no url "
+        "up\",\"since_ms\":1795410000000,\"lag_seconds\":12.500,\"lag_records\":40,"
+        "\"lag_points\":1200,\"last_error\":\"connect "
+        "\\\"refused\\\"\",\"urls\":[{\"url\":\"http://x\",\"up\":false}],"
+        "\"partitions\":[{\"partition\":0,\"position\":10,\"high\":50}],\"ledger\":[{\"id\":1,"
+        "\"kind\":\"outage\","
+        "\"from_ms\":1795410000000,\"to_ms\":0,\"reason\":\"down\",\"from_offsets\":[10],\"to_"
+        "offsets\":[]}]}]}\n";
     struct tsr_jsonr *v = parse_ok(doc);
     const struct tsr_jsonr *cl = tsr_jsonr_at(tsr_jsonr_get(v, "clusters"), 0);
     assert_string_equal(tsr_jsonr_get_str(cl, "last_error", ""), "connect \"refused\"");
     assert_true(tsr_jsonr_get_num(cl, "lag_seconds", 0) == 12.5);
-    assert_int_equal(tsr_jsonr_get_int(tsr_jsonr_at(tsr_jsonr_get(cl, "ledger"), 0), "from_ms", 0), 1795410000000LL);
-    assert_int_equal(tsr_jsonr_len(tsr_jsonr_get(tsr_jsonr_at(tsr_jsonr_get(cl, "ledger"), 0), "to_offsets")), 0);
+    assert_int_equal(tsr_jsonr_get_int(tsr_jsonr_at(tsr_jsonr_get(cl, "ledger"), 0), "from_ms", 0),
+                     1795410000000LL);
+    assert_int_equal(
+        tsr_jsonr_len(tsr_jsonr_get(tsr_jsonr_at(tsr_jsonr_get(cl, "ledger"), 0), "to_offsets")),
+        0);
     /* A uint64 counter past INT64_MAX: a number, not an int. */
     assert_int_equal(tsr_jsonr_get_int(tsr_jsonr_get(v, "kafka"), "records", -1), -1);
     assert_true(tsr_jsonr_get_num(tsr_jsonr_get(v, "kafka"), "records", 0) > 1.8e19);
@@ -363,11 +379,16 @@ static void test_status_document(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scalars),          cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_bad_numbers),      cmocka_unit_test(test_strings),
-        cmocka_unit_test(test_bad_strings),      cmocka_unit_test(test_containers),
-        cmocka_unit_test(test_bad_containers),   cmocka_unit_test(test_lookup),
-        cmocka_unit_test(test_raw),              cmocka_unit_test(test_status_document),
+        cmocka_unit_test(test_scalars),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_bad_numbers),
+        cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_bad_strings),
+        cmocka_unit_test(test_containers),
+        cmocka_unit_test(test_bad_containers),
+        cmocka_unit_test(test_lookup),
+        cmocka_unit_test(test_raw),
+        cmocka_unit_test(test_status_document),
     };
     return cmocka_run_group_tests_name("ctl_json", tests, NULL, NULL);
 }

@@ -21,7 +21,8 @@ static int64_t parse_ok(const char *s, int flags)
 {
     int64_t ms = -12345;
     char err[256] = "";
-    if (tsr_ctl_time_parse(s, NOW, flags, &ms, err, sizeof(err)) != 0) fail_msg("'%s' refused: %s", s, err);
+    if (tsr_ctl_time_parse(s, NOW, flags, &ms, err, sizeof(err)) != 0)
+        fail_msg("'%s' refused: %s", s, err);
     return ms;
 }
 
@@ -161,24 +162,36 @@ static void test_duration(void **state)
         int64_t ms;
         const char *want;
     } cases[] = {
-        {0, "0s"},          {350, "350ms"},        {1000, "1s"},         {1500, "1s"},
-        {59 * S, "59s"},    {60 * S, "1m"},        {90 * S, "1m30s"},    {H, "1h"},
-        {H + 30 * MIN, "1h30m"}, {H + 5 * S, "1h5s"}, {42 * MIN + 10 * S, "42m10s"},
-        {D, "1d"},          {D + 2 * H + 59 * S, "1d2h"}, {-90 * S, "-1m30s"}, {-5, "-5ms"},
+        {0, "0s"},
+        {350, "350ms"},
+        {1000, "1s"},
+        {1500, "1s"},
+        {59 * S, "59s"},
+        {60 * S, "1m"},
+        {90 * S, "1m30s"},
+        {H, "1h"},
+        {H + 30 * MIN, "1h30m"},
+        {H + 5 * S, "1h5s"},
+        {42 * MIN + 10 * S, "42m10s"},
+        {D, "1d"},
+        {D + 2 * H + 59 * S, "1d2h"},
+        {-90 * S, "-1m30s"},
+        {-5, "-5ms"},
         {INT64_MIN, "-106751991167d7h12m"},
     };
     char buf[64];
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         tsr_ctl_duration_format(cases[k].ms, buf, sizeof(buf));
-        if (strcmp(buf, cases[k].want) != 0) fail_msg("%lld ms: got '%s', want '%s'", (long long)cases[k].ms, buf, cases[k].want);
+        if (strcmp(buf, cases[k].want) != 0)
+            fail_msg("%lld ms: got '%s', want '%s'", (long long)cases[k].ms, buf, cases[k].want);
     }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc3339),         cmocka_unit_test(test_rfc3339_errors),
-        cmocka_unit_test(test_relative),        cmocka_unit_test(test_relative_errors),
+        cmocka_unit_test(test_rfc3339),           cmocka_unit_test(test_rfc3339_errors),
+        cmocka_unit_test(test_relative),          cmocka_unit_test(test_relative_errors),
         cmocka_unit_test(test_words_and_numbers), cmocka_unit_test(test_format),
         cmocka_unit_test(test_duration),
     };
