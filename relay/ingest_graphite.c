@@ -324,10 +324,12 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
                      sa->sa_family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)sa)->sin6_addr
                                                : (void *)&((struct sockaddr_in *)sa)->sin_addr,
                      c->peer, sizeof(c->peer));
+    /* Graphite senders keep one connection open and may be quiet for minutes: no idle
+     * timeout; TCP keepalive finds the peers that vanished. */
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
     c->bev = bufferevent_socket_new(ig->base, fd, BEV_OPT_CLOSE_ON_FREE);
     bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
-    struct timeval idle = {ig->cf->ingest_read_timeout_ms / 1000 * 10, 0};
-    bufferevent_set_timeouts(c->bev, &idle, NULL);
     if (!ig->paused) bufferevent_enable(c->bev, EV_READ);
     c->next = ig->conns;
     if (ig->conns) ig->conns->prev = c;
