@@ -34,6 +34,7 @@
 # bounds each catch-up; BENCH_E2E_CLUSTER_KEYS adds cluster keys to both clusters, e.g.
 # BENCH_E2E_CLUSTER_KEYS='max_inflight: 8, catchup_rate: 200000' (comma-separated).
 . "$(dirname "$0")/../tests/lib/harness.sh"
+. "$REPO_ROOT/bench/lib.sh"
 . "$REPO_ROOT/tests/lib/relay.sh"
 . "$REPO_ROOT/tests/lib/forward.sh"
 
@@ -43,12 +44,7 @@ STEP_NS=1000000 # 1 ms between points: VictoriaMetrics stores milliseconds
 FIELDS=3        # loadgen's lines carry f1, f2, f3: VictoriaMetrics counts 3 rows each
 LOADGEN=$REPO_ROOT/build/release/bench/loadgen
 [ -x "$LOADGEN" ] || fail "$LOADGEN missing: run make"
-TCK=$(getconf CLK_TCK)
-cpu_s() { awk -v t="$TCK" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }
-hwm_mb() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 now() { date +%s.%N; }
-calc() { awk "BEGIN { $1 }"; }
 # per_s N SECONDS: N / SECONDS, rounded; 0 if SECONDS is not positive.
 per_s() { calc "s = $2; if (s > 0) printf \"%.0f\", ($1) / s; else printf \"-\""; }
 
@@ -221,27 +217,6 @@ if mode == "vm":
 PY
 
 # --- VictoriaMetrics instances (the harness's flags, plus dedup at 1 ms) ---------------
-declare -A VMPORT=() VMPID=()
-vm_url() { echo "http://127.0.0.1:${VMPORT[$1]}"; }
-
-# vm_start NAME [DATADIR]: start (or restart, same port and data) instance NAME.
-vm_start()
-{
-    local name=$1 dir=${2:-$TSR_TMP/$1}
-    [ -n "${VMPORT[$name]:-}" ] || VMPORT[$name]=$(free_port)
-    spawn "$name" victoria-metrics -httpListenAddr="127.0.0.1:${VMPORT[$name]}" \
-        -storageDataPath="$dir" -retentionPeriod=100y -search.latencyOffset=0s \
-        -search.disableCache -dedup.minScrapeInterval=1ms -loggerLevel=WARN
-    VMPID[$name]=$SPAWN_PID
-    wait_server "$name" "$SPAWN_PID" 30 curl -sf -o /dev/null -m 1 "$(vm_url "$name")/health"
-}
-
-vm_stop()
-{
-    stop_pid "${VMPID[$1]}" 30
-    VMPID[$1]=
-}
-
 # vm_count NAME: samples of bench_f1 the instance holds (deduplicated, as queried).
 vm_count()
 {
@@ -462,10 +437,8 @@ log "vmagent: bench_f1 samples: VM #1 $V_N1, VM #2 $V_N2"
 
 # ============================ table ===================================================
 # A figure that could not be measured is "-"; so is anything computed from it.
-num() { [[ $1 =~ ^-?[0-9.]+$ ]]; }
 pct() { num "$1" && calc "printf \"%.0f%%\", 100 * $1 / $DIRECT_LPS" || echo -; }
 ratio() { num "$1" && num "$2" && calc "if ($2 > 0) printf \"%.2f\", $1 / $2; else printf \"-\"" || echo -; }
-met() { calc "print (($1) ? \"yes\" : \"NO\")"; }
 row() { printf '%-40s %12s %12s %10s   %-24s %s\n' "$@"; }
 
 [ -z "${BENCH_E2E_CLUSTER_KEYS:-}" ] || printf '\ncluster keys: %s' "$BENCH_E2E_CLUSTER_KEYS"

@@ -33,6 +33,7 @@
 # BENCH_REPLAY_RATE (the --rate cap, 10000000), BENCH_REPLAY_TIMEOUT (600 s per replay),
 # BENCH_REPLAY_CLUSTER_KEYS ('key: value, ...' added to the vm and influx clusters).
 . "$(dirname "$0")/../tests/lib/harness.sh"
+. "$REPO_ROOT/bench/lib.sh"
 . "$REPO_ROOT/tests/lib/relay.sh"
 . "$REPO_ROOT/tests/lib/forward.sh"
 
@@ -47,13 +48,7 @@ LOADGEN=$REPO_ROOT/build/release/bench/loadgen
 CTL=$(dirname "$TSRELAY_BIN")/tsrelayctl
 [ -x "$LOADGEN" ] || fail "$LOADGEN missing: run make"
 [ -x "$CTL" ] || fail "$CTL missing: run make"
-TCK=$(getconf CLK_TCK)
-cpu_s() { awk -v t="$TCK" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }
-hwm_mb() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 now_ms() { date +%s%3N; }
-calc() { awk "BEGIN { $1 }"; }
-num() { [[ $1 =~ ^-?[0-9.]+$ ]]; }
 BROKEN=()
 
 # --- helper processes (one Python file, three modes) --------------------------------
@@ -201,27 +196,6 @@ helper_stop()
 }
 
 # --- TSDBs ---------------------------------------------------------------------------
-declare -A VMPORT=() VMPID=()
-vm_url() { echo "http://127.0.0.1:${VMPORT[$1]}"; }
-
-# vm_start NAME [DATADIR]: start instance NAME (same port on a later call).
-vm_start()
-{
-    local name=$1 dir=${2:-$TSR_TMP/$1}
-    [ -n "${VMPORT[$name]:-}" ] || VMPORT[$name]=$(free_port)
-    spawn "$name" victoria-metrics -httpListenAddr="127.0.0.1:${VMPORT[$name]}" \
-        -storageDataPath="$dir" -retentionPeriod=100y -search.latencyOffset=0s \
-        -search.disableCache -dedup.minScrapeInterval=1ms -loggerLevel=WARN
-    VMPID[$name]=$SPAWN_PID
-    wait_server "$name" "$SPAWN_PID" 30 curl -sf -o /dev/null -m 1 "$(vm_url "$name")/health"
-}
-
-vm_stop()
-{
-    stop_pid "${VMPID[$1]}" 30
-    VMPID[$1]=
-}
-
 # vm_count NAME: samples of bench_f1 in the points' range [P0_MS, P1_MS) (export's end
 # is inclusive), deduplicated as queried.
 vm_count()
@@ -417,7 +391,6 @@ stop_relay
 [ "$RELAY_EXIT" = 0 ] || BROKEN+=("tsrelay exited $RELAY_EXIT on SIGTERM")
 
 # ============================ table ===================================================
-met() { calc "print (($1) ? \"yes\" : \"NO\")"; }
 pct() { num "$1" && num "$2" && calc "if ($2 > 0) printf \"%.0f%%\", 100 * $1 / $2; else printf \"-\"" || echo -; }
 row() { printf '%-44s %12s %12s   %-10s %s\n' "$@"; }
 met2() { printf '%s / %s' "$(met "$1")" "$(met "$2")"; }

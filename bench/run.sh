@@ -8,14 +8,11 @@
 # the Kafka broker's CPU separately, peak RSS, and the ratios.
 # BENCH_LINES (default 3,000,000) sets the measured volume.
 . "$(dirname "$0")/../tests/lib/harness.sh"
+. "$REPO_ROOT/bench/lib.sh"
 . "$REPO_ROOT/tests/lib/relay.sh"
 
 LINES=${BENCH_LINES:-3000000}
 LOADGEN=$REPO_ROOT/build/release/bench/loadgen
-TCK=$(getconf CLK_TCK)
-cpu_s() { awk -v t="$TCK" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }
-hwm_mb() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
 # measure NAME PID PORT PATH [BROKER_PID]: prints "lines_per_s cpu_us_per_line ..." 
 measure()

@@ -1,0 +1,37 @@
+# bench/lib.sh — what the benchmarks share (sourced after tests/lib/harness.sh).
+#
+#   cpu_s PID / hwm_mb PID / rss_mb PID   CPU seconds (utime+stime), peak and current RSS
+#   calc 'AWK'   num X   met 'COND'       arithmetic, "is a number", yes/NO
+#   vm_start NAME [DIR] / vm_stop NAME / vm_url NAME
+#                                         VictoriaMetrics instances by name, with the
+#                                         harness's flags and dedup at 1 ms
+
+TCK=$(getconf CLK_TCK)
+cpu_s() { awk -v t="$TCK" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }
+hwm_mb() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+calc() { awk "BEGIN { $1 }"; }
+num() { [[ $1 =~ ^-?[0-9.]+$ ]]; }
+met() { calc "print (($1) ? \"yes\" : \"NO\")"; }
+
+declare -A VMPORT=() VMPID=()
+vm_url() { echo "http://127.0.0.1:${VMPORT[$1]}"; }
+
+# vm_start NAME [DATADIR]: start instance NAME (a later call restarts it on the same
+# port, with the same data unless DATADIR differs).
+vm_start()
+{
+    local name=$1 dir=${2:-$TSR_TMP/$1}
+    [ -n "${VMPORT[$name]:-}" ] || VMPORT[$name]=$(free_port)
+    spawn "$name" victoria-metrics -httpListenAddr="127.0.0.1:${VMPORT[$name]}" \
+        -storageDataPath="$dir" -retentionPeriod=100y -search.latencyOffset=0s \
+        -search.disableCache -dedup.minScrapeInterval=1ms -loggerLevel=WARN
+    VMPID[$name]=$SPAWN_PID
+    wait_server "$name" "$SPAWN_PID" 30 curl -sf -o /dev/null -m 1 "$(vm_url "$name")/health"
+}
+
+vm_stop()
+{
+    stop_pid "${VMPID[$1]}" 30
+    VMPID[$1]=
+}
