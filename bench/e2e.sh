@@ -302,11 +302,7 @@ rm -rf "$TSR_TMP/vmdirect"
 start_kafka
 vm_start vm1
 vm_start vm2
-extra=
-if [ -n "${BENCH_E2E_CLUSTER_KEYS:-}" ]; then
-    IFS=, read -ra kv <<<"$BENCH_E2E_CLUSTER_KEYS"
-    for k in "${kv[@]}"; do extra+=$'\n'"    ${k# }"; done
-fi
+extra=$(cluster_keys "${BENCH_E2E_CLUSTER_KEYS:-}")
 relay_config "clusters:
   - name: vm1
     type: victoriametrics

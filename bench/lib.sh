@@ -2,6 +2,8 @@
 #
 #   cpu_s PID / hwm_mb PID / rss_mb PID   CPU seconds (utime+stime), peak and current RSS
 #   calc 'AWK'   num X   met 'COND'       arithmetic, "is a number", yes/NO
+#   cluster_keys 'k: v, k2: v2'         extra per-cluster YAML lines (from a BENCH_*_
+#                                         CLUSTER_KEYS variable), each on its own line
 #   vm_start NAME [DIR] / vm_stop NAME / vm_url NAME
 #                                         VictoriaMetrics instances by name, with the
 #                                         harness's flags and dedup at 1 ms
@@ -13,6 +15,15 @@ rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 calc() { awk "BEGIN { $1 }"; }
 num() { [[ $1 =~ ^-?[0-9.]+$ ]]; }
 met() { calc "print (($1) ? \"yes\" : \"NO\")"; }
+
+cluster_keys()
+{
+    local kv k out=
+    [ -n "${1:-}" ] || return 0
+    IFS=, read -ra kv <<<"$1"
+    for k in "${kv[@]}"; do out+=$'\n'"    ${k# }"; done
+    printf '%s' "$out"
+}
 
 declare -A VMPORT=() VMPID=()
 vm_url() { echo "http://127.0.0.1:${VMPORT[$1]}"; }

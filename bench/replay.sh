@@ -261,11 +261,7 @@ vm_start vm
 vm_start live
 
 # ============================ relay, ingest ===========================================
-extra=
-if [ -n "${BENCH_REPLAY_CLUSTER_KEYS:-}" ]; then
-    IFS=, read -ra kv <<<"$BENCH_REPLAY_CLUSTER_KEYS"
-    for k in "${kv[@]}"; do extra+=$'\n'"    ${k# }"; done
-fi
+extra=$(cluster_keys "${BENCH_REPLAY_CLUSTER_KEYS:-}")
 relay_config "clusters:
   - name: vm
     type: victoriametrics

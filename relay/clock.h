@@ -1,8 +1,8 @@
-/* relay/clock.h — the relay's notion of "now", injectable for tests.
+/* relay/clock.h — the relay's notion of "now".
  *
  * Every timestamp the relay stamps on a point and every batching or timeout decision
- * reads the clock through here, so unit tests can set the time and get deterministic
- * results. Thread-safe to read; set only from tests before threads start. */
+ * reads the clock through here. Code whose timing tests must control takes the time as
+ * an argument instead (the parser's now_ns, health/health.h's now_ms). Thread-safe. */
 #ifndef TSR_CLOCK_H
 #define TSR_CLOCK_H
 
@@ -12,8 +12,5 @@
 int64_t tsr_clock_now_ns(void);
 /* Monotonic time in nanoseconds, for durations. */
 int64_t tsr_clock_mono_ns(void);
-
-/* Tests only: make tsr_clock_now_ns return `fake_ns` (0 restores the real clock). */
-void tsr_clock_set_fake(int64_t fake_ns);
 
 #endif

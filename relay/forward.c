@@ -12,16 +12,15 @@
 #include "buf.h"
 #include "clock.h"
 #include "config/config.h"
-#include "gzip.h"
 #include "httpc.h"
 #include "kafka.h"
 #include "log.h"
+#include "pace.h"
 #include "replay/replay.h"
 #include "sink.h"
 
 #define MAX_LANES 64
 #define TICK_MS 250
-#define RETRY_BASE_MS 100
 /* A 400 batch is split until its rejected lines stand alone; past this many requests
  * for one batch, what is left is dead-lettered as it is. */
 #define BISECT_MAX_REQUESTS 256
@@ -40,7 +39,6 @@ struct batch {
     long records;
     char db[256];
     char rp[256];
-    int64_t first_ts_ms;
     /* Where each partition stands once this batch is delivered. */
     int64_t next_offset[TSR_CKPT_MAX_PARTITIONS];
     int64_t last_ts_ms[TSR_CKPT_MAX_PARTITIONS];
@@ -60,7 +58,6 @@ struct lane {
     struct event *retry_ev;
     int in_flight;
     int url;
-    int64_t t0_ns;
 };
 
 struct part {
@@ -85,8 +82,7 @@ struct tsr_forwarder {
     struct tsr_health *health;
     struct tsr_prober *prober;
     char *authorization;
-    double tokens; /* catch-up rate limit bucket */
-    int64_t tokens_ns;
+    struct tsr_bucket bucket; /* catchup_rate */
     int stopping;
     uint64_t ledger_id; /* open outage interval, 0 if none */
     int64_t down_since_ms; /* when the cluster was last seen going down */
@@ -157,7 +153,6 @@ static int take(struct lane *l, rd_kafka_message_t *m)
         snprintf(b->rp, sizeof(b->rp), "%s", rp);
     }
     int64_t ts = rd_kafka_message_timestamp(m, NULL);
-    if (b->points == 0) b->first_ts_ms = ts;
     const char *v = m->payload;
     tsr_buf_append(&b->body, v, m->len);
     if (m->len > 0 && v[m->len - 1] != '\n') tsr_buf_putc(&b->body, '\n');
@@ -281,17 +276,6 @@ static void schedule_retry(struct lane *l, int64_t delay_ms)
 {
     struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
     evtimer_add(l->retry_ev, &tv);
-}
-
-static int64_t backoff_ms(const struct tsr_forwarder *f, int attempts, long retry_after_s)
-{
-    int64_t ms = RETRY_BASE_MS;
-    for (int i = 1; i < attempts && ms < f->cc->retry_max_ms; i++) ms *= 2;
-    if (ms > f->cc->retry_max_ms) ms = f->cc->retry_max_ms;
-    /* Jitter spreads relays that failed together. */
-    ms = ms / 2 + (rand() % (ms / 2 + 1));
-    if (retry_after_s > 0 && retry_after_s * 1000 > ms) ms = retry_after_s * 1000;
-    return ms;
 }
 
 /* Everything in the sending batch is delivered (or dead-lettered): advance. */
@@ -427,7 +411,7 @@ static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
             tsr_buf_free(&url);
             if (l->in_flight) return;
         }
-        schedule_retry(l, backoff_ms(f, b->attempts, resp->retry_after_s));
+        schedule_retry(l, tsr_backoff_ms(b->attempts, f->cc->retry_max_ms, resp->retry_after_s));
         return;
     }
     if (b->nranges == 0)
@@ -450,54 +434,22 @@ static void send_batch(struct lane *l)
     }
     struct range *r = &b->ranges[0];
     if (f->cc->catchup_rate > 0 && b->requests == 0) {
-        /* Token bucket: a recovering cluster gets at most catchup_rate points/s. */
-        int64_t now = tsr_clock_mono_ns();
-        double cap = (double)f->cc->catchup_rate;
-        f->tokens += (double)(now - f->tokens_ns) / 1e9 * cap;
-        if (f->tokens > cap) f->tokens = cap;
-        f->tokens_ns = now;
-        double need = (double)r->lines < cap ? (double)r->lines : cap;
-        if (f->tokens < need) {
-            schedule_retry(l, (int64_t)((need - f->tokens) / cap * 1000) + 1);
+        /* A recovering cluster gets at most catchup_rate points/s. */
+        int64_t wait = tsr_bucket_take(&f->bucket, (double)f->cc->catchup_rate, (double)r->lines,
+                                       tsr_clock_mono_ns());
+        if (wait) {
+            schedule_retry(l, wait);
             return;
-        }
-        f->tokens -= (double)r->lines;
-    }
-    const char *body = b->body.data + r->off;
-    size_t len = r->len;
-    int gzip = strcmp(f->cc->compression, "gzip") == 0;
-    if (gzip) {
-        b->gz.len = 0;
-        if (tsr_gzip(body, len, 1, &b->gz) == 0) {
-            body = b->gz.data;
-            len = b->gz.len;
-        } else {
-            gzip = 0;
         }
     }
     l->url = tsr_health_pick_url(f->health);
-    struct tsr_buf url = {0};
-    tsr_sink_write_url(f->cc, l->url, b->db, b->rp, &url);
-    tsr_buf_putc(&url, '\0');
-    struct tsr_httpc_req req = {
-        .url = url.data,
-        .method = "POST",
-        .body = body,
-        .body_len = len,
-        .content_encoding = gzip ? "gzip" : NULL,
-        .authorization = f->authorization,
-        .timeout_ms = f->cc->timeout_ms,
-        .ca_file = *f->cc->tls_ca_file ? f->cc->tls_ca_file : NULL,
-        .insecure = f->cc->tls_insecure,
-    };
-    if (tsr_httpc_send(f->env.hc, &req, on_write_done, l) == 0) {
+    if (tsr_sink_send(f->env.hc, f->cc, l->url, b->db, b->rp, b->body.data + r->off, r->len,
+                      &b->gz, f->authorization, on_write_done, l) == 0) {
         l->in_flight = 1;
-        l->t0_ns = tsr_clock_mono_ns();
         b->requests++;
     } else {
-        schedule_retry(l, backoff_ms(f, ++b->attempts, -1));
+        schedule_retry(l, tsr_backoff_ms(++b->attempts, f->cc->retry_max_ms, -1));
     }
-    tsr_buf_free(&url);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
@@ -663,17 +615,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     pull(f);
 }
 
-static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-    struct tsr_forwarder *f = opaque;
-    tsr_debug("cluster '%s': kafka consumer: %s: %s", f->cc->name, rd_kafka_err2name(err), reason);
-}
-
-static void consumer_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    tsr_log(level <= 3 ? TSR_LOG_WARN : TSR_LOG_DEBUG, "kafka consumer: %s: %s", fac, buf);
-}
-
 /* (Re)assigns partitions 0..nparts-1 at their positions; new partitions start at their
  * checkpoint or per start_from. */
 static int assign(struct tsr_forwarder *f, int nparts, char *err, size_t errlen)
@@ -714,53 +655,6 @@ static int assign(struct tsr_forwarder *f, int nparts, char *err, size_t errlen)
     return 0;
 }
 
-static rd_kafka_t *make_consumer(struct tsr_forwarder *f, char *err, size_t errlen)
-{
-    const struct tsr_config *cf = f->env.cf;
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char v[256], why[512];
-    struct {
-        const char *k;
-        const char *v;
-    } props[] = {
-        {"bootstrap.servers", cf->kafka_brokers},
-        /* librdkafka wants a group id even for manual assignment; nothing is committed. */
-        {"group.id", v},
-        {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"},
-        /* A position Kafka no longer holds must be noticed, never silently moved. */
-        {"auto.offset.reset", "error"},
-        {"enable.partition.eof", "false"},
-        {"queued.max.messages.kbytes", "4096"},
-        {"fetch.max.bytes", "4194304"},
-        {"fetch.wait.max.ms", "50"},
-        {"socket.keepalive.enable", "true"},
-    };
-    snprintf(v, sizeof(v), "tsrelay-%s-%s", cf->datacenter, f->cc->name);
-    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
-        if (rd_kafka_conf_set(conf, props[i].k, props[i].v, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
-            snprintf(err, errlen, "kafka consumer property '%s': %s", props[i].k, why);
-            rd_kafka_conf_destroy(conf);
-            return NULL;
-        }
-    }
-    for (size_t i = 0; i < cf->nkafka_properties; i++) {
-        /* Producer-only tuning is refused by a consumer; security settings apply. */
-        if (rd_kafka_conf_set(conf, cf->kafka_properties[i].key, cf->kafka_properties[i].value,
-                              why, sizeof(why)) != RD_KAFKA_CONF_OK)
-            tsr_debug("kafka consumer ignores property '%s': %s", cf->kafka_properties[i].key, why);
-    }
-    rd_kafka_conf_set_opaque(conf, f);
-    rd_kafka_conf_set_error_cb(conf, consumer_error_cb);
-    rd_kafka_conf_set_log_cb(conf, consumer_log_cb);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        snprintf(err, errlen, "cannot create kafka consumer: %s", why);
-    }
-    return rk;
-}
-
 int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_conf *cc,
                       struct tsr_forwarder **fp, char *err, size_t errlen)
 {
@@ -787,14 +681,16 @@ int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_co
     }
     struct tsr_health_conf hc = {.lag_threshold_ms = cc->lag_threshold_ms};
     f->health = tsr_health_new(&hc, (int)cc->nurls, on_health_change, f);
-    f->tokens_ns = tsr_clock_mono_ns();
+    f->bucket.at_ns = tsr_clock_mono_ns();
     f->recover_ev = event_new(env->base, -1, 0, on_recover, f);
 
     if (pipe2(f->wake_fds, O_NONBLOCK | O_CLOEXEC) != 0) {
         snprintf(err, errlen, "cannot create wake-up pipe");
         goto fail;
     }
-    f->rk = make_consumer(f, err, errlen);
+    char group[160];
+    snprintf(group, sizeof(group), "tsrelay-%s-%s", env->cf->datacenter, cc->name);
+    f->rk = tsr_kafka_consumer_new(env->cf, group, "error", err, errlen);
     if (!f->rk) goto fail;
     f->wake_ev = event_new(env->base, f->wake_fds[0], EV_READ | EV_PERSIST, on_wake, f);
     event_add(f->wake_ev, NULL);

@@ -473,3 +473,56 @@ void tsr_kafka_header(struct rd_kafka_message_s *m, const char *name, char *out,
     memcpy(out, v, n);
     out[n] = '\0';
 }
+
+static void consumer_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    tsr_log(level <= 3 ? TSR_LOG_WARN : TSR_LOG_DEBUG, "kafka consumer %s: %s: %s",
+            rd_kafka_name(rk), fac, buf);
+}
+
+static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    /* Transient (a broker restarting): librdkafka reconnects; its log says the rest. */
+    tsr_debug("kafka consumer %s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
+}
+
+rd_kafka_t *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *group_id,
+                                   const char *offset_reset, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char why[200];
+    const char *props[][2] = {
+        {"bootstrap.servers", cf->kafka_brokers},
+        {"group.id", group_id},
+        {"client.id", group_id},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", offset_reset},
+        {"enable.partition.eof", "false"},
+        {"queued.max.messages.kbytes", "4096"},
+        {"fetch.max.bytes", "4194304"},
+        {"fetch.wait.max.ms", "50"},
+        {"socket.keepalive.enable", "true"},
+    };
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+        if (rd_kafka_conf_set(conf, props[i][0], props[i][1], why, sizeof(why))) {
+            snprintf(err, errlen, "kafka consumer property '%s': %s", props[i][0], why);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    /* Producer-only tuning is refused by a consumer; security settings apply. */
+    for (size_t i = 0; i < cf->nkafka_properties; i++)
+        if (rd_kafka_conf_set(conf, cf->kafka_properties[i].key, cf->kafka_properties[i].value,
+                              why, sizeof(why)) != RD_KAFKA_CONF_OK)
+            tsr_debug("kafka consumer ignores property '%s': %s", cf->kafka_properties[i].key,
+                      why);
+    rd_kafka_conf_set_error_cb(conf, consumer_error_cb);
+    rd_kafka_conf_set_log_cb(conf, consumer_log_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "cannot create kafka consumer: %s", why);
+    }
+    return rk;
+}

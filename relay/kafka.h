@@ -77,6 +77,17 @@ int tsr_kafka_produce(struct tsr_kafka *k, int32_t partition, const char *payloa
 void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, const char *reason,
                            const char *src, long line_no, const char *db, const char *client);
 
+/* A consumer of the topic for a forwarder or a replay job: manual assignment (the
+ * group id only names it; nothing is committed), prefetch capped per partition,
+ * offset_reset "error" (a position Kafka no longer holds must be noticed) or
+ * "earliest", the operator's kafka.properties that apply to consumers, and its log
+ * lines in ours; its client id is the group id, so log lines name the forwarder or
+ * job. Returns the handle (the caller's: rd_kafka_consumer_close + rd_kafka_destroy),
+ * or NULL with err set. */
+struct rd_kafka_s;
+struct rd_kafka_s *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *group_id,
+                                          const char *offset_reset, char *err, size_t errlen);
+
 /* Copies the last header `name` of a consumed message (NUL-terminated, cut to outlen)
  * into out; "" when absent. The headers the producer writes are "db", "rp" and "src".
  * Any thread. */

@@ -5,13 +5,15 @@
  *   influxdb2        POST {url}/api/v2/write?org=&bucket=&precision=ns   Token auth
  *   victoriametrics  POST {url}/write?db=&precision=ns            (its InfluxDB API)
  *   cnosdb           POST {url}/api/v1/write?db=&precision=ns     Basic auth
- * Pure functions; any thread. */
+ * tsr_sink_send posts a batch through the loop's HTTP client (loop thread only); the
+ * rest are pure functions for any thread. */
 #ifndef TSR_SINK_H
 #define TSR_SINK_H
 
 #include <stddef.h>
 
 #include "buf.h"
+#include "httpc.h"
 
 struct tsr_cluster_conf;
 
@@ -24,6 +26,15 @@ void tsr_sink_write_url(const struct tsr_cluster_conf *cc, int idx, const char *
 /* Appends the Authorization header value for the cluster ("Token t", "Basic b64"), or
  * nothing if it has no credentials. Returns 1 if it appended, 0 if not. */
 int tsr_sink_authorization(const struct tsr_cluster_conf *cc, struct tsr_buf *out);
+
+/* Posts body[0..len) (whole '\n'-terminated lines of database db, policy rp) to URL
+ * number idx of the cluster: compressed into *gz when the cluster wants gzip, with the
+ * cluster's timeout and TLS options. body and *gz must stay untouched until done runs.
+ * Returns 0 (done will run), or -1 if the request could not be started. */
+int tsr_sink_send(struct tsr_httpc *hc, const struct tsr_cluster_conf *cc, int idx,
+                  const char *db, const char *rp, const char *body, size_t len,
+                  struct tsr_buf *gz, const char *authorization, tsr_httpc_done_fn *done,
+                  void *opaque);
 
 /* What to do with a write response. */
 enum tsr_sink_verdict {

@@ -12,11 +12,11 @@
 #include "job.h"
 #include "relay/clock.h"
 #include "relay/forward.h"
-#include "relay/gzip.h"
 #include "relay/httpc.h"
 #include "relay/json.h"
 #include "relay/kafka.h"
 #include "relay/log.h"
+#include "relay/pace.h"
 #include "relay/sink.h"
 
 #define DEFAULT_RATE 100000
@@ -56,8 +56,7 @@ struct run {
     int64_t pending[TSR_CKPT_MAX_PARTITIONS]; /* read frontier per partition */
     rd_kafka_message_t *held;                 /* read, not fitting the batch being built */
     int url;
-    double tokens;
-    int64_t tokens_ns;
+    struct tsr_bucket bucket; /* the job's rate */
     int64_t rate_t0_ns, rate_points0;
     char *authorization;
     struct run *next;
@@ -149,32 +148,12 @@ static void finish(struct run *u, enum tsr_replay_state st, const char *fmt, ...
 static int open_consumer(struct run *u, char *err, size_t errlen)
 {
     const struct tsr_config *cf = u->r->env.cf;
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char gid[128], why[200];
+    char gid[128];
     snprintf(gid, sizeof(gid), "tsrelay-%s-replay-%llu", cf->datacenter,
              (unsigned long long)u->job.id);
-    const char *props[][2] = {
-        {"bootstrap.servers", cf->kafka_brokers}, {"group.id", gid},
-        {"enable.auto.commit", "false"},          {"enable.auto.offset.store", "false"},
-        /* Retention may have moved past a saved position: go on from what is left. */
-        {"auto.offset.reset", "earliest"},        {"queued.max.messages.kbytes", "4096"},
-        {"fetch.wait.max.ms", "50"},
-    };
-    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
-        if (rd_kafka_conf_set(conf, props[i][0], props[i][1], why, sizeof(why))) {
-            snprintf(err, errlen, "kafka consumer property '%s': %s", props[i][0], why);
-            rd_kafka_conf_destroy(conf);
-            return -1;
-        }
-    for (size_t i = 0; i < cf->nkafka_properties; i++)
-        rd_kafka_conf_set(conf, cf->kafka_properties[i].key, cf->kafka_properties[i].value, why,
-                          sizeof(why));
-    u->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
-    if (!u->rk) {
-        rd_kafka_conf_destroy(conf);
-        snprintf(err, errlen, "cannot create kafka consumer: %s", why);
-        return -1;
-    }
+    /* Retention may have moved past a saved position: go on from what is left. */
+    u->rk = tsr_kafka_consumer_new(cf, gid, "earliest", err, errlen);
+    if (!u->rk) return -1;
     rd_kafka_poll_set_consumer(u->rk);
     rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(u->job.nparts);
     for (int i = 0; i < u->job.nparts; i++) {
@@ -271,47 +250,18 @@ static void on_step(evutil_socket_t fd, short what, void *arg);
 /* Sends b; returns -1 when the rate limit says not yet (the step timer comes back). */
 static int send_one(struct run *u, struct rbatch *b)
 {
-    /* Token bucket at the job's rate: the replay must not flatten the cluster. */
+    /* The job's rate: a replay must not flatten the cluster. */
     int64_t now = tsr_clock_mono_ns();
-    double cap = (double)u->job.rate;
-    u->tokens += (double)(now - u->tokens_ns) / 1e9 * cap;
-    if (u->tokens > cap) u->tokens = cap;
-    u->tokens_ns = now;
-    double need = (double)b->points < cap ? (double)b->points : cap;
-    if (u->tokens < need) return -1;
-    u->tokens -= (double)b->points;
-
-    const char *body = b->body.data;
-    size_t len = b->body.len;
-    int gzip = strcmp(u->cc->compression, "gzip") == 0;
-    if (gzip) {
-        b->gz.len = 0;
-        if (tsr_gzip(body, len, 1, &b->gz) == 0) {
-            body = b->gz.data;
-            len = b->gz.len;
-        } else {
-            gzip = 0;
-        }
-    }
+    if (tsr_bucket_take(&u->bucket, (double)u->job.rate, (double)b->points, now)) return -1;
     b->url = u->url;
     u->url = (u->url + 1) % (int)u->cc->nurls;
-    struct tsr_buf url = {0};
-    tsr_sink_write_url(u->cc, b->url, b->db, b->rp, &url);
-    tsr_buf_putc(&url, '\0');
-    struct tsr_httpc_req req = {
-        .url = url.data, .method = "POST", .body = body, .body_len = len,
-        .content_encoding = gzip ? "gzip" : NULL, .authorization = u->authorization,
-        .timeout_ms = u->cc->timeout_ms,
-        .ca_file = *u->cc->tls_ca_file ? u->cc->tls_ca_file : NULL,
-        .insecure = u->cc->tls_insecure,
-    };
-    if (tsr_httpc_send(u->r->env.hc, &req, on_sent, b) == 0) {
+    if (tsr_sink_send(u->r->env.hc, u->cc, b->url, b->db, b->rp, b->body.data, b->body.len,
+                      &b->gz, u->authorization, on_sent, b) == 0) {
         b->in_flight = 1;
         u->in_flight++;
     } else {
         b->next_try_ns = now + 100 * 1000000LL;
     }
-    tsr_buf_free(&url);
     return 0;
 }
 
@@ -378,10 +328,7 @@ static void on_sent(void *opaque, const struct tsr_httpc_resp *resp)
         return;
     }
     b->attempts++;
-    int64_t ms = 100;
-    for (int i = 1; i < b->attempts && ms < MAX_BACKOFF_MS; i++) ms *= 2;
-    if (ms > MAX_BACKOFF_MS) ms = MAX_BACKOFF_MS;
-    if (resp->retry_after_s > 0 && resp->retry_after_s * 1000 > ms) ms = resp->retry_after_s * 1000;
+    int64_t ms = tsr_backoff_ms(b->attempts, MAX_BACKOFF_MS, resp->retry_after_s);
     b->next_try_ns = tsr_clock_mono_ns() + ms * 1000000;
     snprintf(u->job.result, sizeof(u->job.result), "retrying (try %d): %s", b->attempts,
              resp->status ? "cluster answered an error" : resp->error);
@@ -477,7 +424,7 @@ static struct run *run_new(struct tsr_replayer *r, const struct tsr_cluster_conf
     u->r = r;
     u->cc = cc;
     u->step_ev = event_new(r->env.base, -1, EV_PERSIST, on_step, u);
-    u->tokens_ns = tsr_clock_mono_ns();
+    u->bucket.at_ns = tsr_clock_mono_ns();
     struct tsr_buf auth = {0};
     if (tsr_sink_authorization(cc, &auth)) {
         tsr_buf_putc(&auth, '\0');

@@ -9,7 +9,6 @@
 . "$(dirname "$0")/../lib/forward.sh"
 
 STEP=1000000
-export VM_FLAGS="-dedup.minScrapeInterval=1ms"
 start_kafka
 start_victoriametrics
 PROXY_PORT=$(free_port)

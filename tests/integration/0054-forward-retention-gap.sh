@@ -11,7 +11,6 @@
 . "$(dirname "$0")/../lib/forward.sh"
 
 STEP=1000000
-export VM_FLAGS="-dedup.minScrapeInterval=1ms"
 export KAFKA_EXTRA_CONFIG="log.retention.check.interval.ms=500
 log.segment.delete.delay.ms=0"
 start_kafka

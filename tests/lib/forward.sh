@@ -4,6 +4,10 @@
 #   cluster_field NAME FIELD  one field of the cluster in /status (e.g. lag_seconds)
 #   wait_cluster_ready NAME T wait up to T seconds for 200; returns 1 on timeout
 #   counts_influx / counts_vm "COUNT SUM" of lpsend's points in the TSDB
+#
+# VictoriaMetrics runs deduplicating at 1 ms (VM_FLAGS), as docs/forwarding.md tells
+# operators: points resent after an outage then overwrite themselves, as in InfluxDB.
+export VM_FLAGS=${VM_FLAGS:--dedup.minScrapeInterval=1ms}
 
 cluster_ready()
 {
@@ -52,12 +56,11 @@ ctl() { "$(dirname "$TSRELAY_BIN")/tsrelayctl" -a "127.0.0.1:$RELAY_ADMIN_PORT" 
 rfc3339() { python3 -c "import datetime,sys; print(datetime.datetime.fromtimestamp(int(sys.argv[1])/1000, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z')" "$1"; }
 
 # start_two_clusters [EXTRA_INFLUX_YAML] [EXTRA_VM_YAML]: Kafka, InfluxDB (database
-# tsrtest created) and VictoriaMetrics (deduplicating like InfluxDB overwrites), and
+# tsrtest created) and VictoriaMetrics, and
 # the relay forwarding to both, as clusters "influx" and "vm"; extra per-cluster keys
 # are indented YAML lines. Returns once the relay is ready.
 start_two_clusters()
 {
-    export VM_FLAGS="-dedup.minScrapeInterval=1ms"
     start_kafka
     start_influxdb
     start_victoriametrics
