@@ -15,6 +15,7 @@ struct tsr_httpc {
     struct event_base *base;
     CURLM *multi;
     struct event *timer;
+    int active;
     struct xfer *xfers;  /* in flight, so free can cancel them */
     struct sock *socks;  /* watched, so free can release what curl leaves behind */
 };
@@ -53,6 +54,7 @@ static void xfer_finish(struct tsr_httpc *h, struct xfer *x, struct tsr_httpc_re
     resp->body_len = x->body.len - 1;
     curl_multi_remove_handle(h->multi, x->easy);
     xfer_unlink(h, x);
+    h->active--;
     x->done(x->opaque, resp);
     curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->headers);
@@ -248,10 +250,16 @@ int tsr_httpc_send(struct tsr_httpc *h, const struct tsr_httpc_req *req, tsr_htt
         free(x);
         return -1;
     }
+    h->active++;
     x->next = h->xfers;
     if (h->xfers) h->xfers->prev = x;
     h->xfers = x;
     return 0;
+}
+
+int tsr_httpc_active(const struct tsr_httpc *h)
+{
+    return h->active;
 }
 
 void tsr_httpc_free(struct tsr_httpc **hp)

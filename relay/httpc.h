@@ -46,6 +46,9 @@ int tsr_httpc_new(struct event_base *base, struct tsr_httpc **hp);
 int tsr_httpc_send(struct tsr_httpc *h, const struct tsr_httpc_req *req, tsr_httpc_done_fn *done,
                    void *opaque);
 
+/* Requests started and not yet done (tests check that nothing is left behind). */
+int tsr_httpc_active(const struct tsr_httpc *h);
+
 /* Cancels what is still running (their done callbacks run with status 0 and error
  * "cancelled"), frees, sets *hp to NULL. */
 void tsr_httpc_free(struct tsr_httpc **hp);
