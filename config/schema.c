@@ -293,7 +293,8 @@ const struct tsr_config_key tsr_config_cluster_keys[] = {
      .min = 100,
      .max = 60000,
      .off = CL(probe_interval_ms),
-     .doc = "How often each URL's health endpoint is probed"},
+     .doc = "How often each URL's health endpoint is probed (a URL that is down: every "
+            "200 ms, or this if shorter)"},
     {.name = "lag_threshold_ms",
      .type = TSR_CT_DURATION,
      .def = "2s",

@@ -88,7 +88,8 @@ int tsr_health_pick_url(struct tsr_health *h);
 
 struct tsr_prober;
 
-/* Probes each of urls every interval_ms with GET base_url + path: "/ping" for influxdb
+/* Probes each of urls every interval_ms (a URL that is down every 200 ms, or every
+ * interval_ms if shorter, so a returning node is seen at once) with GET base_url + path: "/ping" for influxdb
  * (expects 204), "/health" for victoriametrics and influxdb2 (200), "/api/v1/ping" for
  * cnosdb (200); any 2xx counts as healthy. type is the cluster type string. Feeds the
  * results into h (a failure's why is "HTTP 503" or the transport error) and names h's

@@ -1,5 +1,6 @@
 /* health/probe.c — the active prober: a GET of each URL's health endpoint every
- * interval, its answers fed into the cluster's struct tsr_health. */
+ * interval (more often while the URL is down), its answers fed into the cluster's
+ * struct tsr_health. */
 #include "health.h"
 
 #include <event2/event.h>
@@ -19,13 +20,20 @@ struct probe {
     int url;
 };
 
+/* A URL that is down is probed this often (or every interval, if that is shorter): a
+ * refused connection costs next to nothing, and the sooner a returning node is seen
+ * the sooner its catch-up starts. */
+#define DOWN_PROBE_MS 200
+
 struct tsr_prober {
     struct tsr_httpc *hc;
     struct tsr_health *h;
-    struct event *timer;
+    struct event *timer;     /* every tick_ms */
+    int64_t interval_ms;
     int nurls;
     char **urls;             /* base URL + health path */
     struct probe **inflight; /* per URL, NULL when idle */
+    int64_t *last_ms;        /* per URL, monotonic ms of its last probe */
     long timeout_ms;
     char *authorization;
 };
@@ -70,9 +78,15 @@ static void on_done(void *opaque, const struct tsr_httpc_resp *resp)
     tsr_health_probe(p->h, url, ok, ok ? NULL : why, tsr_clock_now_ns() / 1000000);
 }
 
+static int64_t mono_ms(void)
+{
+    return tsr_clock_mono_ns() / 1000000;
+}
+
 static void probe_url(struct tsr_prober *p, int url)
 {
     if (p->inflight[url]) return;
+    p->last_ms[url] = mono_ms();
     struct probe *pr = calloc(1, sizeof(*pr));
     if (!pr) abort();
     pr->p = p;
@@ -100,7 +114,14 @@ static void probe_all(struct tsr_prober *p)
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
-    probe_all(arg);
+    struct tsr_prober *p = arg;
+    int64_t now = mono_ms();
+    for (int i = 0; i < p->nurls; i++) {
+        /* Ticks are not exact: a little early still counts as due. */
+        int64_t due = p->interval_ms;
+        if (!tsr_health_url_up(p->h, i) && due > DOWN_PROBE_MS) due = DOWN_PROBE_MS;
+        if (now - p->last_ms[i] >= due - due / 10) probe_url(p, i);
+    }
 }
 
 int tsr_prober_new(struct event_base *base, struct tsr_httpc *hc, struct tsr_health *h,
@@ -117,11 +138,13 @@ int tsr_prober_new(struct event_base *base, struct tsr_httpc *hc, struct tsr_hea
     p->hc = hc;
     p->h = h;
     p->nurls = nurls;
+    p->interval_ms = interval_ms;
     p->timeout_ms = timeout_ms;
     p->authorization = authorization ? xstrdup(authorization) : NULL;
     p->urls = calloc((size_t)nurls, sizeof(*p->urls));
     p->inflight = calloc((size_t)nurls, sizeof(*p->inflight));
-    if (!p->urls || !p->inflight) abort();
+    p->last_ms = calloc((size_t)nurls, sizeof(*p->last_ms));
+    if (!p->urls || !p->inflight || !p->last_ms) abort();
     for (int i = 0; i < nurls; i++) {
         /* "http://host:8086/" and "http://host:8086" both probe "http://host:8086/ping". */
         size_t len = strlen(urls[i]);
@@ -136,7 +159,8 @@ int tsr_prober_new(struct event_base *base, struct tsr_httpc *hc, struct tsr_hea
     }
     p->timer = event_new(base, -1, EV_PERSIST, on_tick, p);
     if (!p->timer) abort();
-    struct timeval tv = {interval_ms / 1000, (interval_ms % 1000) * 1000};
+    int tick_ms = interval_ms < DOWN_PROBE_MS ? interval_ms : DOWN_PROBE_MS;
+    struct timeval tv = {tick_ms / 1000, (tick_ms % 1000) * 1000};
     event_add(p->timer, &tv);
     probe_all(p);
     *pp = p;
@@ -159,6 +183,7 @@ void tsr_prober_free(struct tsr_prober **pp)
         free(p->urls[i]);
     }
     free(p->inflight);
+    free(p->last_ms);
     free(p->urls);
     free(p->authorization);
     free(p);

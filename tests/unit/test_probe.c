@@ -277,6 +277,26 @@ static void test_two_urls_one_dead(void **state)
         assert_int_equal(tsr_health_pick_url(f->h), 0);
 }
 
+/* A URL that is down is probed every 200 ms whatever the interval, so a node that
+ * comes back is seen at once; once up, it goes back to the interval. */
+static void test_down_url_probed_often(void **state)
+{
+    struct fx *f = *state;
+    f->srv.status = 503;
+    assert_int_equal(prober_new(f, "influxdb", f->url, 10000, 1000, NULL), 0);
+    run_for(f, 1000);
+    assert_false(url0_up(f));
+    assert_true(f->srv.nreq >= 2); /* the first round, then 200 ms ticks */
+    assert_true(f->srv.nreq <= 7);
+
+    f->srv.status = 204;
+    assert_true(run_until(f, url0_up, 2000) >= 0);
+    assert_true(run_until(f, idle, 2000) >= 0);
+    int n0 = f->srv.nreq;
+    run_for(f, 1000);
+    assert_int_equal(f->srv.nreq, n0); /* up: next probe after the 10 s interval */
+}
+
 static void test_paths_by_type(void **state)
 {
     static const struct {
@@ -403,6 +423,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_up_then_down_then_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_urls_one_dead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_down_url_probed_often, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paths_by_type, setup, teardown),
         cmocka_unit_test_setup_teardown(test_in_flight_is_not_doubled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kick, setup, teardown),
