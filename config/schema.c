@@ -446,6 +446,16 @@ const struct tsr_config_key tsr_config_keys[] = {
      .max = 600000,
      .off = CF(kafka_message_timeout_ms),
      .doc = "A write not durable within this time is answered 503"},
+    {.name = "kafka.read_ahead",
+     .type = TSR_CT_SIZE,
+     .def = "64MiB",
+     .min = MiB,
+     .max = 4 * GiB,
+     .off = CF(kafka_read_ahead_bytes),
+     .doc = "Records each cluster's reader (and each replay) fetches ahead of delivery, split "
+            "over the topic's partitions. librdkafka fetches again only about a second after "
+            "this fills, so it caps catch-up at about this much per second; a down cluster's "
+            "reader holds none"},
     {.name = "kafka.properties",
      .type = TSR_CT_MAP,
      .check = check_kafka_property,

@@ -88,12 +88,14 @@ struct tsr_forwarder {
     int64_t down_since_ms; /* when the cluster was last seen going down */
     int64_t down_position[TSR_CKPT_MAX_PARTITIONS]; /* positions at that moment */
     int rewind_pending;    /* back from down: resend the window before the outage */
+    int reading_paused;    /* down: nothing is fetched, so no read-ahead is held */
     struct event *recover_ev; /* acts on a return from down, outside the callback that saw it */
     struct tsr_cluster_status st;
 };
 
 static void pull(struct tsr_forwarder *f);
 static void send_batch(struct lane *l);
+static void pause_reading(struct tsr_forwarder *f, int pause);
 
 static int lane_of(const struct tsr_forwarder *f, int32_t p)
 {
@@ -528,6 +530,7 @@ static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr
     if (to == TSR_CLUSTER_DOWN) {
         f->down_since_ms = now_ms;
         for (int p = 0; p < f->nparts; p++) f->down_position[p] = f->parts[p].position;
+        pause_reading(f, 1);
     }
     if (from == TSR_CLUSTER_DOWN && to != TSR_CLUSTER_DOWN) {
         /* Health changes are reported from inside write and probe callbacks, which
@@ -543,6 +546,7 @@ static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr
 static void on_recover(evutil_socket_t fd, short what, void *arg)
 {
     struct tsr_forwarder *f = arg;
+    pause_reading(f, 0);
     if (f->rewind_pending) resend_before_outage(f);
     for (int i = 0; i < f->nlanes; i++) {
         struct lane *l = &f->lanes[i];
@@ -604,7 +608,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct tsr_forwarder *f = arg;
     int64_t now_ms = tsr_clock_now_ns() / 1000000;
-    rd_kafka_poll(f->rk, 0);
+    if (f->rk) rd_kafka_poll(f->rk, 0);
     int n = tsr_kafka_partitions(f->env.k);
     if (n > f->nparts && !f->stopping) {
         char err[256];
@@ -615,12 +619,45 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     pull(f);
 }
 
+/* While the cluster is down its lanes are full and nothing is read: pausing the
+ * partitions keeps librdkafka from holding a full read-ahead all that time. A resumed
+ * partition is fetched again at once from the record after the last one taken. */
+static void pause_reading(struct tsr_forwarder *f, int pause)
+{
+    if (!f->rk || f->nparts == 0 || f->reading_paused == pause) return;
+    const char *topic = f->env.cf->kafka_topic;
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(f->nparts);
+    for (int p = 0; p < f->nparts; p++) rd_kafka_topic_partition_list_add(tl, topic, p);
+    rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(f->rk, tl)
+                                  : rd_kafka_resume_partitions(f->rk, tl);
+    rd_kafka_topic_partition_list_destroy(tl);
+    if (e) {
+        tsr_warn("cluster '%s': cannot %s reading: %s", f->cc->name, pause ? "pause" : "resume",
+                 rd_kafka_err2str(e));
+        return;
+    }
+    f->reading_paused = pause;
+    tsr_debug("cluster '%s': reading %s", f->cc->name, pause ? "paused" : "resumed");
+}
+
+/* The consumer is made once the partition count is known, since its read-ahead is
+ * kafka.read_ahead shared by the partitions. */
+static int open_consumer(struct tsr_forwarder *f, int nparts, char *err, size_t errlen)
+{
+    char group[160];
+    snprintf(group, sizeof(group), "tsrelay-%s-%s", f->env.cf->datacenter, f->cc->name);
+    f->rk = tsr_kafka_consumer_new(f->env.cf, group, "error",
+                                   f->env.cf->kafka_read_ahead_bytes / nparts, err, errlen);
+    return f->rk ? 0 : -1;
+}
+
 /* (Re)assigns partitions 0..nparts-1 at their positions; new partitions start at their
  * checkpoint or per start_from. */
 static int assign(struct tsr_forwarder *f, int nparts, char *err, size_t errlen)
 {
     const char *topic = f->env.cf->kafka_topic;
     if (nparts > TSR_CKPT_MAX_PARTITIONS) nparts = TSR_CKPT_MAX_PARTITIONS;
+    if (!f->rk && open_consumer(f, nparts, err, errlen) != 0) return -1;
     for (int p = f->nparts; p < nparts; p++) {
         struct tsr_ckpt_pos pos;
         int rc = tsr_ckpt_get(f->env.ck, f->cc->name, p, &pos, err, errlen);
@@ -688,10 +725,6 @@ int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_co
         snprintf(err, errlen, "cannot create wake-up pipe");
         goto fail;
     }
-    char group[160];
-    snprintf(group, sizeof(group), "tsrelay-%s-%s", env->cf->datacenter, cc->name);
-    f->rk = tsr_kafka_consumer_new(env->cf, group, "error", err, errlen);
-    if (!f->rk) goto fail;
     f->wake_ev = event_new(env->base, f->wake_fds[0], EV_READ | EV_PERSIST, on_wake, f);
     event_add(f->wake_ev, NULL);
     int n = tsr_kafka_partitions(env->k);

@@ -487,10 +487,15 @@ static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
 }
 
 rd_kafka_t *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *group_id,
-                                   const char *offset_reset, char *err, size_t errlen)
+                                   const char *offset_reset, int64_t read_ahead, char *err,
+                                   size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char why[200];
+    char why[200], kbytes[32];
+    /* Less than one fetch of a partition (max.partition.fetch.bytes, 1 MiB) would stall. */
+    const int64_t min_read_ahead = 1 << 20;
+    if (read_ahead < min_read_ahead) read_ahead = min_read_ahead;
+    snprintf(kbytes, sizeof(kbytes), "%lld", (long long)(read_ahead / 1024));
     const char *props[][2] = {
         {"bootstrap.servers", cf->kafka_brokers},
         {"group.id", group_id},
@@ -499,7 +504,7 @@ rd_kafka_t *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *grou
         {"enable.auto.offset.store", "false"},
         {"auto.offset.reset", offset_reset},
         {"enable.partition.eof", "false"},
-        {"queued.max.messages.kbytes", "4096"},
+        {"queued.max.messages.kbytes", kbytes},
         {"fetch.max.bytes", "4194304"},
         {"fetch.wait.max.ms", "50"},
         {"socket.keepalive.enable", "true"},

@@ -78,7 +78,9 @@ void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, con
                            const char *src, long line_no, const char *db, const char *client);
 
 /* A consumer of the topic for a forwarder or a replay job: manual assignment (the
- * group id only names it; nothing is committed), prefetch capped per partition,
+ * group id only names it; nothing is committed), prefetch capped at read_ahead bytes
+ * per fetch queue (a partition's own queue, or the consumer queue all its partitions
+ * feed),
  * offset_reset "error" (a position Kafka no longer holds must be noticed) or
  * "earliest", the operator's kafka.properties that apply to consumers, and its log
  * lines in ours; its client id is the group id, so log lines name the forwarder or
@@ -86,7 +88,8 @@ void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, con
  * or NULL with err set. */
 struct rd_kafka_s;
 struct rd_kafka_s *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *group_id,
-                                          const char *offset_reset, char *err, size_t errlen);
+                                          const char *offset_reset, int64_t read_ahead,
+                                          char *err, size_t errlen);
 
 /* Copies the last header `name` of a consumed message (NUL-terminated, cut to outlen)
  * into out; "" when absent. The headers the producer writes are "db", "rp" and "src".
