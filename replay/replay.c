@@ -27,6 +27,9 @@
  * so batches need not wait for each other; positions still advance only over batches
  * delivered in the order they were read. */
 #define MAX_INFLIGHT 4
+/* Batches built ahead, delivered or not: a slow request at the head (a TSDB answers
+ * one now and then ten times slower) leaves room to keep MAX_INFLIGHT others going. */
+#define MAX_QUEUED (4 * MAX_INFLIGHT)
 
 /* One write request's worth of a job, from reading to delivery. */
 struct rbatch {
@@ -391,7 +394,7 @@ static void on_step(evutil_socket_t fd, short what, void *arg)
     /* A batch never holds more than a second's worth at the job's rate, so even the
      * first request keeps to the cap. */
     int64_t max_points = u->cc->batch_lines < u->job.rate ? u->cc->batch_lines : u->job.rate;
-    while (u->nqueued < MAX_INFLIGHT) {
+    while (u->nqueued < MAX_QUEUED) {
         if (u->held && u->fill->points == 0) {
             rd_kafka_message_t *m = u->held;
             u->held = NULL;
