@@ -16,7 +16,9 @@
 #              alone is fooled by points sent twice);
 #            - ready for good: /clusters/vm2/ready 200 from then on, once nothing has
 #              been delivered for 3 s (a resend after the catch-up belongs to the job);
-#            catch-up s = the later of the last two; points sent beyond the backlog
+#            catch-up s = the later of the last two; the rate while catching up runs
+#            from the last poll before the first delivery to every point (the issue
+#            bounds the start delay and the rate separately); points sent beyond the backlog
 #            (duplicates) and ready answering 200 too early are reported.
 #   vmagent  Debian's vmagent with two -remoteWrite.url, fresh VictoriaMetrics data,
 #            the same outage; catch-up is timed on VM #2's own row counter
@@ -59,7 +61,7 @@ relay ADMIN CLUSTER REF N QUIET TIMEOUT PID READY T0FILE TRACE
     until CLUSTER holds everything (each partition position at REF's, or N points
     delivered in all if REF is -), /clusters/CLUSTER/ready is 200 and points_delivered has not
     moved for QUIET s; prints: first_delivery ready(final streak) all d0 d_all d_end
-    max_rss flaps last_delivery
+    max_rss flaps last_delivery before_first (the last sample without a delivery)
 vm URL ROWS TIMEOUT PID READY T0FILE
     until VictoriaMetrics at URL (a fresh process, counting from 0) added ROWS rows;
     prints: first all rows max_rss"""
@@ -144,7 +146,7 @@ if mode == "relay":
     n, quiet, timeout = int(n), float(quiet), float(timeout)
     base = f"http://127.0.0.1:{admin}"
     start = time.time()
-    ends = d0 = first = ready_t = all_t = last_change = None
+    ends = d0 = first = before_first = ready_t = all_t = last_change = prev_t = None
     d_all, d, flaps, max_rss, was_ready = 0, 0, 0, 0.0, False
     trace = open(trace_file, "a")
     while True:
@@ -164,7 +166,7 @@ if mode == "relay":
             if c["points_delivered"] != d:
                 last_change = t
                 if first is None:
-                    first = t
+                    first, before_first = t, prev_t
             d = c["points_delivered"]
             complete = all(a >= b for a, b in zip(pos, ends)) if ends else d >= n
             if all_t is None and complete:
@@ -172,6 +174,7 @@ if mode == "relay":
             trace.write(f"{t:.3f} {c['state']} ready={int(ready)} delivered={d} "
                         f"lag_s={c['lag_seconds']} lag_records={c['lag_records']} "
                         f"positions={pos} high={[p['high'] for p in c['partitions']]}\n")
+        prev_t = t
         if ready and not was_ready:
             ready_t = t
         elif was_ready and not ready:
@@ -187,7 +190,7 @@ if mode == "relay":
     t0 = read_t0(t0_file, start)
     # A 200 that came and went before the cluster held everything is a flap, not the end.
     print(rel(first, t0), rel(ready_t if done else None, t0), rel(all_t, t0), d0 or 0, d_all, d,
-          f"{max_rss:.1f}", flaps, rel(last_change, t0))
+          f"{max_rss:.1f}", flaps, rel(last_change, t0), rel(before_first, t0))
     sys.exit(0 if done else 2)
 
 if mode == "vm":
@@ -336,7 +339,7 @@ catchup_wait poll-vm1 || {
     relay_died "while vm1 caught up with the ingest"
     fail "vm1 not in sync with $LINES points within ${CATCHUP_TIMEOUT}s ($CATCHUP): $(cluster_field vm1 reason)"
 }
-read -r _ vm1_ready vm1_all _ _ _ rss_wait _ _ <<<"$CATCHUP"
+read -r _ vm1_ready vm1_all _ _ _ rss_wait _ _ _ <<<"$CATCHUP"
 R_VM1_SYNC=$(calc "printf \"%.2f\", ($vm1_ready > $vm1_all ? $vm1_ready : $vm1_all)")
 R_RSS_BACKLOG=$(calc "printf \"%.1f\", ($ING_RSS > $rss_wait ? $ING_RSS : $rss_wait)")
 R_LAG=$(cluster_field vm2 lag_points)
@@ -353,7 +356,7 @@ catchup_wait poll-vm2 || {
     relay_died "during vm2's catch-up"
     fail "vm2 not caught up within ${CATCHUP_TIMEOUT}s ($CATCHUP): $(cluster_field vm2 reason)"
 }
-read -r R_FIRST R_READY R_ALL r_d0 r_dall r_dend _ R_FLAPS R_LAST <<<"$CATCHUP"
+read -r R_FIRST R_READY R_ALL r_d0 r_dall r_dend _ R_FLAPS R_LAST R_SEND0 <<<"$CATCHUP"
 r_c1=$(cpu_s "$RELAY_PID")
 k_c1=$(cpu_s "$KAFKA_PID")
 R_HWM=$(hwm_mb "$RELAY_PID")
@@ -366,7 +369,8 @@ R_CPU_US=$(calc "printf \"%.3f\", ($r_c1 - $r_c0) * 1e6 / $LINES")
 R_KAFKA_US=$(calc "printf \"%.3f\", ($k_c1 - $k_c0) * 1e6 / $LINES")
 R_CATCHUP=$(calc "printf \"%.2f\", ($R_READY > $R_ALL ? $R_READY : $R_ALL)")
 R_RATE=$(per_s "$R_BACKLOG" "$R_CATCHUP")
-R_RATE_SEND=$(per_s "$R_BACKLOG" "$R_ALL - $R_FIRST")
+# From the last sample before anything was delivered: the first batch's time counts.
+R_RATE_SEND=$(per_s "$R_BACKLOG" "$R_ALL - $R_SEND0")
 curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/status" >"$TSR_TMP/relay-status.json"
 curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/metrics" >"$TSR_TMP/relay-metrics.txt"
 
@@ -464,15 +468,17 @@ row "catch-up s (both of the above)" "$R_CATCHUP" "$V_ALL" "$(ratio "$R_CATCHUP"
 row "last delivery to cluster #2 s" "$R_LAST" "$V_ALL" "" "" ""
 row "points sent to cluster #2 / backlog" "$(calc "printf \"%.2f\", ($r_dend - $r_d0) / $R_BACKLOG")" \
     "1.00" "" "1.00" "$(met "$R_DUP == 0")"
-row "catch-up rate points/s" "$R_RATE" "$V_RATE" "$(ratio "$R_RATE" "$V_RATE")" "" ""
-row "  % of direct rate" "$(pct "$R_RATE")" "$(pct "$V_RATE")" "" ">= 80%" \
-    "$(met "$R_RATE >= 0.8 * $DIRECT_LPS")"
-row "rate while sending points/s (first->every)" "$R_RATE_SEND" "$V_RATE_SEND" \
+row "catch-up rate points/s (restart->every)" "$R_RATE" "$V_RATE" "$(ratio "$R_RATE" "$V_RATE")" "" ""
+row "  % of direct rate" "$(pct "$R_RATE")" "$(pct "$V_RATE")" "" "" ""
+row "rate while catching up (start->every)" "$R_RATE_SEND" "$V_RATE_SEND" \
     "$(ratio "$R_RATE_SEND" "$V_RATE_SEND")" "" ""
-row "  % of direct rate" "$(pct "$R_RATE_SEND")" "$(pct "$V_RATE_SEND")" "" "" ""
+row "  % of direct rate" "$(pct "$R_RATE_SEND")" "$(pct "$V_RATE_SEND")" "" ">= 80%" \
+    "$(met "$R_RATE_SEND >= 0.8 * $DIRECT_LPS")"
 printf '\nTimes from the restart of cluster #2. "holds every point": vm2 partition positions reach\n'
 printf 'vm1s (vmagent: VM #2 added every row). catch-up rate = the backlog (points cluster #2\n'
-printf 'missed) / catch-up s, VictoriaMetrics start included. ratio = tsrelay / vmagent.\n'
+printf 'missed) / catch-up s, VictoriaMetrics start included. The target is judged on the rate\n'
+printf 'while catching up: from the last poll before the first delivery to every point (the start\n'
+printf 'delay has its own target). ratio = tsrelay / vmagent.\n'
 printf 'samples of bench_f1: tsrelay vm1 %s vm2 %s; vmagent VM #1 %s VM #2 %s (want %s)\n' \
     "$R_N1" "$R_N2" "$V_N1" "$V_N2" "$LINES"
 [ "$R_FLAPS" = 0 ] ||
