@@ -149,6 +149,8 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 static void *thread_main(void *arg)
 {
     struct tsr_delivery *d = arg;
+    /* Named, so top -H and perf tell forwarding from ingest. */
+    pthread_setname_np(pthread_self(), "tsr-forward");
     event_base_dispatch(d->base);
     return NULL;
 }

@@ -183,6 +183,7 @@ static void *meta_main(void *arg)
 {
     struct tsr_kafka *k = arg;
     int logged_missing = 0;
+    pthread_setname_np(pthread_self(), "tsr-kmeta");
     pthread_mutex_lock(&k->meta_mu);
     while (!k->meta_stop) {
         pthread_mutex_unlock(&k->meta_mu);

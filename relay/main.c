@@ -25,11 +25,12 @@
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
-/* Seconds between hand-backs of freed heap memory to the system. */
-#define TRIM_EVERY_S 5
+/* Freed heap memory is handed back to the system once this much of it is free: after a
+ * catch-up or a replay, not in the churn of steady ingest (where every page handed back
+ * would soon be faulted in again). */
+#define TRIM_SLACK_BYTES (16 << 20)
 
 struct relay {
-    unsigned ticks; /* of housekeeping, one a second */
     struct tsr_config *cf;
     struct event_base *base;
     struct tsr_kafka *k;
@@ -117,7 +118,7 @@ static void housekeeping(evutil_socket_t fd, short what, void *arg)
     }
     /* A catch-up or a replay fills read-aheads and batches that glibc keeps in its
      * heaps once freed; hand the free pages back, so the RSS falls when it is over. */
-    if (++r->ticks % TRIM_EVERY_S == 0) malloc_trim(0);
+    if (mallinfo2().fordblks > TRIM_SLACK_BYTES) malloc_trim(0);
 }
 
 static int start(struct relay *r)
