@@ -38,6 +38,8 @@ struct tsr_cluster_conf {
     int64_t timeout_ms;
     int64_t batch_lines;
     int64_t batch_bytes;
+    int64_t replay_batch_lines; /* replays move a range in bulk: bigger requests */
+    int64_t replay_batch_bytes;
     int64_t max_inflight;      /* write requests in flight (lanes of partitions) */
     int64_t catchup_rate;      /* points/s cap while delivering; 0 = no cap */
     int64_t probe_interval_ms; /* active health probe period */

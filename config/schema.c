@@ -271,6 +271,23 @@ const struct tsr_config_key tsr_config_cluster_keys[] = {
      .max = 256 * MiB,
      .off = CL(batch_bytes),
      .doc = "Largest write request body, before compression"},
+    {.name = "replay_batch_lines",
+     .type = TSR_CT_INT,
+     .def = "20000",
+     .min = 1,
+     .max = 1000000,
+     .off = CL(replay_batch_lines),
+     .doc = "Most lines in one write request of a replay (a replay moves a range in bulk: "
+            "fewer, bigger requests cost the cluster less per point)"},
+    {.name = "replay_batch_bytes",
+     .type = TSR_CT_SIZE,
+     .def = "4MiB",
+     .min = KiB,
+     .max = 256 * MiB,
+     .off = CL(replay_batch_bytes),
+     .doc = "Largest write request body of a replay, before compression; keep it under the "
+            "cluster's own limit (InfluxDB max-body-size 25 MB, VictoriaMetrics "
+            "-maxInsertRequestSize 32 MB)"},
     {.name = "max_inflight",
      .type = TSR_CT_INT,
      .def = "4",

@@ -29,7 +29,7 @@
 #define MAX_INFLIGHT 4
 /* Batches built ahead, delivered or not: a slow request at the head (a TSDB answers
  * one now and then ten times slower) leaves room to keep MAX_INFLIGHT others going. */
-#define MAX_QUEUED (4 * MAX_INFLIGHT)
+#define MAX_QUEUED (2 * MAX_INFLIGHT)
 
 /* One write request's worth of a job, from reading to delivery. */
 struct rbatch {
@@ -352,7 +352,8 @@ static int read_some(struct run *u, int64_t max_points, int *full)
 {
     int read = 0;
     struct rbatch *b = u->fill;
-    *full = u->held || b->points >= max_points || (int64_t)b->body.len >= u->cc->batch_bytes;
+    *full = u->held || b->points >= max_points ||
+            (int64_t)b->body.len >= u->cc->replay_batch_bytes;
     while (!*full && read < READ_PER_STEP) {
         rd_kafka_message_t *m = rd_kafka_consume_queue(u->q, 0);
         if (!m) break;
@@ -370,7 +371,7 @@ static int read_some(struct run *u, int64_t max_points, int *full)
             *full = 1;
             break;
         }
-        *full = b->points >= max_points || (int64_t)b->body.len >= u->cc->batch_bytes;
+        *full = b->points >= max_points || (int64_t)b->body.len >= u->cc->replay_batch_bytes;
     }
     return read;
 }
@@ -393,7 +394,8 @@ static void on_step(evutil_socket_t fd, short what, void *arg)
     }
     /* A batch never holds more than a second's worth at the job's rate, so even the
      * first request keeps to the cap. */
-    int64_t max_points = u->cc->batch_lines < u->job.rate ? u->cc->batch_lines : u->job.rate;
+    int64_t max_points =
+        u->cc->replay_batch_lines < u->job.rate ? u->cc->replay_batch_lines : u->job.rate;
     while (u->nqueued < MAX_QUEUED) {
         if (u->held && u->fill->points == 0) {
             rd_kafka_message_t *m = u->held;
