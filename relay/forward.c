@@ -637,7 +637,8 @@ static void pause_reading(struct tsr_forwarder *f, int pause)
         return;
     }
     f->reading_paused = pause;
-    tsr_debug("cluster '%s': reading %s", f->cc->name, pause ? "paused" : "resumed");
+    tsr_info("cluster '%s': reading from kafka %s", f->cc->name,
+             pause ? "paused while it is down" : "resumed");
 }
 
 /* The consumer is made once the partition count is known, since its read-ahead is
