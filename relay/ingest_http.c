@@ -213,6 +213,12 @@ static void parse_body(struct write_req *wr, const char *body, size_t len,
             struct tsr_buf *pb = &ih->batch.parts[part];
             if (pb->len + ih->line.len > max_record && pb->len > 0)
                 produce_part(wr, part, hdrs);
+            if (pb->cap == 0) {
+                /* Sized once for this partition's share of the rest of the body, rather
+                 * than grown by doubling (each growth copying the record so far). */
+                size_t share = (size_t)(end - p) / (size_t)ih->batch.nparts + ih->line.len;
+                tsr_buf_reserve(pb, share < max_record ? share : max_record);
+            }
             tsr_buf_append(pb, ih->line.data, ih->line.len);
             wr->points++;
         } else if (res.status == TSR_LP_ERR) {
