@@ -55,6 +55,7 @@ struct lane {
     struct batch *filling;     /* being built */
     struct batch *sending;     /* in flight, waiting for a retry, or NULL */
     rd_kafka_message_t *held;  /* read but did not fit in filling */
+    struct tsr_buf spare;      /* the body of the last delivered batch, for the next one */
     struct event *retry_ev;
     int in_flight;
     int url;
@@ -260,6 +261,9 @@ static void pull(struct tsr_forwarder *f)
         if (!l->sending && l->filling->points > 0) {
             l->sending = l->filling;
             l->filling = batch_new();
+            /* Reused rather than grown again from nothing: growth copies the body. */
+            l->filling->body = l->spare;
+            l->spare = (struct tsr_buf){0};
             if (l->held && take(l, l->held) == 0) l->held = NULL;
             send_batch(l);
         }
@@ -305,6 +309,11 @@ static void batch_done(struct lane *l)
         note_error(f, "%s", err);
     }
     f->st.points_delivered += (uint64_t)b->points;
+    if (!l->spare.cap) {
+        l->spare = b->body;
+        l->spare.len = 0;
+        b->body = (struct tsr_buf){0};
+    }
     batch_free(&l->sending);
     pull(f);
 }
@@ -771,6 +780,7 @@ void tsr_forwarder_free(struct tsr_forwarder **fp)
         struct lane *l = &f->lanes[i];
         batch_free(&l->sending);
         batch_free(&l->filling);
+        tsr_buf_free(&l->spare);
         if (l->held) rd_kafka_message_destroy(l->held);
         if (l->retry_ev) event_free(l->retry_ev);
     }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 600
+# asan: yes
 # The Kafka broker restarted while the relay forwards: nothing is lost, and forwarding
 # resumes by itself (no relay restart) once the broker is back.
 . "$(dirname "$0")/../lib/harness.sh"

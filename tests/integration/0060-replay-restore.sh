@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 600
+# asan: yes
 # A cluster's database dropped and recreated (as after a restore from an empty backup):
 # `tsrelayctl replay start --cluster influx --since <start of test> --wait` brings its
 # point count and values back to exactly those of the healthy cluster, while live
