@@ -467,7 +467,7 @@ const struct tsr_config_key tsr_config_keys[] = {
      .type = TSR_CT_SIZE,
      .def = "64MiB",
      .min = MiB,
-     .max = 4 * GiB,
+     .max = GiB, /* librdkafka takes at most 2 GiB per queue */
      .off = CF(kafka_read_ahead_bytes),
      .doc = "Records each cluster's reader (and each replay) fetches ahead of delivery, split "
             "over the topic's partitions. librdkafka fetches again only about a second after "

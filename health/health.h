@@ -89,15 +89,16 @@ int tsr_health_pick_url(struct tsr_health *h);
 struct tsr_prober;
 
 /* Probes each of urls every interval_ms (a URL that is down every 200 ms, or every
- * interval_ms if shorter, so a returning node is seen at once) with GET base_url + path: "/ping" for influxdb
- * (expects 204), "/health" for victoriametrics and influxdb2 (200), "/api/v1/ping" for
- * cnosdb (200); any 2xx counts as healthy. type is the cluster type string. Feeds the
- * results into h (a failure's why is "HTTP 503" or the transport error) and names h's
- * URLs after urls. The first round goes out at once, so a starting relay does not wait
- * an interval to know its clusters. A URL with a probe still in flight (timeout_ms may
- * exceed interval_ms) is skipped. authorization may be NULL. Borrows base, hc and h
- * (which must outlive the prober); copies urls and authorization; caller owns *pp.
- * Returns 0, or -1 if type is unknown, nurls < 1 or interval_ms < 1. */
+ * interval_ms if shorter, so a returning node is seen at once) with GET base_url +
+ * path: "/ping" for influxdb (expects 204), "/health" for victoriametrics and influxdb2
+ * (200), "/api/v1/ping" for cnosdb (200); any 2xx counts as healthy. type is the
+ * cluster type string. Feeds the results into h (a failure's why is "HTTP 503" or the
+ * transport error) and names h's URLs after urls. The first round goes out at once, so
+ * a starting relay does not wait an interval to know its clusters. A URL with a probe
+ * still in flight (timeout_ms may exceed interval_ms) is skipped. authorization may be
+ * NULL. Borrows base, hc and h (which must outlive the prober); copies urls and
+ * authorization; caller owns *pp. Returns 0, or -1 if type is unknown, nurls < 1 or
+ * interval_ms < 1. */
 int tsr_prober_new(struct event_base *base, struct tsr_httpc *hc, struct tsr_health *h,
                    const char *type, char *const *urls, int nurls, int interval_ms,
                    long timeout_ms, const char *authorization, struct tsr_prober **pp);
