@@ -625,6 +625,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     update_lag(f, now_ms);
     tsr_health_tick(f->health, now_ms);
+    /* A cluster down since the relay started never changed state: pause it here. */
+    if (tsr_health_state(f->health) == TSR_CLUSTER_DOWN) pause_reading(f, 1);
     pull(f);
 }
 
