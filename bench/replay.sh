@@ -330,6 +330,19 @@ read -r _ BASE_LAG _ _ _ _ <<<"$HOUT"
 c1=$(cpu_s "$RELAY_PID")
 BASE_CPU_PER_S=$(calc "printf \"%.3f\", ($c1 - $c0) / 5")
 
+# The same direct writes while the live load runs through the relay to all three
+# clusters: what each TSDB can ingest on this machine under the conditions the replays
+# meet (printed beside the quiet direct rate, which stays the yardstick).
+log "direct under the live load: $LINES lines into a fresh VictoriaMetrics"
+vm_start vmload
+LOADED_vm=$(direct "${VMPORT[vmload]}" "/write?db=bench")
+vm_stop vmload
+rm -rf "$TSR_TMP/vmload"
+log "direct under the live load: $LINES lines into InfluxDB database bench_load"
+influx_query bench_load 'CREATE DATABASE bench_load' >/dev/null
+LOADED_influx=$(direct "$INFLUX_PORT" "/write?db=bench_load&precision=ns")
+influx_query bench_load 'DROP DATABASE bench_load' >/dev/null
+
 declare -A LAG_MAX=() LAG_MEAN=() NOSYNC=() RATE_MAX=() RSS_MAX=() CPU=() STATE=() SENT=() \
     RDONE=() RTOTAL=() RNOW=() WALL=() JOB_S=() CTL_S=() RATE=() BASE_CPU=() COUNT=() RSS_BEFORE=()
 for tgt in vm influx; do
@@ -409,6 +422,9 @@ row "  rate_now at the end / max seen" "${RNOW[vm]}/${RATE_MAX[vm]}" \
     "${RNOW[influx]}/${RATE_MAX[influx]}" "" ""
 row "  replay / direct" "$(pct "${RATE[vm]}" "$DIRECT_vm")" "$(pct "${RATE[influx]}" "$DIRECT_influx")" \
     ">= 80%" "$(met2 "${RATE[vm]} >= 0.8 * $DIRECT_vm" "${RATE[influx]} >= 0.8 * $DIRECT_influx")"
+row "direct lines/s with the live load running" "$LOADED_vm" "$LOADED_influx" "" ""
+row "  replay / that" "$(pct "${RATE[vm]}" "$LOADED_vm")" "$(pct "${RATE[influx]}" "$LOADED_influx")" \
+    "" ""
 row "live cluster max lag s during the replay" "${LAG_MAX[vm]}" "${LAG_MAX[influx]}" "< 2" \
     "$(met2 "${LAG_MAX[vm]} >= 0 && ${LAG_MAX[vm]} < 2" "${LAG_MAX[influx]} >= 0 && ${LAG_MAX[influx]} < 2")"
 row "  mean lag s / samples not in_sync" "${LAG_MEAN[vm]}/${NOSYNC[vm]}" \
