@@ -27,6 +27,9 @@
 #
 # Before the first replay the live load runs alone for 5 s: the relay's CPU and the
 # live cluster's lag without a replay, to tell the replay's share from the live load's.
+# Then, with the live load still running, loadgen writes the LINES again straight into a
+# fresh VictoriaMetrics and into InfluxDB database bench_load: each TSDB's direct rate
+# under the conditions the replays meet, printed beside the quiet one.
 # Exits 1 after the table when a count is wrong or a replay did not finish "done".
 #
 # BENCH_REPLAY_LINES (1,000,000), BENCH_REPLAY_LIVE_RATE (20000 lines/s),
