@@ -67,16 +67,7 @@ vm URL ROWS TIMEOUT PID READY T0FILE
     prints: first all rows max_rss"""
 import json, os, sys, time, urllib.error, urllib.request
 
-
-def rss(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for l in f:
-                if l.startswith("VmRSS:"):
-                    return int(l.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+from procstat import rss
 
 
 def alive(pid):

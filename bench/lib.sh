@@ -7,6 +7,10 @@
 #   vm_start NAME [DIR] / vm_stop NAME / vm_url NAME
 #                                         VictoriaMetrics instances by name, with the
 #                                         harness's flags and dedup at 1 ms
+#   PYTHONPATH gets bench/, for bench/procstat.py (rss of a PID, for the pollers)
+
+# The Python pollers the benchmarks write out import bench/procstat.py.
+export PYTHONPATH="$REPO_ROOT/bench${PYTHONPATH:+:$PYTHONPATH}"
 
 TCK=$(getconf CLK_TCK)
 cpu_s() { awk -v t="$TCK" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }

@@ -70,6 +70,8 @@ sync ADMIN N TIMEOUT
     the seconds it took (exit 2 on timeout)"""
 import http.client, json, os, sys, time, urllib.request
 
+from procstat import rss
+
 
 def get_status(admin):
     try:
@@ -77,17 +79,6 @@ def get_status(admin):
             return json.loads(r.read())
     except Exception:
         return None
-
-
-def rss(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for l in f:
-                if l.startswith("VmRSS:"):
-                    return int(l.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 mode = sys.argv[1]
@@ -245,20 +236,39 @@ direct()
     echo "${out%% *}"
 }
 
+# direct_vm NAME: LINES straight into a fresh VictoriaMetrics NAME, removed after; sets
+# DIRECT_RATE (lines/s).
+direct_vm()
+{
+    log "direct: $LINES lines straight into VictoriaMetrics ($1)"
+    vm_start "$1"
+    DIRECT_RATE=$(direct "${VMPORT[$1]}" "/write?db=bench")
+    vm_stop "$1"
+    rm -rf "${TSR_TMP:?}/$1"
+}
+
+# direct_influx DB [CHECK]: LINES straight into InfluxDB database DB, dropped after (its
+# point count checked first if CHECK); sets DIRECT_RATE (lines/s).
+direct_influx()
+{
+    log "direct: $LINES lines straight into InfluxDB database $1"
+    influx_query "$1" "CREATE DATABASE $1" >/dev/null
+    DIRECT_RATE=$(direct "$INFLUX_PORT" "/write?db=$1&precision=ns")
+    if [ -n "${2:-}" ]; then
+        local n
+        n=$(influx_count)
+        [ "$n" = "$LINES" ] || BROKEN+=("direct: InfluxDB holds $n points, want $LINES")
+    fi
+    influx_query "$1" "DROP DATABASE $1" >/dev/null
+}
+
 # ============================ servers, direct rates ===================================
 start_kafka
 start_influxdb
-log "direct: $LINES lines straight into VictoriaMetrics"
-vm_start vmdirect
-DIRECT_vm=$(direct "${VMPORT[vmdirect]}" "/write?db=bench")
-vm_stop vmdirect
-rm -rf "$TSR_TMP/vmdirect"
-log "direct: $LINES lines straight into InfluxDB"
-influx_query bench 'CREATE DATABASE bench' >/dev/null
-DIRECT_influx=$(direct "$INFLUX_PORT" "/write?db=bench&precision=ns")
-n=$(influx_count)
-[ "$n" = "$LINES" ] || BROKEN+=("direct: InfluxDB holds $n points, want $LINES")
-influx_query bench 'DROP DATABASE bench' >/dev/null
+direct_vm vmdirect
+DIRECT_vm=$DIRECT_RATE
+direct_influx bench check
+DIRECT_influx=$DIRECT_RATE
 influx_query bench 'CREATE DATABASE bench' >/dev/null
 vm_start vm
 vm_start live
@@ -336,15 +346,10 @@ BASE_CPU_PER_S=$(calc "printf \"%.3f\", ($c1 - $c0) / 5")
 # The same direct writes while the live load runs through the relay to all three
 # clusters: what each TSDB can ingest on this machine under the conditions the replays
 # meet (printed beside the quiet direct rate, which stays the yardstick).
-log "direct under the live load: $LINES lines into a fresh VictoriaMetrics"
-vm_start vmload
-LOADED_vm=$(direct "${VMPORT[vmload]}" "/write?db=bench")
-vm_stop vmload
-rm -rf "$TSR_TMP/vmload"
-log "direct under the live load: $LINES lines into InfluxDB database bench_load"
-influx_query bench_load 'CREATE DATABASE bench_load' >/dev/null
-LOADED_influx=$(direct "$INFLUX_PORT" "/write?db=bench_load&precision=ns")
-influx_query bench_load 'DROP DATABASE bench_load' >/dev/null
+direct_vm vmload
+LOADED_vm=$DIRECT_RATE
+direct_influx bench_load
+LOADED_influx=$DIRECT_RATE
 
 declare -A LAG_MAX=() LAG_MEAN=() NOSYNC=() RATE_MAX=() RSS_MAX=() CPU=() STATE=() SENT=() \
     RDONE=() RTOTAL=() RNOW=() WALL=() JOB_S=() CTL_S=() RATE=() BASE_CPU=() COUNT=() RSS_BEFORE=()

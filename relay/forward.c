@@ -539,7 +539,6 @@ static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr
     if (to == TSR_CLUSTER_DOWN) {
         f->down_since_ms = now_ms;
         for (int p = 0; p < f->nparts; p++) f->down_position[p] = f->parts[p].position;
-        pause_reading(f, 1);
     }
     if (from == TSR_CLUSTER_DOWN && to != TSR_CLUSTER_DOWN) {
         /* Health changes are reported from inside write and probe callbacks, which
@@ -625,7 +624,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     update_lag(f, now_ms);
     tsr_health_tick(f->health, now_ms);
-    /* A cluster down since the relay started never changed state: pause it here. */
+    /* Down, whether it went down or has been since the relay started: stop reading. Its
+     * return resumes reading at once, in on_recover. */
     if (tsr_health_state(f->health) == TSR_CLUSTER_DOWN) pause_reading(f, 1);
     pull(f);
 }
