@@ -54,6 +54,19 @@ CTL=$(dirname "$TSRELAY_BIN")/tsrelayctl
 now_ms() { date +%s%3N; }
 BROKEN=()
 
+# One core for the TSDB being measured, the other for everything else (BENCH_REPLAY_PIN=1,
+# the default): as in a datacenter, where the TSDB has machines of its own. Direct and
+# replay then give the TSDB the same CPU, and the ratio says whether the relay keeps it
+# fed, not how much of a shared 2-core machine Kafka and the live load take from it.
+PIN=${BENCH_REPLAY_PIN:-1}
+if [ "$PIN" = 1 ]; then
+    [ "$(nproc)" -ge 2 ] || fail "BENCH_REPLAY_PIN=1 needs 2 cores (set BENCH_REPLAY_PIN=0)"
+    taskset -p -c 0 $$ >/dev/null || fail "taskset cannot pin this shell to CPU 0"
+fi
+# measured PID / unmeasured PID: move every thread of a TSDB to its own core / back.
+measured() { [ "$PIN" != 1 ] || taskset -a -p -c 1 "$1" >/dev/null; }
+unmeasured() { [ "$PIN" != 1 ] || taskset -a -p -c 0 "$1" >/dev/null; }
+
 # --- helper processes (one Python file, three modes) --------------------------------
 PY=$TSR_TMP/replay_bench.py
 cat >"$PY" <<'PY'
@@ -242,7 +255,11 @@ direct_vm()
 {
     log "direct: $LINES lines straight into VictoriaMetrics ($1)"
     vm_start "$1"
+    measured "${VMPID[$1]}"
+    local c0
+    c0=$(cpu_s "${VMPID[$1]}")
     DIRECT_RATE=$(direct "${VMPORT[$1]}" "/write?db=bench")
+    DIRECT_CPU=$(calc "printf \"%.2f\", $(cpu_s "${VMPID[$1]}") - $c0")
     vm_stop "$1"
     rm -rf "${TSR_TMP:?}/$1"
 }
@@ -253,7 +270,12 @@ direct_influx()
 {
     log "direct: $LINES lines straight into InfluxDB database $1"
     influx_query "$1" "CREATE DATABASE $1" >/dev/null
+    local c0
+    measured "$INFLUX_PID"
+    c0=$(cpu_s "$INFLUX_PID")
     DIRECT_RATE=$(direct "$INFLUX_PORT" "/write?db=$1&precision=ns")
+    DIRECT_CPU=$(calc "printf \"%.2f\", $(cpu_s "$INFLUX_PID") - $c0")
+    unmeasured "$INFLUX_PID"
     if [ -n "${2:-}" ]; then
         local n
         n=$(influx_count)
@@ -267,8 +289,10 @@ start_kafka
 start_influxdb
 direct_vm vmdirect
 DIRECT_vm=$DIRECT_RATE
+DCPU_vm=$DIRECT_CPU
 direct_influx bench check
 DIRECT_influx=$DIRECT_RATE
+DCPU_influx=$DIRECT_CPU
 influx_query bench 'CREATE DATABASE bench' >/dev/null
 vm_start vm
 vm_start live
@@ -348,17 +372,25 @@ BASE_CPU_PER_S=$(calc "printf \"%.3f\", ($c1 - $c0) / 5")
 # meet (printed beside the quiet direct rate, which stays the yardstick).
 direct_vm vmload
 LOADED_vm=$DIRECT_RATE
+LCPU_vm=$DIRECT_CPU
 direct_influx bench_load
 LOADED_influx=$DIRECT_RATE
+LCPU_influx=$DIRECT_CPU
 
 declare -A LAG_MAX=() LAG_MEAN=() NOSYNC=() RATE_MAX=() RSS_MAX=() CPU=() STATE=() SENT=() \
-    RDONE=() RTOTAL=() RNOW=() WALL=() JOB_S=() CTL_S=() RATE=() BASE_CPU=() COUNT=() RSS_BEFORE=()
+    RDONE=() RTOTAL=() RNOW=() WALL=() JOB_S=() CTL_S=() RATE=() BASE_CPU=() COUNT=() RSS_BEFORE=() \
+    TCPU=() KCPU=()
 for tgt in vm influx; do
     log "replay: $tgt, [$T0, $T1), rate cap $REPLAY_RATE"
     helper_start sampler sample "$RELAY_ADMIN_PORT" live "$tgt" "$RELAY_PID" \
         "$TSR_TMP/sampler.stop" "$TSR_TMP/trace-$tgt.txt"
     RSS_BEFORE[$tgt]=$(rss_mb "$RELAY_PID")
+    tpid=$INFLUX_PID
+    [ "$tgt" != vm ] || tpid=${VMPID[vm]}
+    measured "$tpid"
     c0=$(cpu_s "$RELAY_PID")
+    t0=$(cpu_s "$tpid")
+    k0=$(cpu_s "$KAFKA_PID")
     s0=$(now_ms)
     rc=0
     timeout "$REPLAY_TIMEOUT" "$CTL" -a "127.0.0.1:$RELAY_ADMIN_PORT" --json replay start \
@@ -366,6 +398,9 @@ for tgt in vm influx; do
         >"$TSR_TMP/replay-$tgt.json" 2>"$TSR_TMP/replay-$tgt.err" || rc=$?
     s1=$(now_ms)
     c1=$(cpu_s "$RELAY_PID")
+    TCPU[$tgt]=$(calc "printf \"%.2f\", $(cpu_s "$tpid") - $t0")
+    unmeasured "$tpid"
+    KCPU[$tgt]=$(calc "printf \"%.2f\", $(cpu_s "$KAFKA_PID") - $k0")
     helper_stop sampler
     read -r _ LAG_MAX[$tgt] LAG_MEAN[$tgt] NOSYNC[$tgt] RATE_MAX[$tgt] RSS_MAX[$tgt] <<<"$HOUT"
     CPU[$tgt]=$(calc "printf \"%.2f\", $c1 - $c0")
@@ -439,6 +474,9 @@ row "  mean lag s / samples not in_sync" "${LAG_MEAN[vm]}/${NOSYNC[vm]}" \
     "${LAG_MEAN[influx]}/${NOSYNC[influx]}" "" ""
 row "relay CPU s during the replay" "${CPU[vm]}" "${CPU[influx]}" "" ""
 row "  of which live load alone would be ~" "${BASE_CPU[vm]}" "${BASE_CPU[influx]}" "" ""
+row "TSDB CPU s: direct / loaded direct" "$DCPU_vm / $LCPU_vm" "$DCPU_influx / $LCPU_influx" "" ""
+row "TSDB CPU s during the replay (incl. live)" "${TCPU[vm]}" "${TCPU[influx]}" "" ""
+row "Kafka broker CPU s during the replay" "${KCPU[vm]}" "${KCPU[influx]}" "" ""
 row "relay RSS MiB just before the replay" "${RSS_BEFORE[vm]}" "${RSS_BEFORE[influx]}" "" ""
 row "relay RSS MiB, largest during the replay" "${RSS_MAX[vm]}" "${RSS_MAX[influx]}" "" ""
 row "points of the range in the target after" "${COUNT[vm]}" "${COUNT[influx]}" "$LINES" \
@@ -448,10 +486,15 @@ printf 'live load: %s lines in %s s (%s lines/s); alone (5 s before the replays)
     "$LIVE_LINES" "$LIVE_SECS" "$LIVE_LPS"
 printf 'cluster lagged at most %s s and the relay used %s CPU-s/s.\n' "$BASE_LAG" "$BASE_CPU_PER_S"
 printf 'replay wall s runs from the start of tsrelayctl to the job'"'"'s finished_ms (the job'"'"'s own\n'
-printf 'created -> finished: vm %s s, influx %s s). The machine'"'"'s 2 cores are shared: the\n' \
-    "${JOB_S[vm]}" "${JOB_S[influx]}"
-printf 'direct rates had them to themselves, the replays share them with Kafka, the relay,\n'
-printf 'the live load and the live VictoriaMetrics.\n'
+printf 'created -> finished: vm %s s, influx %s s).\n' "${JOB_S[vm]}" "${JOB_S[influx]}"
+if [ "$PIN" = 1 ]; then
+    printf 'The TSDB measured had CPU 1 to itself, direct and replay alike; loadgen, Kafka, the\n'
+    printf 'relay, the live load and the other TSDBs shared CPU 0. The target also took the live\n'
+    printf 'load during its replay (its TSDB CPU s above include it).\n'
+else
+    printf 'BENCH_REPLAY_PIN=0: the 2 cores were shared. The direct rates had them to themselves,\n'
+    printf 'the replays shared them with Kafka, the relay, the live load and the other TSDBs.\n'
+fi
 
 if [ ${#BROKEN[@]} -gt 0 ]; then
     printf '%s\n' "${BROKEN[@]}" >&2
