@@ -72,7 +72,8 @@ struct tsr_config {
     int64_t kafka_record_max_bytes;   /* points per Kafka record, by size; default 262144 */
     int64_t kafka_queue_max_bytes;    /* librdkafka queue cap; default 64 MiB */
     int64_t kafka_message_timeout_ms; /* a write not durable by then gets 503; 30000 */
-    int64_t kafka_read_ahead_bytes;   /* per cluster reader or replay; default 64 MiB */
+    int64_t kafka_read_ahead_bytes;   /* per cluster reader; default 64 MiB */
+    int64_t kafka_replay_read_ahead_bytes; /* per replay job; default 16 MiB */
     struct tsr_kv *kafka_properties;  /* extra librdkafka properties (TLS, SASL, ...) */
     size_t nkafka_properties;
 

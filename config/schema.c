@@ -469,10 +469,18 @@ const struct tsr_config_key tsr_config_keys[] = {
      .min = MiB,
      .max = GiB, /* librdkafka takes at most 2 GiB per queue */
      .off = CF(kafka_read_ahead_bytes),
-     .doc = "Records each cluster's reader (and each replay) fetches ahead of delivery, split "
-            "over the topic's partitions. librdkafka fetches again only about a second after "
-            "this fills, so it caps catch-up at about this much per second; a down cluster's "
-            "reader holds none"},
+     .doc = "Records each cluster's reader fetches ahead of delivery, split over the topic's "
+            "partitions. librdkafka fetches again only about a second after this fills, so it "
+            "caps catch-up at about this much per second; a down cluster's reader holds none"},
+    {.name = "kafka.replay_read_ahead",
+     .type = TSR_CT_SIZE,
+     .def = "16MiB",
+     .min = MiB,
+     .max = GiB,
+     .off = CF(kafka_replay_read_ahead_bytes),
+     .doc = "Records each replay job fetches ahead of sending, all partitions together. A "
+            "job also keeps up to 8 batches built, which carry it over librdkafka's pause "
+            "when this fills, so it needs less than a cluster's reader"},
     {.name = "kafka.properties",
      .type = TSR_CT_MAP,
      .check = check_kafka_property,
