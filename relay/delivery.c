@@ -1,7 +1,6 @@
 #include "delivery.h"
 
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,8 +157,6 @@ static void *thread_main(void *arg)
 int tsr_delivery_start(const struct tsr_config *cf, struct tsr_kafka *k,
                        struct tsr_delivery **dp, char *err, size_t errlen)
 {
-    /* The stop request crosses threads: libevent must be lock-aware. */
-    evthread_use_pthreads();
     struct tsr_delivery *d = calloc(1, sizeof(*d));
     if (!d) abort();
     d->cf = cf;

@@ -5,7 +5,9 @@
  * Owns: the thread, its event_base, the HTTP client all forwarders share, the LMDB
  * store (relay/ckpt.h), the forwarders, and a snapshot of their status that other
  * threads read (refreshed every 250 ms under a mutex).
- * Start, status and stop may be called from the main thread. */
+ * Start, status and stop may be called from the main thread. Requests cross threads in
+ * both directions, so evthread_use_pthreads() must have run before any event base was
+ * made (main does it first). */
 #ifndef TSR_DELIVERY_H
 #define TSR_DELIVERY_H
 

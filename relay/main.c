@@ -4,6 +4,7 @@
  * 1 runtime failure (a listener could not start, a fatal producer error, or records
  * still unconfirmed when the drain deadline passed); 2 usage or configuration error. */
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -238,6 +239,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     tsr_metrics.start_time_s = time(NULL);
 
+    /* The forwarding thread hands its answers to admin requests to this loop: every
+     * base must be lock-aware and wake up for events added from another thread, so
+     * libevent's threading comes before the first base is made. */
+    evthread_use_pthreads();
     r.base = event_base_new();
     if (!r.base || start(&r) != 0) {
         r.exit_code = EXIT_RUNTIME;
