@@ -476,30 +476,22 @@ static void resend_before_outage(struct tsr_forwarder *f)
 {
     f->rewind_pending = 0;
     if (!f->env.replayer || f->nparts == 0) return;
-    const char *topic = f->env.cf->kafka_topic;
     int64_t since = f->down_since_ms - f->cc->recovery_rewind_ms;
-    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(f->nparts);
-    for (int p = 0; p < f->nparts; p++) rd_kafka_topic_partition_list_add(tl, topic, p)->offset = since;
-    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(f->rk, tl, 2000);
-    int64_t from[TSR_CKPT_MAX_PARTITIONS], to[TSR_CKPT_MAX_PARTITIONS];
-    for (int p = 0; p < f->nparts; p++) from[p] = to[p] = 0;
-    for (int i = 0; !err && i < tl->cnt; i++) {
-        int32_t p = tl->elems[i].partition;
-        if (p >= f->nparts || f->down_position[p] < 0) continue;
+    int64_t at[TSR_CKPT_MAX_PARTITIONS], from[TSR_CKPT_MAX_PARTITIONS], to[TSR_CKPT_MAX_PARTITIONS];
+    char err[256];
+    if (tsr_kafka_offsets_at(f->env.k, f->nparts, since, at, 2000, err, sizeof(err))) {
+        tsr_warn("cluster '%s': cannot find what to resend after the outage: %s", f->cc->name, err);
+        return;
+    }
+    for (int p = 0; p < f->nparts; p++) {
+        from[p] = to[p] = 0;
+        if (f->down_position[p] < 0) continue;
         /* -1: no record that recent, nothing before the outage to resend. */
-        int64_t off = tl->elems[i].err || tl->elems[i].offset < 0 ? f->down_position[p]
-                                                                  : tl->elems[i].offset;
+        int64_t off = at[p] < 0 ? f->down_position[p] : at[p];
         from[p] = off < f->down_position[p] ? off : f->down_position[p];
         to[p] = f->down_position[p];
         tsr_debug("cluster '%s' partition %d: resend %lld..%lld (offset for the time: %lld)",
-                  f->cc->name, p, (long long)from[p], (long long)to[p],
-                  (long long)tl->elems[i].offset);
-    }
-    rd_kafka_topic_partition_list_destroy(tl);
-    if (err) {
-        tsr_warn("cluster '%s': cannot find what to resend after the outage: %s", f->cc->name,
-                 rd_kafka_err2str(err));
-        return;
+                  f->cc->name, p, (long long)from[p], (long long)to[p], (long long)at[p]);
     }
     tsr_replayer_resend(f->env.replayer, f->cc->name, from, to, f->nparts, since,
                         f->down_since_ms, "recovery rewind");

@@ -43,7 +43,7 @@ struct tsr_fwd_env {
     struct event_base *base;
     struct tsr_httpc *hc;
     struct tsr_ckpt *ck;
-    struct tsr_kafka *k; /* the producer: dead-letter topic and partition count only */
+    struct tsr_kafka *k; /* the producer: dead-letter topic, partition count, offsets by time */
     struct tsr_replayer *replayer; /* re-sends the window before an outage */
     const struct tsr_config *cf;
 };

@@ -375,6 +375,37 @@ int tsr_kafka_partitions(const struct tsr_kafka *k)
     return atomic_load(&k->partitions);
 }
 
+int tsr_kafka_offsets_at(struct tsr_kafka *k, int nparts, int64_t at_ms, int64_t *out,
+                         int timeout_ms, char *err, size_t errlen)
+{
+    const char *topic = rd_kafka_topic_name(k->rkt);
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(nparts);
+    for (int p = 0; p < nparts; p++) {
+        rd_kafka_topic_partition_list_add(tl, topic, p)->offset = at_ms;
+        out[p] = -1;
+    }
+    /* ListOffsets takes the special times -2 and -1 for the log's start and end, so
+     * the retained range comes in the same single request per leader. */
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(k->rk, tl, timeout_ms);
+    for (int i = 0; !e && i < tl->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &tl->elems[i];
+        if (tp->partition < 0 || tp->partition >= nparts) continue;
+        if (tp->err && at_ms < 0) {
+            snprintf(err, errlen, "cannot read the offsets of partition %d: %s", tp->partition,
+                     rd_kafka_err2str(tp->err));
+            rd_kafka_topic_partition_list_destroy(tl);
+            return -1;
+        }
+        out[tp->partition] = tp->err ? -1 : tp->offset;
+    }
+    rd_kafka_topic_partition_list_destroy(tl);
+    if (e) {
+        snprintf(err, errlen, "%s", rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
 int64_t tsr_kafka_high(const struct tsr_kafka *k, int32_t p)
 {
     return p >= 0 && p < TSR_KAFKA_MAX_PARTITIONS ? atomic_load(&k->high[p]) : -1;

@@ -59,6 +59,17 @@ int tsr_kafka_partitions(const struct tsr_kafka *k);
  * thread. */
 int64_t tsr_kafka_high(const struct tsr_kafka *k, int32_t p);
 
+/* For times in the topic's partitions 0..nparts-1: out[p] = the first offset of
+ * partition p whose record time is at or after at_ms, or -1 if there is none that
+ * late. at_ms may also be TSR_KAFKA_EARLIEST (the oldest offset Kafka retains) or
+ * TSR_KAFKA_LATEST (the offset after the last record). One request per partition
+ * leader, through the producer's connections: no consumer to set up. Blocks up to
+ * timeout_ms. Returns 0, or -1 with err set. Any thread. */
+#define TSR_KAFKA_EARLIEST (-2)
+#define TSR_KAFKA_LATEST (-1)
+int tsr_kafka_offsets_at(struct tsr_kafka *k, int nparts, int64_t at_ms, int64_t *out,
+                         int timeout_ms, char *err, size_t errlen);
+
 /* Bytes of records produced and not yet confirmed; the backpressure signal. */
 int64_t tsr_kafka_inflight_bytes(const struct tsr_kafka *k);
 

@@ -22,6 +22,8 @@
 #define DEFAULT_RATE 100000
 #define STEP_MS 20
 #define MAX_BACKOFF_MS 10000
+/* Each offset lookup of a replay's start waits at most this for Kafka. */
+#define LOOKUP_MS 5000
 
 /* Batches in flight per job: a replay writes old points, which overwrite themselves,
  * so batches need not wait for each other; positions still advance only over batches
@@ -583,40 +585,27 @@ int tsr_replayer_start(struct tsr_replayer *r, const struct tsr_replay_req *req,
     if (nparts <= 0) return error_json(out, 503, "kafka topic partitions not known yet");
     if (nparts > TSR_CKPT_MAX_PARTITIONS) nparts = TSR_CKPT_MAX_PARTITIONS;
 
-    /* A throwaway consumer finds the offsets of the range in each partition. */
-    struct run probe = {.r = r};
-    probe.job.id = r->last_id + 1;
+    /* Where the range starts and ends in each partition, and what Kafka still holds
+     * (read last, so records written meanwhile are inside it). */
+    int64_t from[TSR_CKPT_MAX_PARTITIONS], to[TSR_CKPT_MAX_PARTITIONS];
+    int64_t lo[TSR_CKPT_MAX_PARTITIONS], hi[TSR_CKPT_MAX_PARTITIONS];
     char err[256];
-    if (open_consumer(&probe, err, sizeof(err)) != 0) {
-        close_consumer(&probe);
-        return error_json(out, 503, "%s", err);
-    }
-    rd_kafka_topic_partition_list_t *a = rd_kafka_topic_partition_list_new(nparts);
-    rd_kafka_topic_partition_list_t *b = rd_kafka_topic_partition_list_new(nparts);
-    for (int p = 0; p < nparts; p++) {
-        rd_kafka_topic_partition_list_add(a, cf->kafka_topic, p)->offset = req->since_ms;
-        rd_kafka_topic_partition_list_add(b, cf->kafka_topic, p)->offset = until;
-    }
-    rd_kafka_resp_err_t e1 = rd_kafka_offsets_for_times(probe.rk, a, 5000);
-    rd_kafka_resp_err_t e2 = e1 ? e1 : rd_kafka_offsets_for_times(probe.rk, b, 5000);
+    int64_t t0 = tsr_clock_mono_ns();
+    struct tsr_kafka *k = r->env.k;
+    if (tsr_kafka_offsets_at(k, nparts, req->since_ms, from, LOOKUP_MS, err, sizeof(err)) ||
+        tsr_kafka_offsets_at(k, nparts, until, to, LOOKUP_MS, err, sizeof(err)) ||
+        tsr_kafka_offsets_at(k, nparts, TSR_KAFKA_EARLIEST, lo, LOOKUP_MS, err, sizeof(err)) ||
+        tsr_kafka_offsets_at(k, nparts, TSR_KAFKA_LATEST, hi, LOOKUP_MS, err, sizeof(err)))
+        return error_json(out, 503, "cannot find offsets for the range in kafka: %s", err);
+    tsr_debug("replay: offsets of the range found in %.1f ms",
+              (double)(tsr_clock_mono_ns() - t0) / 1e6);
     struct tsr_replay_job job = {0};
-    int status = 0;
-    if (e2) {
-        status = error_json(out, 503, "cannot find offsets for the range in kafka: %s",
-                            rd_kafka_err2str(e2));
-        goto leave;
-    }
     job.nparts = nparts;
     for (int p = 0; p < nparts; p++) {
-        int64_t lo = 0, hi = 0;
-        if (rd_kafka_query_watermark_offsets(probe.rk, cf->kafka_topic, p, &lo, &hi, 5000)) {
-            status = error_json(out, 503, "cannot read offsets of partition %d", p);
-            goto leave;
-        }
-        /* -1 from offsets_for_times: no record that late; the range ends at the end. */
-        int64_t s = a->elems[p].err || a->elems[p].offset < 0 ? hi : a->elems[p].offset;
-        int64_t t = b->elems[p].err || b->elems[p].offset < 0 ? hi : b->elems[p].offset;
-        if (req->since_ms == 0 || s < lo) s = lo;
+        /* -1: no record that late; the range ends at the end. */
+        int64_t s = from[p] < 0 ? hi[p] : from[p];
+        int64_t t = to[p] < 0 ? hi[p] : to[p];
+        if (req->since_ms == 0 || s < lo[p]) s = lo[p];
         if (t < s) t = s;
         job.parts[p] = (struct tsr_replay_part){p, s, t, s};
     }
@@ -624,8 +613,8 @@ int tsr_replayer_start(struct tsr_replayer *r, const struct tsr_replay_req *req,
         char x[32], y[32];
         fmt_time(req->since_ms, x, sizeof(x));
         fmt_time(until, y, sizeof(y));
-        status = error_json(out, 400, "no data in kafka between %s and %s", req->since_ms ? x : "the earliest retained record", y);
-        goto leave;
+        return error_json(out, 400, "no data in kafka between %s and %s",
+                          req->since_ms ? x : "the earliest retained record", y);
     }
     struct run *u = run_new(r, cc);
     job.id = ++r->last_id;
@@ -647,12 +636,7 @@ int tsr_replayer_start(struct tsr_replayer *r, const struct tsr_replay_req *req,
              (long long)tsr_replay_records_total(&job), job.dry_run ? " (dry run)" : "");
     run_go(u);
     tsr_replay_job_json(&u->job, out);
-    status = 201;
-leave:
-    rd_kafka_topic_partition_list_destroy(a);
-    rd_kafka_topic_partition_list_destroy(b);
-    close_consumer(&probe);
-    return status;
+    return 201;
 }
 
 uint64_t tsr_replayer_resend(struct tsr_replayer *r, const char *cluster, const int64_t *from,

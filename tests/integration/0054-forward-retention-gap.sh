@@ -5,7 +5,8 @@
 # the exact gap (per partition: first retained offset minus the checkpoint) in the log,
 # /status, /metrics and the ledger, and goes on; it never skips silently. (While the
 # relay runs, records it has already read are delivered from memory even if Kafka
-# deletes them, so no gap arises there.)
+# deletes them, so no gap arises there.) A replay --since earliest then covers exactly
+# the records Kafka retains.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/relay.sh"
 . "$(dirname "$0")/../lib/forward.sh"
@@ -73,5 +74,14 @@ c = json.load(sys.stdin)['clusters'][0]
 print(sum(e['to_offsets'][p] - e['from_offsets'][p] for e in c['ledger'] if e['kind'] == 'gap' for p in range(len(e['to_offsets']))))")
 assert_eq "$gaps" "$want" "gap records in the ledger"
 wait_cluster_ready vm 60 || fail "vm not in sync after the gap: $(cluster_field vm reason)"
+
+# A replay from the earliest record covers exactly what Kafka still retains.
+read -r -a highs <<<"$("$TOOLS_DIR/topic_dump" -b "$KAFKA_BROKERS" -t "$RELAY_TOPIC" -W | sort -n | awk '{ printf "%s ", $3 }')"
+retained=0
+for p in 0 1 2 3; do retained=$((retained + highs[p] - lows[p])); done
+ctl --json replay start --cluster vm --since earliest --dry-run --wait >"$TSR_TMP/dry.json" ||
+    fail "dry run from the earliest record: $(cat "$TSR_TMP/dry.json")"
+assert_eq "$(python3 -c "import json,sys; print(json.load(sys.stdin)['records_total'])" <"$TSR_TMP/dry.json")" \
+    "$retained" "records of a replay --since earliest (high - low watermarks)"
 stop_relay
 assert_eq "$RELAY_EXIT" 0 "exit code"
