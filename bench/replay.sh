@@ -11,8 +11,11 @@
 #            [T0, T1) is the wall-clock span of that ingest (the Kafka record times),
 #            and the script waits until all three clusters hold everything.
 #   wipe     InfluxDB: DROP DATABASE bench + CREATE DATABASE bench; VictoriaMetrics:
-#            /api/v1/admin/tsdb/delete_series for {__name__=~"bench_.*"} (a restart on
-#            a fresh data dir at the same port if that left samples behind).
+#            a restart on a fresh data dir at the same port (a restore from an empty
+#            backup; the direct run's instance is fresh too). BENCH_REPLAY_VM_WIPE=
+#            delete_series uses /api/v1/admin/tsdb/delete_series for {__name__=~"bench_.*"}
+#            instead (the restart if that leaves samples behind): its deleted rows are
+#            dropped by background merges that then run beside the replay.
 #   replay   `tsrelayctl --json replay start --cluster C --since T0 --until T1
 #            --rate 10000000 --wait`, first for vm, then for influx. While each runs a
 #            live load of ~20,000 lines/s (BENCH_REPLAY_LIVE_RATE; measurement "live",
@@ -34,7 +37,9 @@
 #
 # BENCH_REPLAY_LINES (1,000,000), BENCH_REPLAY_LIVE_RATE (20000 lines/s),
 # BENCH_REPLAY_RATE (the --rate cap, 10000000), BENCH_REPLAY_TIMEOUT (600 s per replay),
-# BENCH_REPLAY_CLUSTER_KEYS ('key: value, ...' added to the vm and influx clusters).
+# BENCH_REPLAY_CLUSTER_KEYS ('key: value, ...' added to the vm and influx clusters),
+# BENCH_REPLAY_PIN (1: the TSDB measured on a core of its own), BENCH_REPLAY_VM_WIPE
+# (fresh, or delete_series).
 . "$(dirname "$0")/../tests/lib/harness.sh"
 . "$REPO_ROOT/bench/lib.sh"
 . "$REPO_ROOT/tests/lib/relay.sh"
@@ -44,6 +49,7 @@ LINES=${BENCH_REPLAY_LINES:-1000000}
 LIVE_RATE=${BENCH_REPLAY_LIVE_RATE:-20000}
 REPLAY_RATE=${BENCH_REPLAY_RATE:-10000000}
 REPLAY_TIMEOUT=${BENCH_REPLAY_TIMEOUT:-600}
+VM_WIPE=${BENCH_REPLAY_VM_WIPE:-fresh}
 STEP_NS=1000000            # 1 ms between points: VictoriaMetrics stores milliseconds
 P0_MS=1700000000000        # loadgen's first point; point n is at P0_MS + n ms
 P1_MS=$((P0_MS + LINES))   # end of the points' range (exclusive)
@@ -303,7 +309,9 @@ relay_config "clusters:
   - name: vm
     type: victoriametrics
     urls: [$(vm_url vm)]
-    compression: none$extra
+    compression: none
+    # the wipe restarts vm: its return must not re-send ingest points into it
+    recovery_rewind_ms: 0$extra
   - name: influx
     type: influxdb
     urls: [$INFLUX_URL]
@@ -339,12 +347,16 @@ log "wipe: InfluxDB DROP + CREATE DATABASE bench"
 influx_query bench 'DROP DATABASE bench' >/dev/null
 influx_query bench 'CREATE DATABASE bench' >/dev/null
 WIPE_influx="DROP + CREATE DATABASE"
-log "wipe: VictoriaMetrics delete_series {__name__=~\"bench_.*\"}"
-code=$(curl -s -o "$TSR_TMP/delete.out" -w '%{http_code}' -m 60 \
-    "$(vm_url vm)/api/v1/admin/tsdb/delete_series" --data-urlencode 'match[]={__name__=~"bench_.*"}')
-WIPE_vm="delete_series"
-if [ "$code" != 204 ] || [ "$(vm_count vm)" != 0 ]; then
-    log "wipe: delete_series answered $code ($(cat "$TSR_TMP/delete.out")), samples left: restarting vm on a fresh data dir"
+code=204
+if [ "$VM_WIPE" = delete_series ]; then
+    log "wipe: VictoriaMetrics delete_series {__name__=~\"bench_.*\"}"
+    code=$(curl -s -o "$TSR_TMP/delete.out" -w '%{http_code}' -m 60 \
+        "$(vm_url vm)/api/v1/admin/tsdb/delete_series" --data-urlencode 'match[]={__name__=~"bench_.*"}')
+    WIPE_vm="delete_series"
+    [ "$code" = 204 ] || log "wipe: delete_series answered $code: $(cat "$TSR_TMP/delete.out")"
+fi
+if [ "$VM_WIPE" != delete_series ] || [ "$code" != 204 ] || [ "$(vm_count vm)" != 0 ]; then
+    log "wipe: restarting vm on a fresh data dir"
     vm_stop vm
     vm_start vm "$TSR_TMP/vm-fresh"
     WIPE_vm="restart on a fresh data dir"
