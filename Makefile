@@ -30,10 +30,16 @@ BUILD   ?= build/release
 endif
 BIN     ?= $(if $(filter 1,$(SANITIZE)),$(BUILD)/bin,bin)
 
+# tsrelayctl's own files. Its JSON reader and TIME parser stay in the library: the
+# relay reads POST /replays with the one, and the unit tests link both.
+CTL_SRC  = replay/ctl_main.c replay/ctl_http.c replay/ctl_status.c replay/ctl_replay.c \
+           replay/ctl_jobs.c replay/ctl_text.c
+CTL_OBJ  = $(CTL_SRC:%.c=$(BUILD)/%.o)
+
 # Everything but main() goes into one static library, which the daemon, the unit tests
 # and the tools link against.
 LIB_SRC  = $(filter-out relay/main.c,$(wildcard relay/*.c)) $(wildcard config/*.c) \
-           $(wildcard health/*.c) $(filter-out replay/ctl_main.c,$(wildcard replay/*.c))
+           $(wildcard health/*.c) $(filter-out $(CTL_SRC),$(wildcard replay/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/status_page.o
 LIB      = $(BUILD)/libtsrelay.a
 
@@ -54,7 +60,7 @@ $(BIN)/tsrelay: $(BUILD)/relay/main.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BIN)/tsrelayctl: $(BUILD)/replay/ctl_main.o $(LIB)
+$(BIN)/tsrelayctl: $(CTL_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -87,7 +93,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/relay/main.d $(BUILD)/replay/ctl_main.d $(UNIT_SRC:%.c=$(BUILD)/%.d) \
+-include $(LIB_OBJ:.o=.d) $(BUILD)/relay/main.d $(CTL_OBJ:.o=.d) $(UNIT_SRC:%.c=$(BUILD)/%.d) \
          $(TOOL_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)
 # Keep the objects of tools and tests: they are intermediate files to make otherwise.
 .SECONDARY:

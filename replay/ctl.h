@@ -1,0 +1,111 @@
+/* replay/ctl.h — what the parts of tsrelayctl share: the state of one run (struct ctl),
+ * the exit codes, and the few calls each part makes into another.
+ *
+ * tsrelayctl is the operators' command line: status, checkpoints, the out-of-sync
+ * ledger, and replay jobs, over the relay's admin endpoint (HTTP+JSON,
+ * docs/replay-api.md; the /status document is relay/admin.c's render_status).
+ *   ctl_main.c    the command line: options, usage, the command table, main
+ *   ctl_http.c    requests to the admin endpoint and what their failures say
+ *   ctl_status.c  status, checkpoints, ledger (all read GET /status)
+ *   ctl_replay.c  replay start, list, show, pause, resume, cancel (/replays)
+ *   ctl_jobs.c    a replay job printed, followed with a progress line, waited for
+ *   ctl_text.c    numbers, times and aligned tables as text (ctl_text.h)
+ *   ctl_json.c, ctl_time.c  reading the answers, TIME arguments
+ *
+ * Blocking libcurl easy calls: a CLI has nothing else to do while it waits. One thread.
+ * Failures: a function that fails stores the message in c->msg (through fail) and
+ * returns the exit code; main prints the message. Messages go to stderr, lowercase, the
+ * failure first. */
+#ifndef TSR_CTL_H
+#define TSR_CTL_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tsr_buf;
+struct tsr_jsonr;
+
+/* Exit codes (scripts depend on them; also in --help and docs/tsrelayctl.md):
+ *   0  success; with --wait, --follow or --dry-run: the job finished "done"
+ *   1  the server refused (its message is printed), or the job failed or was cancelled
+ *   2  usage error (bad option, bad TIME, missing argument)
+ *   3  the admin endpoint could not be reached */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+/* Options, as bits: each command says which it takes. */
+enum {
+    OPT_CLUSTER = 1 << 0,
+    OPT_SINCE = 1 << 1,
+    OPT_UNTIL = 1 << 2,
+    OPT_RATE = 1 << 3,
+    OPT_DB = 1 << 4,
+    OPT_MEASUREMENT = 1 << 5,
+    OPT_DRY_RUN = 1 << 6,
+    OPT_WAIT = 1 << 7,
+    OPT_FOLLOW = 1 << 8,
+};
+
+/* One run: the command line as parsed, the curl handle, and the failure to print. */
+struct ctl {
+    char admin[256];    /* HOST:PORT, for messages */
+    char base_url[300]; /* http://HOST:PORT */
+    int json;
+    unsigned given; /* OPT_* seen on the command line */
+    const char *cluster, *since, *until, *rate, *db, *measurement;
+    int64_t id; /* the job of show/pause/resume/cancel */
+    int tty;    /* stdout is a terminal: redraw progress in place */
+    CURL *curl;
+    char curl_err[CURL_ERROR_SIZE];
+    char msg[1024]; /* the failure main prints, if any */
+};
+
+/* ctl_main.c */
+
+/* Stores the failure message for main to print and returns rc. */
+int fail(struct ctl *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Now, in Unix milliseconds. */
+int64_t wall_ms(void);
+
+/* ctl_http.c */
+
+/* A request whose answer must be 2xx JSON; body NULL means GET. On success returns 0
+ * and sets *docp (caller frees with tsr_jsonr_free) and, if rawp, hands over the body
+ * (caller frees with tsr_buf_free). Otherwise returns the exit code with the message in
+ * c->msg: EXIT_FAIL when the server refused ("WHAT: <server's message> (HTTP n)") or
+ * its answer is not JSON or too big, EXIT_UNREACHABLE when it could not be reached. */
+int call(struct ctl *c, const char *method, const char *path, const char *body, const char *what,
+         struct tsr_jsonr **docp, struct tsr_buf *rawp);
+/* Prints a JSON text with exactly one newline after it. */
+void print_json(const char *s, size_t len);
+
+/* ctl_jobs.c: a job is the JSON object of GET /replays/ID, borrowed from the caller. */
+
+/* done, failed or cancelled: the job will not change again. */
+int job_finished(const char *state);
+/* Seconds until the job is done judged from one snapshot of it; -1 when unknown. */
+double job_eta_snapshot(const struct tsr_jsonr *job);
+/* The job as a block of "  key  value" lines; detail adds its partitions. */
+void print_job(const struct tsr_jsonr *job, int detail);
+/* The per-measurement counts of a finished dry run, as a table. */
+void print_measurements(const struct tsr_jsonr *job);
+/* Waits for job c->id, showing progress unless --json, and turns its end into the exit
+ * code: EXIT_OK for done, EXIT_FAIL (with the job's result as the message) for failed
+ * or cancelled. A failed request gives its own code (EXIT_UNREACHABLE once the relay
+ * has been gone for a minute); Ctrl-C gives 130: it stops the watching, not the job. */
+int wait_job(struct ctl *c, int dry);
+
+/* The commands: each runs one request (or a wait) and returns the exit code.
+ * ctl_status.c */
+int cmd_status(struct ctl *c);
+int cmd_checkpoints(struct ctl *c);
+int cmd_ledger(struct ctl *c);
+/* ctl_replay.c */
+int cmd_replay_start(struct ctl *c);
+int cmd_replay_list(struct ctl *c);
+int cmd_replay_show(struct ctl *c);
+int cmd_replay_pause(struct ctl *c);
+int cmd_replay_resume(struct ctl *c);
+int cmd_replay_cancel(struct ctl *c);
+
+#endif
