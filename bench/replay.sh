@@ -4,8 +4,8 @@
 #
 #   direct   loadgen (1,000,000 distinct 3-field lines, 1 ms apart: -d -s 1000000)
 #            straight into a fresh VictoriaMetrics's /write and into InfluxDB's
-#            /write?db=bench&precision=ns: each TSDB's own ingest rate, the yardstick;
-#            BENCH_REPLAY_ROUNDS (3) times, the fastest round counting.
+#            /write?db=bench_direct&precision=ns: each TSDB's own ingest rate, the
+#            yardstick; once per round (BENCH_REPLAY_ROUNDS, 3), the fastest counting.
 #   ingest   Kafka, the relay with three clusters: "vm" (VictoriaMetrics) and "influx"
 #            (InfluxDB), the replay targets, and "live" (a second VictoriaMetrics) that
 #            only ever gets live forwarding. The same 1,000,000 lines go into the relay;
@@ -30,13 +30,15 @@
 #            -dedup.minScrapeInterval=1ms; InfluxDB: SELECT count(f1) FROM bench),
 #            counted over the points' own time range (loadgen's, 1700000000 s + n ms).
 #
-# Before the first replay the live load runs alone for 5 s: the relay's CPU and the
-# live cluster's lag without a replay, to tell the replay's share from the live load's.
-# Then, with the live load still running, loadgen writes the LINES again straight into a
-# fresh VictoriaMetrics and into InfluxDB database bench_load (the same rounds): each
-# TSDB's direct rate under the conditions the replays meet, printed beside the quiet one.
-# Noise from the rest of the machine only slows a round down, so of direct and replay
-# alike the fastest round is the closest to what each can do; every round is printed.
+# After the ingest the live load runs alone for 5 s: the relay's CPU and the live
+# cluster's lag without a replay, to tell the replay's share from the live load's. Then
+# each round, within about a minute: the direct writes with the relay idle (into a fresh
+# VictoriaMetrics and InfluxDB database bench_direct); the live load started; the direct
+# writes again (a fresh VictoriaMetrics, database bench_load: each TSDB's rate under the
+# conditions the replays meet, printed beside the quiet one); the two replays; the live
+# load stopped. Noise from the rest of the machine only slows a round down, so of direct
+# and replay alike the fastest round is the closest to what each can do; every round is
+# printed. Interleaving keeps the host's drift over minutes out of the ratio.
 # Exits 1 after the table when a count is wrong or a replay did not finish "done".
 #
 # BENCH_REPLAY_LINES (1,000,000), BENCH_REPLAY_LIVE_RATE (20000 lines/s),
@@ -226,10 +228,10 @@ vm_count()
         python3 -c 'import json, sys; print(sum(len(json.loads(l)["values"]) for l in sys.stdin if l.strip()))'
 }
 
-# influx_count: points of bench (count of f1) in database bench in [P0_MS, P1_MS).
+# influx_count [DB]: points of bench (count of f1) in database DB (bench) in [P0_MS, P1_MS).
 influx_count()
 {
-    curl -sS -m 300 --fail-with-body -G "$INFLUX_URL/query" --data-urlencode "db=bench" \
+    curl -sS -m 300 --fail-with-body -G "$INFLUX_URL/query" --data-urlencode "db=${1:-bench}" \
         --data-urlencode "q=SELECT count(f1) FROM bench WHERE time >= ${P0_MS}000000 AND time < ${P1_MS}000000" |
         python3 -c 'import json, sys
 r = json.load(sys.stdin)["results"][0]
@@ -289,8 +291,8 @@ direct_influx()
     unmeasured "$INFLUX_PID"
     if [ -n "${2:-}" ]; then
         local n
-        n=$(influx_count)
-        [ "$n" = "$LINES" ] || BROKEN+=("direct: InfluxDB holds $n points, want $LINES")
+        n=$(influx_count "$1")
+        [ "$n" = "$LINES" ] || BROKEN+=("direct: InfluxDB database $1 holds $n points, want $LINES")
     fi
     influx_query "$1" "DROP DATABASE $1" >/dev/null
 }
@@ -309,15 +311,9 @@ keep_best()
     fi
 }
 
-# ============================ servers, direct rates ===================================
+# ============================ servers ==================================================
 start_kafka
 start_influxdb
-for ((round = 1; round <= ROUNDS; round++)); do
-    direct_vm vmdirect
-    keep_best direct/vm
-    direct_influx bench check
-    keep_best direct/influx
-done
 influx_query bench 'CREATE DATABASE bench' >/dev/null
 vm_start vm
 vm_start live
@@ -396,9 +392,22 @@ wipe()
 }
 
 # ============================ replays =================================================
+# live_start / live_stop: the live load into the relay; live_stop adds its figures to
+# LIVE_LINES, LIVE_SECS, LIVE_BAD and LIVE_ERR.
+LIVE_LINES=0 LIVE_SECS=0 LIVE_BAD=0 LIVE_ERR=0
+live_start() { helper_start liveload live "$RELAY_HTTP_PORT" "$LIVE_RATE" "$TSR_TMP/liveload.stop"; }
+live_stop()
+{
+    local lines secs bad errs
+    helper_stop liveload
+    read -r lines secs _ bad errs <<<"$HOUT"
+    LIVE_LINES=$((LIVE_LINES + lines)) LIVE_BAD=$((LIVE_BAD + bad)) LIVE_ERR=$((LIVE_ERR + errs))
+    LIVE_SECS=$(calc "printf \"%.2f\", $LIVE_SECS + $secs")
+}
+
 log "baseline: live load alone for 5 s"
 c0=$(cpu_s "$RELAY_PID")
-helper_start liveload live "$RELAY_HTTP_PORT" "$LIVE_RATE" "$TSR_TMP/liveload.stop"
+live_start
 helper_start sampler sample "$RELAY_ADMIN_PORT" live none "$RELAY_PID" \
     "$TSR_TMP/sampler.stop" "$TSR_TMP/trace-baseline.txt"
 sleep 5
@@ -406,16 +415,7 @@ helper_stop sampler
 read -r _ BASE_LAG _ _ _ _ <<<"$HOUT"
 c1=$(cpu_s "$RELAY_PID")
 BASE_CPU_PER_S=$(calc "printf \"%.3f\", ($c1 - $c0) / 5")
-
-# The same direct writes while the live load runs through the relay to all three
-# clusters: what each TSDB can ingest on this machine under the conditions the replays
-# meet (printed beside the quiet direct rate, which stays the yardstick).
-for ((round = 1; round <= ROUNDS; round++)); do
-    direct_vm vmload
-    keep_best loaded/vm
-    direct_influx bench_load
-    keep_best loaded/influx
-done
+live_stop
 
 # max A B [FORMAT]: the larger, printed with FORMAT (%.3f).
 max() { calc "a = $1; b = $2; printf \"${3:-%.3f}\", (a > b ? a : b)"; }
@@ -490,11 +490,24 @@ print(j["state"], j["points_sent"], j["records_done"], j["records_total"],
         TCPU[$tgt]=$tcpu KCPU[$tgt]=$kcpu RSS_BEFORE[$tgt]=$rss_before
     fi
 }
+# Each round, within a minute: the quiet direct rates (the yardstick; the relay idle),
+# then with the live load running through the relay to all three clusters the direct
+# rates again (what each TSDB manages under the conditions the replays meet) and the
+# replays. The host's speed drifts over minutes, so the rounds interleave them.
 for ((round = 1; round <= ROUNDS; round++)); do
+    direct_vm vmdirect
+    keep_best direct/vm
+    direct_influx bench_direct check
+    keep_best direct/influx
+    live_start
+    direct_vm vmload
+    keep_best loaded/vm
+    direct_influx bench_load
+    keep_best loaded/influx
     for tgt in vm influx; do replay_round "$tgt" "$round"; done
+    live_stop
 done
-helper_stop liveload
-read -r LIVE_LINES LIVE_SECS LIVE_LPS LIVE_BAD LIVE_ERR <<<"$HOUT"
+LIVE_LPS=$(calc "printf \"%.0f\", ($LIVE_SECS > 0 ? $LIVE_LINES / $LIVE_SECS : 0)")
 [ "$LIVE_BAD" = 0 ] && [ "$LIVE_ERR" = 0 ] ||
     BROKEN+=("live load: $LIVE_BAD requests not answered 204, $LIVE_ERR failed")
 # VmHWM is only brought up to date when memory is unmapped: the samples may be higher.
