@@ -172,6 +172,8 @@ static int take(struct lane *l, rd_kafka_message_t *m)
     return 0;
 }
 
+static int assign(struct tsr_forwarder *f, int nparts, char *err, size_t errlen);
+
 /* Kafka no longer holds records a position points at: report the exact gap, record it,
  * and go on from the oldest record still retained. */
 static void handle_gap(struct tsr_forwarder *f, int32_t p)
@@ -224,11 +226,12 @@ static void handle_gap(struct tsr_forwarder *f, int32_t p)
                 tsr_error("cluster '%s': %s", f->cc->name, why);
         }
     }
-    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(tl, topic, p)->offset = lo;
-    rd_kafka_error_t *e2 = rd_kafka_seek_partitions(f->rk, tl, 0);
-    if (e2) rd_kafka_error_destroy(e2);
-    rd_kafka_topic_partition_list_destroy(tl);
+    /* auto.offset.reset=error has stopped the partition's fetcher, and librdkafka refuses
+     * to seek a stopped partition ("Erroneous state"): assign the partitions again, each
+     * at the record after the last one taken. */
+    char why[256];
+    if (assign(f, f->nparts, why, sizeof(why)) != 0)
+        note_error(f, "cannot read partition %d again after the gap: %s", p, why);
 }
 
 /* Reads what the lanes have room for. */
@@ -252,6 +255,12 @@ static void pull(struct tsr_forwarder *f)
                 } else {
                     rd_kafka_message_destroy(m);
                 }
+                continue;
+            }
+            /* Taken already: a re-assignment reads again from fetched, which a held
+             * message may be ahead of. */
+            if (m->offset < f->parts[p].fetched) {
+                rd_kafka_message_destroy(m);
                 continue;
             }
             if (take(l, m) != 0) l->held = m;
@@ -601,8 +610,6 @@ static void update_lag(struct tsr_forwarder *f, int64_t now_ms)
     f->st.lag_points = (int64_t)((double)lag_records * per_record);
     tsr_health_lag(f->health, f->st.lag_ms, now_ms);
 }
-
-static int assign(struct tsr_forwarder *f, int nparts, char *err, size_t errlen);
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {

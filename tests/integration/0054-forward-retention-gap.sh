@@ -5,8 +5,8 @@
 # the exact gap (per partition: first retained offset minus the checkpoint) in the log,
 # /status, /metrics and the ledger, and goes on; it never skips silently. (While the
 # relay runs, records it has already read are delivered from memory even if Kafka
-# deletes them, so no gap arises there.) A replay --since earliest then covers exactly
-# the records Kafka retains.
+# deletes them, so no gap arises there.) Delivery then goes on from the oldest record
+# retained, and a replay --since earliest covers exactly the records Kafka retains.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/relay.sh"
 . "$(dirname "$0")/../lib/forward.sh"
@@ -75,10 +75,14 @@ print(sum(e['to_offsets'][p] - e['from_offsets'][p] for e in c['ledger'] if e['k
 assert_eq "$gaps" "$want" "gap records in the ledger"
 wait_cluster_ready vm 60 || fail "vm not in sync after the gap: $(cluster_field vm reason)"
 
-# A replay from the earliest record covers exactly what Kafka still retains. (Retention
-# may have deleted every record, the last roll record too: write some after it.)
+# Delivery goes on after the gap: lines written now reach vm, which then holds the
+# 2,000 from before the outage and these 400, nothing of what retention deleted.
 send --start 100000 --lines 400
-wait_cluster_ready vm 30 || fail "vm not in sync after the last lines"
+wait_cluster_ready vm 30 || fail "vm not in sync after the last lines: $(cluster_field vm reason)"
+wait_counts vm "2400 $((2000 * 1999 / 2 + 400 * 100000 + 400 * 399 / 2))" 30
+
+# A replay from the earliest record covers exactly what Kafka still retains (retention
+# may have deleted every record before the last lines, the roll records too).
 retained=0
 while read -r _ lo hi; do retained=$((retained + hi - lo)); done \
     <<<"$("$TOOLS_DIR/topic_dump" -b "$KAFKA_BROKERS" -t "$RELAY_TOPIC" -W)"
