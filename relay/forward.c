@@ -156,11 +156,7 @@ static int take(struct lane *l, rd_kafka_message_t *m)
         snprintf(b->rp, sizeof(b->rp), "%s", rp);
     }
     int64_t ts = rd_kafka_message_timestamp(m, NULL);
-    const char *v = m->payload;
-    tsr_buf_append(&b->body, v, m->len);
-    if (m->len > 0 && v[m->len - 1] != '\n') tsr_buf_putc(&b->body, '\n');
-    for (const char *q = v, *end = v + m->len; (q = memchr(q, '\n', (size_t)(end - q))); q++)
-        b->points++;
+    b->points += tsr_sink_append_record(&b->body, m->payload, m->len);
     int32_t p = m->partition;
     b->records++;
     if (!b->touched[p]) b->first_ts_ms_of[p] = ts;

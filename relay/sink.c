@@ -137,3 +137,17 @@ int tsr_sink_send(struct tsr_httpc *hc, const struct tsr_cluster_conf *cc, int i
     tsr_buf_free(&url);
     return rc;
 }
+
+long tsr_sink_append_record(struct tsr_buf *body, const char *rec, size_t len)
+{
+    tsr_buf_append(body, rec, len);
+    if (len > 0 && rec[len - 1] != '\n') tsr_buf_putc(body, '\n');
+    long points = 0;
+    for (const char *q = rec, *end = rec + len; q < end;) {
+        const char *nl = memchr(q, '\n', (size_t)(end - q));
+        if (!nl) nl = end;
+        points += nl > q;
+        q = nl < end ? nl + 1 : end;
+    }
+    return points;
+}

@@ -27,6 +27,10 @@ void tsr_sink_write_url(const struct tsr_cluster_conf *cc, int idx, const char *
  * nothing if it has no credentials. Returns 1 if it appended, 0 if not. */
 int tsr_sink_authorization(const struct tsr_cluster_conf *cc, struct tsr_buf *out);
 
+/* Appends a Kafka record (normalised lines) to a write body, ending it with '\n' if the
+ * record does not; returns its points (non-empty lines). Pure, any thread. */
+long tsr_sink_append_record(struct tsr_buf *body, const char *rec, size_t len);
+
 /* Posts body[0..len) (whole '\n'-terminated lines of database db, policy rp) to URL
  * number idx of the cluster: compressed into *gz when the cluster wants gzip, with the
  * cluster's timeout and TLS options. body and *gz must stay untouched until done runs.

@@ -213,15 +213,7 @@ static int take(struct run *u, rd_kafka_message_t *m, int pi)
     size_t plen = strlen(u->job.measurement_prefix);
     if (!plen && !u->job.dry_run) {
         /* Every line goes: the record as it is, as live forwarding sends it. */
-        const char *v = m->payload;
-        tsr_buf_append(&b->body, v, m->len);
-        if (m->len > 0 && v[m->len - 1] != '\n') tsr_buf_putc(&b->body, '\n');
-        for (const char *q = v, *end = v + m->len; q < end;) {
-            const char *nl = memchr(q, '\n', (size_t)(end - q));
-            if (!nl) nl = end;
-            b->points += nl > q; /* counted as a dry run counts: empty lines are not points */
-            q = nl < end ? nl + 1 : end;
-        }
+        b->points += tsr_sink_append_record(&b->body, m->payload, m->len);
         goto taken;
     }
     for (const char *p = m->payload, *end = p + m->len; p < end;) {

@@ -86,6 +86,21 @@ static void test_verdicts(void **state)
     assert_int_equal(tsr_sink_judge(401, ""), TSR_SINK_RETRY);
 }
 
+/* A record's lines go into the body whole; the body always ends a line; empty lines are
+ * not points (as a dry run counts them). */
+static void test_append_record(void **state)
+{
+    (void)state;
+    struct tsr_buf b = {0};
+    assert_int_equal(tsr_sink_append_record(&b, "a v=1 1\nb v=2 2\n", 16), 2);
+    assert_int_equal(tsr_sink_append_record(&b, "c v=3 3", 7), 1);
+    assert_int_equal(tsr_sink_append_record(&b, "\nd v=4 4\n\n", 10), 1);
+    assert_int_equal(tsr_sink_append_record(&b, "", 0), 0);
+    assert_int_equal(b.len, 16 + 8 + 10);
+    assert_memory_equal(b.data, "a v=1 1\nb v=2 2\nc v=3 3\n\nd v=4 4\n\n", b.len);
+    tsr_buf_free(&b);
+}
+
 static void test_create_db_url(void **state)
 {
     struct tsr_cluster_conf cc = cluster("influxdb");
@@ -103,6 +118,7 @@ int main(void)
         cmocka_unit_test(test_authorization),
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_create_db_url),
+        cmocka_unit_test(test_append_record),
     };
     return cmocka_run_group_tests_name("sink", tests, NULL, NULL);
 }
