@@ -168,10 +168,9 @@ static int take(struct lane *l, rd_kafka_message_t *m)
     return 0;
 }
 
-static int assign(struct tsr_forwarder *f, int nparts, char *err, size_t errlen);
-
 /* Kafka no longer holds records a position points at: report the exact gap, record it,
- * and go on from the oldest record still retained. */
+ * and move the partition on to the oldest record still retained (pull() then assigns
+ * the partitions again). */
 static void handle_gap(struct tsr_forwarder *f, int32_t p)
 {
     int64_t lo = -1, hi = -1;
@@ -222,18 +221,15 @@ static void handle_gap(struct tsr_forwarder *f, int32_t p)
                 tsr_error("cluster '%s': %s", f->cc->name, why);
         }
     }
-    /* auto.offset.reset=error has stopped the partition's fetcher, and librdkafka refuses
-     * to seek a stopped partition ("Erroneous state"): assign the partitions again, each
-     * at the record after the last one taken. */
-    char why[256];
-    if (assign(f, f->nparts, why, sizeof(why)) != 0)
-        note_error(f, "cannot read partition %d again after the gap: %s", p, why);
 }
+
+static int assign(struct tsr_forwarder *f, int nparts, char *err, size_t errlen);
 
 /* Reads what the lanes have room for. */
 static void pull(struct tsr_forwarder *f)
 {
     if (f->stopping) return;
+    int gaps = 0;
     for (int p = 0; p < f->nparts; p++) {
         struct lane *l = &f->lanes[lane_of(f, p)];
         while (!l->held && !batch_full(f, l->filling)) {
@@ -244,6 +240,7 @@ static void pull(struct tsr_forwarder *f)
                     m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
                     rd_kafka_message_destroy(m);
                     handle_gap(f, p);
+                    gaps++;
                 } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                     tsr_warn("cluster '%s': kafka consumer: %s", f->cc->name,
                              rd_kafka_message_errstr(m));
@@ -273,6 +270,12 @@ static void pull(struct tsr_forwarder *f)
             send_batch(l);
         }
     }
+    /* auto.offset.reset=error has stopped the gapped partitions' fetchers, and librdkafka
+     * refuses to seek a stopped partition ("Erroneous state"): assign all partitions
+     * again, once, each at the record after the last one taken. */
+    char why[256];
+    if (gaps && assign(f, f->nparts, why, sizeof(why)) != 0)
+        note_error(f, "cannot read the topic again after a retention gap: %s", why);
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)

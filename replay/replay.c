@@ -584,7 +584,9 @@ int tsr_replayer_start(struct tsr_replayer *r, const struct tsr_replay_req *req,
     char err[256];
     int64_t t0 = tsr_clock_mono_ns();
     struct tsr_kafka *k = r->env.k;
-    if (tsr_kafka_offsets_at(k, nparts, req->since_ms, from, LOOKUP_MS, err, sizeof(err)) ||
+    int earliest = req->since_ms == 0; /* --since earliest: the retained range is enough */
+    if ((!earliest &&
+         tsr_kafka_offsets_at(k, nparts, req->since_ms, from, LOOKUP_MS, err, sizeof(err))) ||
         tsr_kafka_offsets_at(k, nparts, until, to, LOOKUP_MS, err, sizeof(err)) ||
         tsr_kafka_offsets_at(k, nparts, TSR_KAFKA_EARLIEST, lo, LOOKUP_MS, err, sizeof(err)) ||
         tsr_kafka_offsets_at(k, nparts, TSR_KAFKA_LATEST, hi, LOOKUP_MS, err, sizeof(err)))
@@ -595,9 +597,9 @@ int tsr_replayer_start(struct tsr_replayer *r, const struct tsr_replay_req *req,
     job.nparts = nparts;
     for (int p = 0; p < nparts; p++) {
         /* -1: no record that late; the range ends at the end. */
-        int64_t s = from[p] < 0 ? hi[p] : from[p];
+        int64_t s = earliest ? lo[p] : from[p] < 0 ? hi[p] : from[p];
         int64_t t = to[p] < 0 ? hi[p] : to[p];
-        if (req->since_ms == 0 || s < lo[p]) s = lo[p];
+        if (s < lo[p]) s = lo[p];
         if (t < s) t = s;
         job.parts[p] = (struct tsr_replay_part){p, s, t, s};
     }
