@@ -5,7 +5,7 @@
 #   direct   loadgen (1,000,000 distinct 3-field lines, 1 ms apart: -d -s 1000000)
 #            straight into a fresh VictoriaMetrics's /write and into InfluxDB's
 #            /write?db=bench_direct&precision=ns: each TSDB's own ingest rate, the
-#            yardstick; once per round (BENCH_REPLAY_ROUNDS, 3), the fastest counting.
+#            yardstick; once per round (BENCH_REPLAY_ROUNDS, 5), the fastest counting.
 #   ingest   Kafka, the relay with three clusters: "vm" (VictoriaMetrics) and "influx"
 #            (InfluxDB), the replay targets, and "live" (a second VictoriaMetrics) that
 #            only ever gets live forwarding. The same 1,000,000 lines go into the relay;
@@ -45,7 +45,7 @@
 # BENCH_REPLAY_RATE (the --rate cap, 10000000), BENCH_REPLAY_TIMEOUT (600 s per replay),
 # BENCH_REPLAY_CLUSTER_KEYS ('key: value, ...' added to the vm and influx clusters),
 # BENCH_REPLAY_PIN (1: the TSDB measured on a core of its own), BENCH_REPLAY_VM_WIPE
-# (fresh, or delete_series), BENCH_REPLAY_ROUNDS (3).
+# (fresh, or delete_series), BENCH_REPLAY_ROUNDS (5).
 . "$(dirname "$0")/../tests/lib/harness.sh"
 . "$REPO_ROOT/bench/lib.sh"
 . "$REPO_ROOT/tests/lib/relay.sh"
@@ -56,7 +56,7 @@ LIVE_RATE=${BENCH_REPLAY_LIVE_RATE:-20000}
 REPLAY_RATE=${BENCH_REPLAY_RATE:-10000000}
 REPLAY_TIMEOUT=${BENCH_REPLAY_TIMEOUT:-600}
 VM_WIPE=${BENCH_REPLAY_VM_WIPE:-fresh}
-ROUNDS=${BENCH_REPLAY_ROUNDS:-3}
+ROUNDS=${BENCH_REPLAY_ROUNDS:-5}
 STEP_NS=1000000            # 1 ms between points: VictoriaMetrics stores milliseconds
 P0_MS=1700000000000        # loadgen's first point; point n is at P0_MS + n ms
 P1_MS=$((P0_MS + LINES))   # end of the points' range (exclusive)
