@@ -59,6 +59,7 @@ struct run {
     struct rbatch *head, *tail;   /* closed, in read order */
     int nqueued, in_flight;
     int64_t pending[TSR_CKPT_MAX_PARTITIONS]; /* read frontier per partition */
+    char ended[TSR_CKPT_MAX_PARTITIONS];      /* read to the end of the range: paused */
     rd_kafka_message_t *held;                 /* read, not fitting the batch being built */
     int url;
     struct tsr_bucket bucket; /* the job's rate */
@@ -166,6 +167,7 @@ static int open_consumer(struct run *u, char *err, size_t errlen)
     for (int i = 0; i < u->job.nparts; i++) {
         struct tsr_replay_part *p = &u->job.parts[i];
         u->pending[i] = p->position;
+        u->ended[i] = 0;
         if (p->position < p->end)
             rd_kafka_topic_partition_list_add(tl, cf->kafka_topic, p->partition)->offset =
                 p->position;
@@ -188,6 +190,23 @@ static int part_index(const struct run *u, int32_t partition)
     for (int i = 0; i < u->job.nparts; i++)
         if (u->job.parts[i].partition == partition) return i;
     return -1;
+}
+
+/* Stops fetching a partition read to the end of the range. The range mostly ends well
+ * before the topic does (a recovery rewind ends where the backlog starts), and all
+ * librdkafka would fetch beyond it, up to the whole read-ahead, is read only to be
+ * dropped. Pausing also drops what it already fetched of that partition. */
+static void end_partition(struct run *u, int pi)
+{
+    if (u->ended[pi]) return;
+    u->ended[pi] = 1;
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(tl, u->r->env.cf->kafka_topic, u->job.parts[pi].partition);
+    rd_kafka_resp_err_t e = rd_kafka_pause_partitions(u->rk, tl);
+    rd_kafka_topic_partition_list_destroy(tl);
+    if (e)
+        tsr_debug("replay %llu: cannot pause partition %d: %s", (unsigned long long)u->job.id,
+                  u->job.parts[pi].partition, rd_kafka_err2str(e));
 }
 
 /* Length of the measurement at the start of a line (up to an unescaped ',' or ' '). */
@@ -234,6 +253,7 @@ static int take(struct run *u, rd_kafka_message_t *m, int pi)
     }
 taken:
     u->pending[pi] = m->offset + 1;
+    if (u->pending[pi] >= u->job.parts[pi].end) end_partition(u, pi);
     if (u->job.dry_run) u->job.parts[pi].position = m->offset + 1;
     rd_kafka_message_destroy(m);
     return 0;
@@ -368,6 +388,7 @@ static int read_some(struct run *u, int64_t max_points, int *full)
         read++;
         int pi = m->err ? -1 : part_index(u, m->partition);
         if (pi < 0 || m->offset >= u->job.parts[pi].end) {
+            if (pi >= 0) end_partition(u, pi);
             if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 tsr_warn("replay %llu: kafka: %s", (unsigned long long)u->job.id,
                          rd_kafka_message_errstr(m));
