@@ -38,7 +38,7 @@ struct tsr_cluster_conf {
     int64_t timeout_ms;
     int64_t batch_lines;
     int64_t batch_bytes;
-    int64_t replay_batch_lines; /* replays move a range in bulk: bigger requests */
+    int64_t replay_batch_lines;
     int64_t replay_batch_bytes;
     int64_t max_inflight;      /* write requests in flight (lanes of partitions) */
     int64_t catchup_rate;      /* points/s cap while delivering; 0 = no cap */
@@ -73,7 +73,7 @@ struct tsr_config {
     int64_t kafka_queue_max_bytes;    /* librdkafka queue cap; default 64 MiB */
     int64_t kafka_message_timeout_ms; /* a write not durable by then gets 503; 30000 */
     int64_t kafka_read_ahead_bytes;   /* per cluster reader; default 64 MiB */
-    int64_t kafka_replay_read_ahead_bytes; /* per replay job; default 16 MiB */
+    int64_t kafka_replay_read_ahead_bytes; /* per replay job; default 64 MiB */
     struct tsr_kv *kafka_properties;  /* extra librdkafka properties (TLS, SASL, ...) */
     size_t nkafka_properties;
 
