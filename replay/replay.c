@@ -195,7 +195,7 @@ static int part_index(const struct run *u, int32_t partition)
 /* Stops fetching a partition read to the end of the range. The range mostly ends well
  * before the topic does (a recovery rewind ends where the backlog starts), and all
  * librdkafka would fetch beyond it, up to the whole read-ahead, is read only to be
- * dropped. Pausing also drops what it already fetched of that partition. */
+ * dropped. */
 static void end_partition(struct run *u, int pi)
 {
     if (u->ended[pi]) return;
