@@ -28,8 +28,10 @@ def influx(a):
     count = total = 0
     for series in res["results"][0].get("series", []):
         _, c, s = series["values"][0]
-        count += c
-        total += s
+        # While writes land, InfluxDB can answer a measurement with no points yet (null
+        # sum): that is "not there yet", and wait_counts polls again.
+        count += c or 0
+        total += s or 0
     return count, total
 
 
