@@ -634,15 +634,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 static void pause_reading(struct tsr_forwarder *f, int pause)
 {
     if (!f->rk || f->nparts == 0 || f->reading_paused == pause) return;
-    const char *topic = f->env.cf->kafka_topic;
-    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(f->nparts);
-    for (int p = 0; p < f->nparts; p++) rd_kafka_topic_partition_list_add(tl, topic, p);
-    rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(f->rk, tl)
-                                  : rd_kafka_resume_partitions(f->rk, tl);
-    rd_kafka_topic_partition_list_destroy(tl);
+    int e = tsr_kafka_pause(f->rk, f->env.cf->kafka_topic, 0, f->nparts, pause);
     if (e) {
         tsr_warn("cluster '%s': cannot %s reading: %s", f->cc->name, pause ? "pause" : "resume",
-                 rd_kafka_err2str(e));
+                 rd_kafka_err2str((rd_kafka_resp_err_t)e));
         return;
     }
     f->reading_paused = pause;

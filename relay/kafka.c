@@ -518,6 +518,16 @@ static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
     tsr_debug("kafka consumer %s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
 }
 
+int tsr_kafka_pause(rd_kafka_t *rk, const char *topic, int32_t first, int32_t count, int pause)
+{
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(count);
+    for (int32_t p = first; p < first + count; p++) rd_kafka_topic_partition_list_add(tl, topic, p);
+    rd_kafka_resp_err_t e =
+        pause ? rd_kafka_pause_partitions(rk, tl) : rd_kafka_resume_partitions(rk, tl);
+    rd_kafka_topic_partition_list_destroy(tl);
+    return (int)e;
+}
+
 rd_kafka_t *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *group_id,
                                    const char *offset_reset, int64_t read_ahead, char *err,
                                    size_t errlen)

@@ -102,6 +102,12 @@ struct rd_kafka_s *tsr_kafka_consumer_new(const struct tsr_config *cf, const cha
                                           const char *offset_reset, int64_t read_ahead,
                                           char *err, size_t errlen);
 
+/* Pauses (pause != 0) or resumes fetching partitions first..first+count-1 of topic on
+ * consumer rk; pausing also drops what librdkafka had fetched of them. Returns
+ * librdkafka's error code (0 on success). */
+int tsr_kafka_pause(struct rd_kafka_s *rk, const char *topic, int32_t first, int32_t count,
+                    int pause);
+
 /* Copies the last header `name` of a consumed message (NUL-terminated, cut to outlen)
  * into out; "" when absent. The headers the producer writes are "db", "rp" and "src".
  * Any thread. */

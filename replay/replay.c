@@ -200,13 +200,10 @@ static void end_partition(struct run *u, int pi)
 {
     if (u->ended[pi]) return;
     u->ended[pi] = 1;
-    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(tl, u->r->env.cf->kafka_topic, u->job.parts[pi].partition);
-    rd_kafka_resp_err_t e = rd_kafka_pause_partitions(u->rk, tl);
-    rd_kafka_topic_partition_list_destroy(tl);
+    int e = tsr_kafka_pause(u->rk, u->r->env.cf->kafka_topic, u->job.parts[pi].partition, 1, 1);
     if (e)
         tsr_debug("replay %llu: cannot pause partition %d: %s", (unsigned long long)u->job.id,
-                  u->job.parts[pi].partition, rd_kafka_err2str(e));
+                  u->job.parts[pi].partition, rd_kafka_err2str((rd_kafka_resp_err_t)e));
 }
 
 /* Length of the measurement at the start of a line (up to an unescaped ',' or ' '). */

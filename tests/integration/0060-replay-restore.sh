@@ -16,9 +16,7 @@ since=$(rfc3339 $(($(date +%s%3N) - 2000)))
 send --lines 100000 || fail "writes not acknowledged"
 wait_counts influx "$(expected_counts 100000)" 60
 wait_counts vm "$(expected_counts 100000)" 60
-log "dropping and recreating influx's database"
-influx_query tsrtest 'DROP DATABASE tsrtest' >/dev/null
-influx_query tsrtest 'CREATE DATABASE tsrtest' >/dev/null
+recreate_influx_db
 assert_eq "$(counts_influx)" "0 0" "influx after the drop"
 
 # Live traffic keeps flowing during the replay.

@@ -20,8 +20,7 @@ since=$(rfc3339 $(($(date +%s%3N) - 2000)))
 python3 "$REPO_ROOT/tests/tools/lpsend.py" --port "$RELAY_HTTP_PORT" --step-ns $STEP --lines 60000 >/dev/null ||
     fail "writes not acknowledged"
 wait_counts influx "$(expected_counts 60000)" 60
-influx_query tsrtest 'DROP DATABASE tsrtest' >/dev/null
-influx_query tsrtest 'CREATE DATABASE tsrtest' >/dev/null
+recreate_influx_db
 
 ctl replay start --cluster influx --since "$since" --rate 10000 >"$TSR_TMP/start.out" || fail "replay start"
 sleep 2

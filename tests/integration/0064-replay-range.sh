@@ -26,9 +26,7 @@ sleep 1
 send --start "$IN" --lines "$AFTER" || fail "writes after the range not acknowledged"
 wait_counts influx "$(expected_counts $((IN + AFTER)))" 60
 
-log "dropping and recreating influx's database"
-influx_query tsrtest 'DROP DATABASE tsrtest' >/dev/null
-influx_query tsrtest 'CREATE DATABASE tsrtest' >/dev/null
+recreate_influx_db
 assert_eq "$(counts_influx)" "0 0" "influx after the drop"
 
 ctl replay start --cluster influx --since "$since" --until "$(rfc3339 "$until_ms")" --wait \

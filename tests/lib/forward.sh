@@ -77,5 +77,14 @@ ${2:-}"
     start_relay
 }
 
+# recreate_influx_db: drop and recreate influx's database tsrtest, as after a restore
+# from an empty backup.
+recreate_influx_db()
+{
+    log "dropping and recreating influx's database"
+    influx_query tsrtest 'DROP DATABASE tsrtest' >/dev/null
+    influx_query tsrtest 'CREATE DATABASE tsrtest' >/dev/null
+}
+
 # send ARGS...: lpsend to this relay with points 1 ms apart (VictoriaMetrics keeps ms)
 send() { python3 "$REPO_ROOT/tests/tools/lpsend.py" --port "$RELAY_HTTP_PORT" --step-ns 1000000 --batch 5000 "$@"; }
