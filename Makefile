@@ -38,7 +38,7 @@ CTL_OBJ  = $(CTL_SRC:%.c=$(BUILD)/%.o)
 
 # Everything but main() goes into one static library, which the daemon, the unit tests
 # and the tools link against.
-LIB_SRC  = $(filter-out relay/main.c,$(wildcard relay/*.c)) $(wildcard config/*.c) \
+LIB_SRC  = $(wildcard relay/*/*.c) $(wildcard config/*.c) \
            $(wildcard health/*.c) $(filter-out $(CTL_SRC),$(wildcard replay/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/status_page.o
 LIB      = $(BUILD)/libtsrelay.a
@@ -73,7 +73,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The status page (GET / on the admin listener), embedded as a C array.
-build/gen/status_page.c: relay/status_page.html tools/embed.sh
+build/gen/status_page.c: relay/admin/status_page.html tools/embed.sh
 	@mkdir -p $(@D)
 	tools/embed.sh $< $@
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "relay/buf.h"
-#include "relay/lineproto.h"
+#include "relay/core/buf.h"
+#include "relay/ingest/lineproto.h"
 
 int main(int argc, char **argv)
 {

@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "relay/buf.h"
+#include "relay/core/buf.h"
 
 #define MAX_FILE_BYTES   (16 << 20) /* a config this big is a mistake, not a config */
 #define MAX_SECRET_BYTES 65536      /* room for a PEM key with its chain */

@@ -41,7 +41,7 @@ static int check_nonempty(const char *s, char *why, size_t whylen)
     return *s ? 0 : why_is(why, whylen, "must not be empty");
 }
 
-/* The forms relay/addr.h accepts: "host:port", "[v6]:port" and ":port". */
+/* The forms relay/core/addr.h accepts: "host:port", "[v6]:port" and ":port". */
 static int check_addr(const char *s, char *why, size_t whylen)
 {
     const char *colon = strrchr(s, ':');

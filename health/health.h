@@ -3,7 +3,7 @@
  * Owns: the per-cluster judgement (struct tsr_health), a pure state machine fed with
  * probe results, write results and lag, with the time passed in (so tests are
  * deterministic); and the active prober (struct tsr_prober), which asks each URL of
- * the cluster its health endpoint every probe interval through relay/httpc.h.
+ * the cluster its health endpoint every probe interval through relay/core/httpc.h.
  *
  * States, in the order they are judged:
  *   down        every URL is down (fall consecutive failed probes, or transport errors
@@ -16,7 +16,7 @@
  * it down: fall failures in a row are needed). A transition is reported once, with the
  * reason, through the on_change callback.
  * Time: every now_ms given to one struct must come from the same clock: milliseconds of
- * tsr_clock_now_ns() (relay/clock.h, fakeable in tests), as the prober and the forwarder
+ * tsr_clock_now_ns() (relay/core/clock.h, fakeable in tests), as the prober and the forwarder
  * feed it. A clock stepping back restarts a degraded hold rather than stretch it by the step.
  * Threads: one thread (the forwarding loop) per struct. */
 #ifndef TSR_HEALTH_H

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relay/clock.h"
-#include "relay/httpc.h"
-#include "relay/log.h"
+#include "relay/core/clock.h"
+#include "relay/core/httpc.h"
+#include "relay/core/log.h"
 
 /* One request in flight. It lives until its done callback runs, which may be after the
  * prober is freed: then p is NULL and the answer is dropped. */

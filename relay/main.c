@@ -13,16 +13,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "admin.h"
+#include "relay/admin/admin.h"
 #include "config/config.h"
-#include "delivery.h"
-#include "graphite.h"
-#include "ingest_graphite.h"
-#include "ingest_http.h"
-#include "kafka.h"
-#include "log.h"
-#include "metrics.h"
-#include "version.h"
+#include "relay/deliver/delivery.h"
+#include "relay/ingest/graphite.h"
+#include "relay/ingest/graphite_listener.h"
+#include "relay/ingest/http.h"
+#include "relay/kafka/kafka.h"
+#include "relay/core/log.h"
+#include "relay/core/metrics.h"
+#include "relay/core/version.h"
+#include "replay/replay.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
@@ -126,7 +127,7 @@ static int start(struct relay *r)
 {
     char err[512];
     if (tsr_kafka_new(r->cf, r->base, &r->k, err, sizeof(err))) goto fail;
-    if (r->cf->nclusters && tsr_delivery_start(r->cf, r->k, &r->d, err, sizeof(err))) goto fail;
+    if (r->cf->nclusters && tsr_delivery_start(r->cf, r->k, &tsr_replay_runner, &r->d, err, sizeof(err))) goto fail;
     if (tsr_admin_new(r->cf, r->base, r->k, r->d, &r->admin, err, sizeof(err))) goto fail;
     if (*r->cf->listen_http &&
         tsr_ingest_http_new(r->cf, r->base, r->k, &r->ih, err, sizeof(err)))

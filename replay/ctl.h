@@ -3,7 +3,7 @@
  *
  * tsrelayctl is the operators' command line: status, checkpoints, the out-of-sync
  * ledger, and replay jobs, over the relay's admin endpoint (HTTP+JSON,
- * docs/replay-api.md; the /status document is relay/admin.c's render_status).
+ * docs/replay-api.md; the /status document is relay/admin/admin.c's render_status).
  *   ctl_main.c    the command line: options, usage, the command table, main
  *   ctl_http.c    requests to the admin endpoint and what their failures say
  *   ctl_status.c  status, checkpoints, ledger (all read GET /status)

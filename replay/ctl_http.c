@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "relay/buf.h"
-#include "relay/version.h"
+#include "relay/core/buf.h"
+#include "relay/core/version.h"
 #include "replay/ctl_json.h"
 
 #define MAX_ANSWER (64 << 20)

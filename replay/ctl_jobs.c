@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "relay/buf.h"
+#include "relay/core/buf.h"
 #include "replay/ctl_json.h"
 #include "replay/ctl_text.h"
 #include "replay/ctl_time.h"

@@ -4,7 +4,7 @@
  * Why our own and not a library: tsrelayctl reads a handful of small documents from
  * the relay's own admin endpoint (/status, /replays). About 400 lines of reader are less
  * to review than a new build dependency (json-c, jansson, cJSON) for every packager and
- * container image, and the relay side already writes its JSON by hand (relay/json.h).
+ * container image, and the relay side already writes its JSON by hand (relay/core/json.h).
  *
  * What it accepts is RFC 8259, strictly: one value per document, whitespace around
  * it, no trailing commas, no comments, no leading zeros or '+', control characters in

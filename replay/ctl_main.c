@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "relay/version.h"
+#include "relay/core/version.h"
 
 #define DEFAULT_ADMIN "127.0.0.1:8093"
 

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "relay/buf.h"
-#include "relay/json.h"
+#include "relay/core/buf.h"
+#include "relay/core/json.h"
 #include "replay/ctl_json.h"
 #include "replay/ctl_text.h"
 #include "replay/ctl_time.h"

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "relay/buf.h"
+#include "relay/core/buf.h"
 #include "replay/ctl_json.h"
 #include "replay/ctl_text.h"
 #include "replay/ctl_time.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relay/json.h"
+#include "relay/core/json.h"
 
 static const char *const state_names[] = {"queued", "running", "paused",
                                           "done",   "failed",  "cancelled"};

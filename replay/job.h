@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "relay/buf.h"
-#include "relay/ckpt.h"
+#include "relay/core/buf.h"
+#include "relay/deliver/ckpt.h"
 
 enum tsr_replay_state {
     TSR_REPLAY_QUEUED,

@@ -10,14 +10,14 @@
 
 #include "config/config.h"
 #include "job.h"
-#include "relay/clock.h"
-#include "relay/forward.h"
-#include "relay/httpc.h"
-#include "relay/json.h"
-#include "relay/kafka.h"
-#include "relay/log.h"
-#include "relay/pace.h"
-#include "relay/sink.h"
+#include "relay/core/clock.h"
+#include "relay/deliver/forward.h"
+#include "relay/core/httpc.h"
+#include "relay/core/json.h"
+#include "relay/kafka/kafka.h"
+#include "relay/core/log.h"
+#include "relay/core/pace.h"
+#include "relay/deliver/sink.h"
 
 #define DEFAULT_RATE 100000
 #define STEP_MS 20
@@ -755,3 +755,23 @@ void tsr_replayer_stop(struct tsr_replayer *r)
 {
     r->stopping = 1;
 }
+
+static void list_unfinished(struct tsr_replayer *r, struct tsr_buf *out)
+{
+    tsr_replayer_list(r, 1, out);
+}
+
+static uint64_t resend(void *opaque, const char *cluster, const int64_t *from, const int64_t *to,
+                       int nparts, int64_t since_ms, int64_t until_ms, const char *why)
+{
+    return tsr_replayer_resend(opaque, cluster, from, to, nparts, since_ms, until_ms, why);
+}
+
+const struct tsr_delivery_runner tsr_replay_runner = {
+    .open = tsr_replayer_new,
+    .close = tsr_replayer_free,
+    .busy = tsr_replayer_busy,
+    .stop = tsr_replayer_stop,
+    .list = list_unfinished,
+    .resend = resend,
+};

@@ -8,7 +8,7 @@
  * sends through the shared HTTP client. A dry run reads the range and counts points
  * and bytes per measurement without sending.
  *
- * Every function: the forwarding thread only (relay/delivery.h runs admin requests
+ * Every function: the forwarding thread only (relay/deliver/delivery.h runs admin requests
  * there). Functions answering the admin API append a JSON body to out and return the
  * HTTP status. */
 #ifndef TSR_REPLAY_H
@@ -17,7 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "relay/buf.h"
+#include "relay/core/buf.h"
+#include "relay/deliver/delivery.h"
 
 struct tsr_fwd_env;
 struct tsr_replayer;
@@ -55,6 +56,10 @@ void tsr_replayer_list(struct tsr_replayer *r, int unfinished_only, struct tsr_b
 uint64_t tsr_replayer_resend(struct tsr_replayer *r, const char *cluster, const int64_t *from,
                              const int64_t *to, int nparts, int64_t since_ms, int64_t until_ms,
                              const char *why);
+
+/* The replayer as the forwarding thread runs it beside the forwarders (relay/main.c
+ * hands it to tsr_delivery_start). */
+extern const struct tsr_delivery_runner tsr_replay_runner;
 
 /* Write requests in flight. */
 int tsr_replayer_busy(const struct tsr_replayer *r);

@@ -6,8 +6,8 @@
 # Writes OUTPUT.c defining `const char SYMBOL[]` (the bytes of INPUT plus a NUL) and
 # `const size_t SYMBOL_len` (the byte count, without the NUL), including HEADER so the
 # compiler checks the definitions against their declarations. SYMBOL defaults to
-# tsr_status_page and HEADER to relay/status_page.h (the Makefile embeds the status
-# page, relay/status_page.html, into build/gen/status_page.c).
+# tsr_status_page and HEADER to relay/admin/status_page.h (the Makefile embeds the status
+# page, relay/admin/status_page.html, into build/gen/status_page.c).
 #
 # Only POSIX od and awk: no xxd, no extra package. The output is written to a temporary
 # file next to OUTPUT and renamed, so an interrupted build never leaves half a file.
@@ -17,7 +17,7 @@ if [ $# -lt 2 ] || [ $# -gt 4 ]; then
     echo "usage: $0 INPUT OUTPUT.c [SYMBOL] [HEADER]" >&2
     exit 2
 fi
-in=$1 out=$2 sym=${3:-tsr_status_page} hdr=${4:-relay/status_page.h}
+in=$1 out=$2 sym=${3:-tsr_status_page} hdr=${4:-relay/admin/status_page.h}
 [ -r "$in" ] || { echo "embed: cannot read '$in'" >&2; exit 1; }
 case $sym in
 [A-Za-z_]*) ;;

@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_lineproto.c — libFuzzer target for relay/lineproto.c.
+/* tests/fuzz/fuzz_lineproto.c — libFuzzer target for relay/ingest/lineproto.c.
  *
  * The first input byte picks the options (precision, and whether max_line_bytes and
  * max_tags are set), the rest is a request body walked line by line as the HTTP ingest
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relay/lineproto.h"
+#include "relay/ingest/lineproto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@ mkdir -p "$out"
 
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I. -D_GNU_SOURCE -Wall -Wextra \
-    tests/fuzz/fuzz_lineproto.c relay/lineproto.c relay/buf.c -lm \
+    tests/fuzz/fuzz_lineproto.c relay/ingest/lineproto.c relay/core/buf.c -lm \
     -o "$out/fuzz_lineproto"
 
 rm -rf "$out/corpus"

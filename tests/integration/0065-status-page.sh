@@ -48,8 +48,8 @@ wait_cluster_ready vm 30 || fail "vm not in sync at start: $(cluster_field vm re
 curl -sS -D "$TSR_TMP/page.headers" -o "$TSR_TMP/page.html" "$admin/"
 grep -qi '^content-type: text/html; charset=utf-8' "$TSR_TMP/page.headers" ||
     fail "GET / content type: $(grep -i '^content-type' "$TSR_TMP/page.headers")"
-cmp -s "$TSR_TMP/page.html" "$REPO_ROOT/relay/status_page.html" ||
-    fail "GET / is not relay/status_page.html (stale build?)"
+cmp -s "$TSR_TMP/page.html" "$REPO_ROOT/relay/admin/status_page.html" ||
+    fail "GET / is not relay/admin/status_page.html (stale build?)"
 
 send() { python3 "$REPO_ROOT/tests/tools/lpsend.py" --port "$RELAY_HTTP_PORT" --batch 1000 "$@"; }
 send --lines 5000 >/dev/null || fail "points not acknowledged"

@@ -109,7 +109,7 @@ expect 3 -a "127.0.0.1:$dead" replay start --cluster vm --since -1h
 
 # --- the fake admin endpoint -------------------------------------------------------------
 cat >"$TSR_TMP/fake_admin.py" <<'EOF'
-# A stand-in for tsrelay's admin listener: /status as relay/admin.c renders it and the
+# A stand-in for tsrelay's admin listener: /status as relay/admin/admin.c renders it and the
 # /replays API of docs/replay-api.md. Jobs it creates advance one step per GET of
 # /replays/ID and finish on the third (fail when measurement_prefix is "fail").
 import json, sys, threading

@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "relay/ckpt.h"
+#include "relay/deliver/ckpt.h"
 
 struct fixture {
     char dir[64];

@@ -343,7 +343,7 @@ static void test_raw(void **state)
     tsr_jsonr_free(&v);
 }
 
-/* A /status document as relay/admin.c writes it reads back field by field. */
+/* A /status document as relay/admin/admin.c writes it reads back field by field. */
 static void test_status_document(void **state)
 {
     const char *doc =

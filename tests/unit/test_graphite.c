@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "relay/graphite.h"
-#include "relay/lineproto.h"
+#include "relay/ingest/graphite.h"
+#include "relay/ingest/lineproto.h"
 
 /* The "now" handed in; every point without a timestamp must carry exactly this. */
 #define NOW 1700000000123456789LL

@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "relay/addr.h"
-#include "relay/auth.h"
-#include "relay/gzip.h"
-#include "relay/json.h"
+#include "relay/core/addr.h"
+#include "relay/ingest/auth.h"
+#include "relay/core/gzip.h"
+#include "relay/core/json.h"
 
 static void expect_json(const char *in, size_t len, const char *want)
 {

@@ -1,4 +1,4 @@
-/* Broker reachability as read from librdkafka's statistics JSON (relay/kafka.c). The
+/* Broker reachability as read from librdkafka's statistics JSON (relay/kafka/kafka.c). The
  * samples are shaped like librdkafka 2.0.2's output, with its ", " separators. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "relay/kafka.h"
+#include "relay/kafka/kafka.h"
 
 static void test_bootstrap_down(void **state)
 {

@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "health/health.h"
-#include "relay/clock.h"
-#include "relay/httpc.h"
+#include "relay/core/clock.h"
+#include "relay/core/httpc.h"
 
 #define INTERVAL_MS 50
 #define HANG        0 /* server status: read the request, never answer */

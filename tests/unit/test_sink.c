@@ -1,4 +1,4 @@
-/* Write URLs, credentials and response verdicts per cluster type (relay/sink.c). */
+/* Write URLs, credentials and response verdicts per cluster type (relay/deliver/sink.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "relay/sink.h"
+#include "relay/deliver/sink.h"
 
 static char *urls[] = {"http://a:8086/", "https://b:8086"};
 

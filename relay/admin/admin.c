@@ -1,0 +1,421 @@
+#include "relay/admin/admin.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "relay/core/addr.h"
+#include "relay/core/buf.h"
+#include "relay/deliver/ckpt.h"
+#include "config/config.h"
+#include "relay/deliver/delivery.h"
+#include "relay/core/json.h"
+#include "relay/kafka/kafka.h"
+#include "relay/core/metrics.h"
+#include "relay/admin/status_page.h"
+#include "replay/ctl_json.h"
+#include "replay/replay.h"
+
+#define MAX_CLUSTERS 64
+#define LEDGER_SHOWN 20
+
+struct tsr_admin {
+    struct event_base *base;
+    const struct tsr_config *cf;
+    struct tsr_kafka *k;
+    struct tsr_delivery *d;
+    struct tsr_cluster_status *cs; /* scratch for snapshots */
+    struct evhttp *http;
+    int draining;
+};
+
+static void send_buf(struct evhttp_request *req, int status, const char *ctype,
+                     const struct tsr_buf *b)
+{
+    struct evbuffer *out = evbuffer_new();
+    evbuffer_add(out, b->data, b->len);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+    evhttp_send_reply(req, status, NULL, out);
+    evbuffer_free(out);
+}
+
+static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
+{
+    const struct tsr_metrics *m = &tsr_metrics;
+    tsr_buf_puts(b, "{\"datacenter\":");
+    tsr_json_string(b, a->cf->datacenter);
+    tsr_buf_printf(b, ",\"uptime_s\":%lld,\"draining\":%s", (long long)(time(NULL) - m->start_time_s),
+                   a->draining ? "true" : "false");
+    tsr_buf_puts(b, ",\"kafka\":{\"brokers\":");
+    tsr_json_string(b, a->cf->kafka_brokers);
+    tsr_buf_puts(b, ",\"topic\":");
+    tsr_json_string(b, a->cf->kafka_topic);
+    tsr_buf_printf(b,
+                   ",\"ready\":%s,\"up\":%s,\"partitions\":%d,\"inflight_records\":%lld,"
+                   "\"inflight_bytes\":%lld,\"records\":%llu,\"errors\":%llu}",
+                   tsr_kafka_ready(a->k) ? "true" : "false", m->kafka_up ? "true" : "false",
+                   tsr_kafka_partitions(a->k), (long long)m->inflight_records,
+                   (long long)m->inflight_bytes, (unsigned long long)m->kafka_records,
+                   (unsigned long long)m->kafka_errors);
+    tsr_buf_puts(b, ",\"listeners\":{");
+    for (int l = 0; l < TSR_LISTENER_MAX; l++) {
+        const struct tsr_listener_metrics *x = &m->listener[l];
+        tsr_buf_printf(b,
+                       "%s\"%s\":{\"points_accepted\":%llu,\"points_rejected\":%llu,"
+                       "\"points_failed\":%llu,\"requests\":%llu,\"throttled\":%llu}",
+                       l ? "," : "", tsr_listener_names[l],
+                       (unsigned long long)x->points_accepted,
+                       (unsigned long long)x->points_rejected, (unsigned long long)x->points_failed,
+                       (unsigned long long)x->requests, (unsigned long long)x->throttled);
+    }
+    tsr_buf_puts(b, "},\"clusters\":[");
+    int n = a->d ? tsr_delivery_status(a->d, a->cs, MAX_CLUSTERS) : 0;
+    struct tsr_ledger_entry *le = calloc(LEDGER_SHOWN, sizeof(*le));
+    if (!le) abort();
+    for (int i = 0; i < n; i++) {
+        const struct tsr_cluster_status *c = &a->cs[i];
+        tsr_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+        tsr_json_string(b, c->name);
+        tsr_buf_puts(b, ",\"type\":");
+        tsr_json_string(b, c->type);
+        tsr_buf_printf(b, ",\"state\":\"%s\",\"ready\":%s,\"reason\":",
+                       tsr_cluster_state_name(c->state),
+                       c->state == TSR_CLUSTER_IN_SYNC ? "true" : "false");
+        tsr_json_string(b, c->reason);
+        tsr_buf_printf(b,
+                       ",\"since_ms\":%lld,\"lag_seconds\":%.3f,\"lag_records\":%lld,"
+                       "\"lag_points\":%lld,\"points_delivered\":%llu,\"points_rejected\":%llu,"
+                       "\"requests_ok\":%llu,\"requests_failed\":%llu,\"retries\":%llu,"
+                       "\"gap_records\":%llu,\"last_error\":",
+                       (long long)c->since_ms, c->lag_ms / 1000.0, (long long)c->lag_records,
+                       (long long)c->lag_points, (unsigned long long)c->points_delivered,
+                       (unsigned long long)c->points_rejected, (unsigned long long)c->requests_ok,
+                       (unsigned long long)c->requests_failed, (unsigned long long)c->retries,
+                       (unsigned long long)c->gap_records);
+        tsr_json_string(b, c->last_error);
+        tsr_buf_puts(b, ",\"urls\":[");
+        for (int u = 0; u < c->nurls && u < 64; u++) {
+            tsr_buf_puts(b, u ? ",{\"url\":" : "{\"url\":");
+            tsr_json_string(b, a->cf->clusters[i].urls[u]);
+            tsr_buf_printf(b, ",\"up\":%s}", c->url_up[u] ? "true" : "false");
+        }
+        tsr_buf_puts(b, "],\"partitions\":[");
+        for (int p = 0; p < c->nparts; p++)
+            tsr_buf_printf(b, "%s{\"partition\":%d,\"position\":%lld,\"high\":%lld}", p ? "," : "",
+                           p, (long long)c->position[p], (long long)c->high[p]);
+        tsr_buf_puts(b, "],\"ledger\":[");
+        size_t nl = 0;
+        char err[256];
+        if (tsr_ledger_list(tsr_delivery_ckpt(a->d), c->name, le, LEDGER_SHOWN, &nl, err,
+                            sizeof(err)) != 0)
+            nl = 0;
+        for (size_t e = 0; e < nl; e++) {
+            tsr_buf_printf(b, "%s{\"id\":%llu,\"kind\":", e ? "," : "", (unsigned long long)le[e].id);
+            tsr_json_string(b, le[e].kind);
+            tsr_buf_printf(b, ",\"from_ms\":%lld,\"to_ms\":%lld,\"reason\":",
+                           (long long)le[e].from_ms, (long long)le[e].to_ms);
+            tsr_json_string(b, le[e].reason);
+            tsr_buf_puts(b, ",\"from_offsets\":[");
+            for (int p = 0; p < le[e].nparts; p++)
+                tsr_buf_printf(b, "%s%lld", p ? "," : "", (long long)le[e].from_offset[p]);
+            tsr_buf_puts(b, "],\"to_offsets\":[");
+            for (int p = 0; p < le[e].nparts && le[e].to_ms; p++)
+                tsr_buf_printf(b, "%s%lld", p ? "," : "", (long long)le[e].to_offset[p]);
+            tsr_buf_puts(b, "]}");
+        }
+        tsr_buf_puts(b, "]}");
+    }
+    free(le);
+    tsr_buf_puts(b, "],\"replays\":");
+    if (a->d)
+        tsr_delivery_replays(a->d, b);
+    else
+        tsr_buf_puts(b, "[]");
+    tsr_buf_puts(b, "}\n");
+}
+
+/* --- replay jobs: run on the forwarding thread, answered here ---------------------- */
+
+struct replay_call {
+    struct evhttp_request *req;
+    char verb[16];           /* "start", "list", "show", "pause", "resume", "cancel" */
+    uint64_t id;
+    struct tsr_replay_req rq;
+    char cluster[72], db[256], prefix[256], started_by[128];
+    struct tsr_buf out;
+    int status;
+};
+
+static void replay_work(struct tsr_replayer *r, void *arg)
+{
+    struct replay_call *c = arg;
+    if (strcmp(c->verb, "start") == 0) {
+        c->status = tsr_replayer_start(r, &c->rq, &c->out);
+    } else if (strcmp(c->verb, "list") == 0) {
+        tsr_buf_puts(&c->out, "{\"replays\":");
+        tsr_replayer_list(r, 0, &c->out);
+        tsr_buf_puts(&c->out, "}");
+        c->status = 200;
+    } else if (strcmp(c->verb, "show") == 0) {
+        c->status = tsr_replayer_show(r, c->id, &c->out);
+    } else {
+        c->status = tsr_replayer_control(r, c->id, c->verb, &c->out);
+    }
+}
+
+static void replay_reply(void *arg)
+{
+    struct replay_call *c = arg;
+    tsr_buf_putc(&c->out, '\n');
+    send_buf(c->req, c->status, "application/json", &c->out);
+    tsr_buf_free(&c->out);
+    free(c);
+}
+
+static void json_error(struct evhttp_request *req, int status, const char *msg)
+{
+    struct tsr_buf b = {0};
+    tsr_buf_puts(&b, "{\"error\":");
+    tsr_json_string(&b, msg);
+    tsr_buf_puts(&b, "}\n");
+    send_buf(req, status, "application/json", &b);
+    tsr_buf_free(&b);
+}
+
+/* Reads POST /replays's body into c; returns 0 or -1 with the answer sent. */
+static int read_start(struct evhttp_request *req, struct replay_call *c)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    char err[256];
+    struct tsr_jsonr *root = NULL;
+    const char *body = (const char *)evbuffer_pullup(in, -1);
+    if (tsr_jsonr_parse(body ? body : "", n, &root, err, sizeof(err)) != 0) {
+        char msg[320];
+        snprintf(msg, sizeof(msg), "body is not JSON: %s", err);
+        json_error(req, 400, msg);
+        return -1;
+    }
+    if (tsr_jsonr_type(root) != TSR_JSONR_OBJECT || !tsr_jsonr_get(root, "cluster") ||
+        !tsr_jsonr_get(root, "since_ms")) {
+        tsr_jsonr_free(&root);
+        json_error(req, 400, "a replay needs at least \"cluster\" and \"since_ms\"");
+        return -1;
+    }
+    snprintf(c->cluster, sizeof(c->cluster), "%s", tsr_jsonr_get_str(root, "cluster", ""));
+    snprintf(c->db, sizeof(c->db), "%s", tsr_jsonr_get_str(root, "db", ""));
+    snprintf(c->prefix, sizeof(c->prefix), "%s", tsr_jsonr_get_str(root, "measurement_prefix", ""));
+    snprintf(c->started_by, sizeof(c->started_by), "%s", tsr_jsonr_get_str(root, "started_by", ""));
+    c->rq = (struct tsr_replay_req){
+        .cluster = c->cluster,
+        .since_ms = tsr_jsonr_get_int(root, "since_ms", 0),
+        .until_ms = tsr_jsonr_get_int(root, "until_ms", 0),
+        .rate = tsr_jsonr_get_int(root, "rate", 0),
+        .db = c->db,
+        .measurement_prefix = c->prefix,
+        .started_by = c->started_by,
+        .dry_run = tsr_jsonr_get_bool(root, "dry_run", 0),
+    };
+    tsr_jsonr_free(&root);
+    return 0;
+}
+
+/* /replays, /replays/ID, /replays/ID/(pause|resume|cancel) */
+static void replays(struct tsr_admin *a, struct evhttp_request *req, const char *path)
+{
+    if (!a->d) {
+        json_error(req, 404, "no clusters are configured, so there is nothing to replay to");
+        return;
+    }
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    struct replay_call *c = calloc(1, sizeof(*c));
+    if (!c) abort();
+    c->req = req;
+    const char *rest = path + strlen("/replays");
+    if (*rest == '\0' || strcmp(rest, "/") == 0) {
+        snprintf(c->verb, sizeof(c->verb), cmd == EVHTTP_REQ_POST ? "start" : "list");
+        if (cmd == EVHTTP_REQ_POST && read_start(req, c) != 0) {
+            free(c);
+            return;
+        }
+    } else {
+        char *end;
+        c->id = strtoull(rest + 1, &end, 10);
+        if (end == rest + 1 || (*end && *end != '/')) {
+            free(c);
+            json_error(req, 404, "no such replay path");
+            return;
+        }
+        if (*end == '/') {
+            if (cmd != EVHTTP_REQ_POST) {
+                free(c);
+                json_error(req, 405, "use POST");
+                return;
+            }
+            snprintf(c->verb, sizeof(c->verb), "%s", end + 1);
+        } else {
+            snprintf(c->verb, sizeof(c->verb), "show");
+        }
+    }
+    tsr_delivery_run(a->d, replay_work, c, a->base, replay_reply);
+}
+
+/* Per-cluster Prometheus families, after the process-wide ones. */
+static void render_cluster_metrics(struct tsr_admin *a, struct tsr_buf *b)
+{
+    int n = a->d ? tsr_delivery_status(a->d, a->cs, MAX_CLUSTERS) : 0;
+    if (n == 0) return;
+    static const struct {
+        const char *name, *type, *help;
+        size_t off;
+        int is_double;
+    } fam[] = {
+#define F(field) offsetof(struct tsr_cluster_status, field)
+        {"tsrelay_cluster_points_delivered_total", "counter", "Points the cluster accepted.", F(points_delivered), 0},
+        {"tsrelay_cluster_points_rejected_total", "counter", "Points the cluster rejected (400), sent to the dead-letter topic.", F(points_rejected), 0},
+        {"tsrelay_cluster_requests_ok_total", "counter", "Write requests answered 2xx or 400.", F(requests_ok), 0},
+        {"tsrelay_cluster_requests_failed_total", "counter", "Write requests that failed and will be retried.", F(requests_failed), 0},
+        {"tsrelay_cluster_retries_total", "counter", "Retries of write requests.", F(retries), 0},
+        {"tsrelay_cluster_gap_records_total", "counter", "Records Kafka deleted (retention) before they were delivered.", F(gap_records), 0},
+        {"tsrelay_cluster_lag_records", "gauge", "Kafka records not yet delivered to the cluster.", F(lag_records), 0},
+        {"tsrelay_cluster_lag_points", "gauge", "Points not yet delivered (records x mean points per record).", F(lag_points), 0},
+#undef F
+    };
+    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+        tsr_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", fam[f].name, fam[f].help, fam[f].name, fam[f].type);
+        for (int i = 0; i < n; i++) {
+            const char *base = (const char *)&a->cs[i];
+            tsr_buf_printf(b, "%s{cluster=\"%s\"} %lld\n", fam[f].name, a->cs[i].name,
+                           (long long)*(const int64_t *)(base + fam[f].off));
+        }
+    }
+    tsr_buf_puts(b, "# HELP tsrelay_cluster_lag_seconds Age of the oldest point not yet delivered.\n"
+                    "# TYPE tsrelay_cluster_lag_seconds gauge\n");
+    for (int i = 0; i < n; i++)
+        tsr_buf_printf(b, "tsrelay_cluster_lag_seconds{cluster=\"%s\"} %.3f\n", a->cs[i].name,
+                       a->cs[i].lag_ms / 1000.0);
+    tsr_buf_puts(b, "# HELP tsrelay_cluster_state 1 for the cluster's current state.\n"
+                    "# TYPE tsrelay_cluster_state gauge\n");
+    for (int i = 0; i < n; i++)
+        for (int s = TSR_CLUSTER_IN_SYNC; s <= TSR_CLUSTER_DOWN; s++)
+            tsr_buf_printf(b, "tsrelay_cluster_state{cluster=\"%s\",state=\"%s\"} %d\n", a->cs[i].name,
+                           tsr_cluster_state_name((enum tsr_cluster_state)s), a->cs[i].state == (enum tsr_cluster_state)s);
+    tsr_buf_puts(b, "# HELP tsrelay_cluster_request_seconds Write request latency.\n"
+                    "# TYPE tsrelay_cluster_request_seconds histogram\n");
+    for (int i = 0; i < n; i++) {
+        uint64_t cum = 0;
+        for (int k = 0; k <= TSR_LATENCY_BUCKETS; k++) {
+            cum += a->cs[i].latency_count[k];
+            if (k < TSR_LATENCY_BUCKETS)
+                tsr_buf_printf(b, "tsrelay_cluster_request_seconds_bucket{cluster=\"%s\",le=\"%g\"} %llu\n",
+                               a->cs[i].name, tsr_latency_bounds_ms[k] / 1000.0, (unsigned long long)cum);
+        }
+        tsr_buf_printf(b, "tsrelay_cluster_request_seconds_bucket{cluster=\"%s\",le=\"+Inf\"} %llu\n"
+                          "tsrelay_cluster_request_seconds_sum{cluster=\"%s\"} %.6f\n"
+                          "tsrelay_cluster_request_seconds_count{cluster=\"%s\"} %llu\n",
+                       a->cs[i].name, (unsigned long long)cum, a->cs[i].name, a->cs[i].latency_sum_s,
+                       a->cs[i].name, (unsigned long long)cum);
+    }
+}
+
+/* GET /clusters/NAME/ready */
+static void cluster_ready(struct tsr_admin *a, struct evhttp_request *req, const char *name)
+{
+    struct tsr_buf b = {0};
+    int n = a->d ? tsr_delivery_status(a->d, a->cs, MAX_CLUSTERS) : 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(a->cs[i].name, name) != 0) continue;
+        int ok = a->cs[i].state == TSR_CLUSTER_IN_SYNC;
+        tsr_buf_printf(&b, "%s: %s\n", tsr_cluster_state_name(a->cs[i].state), a->cs[i].reason);
+        send_buf(req, ok ? 200 : 503, "text/plain", &b);
+        tsr_buf_free(&b);
+        return;
+    }
+    tsr_buf_puts(&b, "no such cluster\n");
+    send_buf(req, 404, "text/plain", &b);
+    tsr_buf_free(&b);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct tsr_admin *a = arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    struct tsr_buf b = {0};
+    if (!path) path = "/";
+
+    if (strcmp(path, "/health") == 0) {
+        tsr_buf_puts(&b, "ok\n");
+        send_buf(req, 200, "text/plain", &b);
+    } else if (strcmp(path, "/ready") == 0) {
+        int ok = tsr_kafka_ready(a->k) && !a->draining;
+        tsr_buf_puts(&b, ok ? "ready\n" : a->draining ? "draining\n" : "kafka unavailable\n");
+        send_buf(req, ok ? 200 : 503, "text/plain", &b);
+    } else if (strcmp(path, "/metrics") == 0) {
+        tsr_metrics_render(&tsr_metrics, &b);
+        render_cluster_metrics(a, &b);
+        send_buf(req, 200, "text/plain; version=0.0.4", &b);
+    } else if (strcmp(path, "/status") == 0) {
+        render_status(a, &b);
+        send_buf(req, 200, "application/json", &b);
+    } else if (strncmp(path, "/replays", 8) == 0 && (path[8] == '\0' || path[8] == '/')) {
+        replays(a, req, path);
+    } else if (strncmp(path, "/clusters/", 10) == 0 && strlen(path) > 16 &&
+               strcmp(path + strlen(path) - 6, "/ready") == 0) {
+        char name[128];
+        snprintf(name, sizeof(name), "%.*s", (int)(strlen(path) - 16), path + 10);
+        cluster_ready(a, req, name);
+    } else if (strcmp(path, "/") == 0) {
+        tsr_buf_append(&b, tsr_status_page, tsr_status_page_len);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-cache");
+        send_buf(req, 200, "text/html; charset=utf-8", &b);
+    } else {
+        tsr_buf_puts(&b, "not found\n");
+        send_buf(req, 404, "text/plain", &b);
+    }
+    tsr_buf_free(&b);
+}
+
+int tsr_admin_new(const struct tsr_config *cf, struct event_base *base, struct tsr_kafka *k,
+                  struct tsr_delivery *d, struct tsr_admin **ap, char *err, size_t errlen)
+{
+    struct tsr_admin *a = calloc(1, sizeof(*a));
+    if (!a) abort();
+    a->cf = cf;
+    a->k = k;
+    a->d = d;
+    a->base = base;
+    a->cs = calloc(MAX_CLUSTERS, sizeof(*a->cs));
+    if (!a->cs) abort();
+    a->http = evhttp_new(base);
+    int fd = tsr_addr_listen(cf->listen_admin, SOCK_STREAM, err, errlen);
+    if (fd < 0 || !evhttp_accept_socket_with_handle(a->http, fd)) {
+        if (fd >= 0) snprintf(err, errlen, "cannot serve HTTP on '%s'", cf->listen_admin);
+        tsr_admin_free(&a);
+        return -1;
+    }
+    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
+    evhttp_set_max_body_size(a->http, 64 * 1024);
+    evhttp_set_gencb(a->http, on_request, a);
+    *ap = a;
+    return 0;
+}
+
+void tsr_admin_set_draining(struct tsr_admin *a)
+{
+    a->draining = 1;
+}
+
+void tsr_admin_free(struct tsr_admin **ap)
+{
+    struct tsr_admin *a = *ap;
+    if (!a) return;
+    if (a->http) evhttp_free(a->http);
+    free(a->cs);
+    free(a);
+    *ap = NULL;
+}

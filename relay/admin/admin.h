@@ -1,0 +1,28 @@
+/* relay/admin/admin.h — the operators' endpoint (listen.admin).
+ *
+ * Owns: GET /health (liveness: the loop answers), GET /ready (200 while Kafka is
+ * reachable and the relay is not draining, so a load balancer stops sending writes
+ * otherwise), GET /metrics (Prometheus text), GET /status (JSON: Kafka, listeners,
+ * and per cluster its state, lag, positions and out-of-sync ledger), and
+ * GET /clusters/NAME/ready (200 only while that cluster is in sync, so a query load
+ * balancer can route reads away from a cluster that is catching up).
+ * Event-loop thread only. */
+#ifndef TSR_ADMIN_H
+#define TSR_ADMIN_H
+
+#include <stddef.h>
+
+struct event_base;
+struct tsr_config;
+struct tsr_kafka;
+struct tsr_delivery;
+struct tsr_admin;
+
+/* Borrows cf, k and d (d may be NULL: no clusters). Returns 0, or -1 with err set. */
+int tsr_admin_new(const struct tsr_config *cf, struct event_base *base, struct tsr_kafka *k,
+                  struct tsr_delivery *d, struct tsr_admin **ap, char *err, size_t errlen);
+/* While draining, /ready answers 503 so traffic moves elsewhere before the exit. */
+void tsr_admin_set_draining(struct tsr_admin *a);
+void tsr_admin_free(struct tsr_admin **ap);
+
+#endif

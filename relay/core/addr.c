@@ -1,0 +1,71 @@
+#include "relay/core/addr.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int tsr_addr_split(const char *addr, char *host, size_t hostlen, unsigned short *port)
+{
+    const char *colon, *h = addr;
+    size_t hl;
+    if (addr[0] == '[') {
+        const char *close = strchr(addr, ']');
+        if (!close || close[1] != ':') return -1;
+        h = addr + 1;
+        hl = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon) return -1;
+        hl = (size_t)(colon - addr);
+    }
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535) return -1;
+    if (hl == 0) {
+        snprintf(host, hostlen, "0.0.0.0");
+    } else {
+        if (hl >= hostlen) return -1;
+        memcpy(host, h, hl);
+        host[hl] = '\0';
+    }
+    *port = (unsigned short)p;
+    return 0;
+}
+
+int tsr_addr_listen(const char *addr, int socktype, char *err, size_t errlen)
+{
+    char host[256], portstr[8];
+    unsigned short port;
+    struct addrinfo hints = {0}, *res = NULL;
+    int fd = -1, one = 1;
+
+    if (tsr_addr_split(addr, host, sizeof(host), &port)) {
+        snprintf(err, errlen, "invalid listen address '%s': want host:port", addr);
+        return -1;
+    }
+    snprintf(portstr, sizeof(portstr), "%u", port);
+    hints.ai_socktype = socktype;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc) {
+        snprintf(err, errlen, "cannot resolve listen address '%s': %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    fd = socket(res->ai_family, socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) goto syserr;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) goto syserr;
+    if (socktype == SOCK_STREAM && listen(fd, 1024) != 0) goto syserr;
+    freeaddrinfo(res);
+    return fd;
+syserr:
+    snprintf(err, errlen, "cannot listen on '%s': %s", addr, strerror(errno));
+    if (fd >= 0) close(fd);
+    freeaddrinfo(res);
+    return -1;
+}

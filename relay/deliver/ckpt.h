@@ -1,0 +1,83 @@
+/* relay/deliver/ckpt.h — the relay's durable state in LMDB under state_dir: per-cluster
+ * delivery positions (checkpoints) and the ledger of out-of-sync intervals.
+ *
+ * Owns: the LMDB environment (state_dir/state.mdb) and its named databases: "ckpt",
+ * "ledger" and "jobs" (replay jobs). The
+ * environment is opened with MDB_NOSYNC | MDB_NOTLS: a committed write survives a
+ * process crash (kill -9: it is in the page cache), and tsr_ckpt_sync, called about
+ * once a second, makes it survive a power loss too; a lost second of checkpoints only
+ * means a few batches delivered twice, which explicit timestamps make harmless.
+ *
+ * Threads: writes (put, ledger open/close, sync) from one thread only, the forwarding
+ * thread (LMDB has a single writer). Reads (get, ledger list) from any thread.
+ * Errors: functions return 0 on success, -1 on failure with a message in err. */
+#ifndef TSR_CKPT_H
+#define TSR_CKPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TSR_CKPT_MAX_PARTITIONS 256
+
+struct tsr_ckpt;
+
+struct tsr_ckpt_pos {
+    int64_t next_offset;    /* the next Kafka offset to deliver */
+    int64_t last_ingest_ms; /* Kafka timestamp of the last delivered record, 0 if none */
+};
+
+/* Opens (creating state_dir and the store if needed). *ckp is the caller's; close with
+ * tsr_ckpt_close. */
+int tsr_ckpt_open(const char *state_dir, struct tsr_ckpt **ckp, char *err, size_t errlen);
+void tsr_ckpt_close(struct tsr_ckpt **ckp);
+
+/* Reads a cluster's position for one partition: 0 found, 1 none stored, -1 error. */
+int tsr_ckpt_get(struct tsr_ckpt *ck, const char *cluster, int32_t partition,
+                 struct tsr_ckpt_pos *pos, char *err, size_t errlen);
+
+/* Stores the positions of n partitions of a cluster in one transaction. */
+int tsr_ckpt_put(struct tsr_ckpt *ck, const char *cluster, const int32_t *partitions,
+                 const struct tsr_ckpt_pos *pos, size_t n, char *err, size_t errlen);
+
+/* Flushes committed transactions to disk (fsync). */
+int tsr_ckpt_sync(struct tsr_ckpt *ck, char *err, size_t errlen);
+
+/* --- ledger: when and by how much a cluster fell out of sync --------------------- */
+
+struct tsr_ledger_entry {
+    uint64_t id;        /* increasing per cluster, assigned by tsr_ledger_open */
+    int64_t from_ms;    /* wall time the interval began */
+    int64_t to_ms;      /* wall time it ended; 0 while still open */
+    char kind[16];      /* "outage" (cluster behind) or "gap" (data lost to retention) */
+    char reason[160];
+    int nparts;
+    int64_t from_offset[TSR_CKPT_MAX_PARTITIONS]; /* first offset not delivered */
+    int64_t to_offset[TSR_CKPT_MAX_PARTITIONS];   /* first offset delivered again; for a
+                                                     gap, the first offset still retained */
+};
+
+/* Records a new interval (to_ms and to_offset ignored) and sets e->id. Keeps at most
+ * the newest 1000 entries per cluster. */
+int tsr_ledger_open(struct tsr_ckpt *ck, const char *cluster, struct tsr_ledger_entry *e,
+                    char *err, size_t errlen);
+
+/* Closes interval id of cluster with its end time and end offsets. */
+int tsr_ledger_close(struct tsr_ckpt *ck, const char *cluster, uint64_t id, int64_t to_ms,
+                     int nparts, const int64_t *to_offset, char *err, size_t errlen);
+
+/* Copies up to max of the cluster's newest entries into out, oldest first; sets *n. */
+int tsr_ledger_list(struct tsr_ckpt *ck, const char *cluster, struct tsr_ledger_entry *out,
+                    size_t max, size_t *n, char *err, size_t errlen);
+
+/* --- replay jobs: an opaque record per job id (replay/job.c owns the format) ---- */
+
+/* Stores (replacing) the record of job id. Writer thread only. */
+int tsr_ckpt_job_put(struct tsr_ckpt *ck, uint64_t id, const void *record, size_t len, char *err,
+                     size_t errlen);
+
+/* Calls fn for every stored job, in id order. The record is valid only during the call. */
+typedef void tsr_ckpt_job_fn(void *opaque, uint64_t id, const void *record, size_t len);
+int tsr_ckpt_job_list(struct tsr_ckpt *ck, tsr_ckpt_job_fn *fn, void *opaque, char *err,
+                      size_t errlen);
+
+#endif

@@ -1,0 +1,803 @@
+#include "relay/deliver/forward.h"
+
+#include <event2/event.h>
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "relay/core/buf.h"
+#include "relay/core/clock.h"
+#include "config/config.h"
+#include "relay/core/httpc.h"
+#include "relay/kafka/kafka.h"
+#include "relay/core/log.h"
+#include "relay/core/pace.h"
+#include "relay/deliver/sink.h"
+
+#define MAX_LANES 64
+#define TICK_MS 250
+/* A 400 batch is split until its rejected lines stand alone; past this many requests
+ * for one batch, what is left is dead-lettered as it is. */
+#define BISECT_MAX_REQUESTS 256
+
+/* A slice of a batch's body sent as one request: the whole body, or part of it while
+ * rejected lines are being isolated. */
+struct range {
+    size_t off, len;
+    long lines;
+};
+
+struct batch {
+    struct tsr_buf body; /* '\n'-terminated lines, in offset order */
+    struct tsr_buf gz;   /* the range being sent, compressed */
+    long points;
+    long records;
+    char db[256];
+    char rp[256];
+    /* Where each partition stands once this batch is delivered. */
+    int64_t next_offset[TSR_CKPT_MAX_PARTITIONS];
+    int64_t last_ts_ms[TSR_CKPT_MAX_PARTITIONS];
+    int64_t first_ts_ms_of[TSR_CKPT_MAX_PARTITIONS]; /* oldest record of each partition */
+    unsigned char touched[TSR_CKPT_MAX_PARTITIONS];
+    struct range *ranges; /* pending ranges, sent front to back */
+    size_t nranges;
+    int requests;         /* sent for this batch, for the bisection budget */
+    int attempts;         /* failed tries of the current range, for backoff */
+};
+
+struct lane {
+    struct tsr_forwarder *f;
+    struct batch *filling;     /* being built */
+    struct batch *sending;     /* in flight, waiting for a retry, or NULL */
+    rd_kafka_message_t *held;  /* read but did not fit in filling */
+    struct tsr_buf spare;      /* the body of the last delivered batch, for the next one */
+    struct event *retry_ev;
+    int in_flight;
+    int url;
+};
+
+struct part {
+    rd_kafka_queue_t *q;
+    int64_t position;   /* next offset to deliver; < 0: from the beginning */
+    int64_t fetched;    /* offset after the last message read */
+    int64_t last_ts_ms; /* of the last delivered record */
+    int64_t unknown_since_ms; /* a backlog of unknown age was first seen then */
+};
+
+struct tsr_forwarder {
+    struct tsr_fwd_env env;
+    const struct tsr_cluster_conf *cc;
+    rd_kafka_t *rk;
+    int wake_fds[2];
+    struct event *wake_ev;
+    struct event *tick_ev;
+    int nparts;
+    struct part parts[TSR_CKPT_MAX_PARTITIONS];
+    int nlanes;
+    struct lane lanes[MAX_LANES];
+    struct tsr_health *health;
+    struct tsr_prober *prober;
+    char *authorization;
+    struct tsr_bucket bucket; /* catchup_rate */
+    int stopping;
+    uint64_t ledger_id; /* open outage interval, 0 if none */
+    int64_t down_since_ms; /* when the cluster was last seen going down */
+    int64_t down_position[TSR_CKPT_MAX_PARTITIONS]; /* positions at that moment */
+    int rewind_pending;    /* back from down: resend the window before the outage */
+    int reading_paused;    /* down: nothing is fetched, so no read-ahead is held */
+    struct event *recover_ev; /* acts on a return from down, outside the callback that saw it */
+    struct tsr_cluster_status st;
+};
+
+static void pull(struct tsr_forwarder *f);
+static void send_batch(struct lane *l);
+static void pause_reading(struct tsr_forwarder *f, int pause);
+
+static int lane_of(const struct tsr_forwarder *f, int32_t p)
+{
+    return p % f->nlanes;
+}
+
+static void note_error(struct tsr_forwarder *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void note_error(struct tsr_forwarder *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->st.last_error, sizeof(f->st.last_error), fmt, ap);
+    va_end(ap);
+    f->st.last_error_ms = tsr_clock_now_ns() / 1000000;
+}
+
+static struct batch *batch_new(void)
+{
+    struct batch *b = calloc(1, sizeof(*b));
+    if (!b) abort();
+    return b;
+}
+
+static void batch_free(struct batch **bp)
+{
+    struct batch *b = *bp;
+    if (!b) return;
+    tsr_buf_free(&b->body);
+    tsr_buf_free(&b->gz);
+    free(b->ranges);
+    free(b);
+    *bp = NULL;
+}
+
+static int batch_full(const struct tsr_forwarder *f, const struct batch *b)
+{
+    return b->points >= f->cc->batch_lines || (int64_t)b->body.len >= f->cc->batch_bytes;
+}
+
+/* Adds a message to the lane's filling batch if it fits; returns 0 if it was taken
+ * (and destroyed), -1 if the batch must be sent first. */
+static int take(struct lane *l, rd_kafka_message_t *m)
+{
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->filling;
+    char db[256], rp[256];
+    tsr_kafka_header(m, "db", db, sizeof(db));
+    tsr_kafka_header(m, "rp", rp, sizeof(rp));
+    if (b->points > 0) {
+        /* One request writes one database: a record for another starts a new batch. */
+        if (strcmp(db, b->db) != 0 || strcmp(rp, b->rp) != 0) return -1;
+        if ((int64_t)(b->body.len + m->len) > f->cc->batch_bytes) return -1;
+        if (batch_full(f, b)) return -1;
+    } else {
+        snprintf(b->db, sizeof(b->db), "%s", db);
+        snprintf(b->rp, sizeof(b->rp), "%s", rp);
+    }
+    int64_t ts = rd_kafka_message_timestamp(m, NULL);
+    b->points += tsr_sink_append_record(&b->body, m->payload, m->len);
+    int32_t p = m->partition;
+    b->records++;
+    if (!b->touched[p]) b->first_ts_ms_of[p] = ts;
+    b->next_offset[p] = m->offset + 1;
+    b->last_ts_ms[p] = ts;
+    b->touched[p] = 1;
+    f->parts[p].fetched = m->offset + 1;
+    rd_kafka_message_destroy(m);
+    return 0;
+}
+
+/* Kafka no longer holds records a position points at: report the exact gap, record it,
+ * and move the partition on to the oldest record still retained (pull() then assigns
+ * the partitions again). */
+static void handle_gap(struct tsr_forwarder *f, int32_t p)
+{
+    int64_t lo = -1, hi = -1;
+    const char *topic = f->env.cf->kafka_topic;
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(f->rk, topic, p, &lo, &hi, 5000);
+    if (err) {
+        note_error(f, "cannot read offsets of partition %d: %s", p, rd_kafka_err2str(err));
+        return;
+    }
+    int64_t from = f->parts[p].fetched;
+    if (from < lo) {
+        tsr_error("cluster '%s': kafka retention deleted records %lld..%lld of partition %d "
+                  "(%lld records) before they were delivered",
+                  f->cc->name, (long long)from, (long long)lo - 1, p, (long long)(lo - from));
+        note_error(f, "data lost to retention: partition %d offsets %lld..%lld", p,
+                   (long long)from, (long long)lo - 1);
+        f->st.gap_records += (uint64_t)(lo - from);
+        struct tsr_ledger_entry *e = calloc(1, sizeof(*e));
+        if (!e) abort();
+        e->from_ms = tsr_clock_now_ns() / 1000000;
+        e->to_ms = e->from_ms;
+        snprintf(e->kind, sizeof(e->kind), "gap");
+        snprintf(e->reason, sizeof(e->reason), "retention deleted %lld records of partition %d",
+                 (long long)(lo - from), p);
+        e->nparts = f->nparts;
+        for (int i = 0; i < f->nparts; i++)
+            e->from_offset[i] = e->to_offset[i] = f->parts[i].fetched;
+        e->from_offset[p] = from;
+        e->to_offset[p] = lo;
+        char why[256];
+        if (tsr_ledger_open(f->env.ck, f->cc->name, e, why, sizeof(why)) == 0)
+            tsr_ledger_close(f->env.ck, f->cc->name, e->id, e->to_ms, e->nparts, e->to_offset,
+                             why, sizeof(why));
+        free(e);
+    } else {
+        lo = from; /* nothing was lost: the offset is simply valid again */
+    }
+    f->parts[p].fetched = lo;
+    if (f->parts[p].position < lo) {
+        /* Delivered frontier jumps only if nothing of this partition is in a batch. */
+        struct lane *l = &f->lanes[lane_of(f, p)];
+        int busy = (l->sending && l->sending->touched[p]) || l->filling->touched[p];
+        if (!busy) {
+            f->parts[p].position = lo;
+            struct tsr_ckpt_pos pos = {lo, f->parts[p].last_ts_ms};
+            char why[256];
+            if (tsr_ckpt_put(f->env.ck, f->cc->name, &p, &pos, 1, why, sizeof(why)))
+                tsr_error("cluster '%s': %s", f->cc->name, why);
+        }
+    }
+}
+
+static int assign(struct tsr_forwarder *f, int nparts, char *err, size_t errlen);
+
+/* Reads what the lanes have room for. */
+static void pull(struct tsr_forwarder *f)
+{
+    if (f->stopping) return;
+    int gaps = 0;
+    for (int p = 0; p < f->nparts; p++) {
+        struct lane *l = &f->lanes[lane_of(f, p)];
+        while (!l->held && !batch_full(f, l->filling)) {
+            rd_kafka_message_t *m = rd_kafka_consume_queue(f->parts[p].q, 0);
+            if (!m) break;
+            if (m->err) {
+                if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+                    m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+                    rd_kafka_message_destroy(m);
+                    handle_gap(f, p);
+                    gaps++;
+                } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                    tsr_warn("cluster '%s': kafka consumer: %s", f->cc->name,
+                             rd_kafka_message_errstr(m));
+                    rd_kafka_message_destroy(m);
+                } else {
+                    rd_kafka_message_destroy(m);
+                }
+                continue;
+            }
+            /* Taken already: a re-assignment reads again from fetched, which a held
+             * message may be ahead of. */
+            if (m->offset < f->parts[p].fetched) {
+                rd_kafka_message_destroy(m);
+                continue;
+            }
+            if (take(l, m) != 0) l->held = m;
+        }
+        /* An idle lane sends what it has at once: batches grow by themselves under load,
+         * while the previous request is in flight. */
+        if (!l->sending && l->filling->points > 0) {
+            l->sending = l->filling;
+            l->filling = batch_new();
+            /* Reused rather than grown again from nothing: growth copies the body. */
+            l->filling->body = l->spare;
+            l->spare = (struct tsr_buf){0};
+            if (l->held && take(l, l->held) == 0) l->held = NULL;
+            send_batch(l);
+        }
+    }
+    /* auto.offset.reset=error has stopped the gapped partitions' fetchers, and librdkafka
+     * refuses to seek a stopped partition ("Erroneous state"): assign all partitions
+     * again, once, each at the record after the last one taken. */
+    char why[256];
+    if (gaps && assign(f, f->nparts, why, sizeof(why)) != 0)
+        note_error(f, "cannot read the topic again after a retention gap: %s", why);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    char drain[256];
+    while (read(fd, drain, sizeof(drain)) > 0) {
+    }
+    pull(arg);
+}
+
+static void schedule_retry(struct lane *l, int64_t delay_ms)
+{
+    struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+    evtimer_add(l->retry_ev, &tv);
+}
+
+/* Everything in the sending batch is delivered (or dead-lettered): advance. */
+static void batch_done(struct lane *l)
+{
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->sending;
+    int32_t parts[TSR_CKPT_MAX_PARTITIONS];
+    struct tsr_ckpt_pos pos[TSR_CKPT_MAX_PARTITIONS];
+    size_t n = 0;
+    for (int p = 0; p < f->nparts; p++) {
+        if (!b->touched[p]) continue;
+        f->parts[p].position = b->next_offset[p];
+        f->parts[p].last_ts_ms = b->last_ts_ms[p];
+        parts[n] = p;
+        pos[n].next_offset = b->next_offset[p];
+        pos[n].last_ingest_ms = b->last_ts_ms[p];
+        n++;
+    }
+    f->st.records_delivered += (uint64_t)b->records;
+    char err[256];
+    if (tsr_ckpt_put(f->env.ck, f->cc->name, parts, pos, n, err, sizeof(err)) != 0) {
+        /* Delivery happened; a lost checkpoint only means a resend after a restart. */
+        tsr_error("cluster '%s': %s", f->cc->name, err);
+        note_error(f, "%s", err);
+    }
+    f->st.points_delivered += (uint64_t)b->points;
+    if (!l->spare.cap) {
+        l->spare = b->body;
+        l->spare.len = 0;
+        b->body = (struct tsr_buf){0};
+    }
+    batch_free(&l->sending);
+    pull(f);
+}
+
+/* Splits the range that got a 400, or dead-letters it when it is one line (or when
+ * the budget is spent). */
+static void rejected(struct lane *l, const char *why)
+{
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->sending;
+    struct range r = b->ranges[0];
+    if (r.lines > 1 && b->requests < BISECT_MAX_REQUESTS) {
+        /* Replace the range by its two halves, split at a line boundary. */
+        long half = r.lines / 2, seen = 0;
+        size_t cut = r.off;
+        const char *s = b->body.data;
+        while (seen < half) {
+            cut = (size_t)((const char *)memchr(s + cut, '\n', r.off + r.len - cut) - s) + 1;
+            seen++;
+        }
+        b->ranges = realloc(b->ranges, sizeof(*b->ranges) * (b->nranges + 1));
+        if (!b->ranges) abort();
+        memmove(b->ranges + 2, b->ranges + 1, sizeof(*b->ranges) * (b->nranges - 1));
+        b->ranges[0] = (struct range){r.off, cut - r.off, half};
+        b->ranges[1] = (struct range){cut, r.off + r.len - cut, r.lines - half};
+        b->nranges++;
+        return;
+    }
+    char reason[512];
+    snprintf(reason, sizeof(reason), "cluster %s rejected: %s", f->cc->name, why);
+    char src[96];
+    snprintf(src, sizeof(src), "cluster:%s", f->cc->name);
+    tsr_kafka_dead_letter(f->env.k, b->body.data + r.off, r.len, reason, src, -1, b->db, NULL);
+    f->st.points_rejected += (uint64_t)r.lines;
+    tsr_warn("cluster '%s' rejected %ld line%s, sent to the dead-letter topic: %s", f->cc->name,
+             r.lines, r.lines == 1 ? "" : "s", why);
+    memmove(b->ranges, b->ranges + 1, sizeof(*b->ranges) * (b->nranges - 1));
+    b->nranges--;
+}
+
+static void on_create_db_done(void *opaque, const struct tsr_httpc_resp *resp)
+{
+    struct lane *l = opaque;
+    l->in_flight = 0;
+    if (resp->status / 100 == 2)
+        tsr_info("cluster '%s': created database '%s'", l->f->cc->name, l->sending->db);
+    send_batch(l);
+}
+
+static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
+{
+    struct lane *l = opaque;
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->sending;
+    int64_t now_ms = tsr_clock_now_ns() / 1000000;
+    l->in_flight = 0;
+    double s = resp->seconds;
+    int bucket = 0;
+    while (bucket < TSR_LATENCY_BUCKETS && s * 1000 > tsr_latency_bounds_ms[bucket]) bucket++;
+    f->st.latency_count[bucket]++;
+    f->st.latency_sum_s += s;
+
+    enum tsr_sink_verdict v = resp->status ? tsr_sink_judge(resp->status, resp->body) : TSR_SINK_RETRY;
+    char why[300];
+    /* No URL in the text: a URL may hold credentials; health names URLs safely. */
+    if (resp->status == 0)
+        snprintf(why, sizeof(why), "%s", resp->error);
+    else
+        snprintf(why, sizeof(why), "HTTP %d: %.200s", resp->status,
+                 resp->body_len ? resp->body : "");
+    tsr_health_write(f->health, l->url,
+                     v == TSR_SINK_DONE || v == TSR_SINK_REJECTED ? TSR_WRITE_OK
+                     : resp->status == 0                        ? TSR_WRITE_TRANSPORT_ERROR
+                                                                : TSR_WRITE_HTTP_ERROR,
+                     why, now_ms);
+
+    switch (v) {
+    case TSR_SINK_DONE:
+        f->st.requests_ok++;
+        b->attempts = 0;
+        memmove(b->ranges, b->ranges + 1, sizeof(*b->ranges) * (b->nranges - 1));
+        b->nranges--;
+        break;
+    case TSR_SINK_REJECTED:
+        f->st.requests_ok++;
+        b->attempts = 0;
+        rejected(l, why);
+        break;
+    case TSR_SINK_NO_DB:
+    case TSR_SINK_RETRY:
+        f->st.requests_failed++;
+        f->st.retries++;
+        note_error(f, "%s", why);
+        b->attempts++;
+        if (b->attempts == 1 || b->attempts % 10 == 0)
+            tsr_warn("cluster '%s': write to urls[%d] failed (try %d), will retry: %s",
+                     f->cc->name, l->url, b->attempts, why);
+        if (v == TSR_SINK_NO_DB && f->cc->create_database && strcmp(f->cc->type, "influxdb") == 0) {
+            struct tsr_buf url = {0};
+            tsr_sink_create_db_url(f->cc, l->url, b->db, &url);
+            tsr_buf_putc(&url, '\0');
+            struct tsr_httpc_req req = {.url = url.data, .method = "POST",
+                                        .authorization = f->authorization,
+                                        .timeout_ms = f->cc->timeout_ms};
+            if (tsr_httpc_send(f->env.hc, &req, on_create_db_done, l) == 0) l->in_flight = 1;
+            tsr_buf_free(&url);
+            if (l->in_flight) return;
+        }
+        schedule_retry(l, tsr_backoff_ms(b->attempts, f->cc->retry_max_ms, resp->retry_after_s));
+        return;
+    }
+    if (b->nranges == 0)
+        batch_done(l);
+    else
+        send_batch(l);
+}
+
+/* Sends the first pending range of the lane's sending batch. */
+static void send_batch(struct lane *l)
+{
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->sending;
+    if (!b || l->in_flight || f->stopping) return;
+    if (!b->ranges) {
+        b->ranges = malloc(sizeof(*b->ranges));
+        if (!b->ranges) abort();
+        b->ranges[0] = (struct range){0, b->body.len, b->points};
+        b->nranges = 1;
+    }
+    struct range *r = &b->ranges[0];
+    if (f->cc->catchup_rate > 0 && b->requests == 0) {
+        /* A recovering cluster gets at most catchup_rate points/s. */
+        int64_t wait = tsr_bucket_take(&f->bucket, (double)f->cc->catchup_rate, (double)r->lines,
+                                       tsr_clock_mono_ns());
+        if (wait) {
+            schedule_retry(l, wait);
+            return;
+        }
+    }
+    l->url = tsr_health_pick_url(f->health);
+    if (tsr_sink_send(f->env.hc, f->cc, l->url, b->db, b->rp, b->body.data + r->off, r->len,
+                      &b->gz, f->authorization, on_write_done, l) == 0) {
+        l->in_flight = 1;
+        b->requests++;
+    } else {
+        schedule_retry(l, tsr_backoff_ms(++b->attempts, f->cc->retry_max_ms, -1));
+    }
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    send_batch(arg);
+}
+
+/* Back from down: a TSDB that was killed may have lost writes it acknowledged just
+ * before (VictoriaMetrics keeps about a second in memory). What was delivered in the
+ * recovery_rewind_ms before the outage is sent again by a replay job, with its own
+ * cursor, so live catch-up is not held up and nothing after the outage is sent twice. */
+static void resend_before_outage(struct tsr_forwarder *f)
+{
+    f->rewind_pending = 0;
+    if (!f->env.resend || f->nparts == 0) return;
+    int64_t since = f->down_since_ms - f->cc->recovery_rewind_ms;
+    int64_t at[TSR_CKPT_MAX_PARTITIONS], from[TSR_CKPT_MAX_PARTITIONS], to[TSR_CKPT_MAX_PARTITIONS];
+    char err[256];
+    if (tsr_kafka_offsets_at(f->env.k, f->nparts, since, at, 2000, err, sizeof(err))) {
+        tsr_warn("cluster '%s': cannot find what to resend after the outage: %s", f->cc->name, err);
+        return;
+    }
+    for (int p = 0; p < f->nparts; p++) {
+        from[p] = to[p] = 0;
+        if (f->down_position[p] < 0) continue;
+        /* -1: no record that recent, nothing before the outage to resend. */
+        int64_t off = at[p] < 0 ? f->down_position[p] : at[p];
+        from[p] = off < f->down_position[p] ? off : f->down_position[p];
+        to[p] = f->down_position[p];
+        tsr_debug("cluster '%s' partition %d: resend %lld..%lld (offset for the time: %lld)",
+                  f->cc->name, p, (long long)from[p], (long long)to[p], (long long)at[p]);
+    }
+    f->env.resend(f->env.resend_opaque, f->cc->name, from, to, f->nparts, since,
+                  f->down_since_ms, "recovery rewind");
+}
+
+static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr_cluster_state to,
+                             const char *reason)
+{
+    struct tsr_forwarder *f = opaque;
+    int64_t now_ms = tsr_clock_now_ns() / 1000000;
+    f->st.since_ms = now_ms;
+    enum tsr_log_level lvl = to == TSR_CLUSTER_IN_SYNC ? TSR_LOG_INFO : TSR_LOG_WARN;
+    tsr_log(lvl, "cluster '%s' %s -> %s: %s", f->cc->name, tsr_cluster_state_name(from),
+            tsr_cluster_state_name(to), reason);
+    char err[256];
+    int64_t offs[TSR_CKPT_MAX_PARTITIONS];
+    for (int p = 0; p < f->nparts; p++) offs[p] = f->parts[p].position;
+    if (to != TSR_CLUSTER_IN_SYNC && !f->ledger_id && from == TSR_CLUSTER_IN_SYNC) {
+        struct tsr_ledger_entry *e = calloc(1, sizeof(*e));
+        if (!e) abort();
+        e->from_ms = now_ms;
+        snprintf(e->kind, sizeof(e->kind), "outage");
+        snprintf(e->reason, sizeof(e->reason), "%s", reason);
+        e->nparts = f->nparts;
+        memcpy(e->from_offset, offs, sizeof(int64_t) * (size_t)f->nparts);
+        if (tsr_ledger_open(f->env.ck, f->cc->name, e, err, sizeof(err)) == 0)
+            f->ledger_id = e->id;
+        else
+            tsr_error("cluster '%s': %s", f->cc->name, err);
+        free(e);
+    } else if (to == TSR_CLUSTER_IN_SYNC && f->ledger_id) {
+        if (tsr_ledger_close(f->env.ck, f->cc->name, f->ledger_id, now_ms, f->nparts, offs, err,
+                             sizeof(err)))
+            tsr_error("cluster '%s': %s", f->cc->name, err);
+        f->ledger_id = 0;
+    }
+    if (to == TSR_CLUSTER_DOWN) {
+        f->down_since_ms = now_ms;
+        for (int p = 0; p < f->nparts; p++) f->down_position[p] = f->parts[p].position;
+    }
+    if (from == TSR_CLUSTER_DOWN && to != TSR_CLUSTER_DOWN) {
+        /* Health changes are reported from inside write and probe callbacks, which
+         * still hold a lane's batch: rewinding or resending here would pull it away
+         * from under them. Act on the next loop iteration instead. */
+        if (f->down_since_ms && f->cc->recovery_rewind_ms > 0) f->rewind_pending = 1;
+        event_active(f->recover_ev, 0, 0);
+    }
+}
+
+/* The cluster is back: rewind if asked, and retry now rather than at the end of a long
+ * backoff. */
+static void on_recover(evutil_socket_t fd, short what, void *arg)
+{
+    struct tsr_forwarder *f = arg;
+    pause_reading(f, 0);
+    if (f->rewind_pending) resend_before_outage(f);
+    for (int i = 0; i < f->nlanes; i++) {
+        struct lane *l = &f->lanes[i];
+        if (l->sending && !l->in_flight) {
+            evtimer_del(l->retry_ev);
+            l->sending->attempts = 0;
+            send_batch(l);
+        }
+    }
+}
+
+static void update_lag(struct tsr_forwarder *f, int64_t now_ms)
+{
+    int64_t lag_records = 0, oldest_ms = 0;
+    for (int p = 0; p < f->nparts; p++) {
+        int64_t lo = -1, hi = -1;
+        rd_kafka_get_watermark_offsets(f->rk, f->env.cf->kafka_topic, p, &lo, &hi);
+        /* The consumer's cached watermark stops moving while its queue is full; what
+         * this relay produced itself is known exactly. */
+        int64_t produced = tsr_kafka_high(f->env.k, p);
+        if (produced > hi) hi = produced;
+        f->st.high[p] = hi;
+        int64_t pos = f->parts[p].position >= 0 ? f->parts[p].position : (lo >= 0 ? lo : 0);
+        if (hi < 0 || hi <= pos) {
+            f->parts[p].unknown_since_ms = 0;
+            continue;
+        }
+        lag_records += hi - pos;
+        /* The oldest undelivered record is the first of this partition in the lane's
+         * batches; if none is read yet, it is younger than the last one delivered. */
+        struct lane *l = &f->lanes[lane_of(f, p)];
+        int64_t t = l->sending && l->sending->touched[p] ? l->sending->first_ts_ms_of[p]
+                    : l->filling->touched[p]             ? l->filling->first_ts_ms_of[p]
+                    : f->parts[p].last_ts_ms             ? f->parts[p].last_ts_ms
+                                                         : 0;
+        if (!t) {
+            /* A backlog none of which is read or delivered yet has no known age: count
+             * it from when it was first seen, so a stuck one soon leaves in_sync and a
+             * fresh one does not flap. */
+            if (!f->parts[p].unknown_since_ms) f->parts[p].unknown_since_ms = now_ms;
+            t = f->parts[p].unknown_since_ms;
+        } else {
+            f->parts[p].unknown_since_ms = 0;
+        }
+        if (!oldest_ms || t < oldest_ms) oldest_ms = t;
+    }
+    f->st.lag_records = lag_records;
+    f->st.lag_ms = lag_records && oldest_ms ? now_ms - oldest_ms : 0;
+    double per_record = f->st.records_delivered
+                            ? (double)f->st.points_delivered / (double)f->st.records_delivered
+                            : 1.0;
+    f->st.lag_points = (int64_t)((double)lag_records * per_record);
+    tsr_health_lag(f->health, f->st.lag_ms, now_ms);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct tsr_forwarder *f = arg;
+    int64_t now_ms = tsr_clock_now_ns() / 1000000;
+    if (f->rk) rd_kafka_poll(f->rk, 0);
+    int n = tsr_kafka_partitions(f->env.k);
+    if (n > f->nparts && !f->stopping) {
+        char err[256];
+        if (assign(f, n, err, sizeof(err)) != 0) tsr_error("cluster '%s': %s", f->cc->name, err);
+    }
+    update_lag(f, now_ms);
+    tsr_health_tick(f->health, now_ms);
+    /* Down, whether it went down or has been since the relay started: stop reading. Its
+     * return resumes reading at once, in on_recover. */
+    if (tsr_health_state(f->health) == TSR_CLUSTER_DOWN) pause_reading(f, 1);
+    pull(f);
+}
+
+/* While the cluster is down its lanes are full and nothing is read: pausing the
+ * partitions keeps librdkafka from holding a full read-ahead all that time. A resumed
+ * partition is fetched again at once from the record after the last one taken. */
+static void pause_reading(struct tsr_forwarder *f, int pause)
+{
+    if (!f->rk || f->nparts == 0 || f->reading_paused == pause) return;
+    int e = tsr_kafka_pause(f->rk, f->env.cf->kafka_topic, 0, f->nparts, pause);
+    if (e) {
+        tsr_warn("cluster '%s': cannot %s reading: %s", f->cc->name, pause ? "pause" : "resume",
+                 rd_kafka_err2str((rd_kafka_resp_err_t)e));
+        return;
+    }
+    f->reading_paused = pause;
+    tsr_info("cluster '%s': reading from kafka %s", f->cc->name,
+             pause ? "paused while it is down" : "resumed");
+}
+
+/* The consumer is made once the partition count is known, since its read-ahead is
+ * kafka.read_ahead shared by the partitions. */
+static int open_consumer(struct tsr_forwarder *f, int nparts, char *err, size_t errlen)
+{
+    char group[160];
+    snprintf(group, sizeof(group), "tsrelay-%s-%s", f->env.cf->datacenter, f->cc->name);
+    f->rk = tsr_kafka_consumer_new(f->env.cf, group, "error",
+                                   f->env.cf->kafka_read_ahead_bytes / nparts, err, errlen);
+    return f->rk ? 0 : -1;
+}
+
+/* (Re)assigns partitions 0..nparts-1 at their positions; new partitions start at their
+ * checkpoint or per start_from. */
+static int assign(struct tsr_forwarder *f, int nparts, char *err, size_t errlen)
+{
+    const char *topic = f->env.cf->kafka_topic;
+    if (nparts > TSR_CKPT_MAX_PARTITIONS) nparts = TSR_CKPT_MAX_PARTITIONS;
+    if (!f->rk && open_consumer(f, nparts, err, errlen) != 0) return -1;
+    for (int p = f->nparts; p < nparts; p++) {
+        struct tsr_ckpt_pos pos;
+        int rc = tsr_ckpt_get(f->env.ck, f->cc->name, p, &pos, err, errlen);
+        if (rc < 0) return -1;
+        if (rc == 0) {
+            f->parts[p].position = f->parts[p].fetched = pos.next_offset;
+            f->parts[p].last_ts_ms = pos.last_ingest_ms;
+        } else {
+            int latest = strcmp(f->cc->start_from, "latest") == 0;
+            f->parts[p].position = f->parts[p].fetched =
+                latest ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
+        }
+        f->parts[p].q = rd_kafka_queue_get_partition(f->rk, topic, p);
+        /* Each partition is read from its own queue, so a lane that is full simply stops
+         * reading its partitions while the others go on. */
+        rd_kafka_queue_forward(f->parts[p].q, NULL);
+        rd_kafka_queue_io_event_enable(f->parts[p].q, f->wake_fds[1], "1", 1);
+    }
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(nparts);
+    for (int p = 0; p < nparts; p++)
+        rd_kafka_topic_partition_list_add(tl, topic, p)->offset = f->parts[p].fetched;
+    rd_kafka_resp_err_t e = rd_kafka_assign(f->rk, tl);
+    rd_kafka_topic_partition_list_destroy(tl);
+    if (e) {
+        snprintf(err, errlen, "cannot assign partitions of '%s': %s", topic, rd_kafka_err2str(e));
+        return -1;
+    }
+    if (nparts != f->nparts)
+        tsr_info("cluster '%s': reading %d partitions of '%s'", f->cc->name, nparts, topic);
+    f->nparts = nparts;
+    f->st.nparts = nparts;
+    return 0;
+}
+
+int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_conf *cc,
+                      struct tsr_forwarder **fp, char *err, size_t errlen)
+{
+    struct tsr_forwarder *f = calloc(1, sizeof(*f));
+    if (!f) abort();
+    f->env = *env;
+    f->cc = cc;
+    f->wake_fds[0] = f->wake_fds[1] = -1;
+    snprintf(f->st.name, sizeof(f->st.name), "%s", cc->name);
+    snprintf(f->st.type, sizeof(f->st.type), "%s", cc->type);
+    f->st.nurls = (int)cc->nurls;
+    f->st.since_ms = tsr_clock_now_ns() / 1000000;
+    f->nlanes = (int)cc->max_inflight;
+    if (f->nlanes > MAX_LANES) f->nlanes = MAX_LANES;
+    for (int i = 0; i < f->nlanes; i++) {
+        f->lanes[i].f = f;
+        f->lanes[i].filling = batch_new();
+        f->lanes[i].retry_ev = evtimer_new(env->base, on_retry, &f->lanes[i]);
+    }
+    struct tsr_buf auth = {0};
+    if (tsr_sink_authorization(cc, &auth)) {
+        tsr_buf_putc(&auth, '\0');
+        f->authorization = tsr_buf_detach(&auth, NULL);
+    }
+    struct tsr_health_conf hc = {.lag_threshold_ms = cc->lag_threshold_ms};
+    f->health = tsr_health_new(&hc, (int)cc->nurls, on_health_change, f);
+    f->bucket.at_ns = tsr_clock_mono_ns();
+    f->recover_ev = event_new(env->base, -1, 0, on_recover, f);
+
+    if (pipe2(f->wake_fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "cannot create wake-up pipe");
+        goto fail;
+    }
+    f->wake_ev = event_new(env->base, f->wake_fds[0], EV_READ | EV_PERSIST, on_wake, f);
+    event_add(f->wake_ev, NULL);
+    int n = tsr_kafka_partitions(env->k);
+    if (n > 0 && assign(f, n, err, errlen) != 0) goto fail;
+    if (tsr_prober_new(env->base, env->hc, f->health, cc->type, cc->urls, (int)cc->nurls,
+                       (int)cc->probe_interval_ms, (long)cc->timeout_ms, f->authorization,
+                       &f->prober) != 0) {
+        snprintf(err, errlen, "cannot start health probes for cluster '%s'", cc->name);
+        goto fail;
+    }
+    f->tick_ev = event_new(env->base, -1, EV_PERSIST, on_tick, f);
+    struct timeval tick = {0, TICK_MS * 1000};
+    event_add(f->tick_ev, &tick);
+    *fp = f;
+    return 0;
+fail:
+    tsr_forwarder_free(&f);
+    return -1;
+}
+
+void tsr_forwarder_stop(struct tsr_forwarder *f)
+{
+    f->stopping = 1;
+    for (int i = 0; i < f->nlanes; i++) evtimer_del(f->lanes[i].retry_ev);
+}
+
+int tsr_forwarder_busy(const struct tsr_forwarder *f)
+{
+    int n = 0;
+    for (int i = 0; i < f->nlanes; i++) n += f->lanes[i].in_flight;
+    return n;
+}
+
+void tsr_forwarder_free(struct tsr_forwarder **fp)
+{
+    struct tsr_forwarder *f = *fp;
+    if (!f) return;
+    tsr_prober_free(&f->prober);
+    if (f->tick_ev) event_free(f->tick_ev);
+    if (f->recover_ev) event_free(f->recover_ev);
+    if (f->wake_ev) event_free(f->wake_ev);
+    for (int i = 0; i < f->nlanes; i++) {
+        struct lane *l = &f->lanes[i];
+        batch_free(&l->sending);
+        batch_free(&l->filling);
+        tsr_buf_free(&l->spare);
+        if (l->held) rd_kafka_message_destroy(l->held);
+        if (l->retry_ev) event_free(l->retry_ev);
+    }
+    for (int p = 0; p < f->nparts; p++)
+        if (f->parts[p].q) rd_kafka_queue_destroy(f->parts[p].q);
+    if (f->rk) {
+        rd_kafka_assign(f->rk, NULL);
+        rd_kafka_consumer_close(f->rk);
+        rd_kafka_destroy(f->rk);
+    }
+    if (f->wake_fds[0] >= 0) close(f->wake_fds[0]);
+    if (f->wake_fds[1] >= 0) close(f->wake_fds[1]);
+    tsr_health_free(&f->health);
+    free(f->authorization);
+    free(f);
+    *fp = NULL;
+}
+
+void tsr_forwarder_status(const struct tsr_forwarder *f, struct tsr_cluster_status *st)
+{
+    *st = f->st;
+    st->state = tsr_health_state(f->health);
+    snprintf(st->reason, sizeof(st->reason), "%s", tsr_health_reason(f->health));
+    for (int p = 0; p < f->nparts; p++) st->position[p] = f->parts[p].position;
+    for (int i = 0; i < f->st.nurls && i < 64; i++) st->url_up[i] = (char)tsr_health_url_up(f->health, i);
+}

@@ -1,0 +1,100 @@
+/* relay/deliver/forward.h — one forwarder per downstream cluster: Kafka topic -> cluster.
+ *
+ * Owns, per cluster: a librdkafka consumer with its own position per partition (no
+ * consumer group: positions live in LMDB, relay/deliver/ckpt.h), the batches being built and
+ * sent, retries and their backoff, the cluster's health (health/health.h) and prober,
+ * and the out-of-sync ledger entries.
+ *
+ * Order and delivery: partitions are spread over max_inflight lanes; a lane has at most
+ * one write request in flight and sends its batches in offset order, so a series (one
+ * partition) stays in order while several requests per cluster are in flight. A
+ * position advances, and is checkpointed, only when the TSDB accepted the batch (2xx),
+ * or rejected some of its lines (400: those lines go to the dead-letter topic, found by
+ * splitting the batch until the rejected lines stand alone). 404 "database not found",
+ * 429, 5xx and transport errors are retried with capped exponential backoff (honouring
+ * Retry-After); data is never skipped. A cluster back from down gets what it was sent
+ * in the recovery_rewind_ms before the outage once more, through a replay job (its own
+ * cursor: live catch-up goes on untouched). When Kafka retention has deleted records past a
+ * position, the forwarder logs the exact gap, records it in the ledger and moves on.
+ * Memory is bounded: a lane holds at most two batches, and librdkafka's prefetch is
+ * capped; the backlog stays in Kafka.
+ *
+ * Threads: everything on the forwarding thread (relay/deliver/delivery.h). */
+#ifndef TSR_FORWARD_H
+#define TSR_FORWARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "relay/deliver/ckpt.h"
+#include "health/health.h"
+#include "relay/core/metrics.h"
+
+struct event_base;
+struct tsr_ckpt;
+struct tsr_config;
+struct tsr_cluster_conf;
+struct tsr_httpc;
+struct tsr_kafka;
+struct tsr_forwarder;
+
+/* Re-sends offsets [from[p], to[p]) of each of nparts partitions to cluster, as a job
+ * of the replay layer (replay/replay.h): how a forwarder re-sends the window before an
+ * outage. A callback, so that deliver/ never includes replay/. Returns the job id, 0 if
+ * nothing was started. Forwarding thread. */
+typedef uint64_t tsr_fwd_resend_fn(void *opaque, const char *cluster, const int64_t *from,
+                                   const int64_t *to, int nparts, int64_t since_ms,
+                                   int64_t until_ms, const char *why);
+
+/* What the forwarders of one thread share. Borrowed by every forwarder. */
+struct tsr_fwd_env {
+    struct event_base *base;
+    struct tsr_httpc *hc;
+    struct tsr_ckpt *ck;
+    struct tsr_kafka *k; /* the producer: dead-letter topic, partition count, offsets by time */
+    tsr_fwd_resend_fn *resend; /* NULL: no rewind after an outage */
+    void *resend_opaque;
+    const struct tsr_config *cf;
+};
+
+/* A copy of a forwarder's state for /status and /metrics (read on another thread). */
+struct tsr_cluster_status {
+    char name[72];
+    char type[24];
+    enum tsr_cluster_state state;
+    char reason[256];
+    int64_t since_ms;       /* when it entered this state */
+    int64_t lag_ms;         /* age of the oldest point not yet delivered */
+    int64_t lag_records;    /* Kafka records not yet delivered */
+    int64_t lag_points;     /* estimated: lag_records x mean points per record */
+    int nparts;
+    int64_t position[TSR_CKPT_MAX_PARTITIONS]; /* next offset to deliver */
+    int64_t high[TSR_CKPT_MAX_PARTITIONS];     /* high watermark last seen, -1 unknown */
+    int nurls;
+    char url_up[64];
+    uint64_t points_delivered;
+    uint64_t records_delivered;
+    uint64_t requests_ok;
+    uint64_t requests_failed;
+    uint64_t retries;
+    uint64_t points_rejected;  /* dead-lettered after a 400 */
+    uint64_t gap_records;      /* lost to Kafka retention before delivery */
+    uint64_t latency_count[TSR_LATENCY_BUCKETS + 1];
+    double latency_sum_s;
+    char last_error[256];
+    int64_t last_error_ms;
+};
+
+/* Starts forwarding to cc from its checkpoints. Returns 0, or -1 with err set. */
+int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_conf *cc,
+                      struct tsr_forwarder **fp, char *err, size_t errlen);
+/* Stops reading from Kafka; requests in flight may finish. */
+void tsr_forwarder_stop(struct tsr_forwarder *f);
+/* Write requests in flight. */
+int tsr_forwarder_busy(const struct tsr_forwarder *f);
+/* Closes the consumer and frees; *fp becomes NULL. The httpc must have been freed
+ * first (its cancelled requests call back into the forwarder). */
+void tsr_forwarder_free(struct tsr_forwarder **fp);
+void tsr_forwarder_status(const struct tsr_forwarder *f, struct tsr_cluster_status *st);
+
+#endif

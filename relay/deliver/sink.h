@@ -1,0 +1,56 @@
+/* relay/deliver/sink.h — how each kind of cluster is written to.
+ *
+ * Owns: the write URL and credentials per cluster type, and what a response means:
+ *   influxdb         POST {url}/write?db=&rp=&precision=ns        Basic auth if set
+ *   influxdb2        POST {url}/api/v2/write?org=&bucket=&precision=ns   Token auth
+ *   victoriametrics  POST {url}/write?db=&precision=ns            (its InfluxDB API)
+ *   cnosdb           POST {url}/api/v1/write?db=&precision=ns     Basic auth
+ * tsr_sink_send posts a batch through the loop's HTTP client (loop thread only); the
+ * rest are pure functions for any thread. */
+#ifndef TSR_SINK_H
+#define TSR_SINK_H
+
+#include <stddef.h>
+
+#include "relay/core/buf.h"
+#include "relay/core/httpc.h"
+
+struct tsr_cluster_conf;
+
+/* Appends to url the write URL for points of database db (retention policy rp, may be
+ * "" or NULL) on URL number idx of the cluster, after the cluster's own database,
+ * retention policy and bucket mapping. */
+void tsr_sink_write_url(const struct tsr_cluster_conf *cc, int idx, const char *db,
+                        const char *rp, struct tsr_buf *url);
+
+/* Appends the Authorization header value for the cluster ("Token t", "Basic b64"), or
+ * nothing if it has no credentials. Returns 1 if it appended, 0 if not. */
+int tsr_sink_authorization(const struct tsr_cluster_conf *cc, struct tsr_buf *out);
+
+/* Appends a Kafka record (normalised lines) to a write body, ending it with '\n' if the
+ * record does not; returns its points (non-empty lines). Pure, any thread. */
+long tsr_sink_append_record(struct tsr_buf *body, const char *rec, size_t len);
+
+/* Posts body[0..len) (whole '\n'-terminated lines of database db, policy rp) to URL
+ * number idx of the cluster: compressed into *gz when the cluster wants gzip, with the
+ * cluster's timeout and TLS options. body and *gz must stay untouched until done runs.
+ * Returns 0 (done will run), or -1 if the request could not be started. */
+int tsr_sink_send(struct tsr_httpc *hc, const struct tsr_cluster_conf *cc, int idx,
+                  const char *db, const char *rp, const char *body, size_t len,
+                  struct tsr_buf *gz, const char *authorization, tsr_httpc_done_fn *done,
+                  void *opaque);
+
+/* What to do with a write response. */
+enum tsr_sink_verdict {
+    TSR_SINK_DONE,       /* 2xx: delivered */
+    TSR_SINK_REJECTED,   /* 400: some or all lines rejected; the rest were written */
+    TSR_SINK_NO_DB,      /* 404 "database not found": hold, report, maybe create it */
+    TSR_SINK_RETRY,      /* 429, 5xx, 408, other 4xx, transport errors: retry, never skip */
+};
+enum tsr_sink_verdict tsr_sink_judge(int status, const char *body);
+
+/* Appends the URL of a CREATE DATABASE query for db (influxdb only). */
+void tsr_sink_create_db_url(const struct tsr_cluster_conf *cc, int idx, const char *db,
+                            struct tsr_buf *url);
+
+#endif

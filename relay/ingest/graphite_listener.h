@@ -1,0 +1,36 @@
+/* relay/ingest/graphite_listener.h — Graphite plaintext over TCP and UDP (listen.graphite).
+ *
+ * Owns: the TCP listener and its connections, the UDP socket, and the records built
+ * from them. Lines are converted by relay/ingest/graphite.h, grouped by partition and
+ * produced when a record is full or after a short linger. Graphite has no
+ * acknowledgement, so the listener keeps every record until Kafka confirms it and
+ * re-produces the ones that failed; while Kafka is behind, unreachable or retrying,
+ * it stops reading (TCP senders feel backpressure; UDP datagrams wait in the socket
+ * buffer). Bad lines are logged, counted and sent to the dead-letter topic.
+ * Event-loop thread only. */
+#ifndef TSR_INGEST_GRAPHITE_H
+#define TSR_INGEST_GRAPHITE_H
+
+#include <stddef.h>
+
+struct event_base;
+struct tsr_config;
+struct tsr_kafka;
+struct tsr_ingest_graphite;
+
+/* Binds TCP and UDP on cf->listen_graphite. Borrows cf and k. Returns 0, or -1 with err
+ * set (a bad template, an address in use). */
+int tsr_ingest_graphite_new(const struct tsr_config *cf, struct event_base *base,
+                            struct tsr_kafka *k, struct tsr_ingest_graphite **igp, char *err,
+                            size_t errlen);
+
+/* Shutdown: stop accepting and reading, convert what was already received, produce
+ * every pending record. */
+void tsr_ingest_graphite_drain(struct tsr_ingest_graphite *ig);
+
+/* Records not yet confirmed by Kafka (in flight or waiting to be retried). */
+int tsr_ingest_graphite_pending(const struct tsr_ingest_graphite *ig);
+
+void tsr_ingest_graphite_free(struct tsr_ingest_graphite **igp);
+
+#endif

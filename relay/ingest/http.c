@@ -1,0 +1,482 @@
+#include "relay/ingest/http.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sys/socket.h>
+
+#include "relay/core/addr.h"
+#include "relay/ingest/auth.h"
+#include "relay/ingest/batch.h"
+#include "relay/core/clock.h"
+#include "config/config.h"
+#include "relay/core/gzip.h"
+#include "relay/core/json.h"
+#include "relay/kafka/kafka.h"
+#include "relay/ingest/lineproto.h"
+#include "relay/core/log.h"
+#include "relay/core/metrics.h"
+
+/* How many bad lines a 400 answer describes one by one; the rest are counted. */
+#define ERRORS_LISTED 20
+/* How many bad lines of one request go to the dead-letter topic one record each; the
+ * rest go as one record, so a body of garbage cannot flood the producer queue. */
+#define DLQ_SINGLE_MAX 1000
+/* How much of a bad line an error message quotes. */
+#define QUOTE_MAX 128
+
+struct tsr_ingest_http {
+    const struct tsr_config *cf;
+    struct tsr_kafka *k;
+    struct evhttp *http;
+    struct evhttp_bound_socket *sock;
+    struct tsr_batch batch;
+    struct tsr_buf line;   /* one normalised line, before it joins its partition */
+    struct tsr_buf body;   /* a decoded gzip body */
+    struct tsr_buf dlq;    /* overflow of rejected lines past DLQ_SINGLE_MAX */
+    int draining;
+    int pending; /* requests waiting for delivery reports */
+};
+
+/* A write request between parsing and its answer. */
+struct write_req {
+    struct tsr_ingest_http *ih;
+    struct evhttp_request *req;
+    int v2;           /* answer in the /api/v2 error format */
+    int records;      /* records produced and not yet reported, +1 while parsing */
+    int failed;
+    char fail_reason[160];
+    long points;      /* valid points sent to Kafka */
+    long rejected;
+    struct tsr_buf errors; /* the listed bad lines, JSON-escaped */
+};
+
+struct record {
+    struct write_req *wr;
+    char *data;
+};
+
+static struct tsr_listener_metrics *lm(void)
+{
+    return &tsr_metrics.listener[TSR_LISTENER_HTTP];
+}
+
+/* Sends a JSON error in the dialect the endpoint speaks: InfluxDB 1.x {"error":...}
+ * or 2.x {"code":...,"message":...}. */
+static void reply_error(struct evhttp_request *req, int v2, int status, const char *code,
+                        const char *msg, int retry_after_s)
+{
+    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+    struct tsr_buf b = {0};
+    if (v2) {
+        tsr_buf_puts(&b, "{\"code\":\"");
+        tsr_buf_puts(&b, code);
+        tsr_buf_puts(&b, "\",\"message\":\"");
+    } else {
+        tsr_buf_puts(&b, "{\"error\":\"");
+    }
+    tsr_json_escape(&b, msg, strlen(msg));
+    tsr_buf_puts(&b, "\"}\n");
+    evhttp_add_header(oh, "Content-Type", "application/json");
+    if (retry_after_s > 0) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%d", retry_after_s);
+        evhttp_add_header(oh, "Retry-After", ra);
+    }
+    struct evbuffer *out = evbuffer_new();
+    evbuffer_add(out, b.data, b.len);
+    tsr_buf_free(&b);
+    if (status / 100 < 6) lm()->responses[status / 100]++;
+    evhttp_send_reply(req, status, NULL, out);
+    evbuffer_free(out);
+}
+
+static void reply_status(struct evhttp_request *req, int status)
+{
+    lm()->responses[status / 100]++;
+    evhttp_send_reply(req, status, NULL, NULL);
+}
+
+static void finish(struct write_req *wr)
+{
+    struct tsr_ingest_http *ih = wr->ih;
+    ih->pending--;
+    if (wr->failed) {
+        lm()->points_failed += (uint64_t)wr->points;
+        char msg[256];
+        snprintf(msg, sizeof(msg), "write not durable, retry: %s", wr->fail_reason);
+        reply_error(wr->req, wr->v2, 503, "unavailable", msg, 1);
+    } else if (wr->rejected) {
+        lm()->points_accepted += (uint64_t)wr->points;
+        struct tsr_buf msg = {0};
+        tsr_buf_printf(&msg, "partial write: %ld of %ld lines rejected (dropped=%ld)",
+                       wr->rejected, wr->rejected + wr->points, wr->rejected);
+        tsr_buf_append(&msg, wr->errors.data, wr->errors.len);
+        if (wr->rejected > ERRORS_LISTED)
+            tsr_buf_printf(&msg, "\nand %ld more", wr->rejected - ERRORS_LISTED);
+        tsr_buf_putc(&msg, '\0');
+        reply_error(wr->req, wr->v2, 400, "invalid", msg.data, 0);
+        tsr_buf_free(&msg);
+    } else {
+        lm()->points_accepted += (uint64_t)wr->points;
+        reply_status(wr->req, 204);
+    }
+    tsr_buf_free(&wr->errors);
+    free(wr);
+}
+
+static void record_done(void *opaque, int err, const char *errstr)
+{
+    struct record *rec = opaque;
+    struct write_req *wr = rec->wr;
+    free(rec->data);
+    free(rec);
+    if (err && !wr->failed) {
+        wr->failed = 1;
+        snprintf(wr->fail_reason, sizeof(wr->fail_reason), "kafka: %s", errstr);
+    }
+    if (--wr->records == 0) finish(wr);
+}
+
+/* Produces partition p's buffer as one record. On failure marks the request failed;
+ * the caller stops producing, and the client gets 503 once earlier records settle. */
+static void produce_part(struct write_req *wr, int p, const struct tsr_kafka_hdrs *hdrs)
+{
+    struct tsr_ingest_http *ih = wr->ih;
+    struct record *rec = malloc(sizeof(*rec));
+    if (!rec) abort();
+    size_t len;
+    rec->wr = wr;
+    rec->data = tsr_buf_detach(&ih->batch.parts[p], &len);
+    const char *why;
+    if (tsr_kafka_produce(ih->k, p, rec->data, len, hdrs, record_done, rec, &why) != 0) {
+        free(rec->data);
+        free(rec);
+        wr->failed = 1;
+        snprintf(wr->fail_reason, sizeof(wr->fail_reason), "kafka: %s", why);
+        return;
+    }
+    wr->records++;
+}
+
+static void note_rejected(struct write_req *wr, const char *line, size_t len, long line_no,
+                          const char *reason, const char *db, const char *client)
+{
+    struct tsr_ingest_http *ih = wr->ih;
+    wr->rejected++;
+    if (wr->rejected <= ERRORS_LISTED) {
+        tsr_buf_printf(&wr->errors, "\nline %ld: unable to parse '", line_no);
+        tsr_buf_append(&wr->errors, line, len > QUOTE_MAX ? QUOTE_MAX : len);
+        tsr_buf_puts(&wr->errors, len > QUOTE_MAX ? "...': " : "': ");
+        tsr_buf_puts(&wr->errors, reason);
+    }
+    if (wr->rejected <= DLQ_SINGLE_MAX) {
+        tsr_kafka_dead_letter(ih->k, line, len, reason, "http", line_no, db, client);
+    } else {
+        tsr_buf_append(&ih->dlq, line, len);
+        tsr_buf_putc(&ih->dlq, '\n');
+    }
+}
+
+static long count_newlines(const char *p, size_t n)
+{
+    long c = 0;
+    for (const char *q = p, *end = p + n; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++) c++;
+    return c;
+}
+
+/* Parses body into partition records and produces them. */
+static void parse_body(struct write_req *wr, const char *body, size_t len,
+                       const struct tsr_lp_opts *opts, const struct tsr_kafka_hdrs *hdrs,
+                       const char *client)
+{
+    struct tsr_ingest_http *ih = wr->ih;
+    const char *p = body, *end = body + len;
+    size_t max_record = (size_t)ih->cf->kafka_record_max_bytes;
+    uint64_t db_hash = tsr_fnv1a64(TSR_FNV1A64_INIT, hdrs->db, strlen(hdrs->db));
+    long line_no = 0;
+    struct tsr_lp_result res;
+
+    tsr_batch_resize(&ih->batch, tsr_kafka_partitions(ih->k));
+    while (p < end && !wr->failed) {
+        long this_line = line_no + 1;
+        ih->line.len = 0;
+        tsr_lp_parse_line(p, end, opts, &ih->line, &res);
+        if (res.status == TSR_LP_OK) {
+            int part = tsr_batch_partition(&ih->batch, res.series_hash, db_hash);
+            struct tsr_buf *pb = &ih->batch.parts[part];
+            if (pb->len + ih->line.len > max_record && pb->len > 0)
+                produce_part(wr, part, hdrs);
+            if (pb->cap == 0) {
+                /* Sized once for this partition's share of the rest of the body, rather
+                 * than grown by doubling (each growth copying the record so far). */
+                size_t share = (size_t)(end - p) / (size_t)ih->batch.nparts + ih->line.len;
+                tsr_buf_reserve(pb, share < max_record ? share : max_record);
+            }
+            tsr_buf_append(pb, ih->line.data, ih->line.len);
+            wr->points++;
+        } else if (res.status == TSR_LP_ERR) {
+            note_rejected(wr, p, res.line_len, this_line, res.reason, hdrs->db, client);
+        }
+        /* A quoted string may hold newlines: line numbers count every one of them. */
+        line_no += count_newlines(p, res.consumed);
+        p += res.consumed;
+    }
+    for (int i = 0; i < ih->batch.nparts; i++) {
+        if (ih->batch.parts[i].len == 0) continue;
+        if (wr->failed)
+            ih->batch.parts[i].len = 0;
+        else
+            produce_part(wr, i, hdrs);
+    }
+    if (ih->dlq.len) {
+        char first[64];
+        snprintf(first, sizeof(first), "%d more rejected lines", (int)(wr->rejected - DLQ_SINGLE_MAX));
+        tsr_kafka_dead_letter(ih->k, ih->dlq.data, ih->dlq.len, first, "http", -1, hdrs->db, client);
+        ih->dlq.len = 0;
+    }
+}
+
+static const char *query_get(struct evkeyvalq *q, const char *key)
+{
+    const char *v = evhttp_find_header(q, key);
+    return v && *v ? v : NULL;
+}
+
+static void handle_write(struct tsr_ingest_http *ih, struct evhttp_request *req, int v2)
+{
+    struct evkeyvalq q = {0};
+    struct evkeyvalq *ih_hdrs = evhttp_request_get_input_headers(req);
+    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    char dbbuf[512];
+    struct tsr_kafka_hdrs hdrs = {.src = "http"};
+    struct tsr_lp_opts opts = {0};
+    char *client = NULL;
+    ev_uint16_t port;
+
+    lm()->requests++;
+    evhttp_connection_get_peer(evhttp_request_get_connection(req), &client, &port);
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        reply_error(req, v2, 405, "method not allowed", "use POST", 0);
+        return;
+    }
+    if (evhttp_parse_query_str(query ? query : "", &q) != 0) {
+        reply_error(req, v2, 400, "invalid", "malformed query string", 0);
+        return;
+    }
+    if (tsr_auth_check(ih->cf, evhttp_find_header(ih_hdrs, "Authorization"), query_get(&q, "u"),
+                       query_get(&q, "p")) != 0) {
+        reply_error(req, v2, 401, "unauthorized", "authorization failed", 0);
+        goto out;
+    }
+    if (v2) {
+        /* InfluxDB 1.8's compatibility API maps bucket "db/rp" to a database and policy. */
+        const char *bucket = query_get(&q, "bucket");
+        if (!bucket) {
+            reply_error(req, v2, 400, "invalid", "bucket is required", 0);
+            goto out;
+        }
+        snprintf(dbbuf, sizeof(dbbuf), "%s", bucket);
+        char *slash = strchr(dbbuf, '/');
+        if (slash) *slash = '\0', hdrs.rp = slash + 1;
+        hdrs.db = dbbuf;
+    } else {
+        hdrs.db = query_get(&q, "db");
+        hdrs.rp = query_get(&q, "rp");
+        if (!hdrs.db) {
+            reply_error(req, v2, 400, "invalid", "database is required", 0);
+            goto out;
+        }
+    }
+    if (tsr_precision_parse(query_get(&q, "precision"), &opts.precision) != 0) {
+        reply_error(req, v2, 400, "invalid", "invalid precision", 0);
+        goto out;
+    }
+    if (ih->draining) {
+        lm()->throttled++;
+        reply_error(req, v2, 503, "unavailable", "relay is shutting down", 1);
+        goto out;
+    }
+    if (!tsr_kafka_ready(ih->k)) {
+        lm()->throttled++;
+        reply_error(req, v2, 503, "unavailable", "kafka unavailable, write not accepted", 5);
+        goto out;
+    }
+    if (tsr_kafka_inflight_bytes(ih->k) >= ih->cf->ingest_max_inflight_bytes) {
+        lm()->throttled++;
+        reply_error(req, v2, 429, "too many requests", "relay busy: kafka is behind", 1);
+        goto out;
+    }
+
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t raw_len = evbuffer_get_length(in);
+    const char *body = (const char *)evbuffer_pullup(in, -1);
+    size_t body_len = raw_len;
+    const char *enc = evhttp_find_header(ih_hdrs, "Content-Encoding");
+    if (enc && strcasecmp(enc, "gzip") == 0) {
+        ih->body.len = 0;
+        int rc = tsr_gunzip(body, raw_len, &ih->body, (size_t)ih->cf->ingest_max_body_bytes);
+        if (rc == -2) {
+            reply_error(req, v2, 413, "too large", "request body too large after gzip decoding", 0);
+            goto out;
+        }
+        if (rc != 0) {
+            reply_error(req, v2, 400, "invalid", "body is not valid gzip", 0);
+            goto out;
+        }
+        body = ih->body.data;
+        body_len = ih->body.len;
+    } else if (enc && strcasecmp(enc, "identity") != 0) {
+        reply_error(req, v2, 415, "unsupported media type", "unsupported Content-Encoding", 0);
+        goto out;
+    }
+
+    struct write_req *wr = calloc(1, sizeof(*wr));
+    if (!wr) abort();
+    wr->ih = ih;
+    wr->req = req;
+    wr->v2 = v2;
+    wr->records = 1; /* held while parsing, so no delivery report can finish it early */
+    ih->pending++;
+    opts.now_ns = tsr_clock_now_ns();
+    opts.max_line_bytes = (size_t)ih->cf->ingest_max_line_bytes;
+    opts.max_tags = (unsigned)ih->cf->ingest_max_tags;
+    if (body_len > 0) parse_body(wr, body, body_len, &opts, &hdrs, client);
+    lm()->points_rejected += (uint64_t)wr->rejected;
+    /* Don't keep a huge decoded body around between requests. */
+    if (ih->body.cap > (1u << 20)) tsr_buf_free(&ih->body);
+    if (--wr->records == 0) finish(wr);
+out:
+    evhttp_clear_headers(&q);
+}
+
+static void handle_query(struct tsr_ingest_http *ih, struct evhttp_request *req)
+{
+    struct evkeyvalq q = {0};
+    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    evhttp_parse_query_str(query ? query : "", &q);
+    const char *stmt = evhttp_find_header(&q, "q");
+    if (!stmt && evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+        /* Clients may also send q= form-encoded in the body. */
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t n = evbuffer_get_length(in);
+        char *form = malloc(n + 1);
+        if (!form) abort();
+        evbuffer_copyout(in, form, n);
+        form[n] = '\0';
+        evhttp_clear_headers(&q);
+        evhttp_parse_query_str(form, &q);
+        free(form);
+        stmt = evhttp_find_header(&q, "q");
+    }
+    while (stmt && (*stmt == ' ' || *stmt == '\t')) stmt++;
+    if (stmt && strncasecmp(stmt, "CREATE DATABASE", 15) == 0) {
+        struct evbuffer *out = evbuffer_new();
+        evbuffer_add_printf(out, "{\"results\":[{\"statement_id\":0}]}\n");
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                          "application/json");
+        evhttp_send_reply(req, 200, "OK", out);
+        evbuffer_free(out);
+    } else {
+        static const char msg[] = "tsrelay accepts writes only: query the database directly";
+        reply_error(req, 0, 400, "invalid", msg, 0);
+    }
+    evhttp_clear_headers(&q);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct tsr_ingest_http *ih = arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+    evhttp_add_header(oh, "X-Influxdb-Version", "1.8.10-tsrelay");
+    evhttp_add_header(oh, "X-Influxdb-Build", "OSS");
+    if (!path) path = "/";
+
+    if (strcmp(path, "/write") == 0) {
+        handle_write(ih, req, 0);
+    } else if (strcmp(path, "/api/v2/write") == 0) {
+        handle_write(ih, req, 1);
+    } else if (strcmp(path, "/ping") == 0) {
+        enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+        if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
+            evhttp_send_reply(req, 204, "No Content", NULL);
+        else
+            reply_error(req, 0, 405, "method not allowed", "use GET or HEAD", 0);
+    } else if (strcmp(path, "/health") == 0) {
+        int ok = tsr_kafka_ready(ih->k) && !ih->draining;
+        struct evbuffer *out = evbuffer_new();
+        evbuffer_add_printf(out,
+                            "{\"name\":\"tsrelay\",\"message\":\"%s\",\"status\":\"%s\"}\n",
+                            ok ? "ready for writes" : "kafka unavailable", ok ? "pass" : "fail");
+        evhttp_add_header(oh, "Content-Type", "application/json");
+        evhttp_send_reply(req, ok ? 200 : 503, NULL, out);
+        evbuffer_free(out);
+    } else if (strcmp(path, "/query") == 0) {
+        handle_query(ih, req);
+    } else {
+        reply_error(req, 0, 404, "not found", "not found", 0);
+    }
+}
+
+int tsr_ingest_http_new(const struct tsr_config *cf, struct event_base *base,
+                        struct tsr_kafka *k, struct tsr_ingest_http **ihp, char *err,
+                        size_t errlen)
+{
+    struct tsr_ingest_http *ih = calloc(1, sizeof(*ih));
+    if (!ih) abort();
+    ih->cf = cf;
+    ih->k = k;
+    ih->http = evhttp_new(base);
+    int fd = tsr_addr_listen(cf->listen_http, SOCK_STREAM, err, errlen);
+    if (fd < 0) goto fail;
+    ih->sock = evhttp_accept_socket_with_handle(ih->http, fd);
+    if (!ih->sock) {
+        snprintf(err, errlen, "cannot serve HTTP on '%s'", cf->listen_http);
+        goto fail;
+    }
+    evhttp_set_max_body_size(ih->http, (ev_ssize_t)cf->ingest_max_body_bytes);
+    evhttp_set_max_headers_size(ih->http, 64 * 1024);
+    struct timeval tv = {cf->ingest_read_timeout_ms / 1000, (cf->ingest_read_timeout_ms % 1000) * 1000};
+    evhttp_set_timeout_tv(ih->http, &tv);
+    evhttp_set_allowed_methods(ih->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
+    evhttp_set_gencb(ih->http, on_request, ih);
+    *ihp = ih;
+    return 0;
+fail:
+    tsr_ingest_http_free(&ih);
+    return -1;
+}
+
+void tsr_ingest_http_drain(struct tsr_ingest_http *ih)
+{
+    ih->draining = 1;
+    if (ih->sock) {
+        evhttp_del_accept_socket(ih->http, ih->sock);
+        ih->sock = NULL;
+    }
+}
+
+int tsr_ingest_http_pending(const struct tsr_ingest_http *ih)
+{
+    return ih->pending;
+}
+
+void tsr_ingest_http_free(struct tsr_ingest_http **ihp)
+{
+    struct tsr_ingest_http *ih = *ihp;
+    if (!ih) return;
+    if (ih->http) evhttp_free(ih->http);
+    tsr_batch_free(&ih->batch);
+    tsr_buf_free(&ih->line);
+    tsr_buf_free(&ih->body);
+    tsr_buf_free(&ih->dlq);
+    free(ih);
+    *ihp = NULL;
+}
