@@ -7,6 +7,7 @@
 #include "config/config.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -824,9 +825,35 @@ static int unique_names(struct loader *ld, yaml_node_t *root, const char *list, 
     return 0;
 }
 
+/* Kafka takes a group.instance.id of letters, digits, '.', '_' and '-' (up to 249). */
+static int check_instance(const char *s, char *why, size_t whylen)
+{
+    size_t n = strlen(s);
+    int ok = n >= 1 && n <= 200;
+    for (const char *p = s; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.';
+    if (!ok) snprintf(why, whylen, "must be 1 to 200 letters, digits, '-', '_' or '.'");
+    return ok ? 0 : -1;
+}
+
 static int validate(struct loader *ld, struct tsr_config *cf, yaml_node_t *root)
 {
     yaml_mark_t top = root ? root->start_mark : (yaml_mark_t){0};
+
+    if (!*cf->instance) {
+        const char *env = getenv("TSRELAY_INSTANCE");
+        char host[256] = "";
+        if (!env || !*env) {
+            if (gethostname(host, sizeof(host) - 1) != 0 || !*host) snprintf(host, sizeof(host), "tsrelay");
+            env = host;
+        }
+        free(cf->instance);
+        cf->instance = xstrdup(env);
+    }
+    char why[128];
+    if (check_instance(cf->instance, why, sizeof(why)))
+        return fail(ld, mark_of(ld, root, "instance", top), "'instance' %s: '%s'", why,
+                    cf->instance);
 
     if (!*cf->kafka_dlq_topic) {
         size_t n = strlen(cf->kafka_topic);

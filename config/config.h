@@ -57,6 +57,9 @@ struct tsr_config {
     char *path; /* the file it was loaded from */
 
     char *datacenter;
+    /* This relay's name in the fleet (Kafka static membership); "" in the file means
+     * $TSRELAY_INSTANCE, else the host name, resolved by the loader. */
+    char *instance;
 
     /* listen.*: "host:port"; "" disables the listener (admin cannot be disabled) */
     char *listen_http;
@@ -73,6 +76,7 @@ struct tsr_config {
     int64_t kafka_queue_max_bytes;    /* librdkafka queue cap; default 64 MiB */
     int64_t kafka_message_timeout_ms; /* a write not durable by then gets 503; 30000 */
     int64_t kafka_read_ahead_bytes;   /* per cluster reader; default 64 MiB */
+    int64_t kafka_session_timeout_ms; /* a dead relay's partitions move after this */
     int64_t kafka_replay_read_ahead_bytes; /* per replay job; default 64 MiB */
     struct tsr_kv *kafka_properties;  /* extra librdkafka properties (TLS, SASL, ...) */
     size_t nkafka_properties;

@@ -370,6 +370,15 @@ const struct tsr_config_key tsr_config_keys[] = {
      .check = check_name,
      .off = CF(datacenter),
      .doc = "Name of this datacenter, shown in status, metrics and Kafka client ids"},
+    {.name = "instance",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .def_doc = "`$TSRELAY_INSTANCE`, else the host name",
+     .off = CF(instance),
+     .doc = "This relay's name in the fleet of relays that share the datacenter's topic; "
+            "unique per relay and stable across restarts (Kafka static membership), so a "
+            "restarted relay takes its own partitions back without a rebalance. In "
+            "Kubernetes, the node name"},
     {.name = "state_dir",
      .type = TSR_CT_STRING,
      .def = "/var/lib/tsrelay",
@@ -473,6 +482,15 @@ const struct tsr_config_key tsr_config_keys[] = {
      .doc = "Records each cluster's reader fetches ahead of delivery, split over the topic's "
             "partitions. librdkafka fetches again only about a second after this fills, so it "
             "caps catch-up at about this much per second; a down cluster's reader holds none"},
+    {.name = "kafka.session_timeout_ms",
+     .type = TSR_CT_DURATION,
+     .def = "10s",
+     .min = 6000, /* the broker's group.min.session.timeout.ms */
+     .max = 300000,
+     .off = CF(kafka_session_timeout_ms),
+     .doc = "A relay that stops heartbeating (killed, hung, cut off) loses its partitions "
+            "to the rest of the fleet after this long; a relay restarted within it takes "
+            "its partitions back without a rebalance"},
     {.name = "kafka.replay_read_ahead",
      .type = TSR_CT_SIZE,
      .def = "64MiB",

@@ -159,7 +159,7 @@ static int open_consumer(struct run *u, char *err, size_t errlen)
              (unsigned long long)u->job.id);
     /* Retention may have moved past a saved position: go on from what is left. */
     /* All partitions feed one consumer queue: the whole read-ahead is its. */
-    u->rk = tsr_kafka_consumer_new(cf, gid, "earliest", cf->kafka_replay_read_ahead_bytes, err,
+    u->rk = tsr_kafka_consumer_new(cf, gid, "earliest", cf->kafka_replay_read_ahead_bytes, NULL, err,
                                    errlen);
     if (!u->rk) return -1;
     rd_kafka_poll_set_consumer(u->rk);

@@ -49,6 +49,8 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
     const struct tsr_metrics *m = &tsr_metrics;
     tsr_buf_puts(b, "{\"datacenter\":");
     tsr_json_string(b, a->cf->datacenter);
+    tsr_buf_puts(b, ",\"instance\":");
+    tsr_json_string(b, a->cf->instance);
     tsr_buf_printf(b, ",\"uptime_s\":%lld,\"draining\":%s", (long long)(time(NULL) - m->start_time_s),
                    a->draining ? "true" : "false");
     tsr_buf_puts(b, ",\"kafka\":{\"brokers\":");
@@ -91,12 +93,15 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
                        ",\"since_ms\":%lld,\"lag_seconds\":%.3f,\"lag_records\":%lld,"
                        "\"lag_points\":%lld,\"points_delivered\":%llu,\"points_rejected\":%llu,"
                        "\"requests_ok\":%llu,\"requests_failed\":%llu,\"retries\":%llu,"
-                       "\"gap_records\":%llu,\"last_error\":",
+                       "\"gap_records\":%llu,\"partitions_owned\":%lld,\"points_resent\":%llu,"
+                       "\"fleet_view\":%s,"
+                       "\"last_error\":",
                        (long long)c->since_ms, c->lag_ms / 1000.0, (long long)c->lag_records,
                        (long long)c->lag_points, (unsigned long long)c->points_delivered,
                        (unsigned long long)c->points_rejected, (unsigned long long)c->requests_ok,
                        (unsigned long long)c->requests_failed, (unsigned long long)c->retries,
-                       (unsigned long long)c->gap_records);
+                       (unsigned long long)c->gap_records, (long long)c->partitions_owned,
+                       (unsigned long long)c->points_resent, c->fleet_view ? "true" : "false");
         tsr_json_string(b, c->last_error);
         tsr_buf_puts(b, ",\"urls\":[");
         for (int u = 0; u < c->nurls && u < 64; u++) {
@@ -105,9 +110,12 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
             tsr_buf_printf(b, ",\"up\":%s}", c->url_up[u] ? "true" : "false");
         }
         tsr_buf_puts(b, "],\"partitions\":[");
-        for (int p = 0; p < c->nparts; p++)
-            tsr_buf_printf(b, "%s{\"partition\":%d,\"position\":%lld,\"high\":%lld}", p ? "," : "",
-                           p, (long long)c->position[p], (long long)c->high[p]);
+        for (int p = 0; p < c->nparts; p++) {
+            tsr_buf_printf(b, "%s{\"partition\":%d,\"position\":%lld,\"high\":%lld,\"owner\":",
+                           p ? "," : "", p, (long long)c->position[p], (long long)c->high[p]);
+            tsr_json_string(b, c->owner[p]);
+            tsr_buf_printf(b, ",\"mine\":%s}", c->owned[p] ? "true" : "false");
+        }
         tsr_buf_puts(b, "],\"ledger\":[");
         size_t nl = 0;
         char err[256];
@@ -283,6 +291,9 @@ static void render_cluster_metrics(struct tsr_admin *a, struct tsr_buf *b)
         {"tsrelay_cluster_retries_total", "counter", "Retries of write requests.", F(retries), 0},
         {"tsrelay_cluster_gap_records_total", "counter", "Records Kafka deleted (retention) before they were delivered.", F(gap_records), 0},
         {"tsrelay_cluster_lag_records", "gauge", "Kafka records not yet delivered to the cluster.", F(lag_records), 0},
+        {"tsrelay_cluster_partitions_owned", "gauge", "Partitions of the topic this relay delivers to the cluster (its share of the fleet).", F(partitions_owned), 0},
+        {"tsrelay_cluster_rebalances_total", "counter", "Partition assignments this relay received from the cluster's consumer group.", F(rebalances), 0},
+        {"tsrelay_cluster_points_resent_total", "counter", "Points sent again after taking partitions over from a relay that died with them in flight: the possible duplicates.", F(points_resent), 0},
         {"tsrelay_cluster_lag_points", "gauge", "Points not yet delivered (records x mean points per record).", F(lag_points), 0},
 #undef F
     };

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "relay/deliver/ckpt.h"
+#include "relay/deliver/fleet.h"
 #include "relay/core/clock.h"
 #include "config/config.h"
 #include "relay/core/httpc.h"
@@ -19,6 +20,7 @@ struct tsr_delivery {
     struct event_base *base;
     struct tsr_httpc *hc;
     struct tsr_ckpt *ck;
+    struct tsr_fleet *fleet;
     struct tsr_forwarder **fwd;
     int nfwd;
     pthread_t thread;
@@ -172,7 +174,9 @@ int tsr_delivery_start(const struct tsr_config *cf, struct tsr_kafka *k,
     d->fwd = calloc(cf->nclusters ? cf->nclusters : 1, sizeof(*d->fwd));
     d->snap = calloc(cf->nclusters ? cf->nclusters : 1, sizeof(*d->snap));
     if (!d->fwd || !d->snap) abort();
-    struct tsr_fwd_env env = {.base = d->base, .hc = d->hc, .ck = d->ck, .k = k, .cf = cf};
+    if (tsr_fleet_new(cf, k, &d->fleet, err, errlen)) goto fail;
+    struct tsr_fwd_env env = {.base = d->base, .hc = d->hc, .ck = d->ck, .k = k, .cf = cf,
+                              .fleet = d->fleet};
     if (runner) {
         if (runner->open(&env, &d->replayer, err, errlen)) goto fail;
         env.resend = runner->resend;
@@ -228,6 +232,7 @@ void tsr_delivery_stop(struct tsr_delivery **dp)
     tsr_httpc_free(&d->hc);
     for (int i = 0; i < d->nfwd; i++) tsr_forwarder_free(&d->fwd[i]);
     if (d->replayer) d->runner->close(&d->replayer);
+    tsr_fleet_free(&d->fleet);
     struct event *evs[] = {d->stop_ev, d->snap_ev, d->sync_ev, d->drain_ev, d->task_ev};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i]) event_free(evs[i]);

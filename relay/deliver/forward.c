@@ -16,6 +16,7 @@
 #include "relay/kafka/kafka.h"
 #include "relay/core/log.h"
 #include "relay/core/pace.h"
+#include "relay/deliver/fleet.h"
 #include "relay/deliver/sink.h"
 
 #define MAX_LANES 64
@@ -23,6 +24,11 @@
 /* A 400 batch is split until its rejected lines stand alone; past this many requests
  * for one batch, what is left is dead-lettered as it is. */
 #define BISECT_MAX_REQUESTS 256
+/* How long a handoff waits for the requests in flight before it abandons them. */
+#define HANDOFF_MS 5000
+/* Reading the group's committed offsets when partitions are assigned (one request to
+ * the group coordinator) blocks the forwarding thread up to this long. */
+#define COMMITTED_TIMEOUT_MS 10000
 
 /* A slice of a batch's body sent as one request: the whole body, or part of it while
  * rejected lines are being isolated. */
@@ -57,11 +63,16 @@ struct lane {
     struct tsr_buf spare;      /* the body of the last delivered batch, for the next one */
     struct event *retry_ev;
     int in_flight;
+    int abandoned; /* the request in flight belongs to partitions handed off */
     int url;
 };
 
 struct part {
     rd_kafka_queue_t *q;
+    int owned;          /* the group assigned this partition to this relay */
+    int dirty;          /* position or sent_to changed since the last commit */
+    int64_t sent_to;    /* end of what was sent for it; > position while in flight */
+    int64_t resend_until; /* taken over: records before this may have been delivered */
     int64_t position;   /* next offset to deliver; < 0: from the beginning */
     int64_t fetched;    /* offset after the last message read */
     int64_t last_ts_ms; /* of the last delivered record */
@@ -90,10 +101,20 @@ struct tsr_forwarder {
     int rewind_pending;    /* back from down: resend the window before the outage */
     int reading_paused;    /* down: nothing is fetched, so no read-ahead is held */
     struct event *recover_ev; /* acts on a return from down, outside the callback that saw it */
+    rd_kafka_queue_t *cq;      /* the consumer queue: rebalances and errors */
+    struct event *commit_ev;   /* commits the dirty positions after the current callback */
+    struct event *handoff_ev;  /* waits for the requests in flight of a handoff */
+    int index;                   /* of cc in cf->clusters: its fleet view */
+    struct tsr_fleet_cluster *fv; /* the fleet view, as last read */
+    int handing_off;
+    int closing; /* in rd_kafka_consumer_close: rebalances only release */
+    int64_t handoff_deadline_ns;
     struct tsr_cluster_status st;
 };
 
 static void pull(struct tsr_forwarder *f);
+static void serve_group(struct tsr_forwarder *f);
+static void commit_soon(struct tsr_forwarder *f);
 static void send_batch(struct lane *l);
 static void pause_reading(struct tsr_forwarder *f, int pause);
 
@@ -155,8 +176,10 @@ static int take(struct lane *l, rd_kafka_message_t *m)
         snprintf(b->rp, sizeof(b->rp), "%s", rp);
     }
     int64_t ts = rd_kafka_message_timestamp(m, NULL);
-    b->points += tsr_sink_append_record(&b->body, m->payload, m->len);
+    long points = tsr_sink_append_record(&b->body, m->payload, m->len);
+    b->points += points;
     int32_t p = m->partition;
+    if (m->offset < f->parts[p].resend_until) f->st.points_resent += (uint64_t)points;
     b->records++;
     if (!b->touched[p]) b->first_ts_ms_of[p] = ts;
     b->next_offset[p] = m->offset + 1;
@@ -222,14 +245,16 @@ static void handle_gap(struct tsr_forwarder *f, int32_t p)
     }
 }
 
-static int assign(struct tsr_forwarder *f, int nparts, char *err, size_t errlen);
+static int reassign(struct tsr_forwarder *f, char *err, size_t errlen);
+static int open_consumer(struct tsr_forwarder *f, int nparts, char *err, size_t errlen);
 
 /* Reads what the lanes have room for. */
 static void pull(struct tsr_forwarder *f)
 {
-    if (f->stopping) return;
+    if (f->stopping || f->handing_off) return;
     int gaps = 0;
     for (int p = 0; p < f->nparts; p++) {
+        if (!f->parts[p].owned) continue;
         struct lane *l = &f->lanes[lane_of(f, p)];
         while (!l->held && !batch_full(f, l->filling)) {
             rd_kafka_message_t *m = rd_kafka_consume_queue(f->parts[p].q, 0);
@@ -273,7 +298,7 @@ static void pull(struct tsr_forwarder *f)
      * refuses to seek a stopped partition ("Erroneous state"): assign all partitions
      * again, once, each at the record after the last one taken. */
     char why[256];
-    if (gaps && assign(f, f->nparts, why, sizeof(why)) != 0)
+    if (gaps && reassign(f, why, sizeof(why)) != 0)
         note_error(f, "cannot read the topic again after a retention gap: %s", why);
 }
 
@@ -282,6 +307,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     char drain[256];
     while (read(fd, drain, sizeof(drain)) > 0) {
     }
+    serve_group(arg);
     pull(arg);
 }
 
@@ -301,8 +327,9 @@ static void batch_done(struct lane *l)
     size_t n = 0;
     for (int p = 0; p < f->nparts; p++) {
         if (!b->touched[p]) continue;
-        f->parts[p].position = b->next_offset[p];
+        f->parts[p].position = f->parts[p].sent_to = b->next_offset[p];
         f->parts[p].last_ts_ms = b->last_ts_ms[p];
+        f->parts[p].dirty = 1;
         parts[n] = p;
         pos[n].next_offset = b->next_offset[p];
         pos[n].last_ingest_ms = b->last_ts_ms[p];
@@ -316,6 +343,7 @@ static void batch_done(struct lane *l)
         note_error(f, "%s", err);
     }
     f->st.points_delivered += (uint64_t)b->points;
+    commit_soon(f);
     if (!l->spare.cap) {
         l->spare = b->body;
         l->spare.len = 0;
@@ -365,6 +393,11 @@ static void on_create_db_done(void *opaque, const struct tsr_httpc_resp *resp)
 {
     struct lane *l = opaque;
     l->in_flight = 0;
+    if (l->abandoned) {
+        l->abandoned = 0;
+        batch_free(&l->sending);
+        return;
+    }
     if (resp->status / 100 == 2)
         tsr_info("cluster '%s': created database '%s'", l->f->cc->name, l->sending->db);
     send_batch(l);
@@ -377,6 +410,13 @@ static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
     struct batch *b = l->sending;
     int64_t now_ms = tsr_clock_now_ns() / 1000000;
     l->in_flight = 0;
+    if (l->abandoned) {
+        /* Handed off meanwhile: its partitions' new owner sends it again. */
+        l->abandoned = 0;
+        batch_free(&l->sending);
+        pull(f);
+        return;
+    }
     double s = resp->seconds;
     int bucket = 0;
     while (bucket < TSR_LATENCY_BUCKETS && s * 1000 > tsr_latency_bounds_ms[bucket]) bucket++;
@@ -443,8 +483,16 @@ static void send_batch(struct lane *l)
 {
     struct tsr_forwarder *f = l->f;
     struct batch *b = l->sending;
-    if (!b || l->in_flight || f->stopping) return;
+    if (!b || l->in_flight || f->stopping || f->handing_off) return;
     if (!b->ranges) {
+        /* The commit that follows records how far this request reaches, for the relay
+         * that would take these partitions over if this one died with it in flight. */
+        for (int p = 0; p < f->nparts; p++)
+            if (b->touched[p]) {
+                f->parts[p].sent_to = b->next_offset[p];
+                f->parts[p].dirty = 1;
+            }
+        commit_soon(f);
         b->ranges = malloc(sizeof(*b->ranges));
         if (!b->ranges) abort();
         b->ranges[0] = (struct range){0, b->body.len, b->points};
@@ -565,30 +613,60 @@ static void on_recover(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Where partition p stands for this cluster: the offset after the last record (*hi),
+ * the next offset to deliver (*pos) and the Kafka time of the oldest undelivered
+ * record as far as it is known (*t, 0 if not). From this relay's own state for the
+ * partitions it delivers, from the fleet view for the others. Returns 0 if unknown. */
+static int partition_state(struct tsr_forwarder *f, int p, int have_fleet, int64_t *hi,
+                           int64_t *pos, int64_t *t)
+{
+    struct part *pt = &f->parts[p];
+    /* The consumer's cached watermark stops moving while its queue is full, and the
+     * fleet view is up to a second old; what this relay produced is known exactly. */
+    int64_t produced = tsr_kafka_high(f->env.k, p);
+    if (pt->owned) {
+        int64_t lo = -1;
+        rd_kafka_get_watermark_offsets(f->rk, f->env.cf->kafka_topic, p, &lo, hi);
+        if (produced > *hi) *hi = produced;
+        *pos = pt->position >= 0 ? pt->position : (lo >= 0 ? lo : 0);
+        /* The oldest undelivered record is the first of this partition in the lane's
+         * batches; if none is read yet, it is younger than the last one delivered. */
+        struct lane *l = &f->lanes[lane_of(f, p)];
+        *t = l->sending && l->sending->touched[p] ? l->sending->first_ts_ms_of[p]
+             : l->filling->touched[p]             ? l->filling->first_ts_ms_of[p]
+                                                  : pt->last_ts_ms;
+        snprintf(f->st.owner[p], sizeof(f->st.owner[p]), "%s", f->env.cf->instance);
+        return 1;
+    }
+    if (!have_fleet || p >= f->fv->nparts) return 0;
+    const struct tsr_fleet_part *fp = &f->fv->part[p];
+    *hi = fp->high > produced ? fp->high : produced;
+    *pos = fp->committed >= 0 ? fp->committed : (fp->low >= 0 ? fp->low : 0);
+    *t = fp->last_ts_ms;
+    snprintf(f->st.owner[p], sizeof(f->st.owner[p]), "%s", fp->owner);
+    return 1;
+}
+
+/* Lag of the whole cluster, every partition, whichever relay delivers it: so every
+ * relay of the fleet reports the same state, and /clusters/NAME/ready turns 200 only
+ * once the whole cluster has caught up. */
 static void update_lag(struct tsr_forwarder *f, int64_t now_ms)
 {
+    int have_fleet = f->env.fleet && tsr_fleet_get(f->env.fleet, f->index, f->fv) == 0;
+    f->st.fleet_view = have_fleet;
     int64_t lag_records = 0, oldest_ms = 0;
     for (int p = 0; p < f->nparts; p++) {
-        int64_t lo = -1, hi = -1;
-        rd_kafka_get_watermark_offsets(f->rk, f->env.cf->kafka_topic, p, &lo, &hi);
-        /* The consumer's cached watermark stops moving while its queue is full; what
-         * this relay produced itself is known exactly. */
-        int64_t produced = tsr_kafka_high(f->env.k, p);
-        if (produced > hi) hi = produced;
+        int64_t hi = -1, pos = 0, t = 0;
+        f->st.high[p] = -1;
+        f->st.owner[p][0] = '\0';
+        if (!partition_state(f, p, have_fleet, &hi, &pos, &t)) continue;
         f->st.high[p] = hi;
-        int64_t pos = f->parts[p].position >= 0 ? f->parts[p].position : (lo >= 0 ? lo : 0);
+        f->st.position[p] = pos;
         if (hi < 0 || hi <= pos) {
             f->parts[p].unknown_since_ms = 0;
             continue;
         }
         lag_records += hi - pos;
-        /* The oldest undelivered record is the first of this partition in the lane's
-         * batches; if none is read yet, it is younger than the last one delivered. */
-        struct lane *l = &f->lanes[lane_of(f, p)];
-        int64_t t = l->sending && l->sending->touched[p] ? l->sending->first_ts_ms_of[p]
-                    : l->filling->touched[p]             ? l->filling->first_ts_ms_of[p]
-                    : f->parts[p].last_ts_ms             ? f->parts[p].last_ts_ms
-                                                         : 0;
         if (!t) {
             /* A backlog none of which is read or delivered yet has no known age: count
              * it from when it was first seen, so a stuck one soon leaves in_sync and a
@@ -615,10 +693,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     int64_t now_ms = tsr_clock_now_ns() / 1000000;
     if (f->rk) rd_kafka_poll(f->rk, 0);
     int n = tsr_kafka_partitions(f->env.k);
-    if (n > f->nparts && !f->stopping) {
+    if (!f->rk && n > 0 && !f->stopping) {
         char err[256];
-        if (assign(f, n, err, sizeof(err)) != 0) tsr_error("cluster '%s': %s", f->cc->name, err);
+        if (open_consumer(f, n, err, sizeof(err)) != 0) tsr_error("cluster '%s': %s", f->cc->name, err);
     }
+    /* A topic that grew is seen by the group's metadata refresh, which rebalances. */
+    if (n > f->nparts) f->nparts = f->st.nparts = n > TSR_CKPT_MAX_PARTITIONS ? TSR_CKPT_MAX_PARTITIONS : n;
+    serve_group(f);
     update_lag(f, now_ms);
     tsr_health_tick(f->health, now_ms);
     /* Down, whether it went down or has been since the relay started: stop reading. Its
@@ -644,55 +725,285 @@ static void pause_reading(struct tsr_forwarder *f, int pause)
              pause ? "paused while it is down" : "resumed");
 }
 
+/* --- the fleet: this relay's share of the cluster's consumer group ---------------- */
+
+/* Commits the dirty positions of owned partitions, with metadata that lets any relay of
+ * the fleet read them: the Kafka timestamp of the last delivered record (lag), the end
+ * of the request in flight (a takeover counts what it sends again) and who delivers. */
+static void commit_positions(struct tsr_forwarder *f, int sync)
+{
+    if (!f->rk) return;
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(f->nparts);
+    for (int p = 0; p < f->nparts; p++) {
+        struct part *pt = &f->parts[p];
+        if (!pt->owned || !pt->dirty || pt->position < 0) continue;
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(tl, f->env.cf->kafka_topic, p);
+        tp->offset = pt->position;
+        char meta[256];
+        int n = snprintf(meta, sizeof(meta), "ts=%lld sent=%lld by=%s", (long long)pt->last_ts_ms,
+                         (long long)(pt->sent_to > pt->position ? pt->sent_to : pt->position),
+                         f->env.cf->instance);
+        tp->metadata = strdup(meta);
+        if (!tp->metadata) abort();
+        tp->metadata_size = (size_t)n;
+        pt->dirty = 0;
+    }
+    if (tl->cnt) {
+        rd_kafka_resp_err_t e = rd_kafka_commit(f->rk, tl, !sync);
+        if (e && sync)
+            tsr_warn("cluster '%s': cannot commit positions to kafka: %s (the next owner resends "
+                     "from the previous commit)", f->cc->name, rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(tl);
+}
+
+static void on_commit(evutil_socket_t fd, short what, void *arg)
+{
+    commit_positions(arg, 0);
+}
+
+/* After the current callback: a delivered batch and the next one sent share a commit. */
+static void commit_soon(struct tsr_forwarder *f)
+{
+    if (f->commit_ev) event_active(f->commit_ev, 0, 0);
+}
+
+/* Where an assigned partition starts: the group's committed offset; without one, this
+ * relay's LMDB checkpoint (a relay upgraded from before the fleet starts where it
+ * stood); without either, start_from. */
+static int start_position(struct tsr_forwarder *f, const rd_kafka_topic_partition_t *committed,
+                          char *err, size_t errlen)
+{
+    int32_t p = committed->partition;
+    struct part *pt = &f->parts[p];
+    pt->resend_until = 0;
+    if (committed->err == 0 && committed->offset >= 0) {
+        int64_t ts = 0, sent = committed->offset;
+        char meta[256] = "";
+        if (committed->metadata && committed->metadata_size < sizeof(meta))
+            memcpy(meta, committed->metadata, committed->metadata_size);
+        tsr_fleet_parse_meta(meta, &ts, &sent, NULL, 0);
+        pt->position = pt->fetched = committed->offset;
+        pt->last_ts_ms = ts;
+        /* The previous owner died with a request in flight: what it reached may be in
+         * the cluster already, and is counted as sent twice when sent again. */
+        if (sent > committed->offset) pt->resend_until = sent;
+        return 0;
+    }
+    struct tsr_ckpt_pos pos;
+    int rc = tsr_ckpt_get(f->env.ck, f->cc->name, p, &pos, err, errlen);
+    if (rc < 0) return -1;
+    if (rc == 0) {
+        pt->position = pt->fetched = pos.next_offset;
+        pt->last_ts_ms = pos.last_ingest_ms;
+        pt->dirty = 1; /* the migration: from now on the group holds it */
+    } else {
+        int latest = strcmp(f->cc->start_from, "latest") == 0;
+        pt->position = pt->fetched = latest ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    return 0;
+}
+
+/* The group gave this relay parts: read each from its position. */
+static void take_partitions(struct tsr_forwarder *f, rd_kafka_topic_partition_list_t *parts)
+{
+    const char *topic = f->env.cf->kafka_topic;
+    char err[256];
+    f->st.rebalances++;
+    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_resp_err_t e = rd_kafka_committed(f->rk, c, COMMITTED_TIMEOUT_MS);
+    if (e) {
+        /* Without the group's positions, reading would resend or skip: give the
+         * partitions back and let the group try again. */
+        tsr_error("cluster '%s': cannot read the committed positions of the partitions "
+                  "assigned: %s; rejoining the group", f->cc->name, rd_kafka_err2str(e));
+        note_error(f, "cannot read committed positions: %s", rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_destroy(c);
+        rd_kafka_assign(f->rk, NULL);
+        rd_kafka_unsubscribe(f->rk);
+        rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
+        rd_kafka_subscribe(f->rk, sub);
+        rd_kafka_topic_partition_list_destroy(sub);
+        return;
+    }
+    int n = 0;
+    for (int i = 0; i < c->cnt; i++) {
+        int32_t p = c->elems[i].partition;
+        if (p < 0 || p >= TSR_CKPT_MAX_PARTITIONS) continue;
+        if (p >= f->nparts) f->nparts = f->st.nparts = p + 1;
+        struct part *pt = &f->parts[p];
+        if (start_position(f, &c->elems[i], err, sizeof(err)) != 0) {
+            tsr_error("cluster '%s': partition %d: %s", f->cc->name, p, err);
+            continue;
+        }
+        if (!pt->q) {
+            pt->q = rd_kafka_queue_get_partition(f->rk, topic, p);
+            /* Each partition is read from its own queue, so a lane that is full simply
+             * stops reading its partitions while the others go on. */
+            rd_kafka_queue_forward(pt->q, NULL);
+            rd_kafka_queue_io_event_enable(pt->q, f->wake_fds[1], "1", 1);
+        }
+        pt->owned = 1;
+        pt->sent_to = pt->position;
+        parts->elems[i].offset = pt->fetched;
+        n++;
+    }
+    rd_kafka_topic_partition_list_destroy(c);
+    /* Partitions the loop skipped keep their default offset: read from the committed one. */
+    e = rd_kafka_assign(f->rk, parts);
+    if (e) {
+        tsr_error("cluster '%s': cannot assign partitions of '%s': %s", f->cc->name, topic,
+                  rd_kafka_err2str(e));
+        return;
+    }
+    f->st.partitions_owned = n;
+    tsr_info("cluster '%s': delivering %d of %d partitions of '%s' (instance '%s')", f->cc->name,
+             n, f->nparts, topic, f->env.cf->instance);
+    if (f->reading_paused) {
+        f->reading_paused = 0;
+        pause_reading(f, 1);
+    }
+    commit_soon(f);
+}
+
+/* Ends a handoff: what is still in flight is abandoned (its callback frees it), what
+ * waits for a retry is dropped, the positions are committed, and the partitions go. */
+static void finish_handoff(struct tsr_forwarder *f)
+{
+    evtimer_del(f->handoff_ev);
+    int abandoned = 0;
+    for (int i = 0; i < f->nlanes; i++) {
+        struct lane *l = &f->lanes[i];
+        evtimer_del(l->retry_ev);
+        if (l->in_flight) {
+            l->abandoned = 1;
+            abandoned++;
+        } else {
+            batch_free(&l->sending);
+        }
+    }
+    if (abandoned)
+        tsr_warn("cluster '%s': handing partitions off with %d request%s unanswered; the next "
+                 "owner sends them again", f->cc->name, abandoned, abandoned == 1 ? "" : "s");
+    for (int p = 0; p < f->nparts; p++) f->parts[p].dirty = f->parts[p].owned;
+    commit_positions(f, 1);
+    for (int p = 0; p < f->nparts; p++) {
+        f->parts[p].owned = 0;
+        f->parts[p].resend_until = 0;
+    }
+    f->st.partitions_owned = 0;
+    f->handing_off = 0;
+    rd_kafka_assign(f->rk, NULL);
+    tsr_info("cluster '%s': partitions handed off", f->cc->name);
+}
+
+static void on_handoff_check(evutil_socket_t fd, short what, void *arg)
+{
+    struct tsr_forwarder *f = arg;
+    if (tsr_forwarder_busy(f) && tsr_clock_mono_ns() < f->handoff_deadline_ns) return;
+    finish_handoff(f);
+}
+
+/* The group takes every partition away (eager rebalancing): stop reading, drop what
+ * was read but not sent (the next owner reads it again from the committed position),
+ * and let the requests in flight finish before committing and releasing. */
+static void begin_handoff(struct tsr_forwarder *f)
+{
+    for (int i = 0; i < f->nlanes; i++) {
+        struct lane *l = &f->lanes[i];
+        batch_free(&l->filling);
+        l->filling = batch_new();
+        if (l->held) rd_kafka_message_destroy(l->held);
+        l->held = NULL;
+    }
+    if (f->stopping || !tsr_forwarder_busy(f)) {
+        finish_handoff(f);
+        return;
+    }
+    f->handing_off = 1;
+    f->handoff_deadline_ns = tsr_clock_mono_ns() + (int64_t)HANDOFF_MS * 1000000;
+    struct timeval tv = {0, 20000};
+    event_add(f->handoff_ev, &tv);
+    tsr_info("cluster '%s': handing partitions off once %d request%s in flight finish",
+             f->cc->name, tsr_forwarder_busy(f), tsr_forwarder_busy(f) == 1 ? "" : "s");
+}
+
+/* librdkafka's rebalance callback, run inside rd_kafka_consumer_poll on this thread. */
+static void on_rebalance(rd_kafka_t *rk, int err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque)
+{
+    struct tsr_forwarder *f = opaque;
+    if (f->closing) {
+        rd_kafka_assign(rk, NULL);
+    } else if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        take_partitions(f, parts);
+    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        begin_handoff(f);
+    } else {
+        tsr_warn("cluster '%s': kafka group rebalance failed: %s", f->cc->name,
+                 rd_kafka_err2str((rd_kafka_resp_err_t)err));
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+/* Serves the consumer queue: rebalances (through on_rebalance) and consumer errors. */
+static void serve_group(struct tsr_forwarder *f)
+{
+    if (!f->rk) return;
+    rd_kafka_message_t *m;
+    while ((m = rd_kafka_consumer_poll(f->rk, 0))) {
+        if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            tsr_warn("cluster '%s': kafka consumer: %s", f->cc->name, rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+    }
+}
+
 /* The consumer is made once the partition count is known, since its read-ahead is
- * kafka.read_ahead shared by the partitions. */
+ * kafka.read_ahead shared by the partitions; then it joins the cluster's group. */
 static int open_consumer(struct tsr_forwarder *f, int nparts, char *err, size_t errlen)
 {
     char group[160];
-    snprintf(group, sizeof(group), "tsrelay-%s-%s", f->env.cf->datacenter, f->cc->name);
+    tsr_fleet_group_name(f->env.cf, f->cc->name, group, sizeof(group));
+    struct tsr_kafka_member mb = {.instance_id = f->env.cf->instance,
+                                  .rebalance = (void (*)(struct rd_kafka_s *, int,
+                                                         struct rd_kafka_topic_partition_list_s *,
+                                                         void *))on_rebalance,
+                                  .opaque = f};
     f->rk = tsr_kafka_consumer_new(f->env.cf, group, "error",
-                                   f->env.cf->kafka_read_ahead_bytes / nparts, err, errlen);
-    return f->rk ? 0 : -1;
+                                   f->env.cf->kafka_read_ahead_bytes / nparts, &mb, err, errlen);
+    if (!f->rk) return -1;
+    f->nparts = f->st.nparts = nparts > TSR_CKPT_MAX_PARTITIONS ? TSR_CKPT_MAX_PARTITIONS : nparts;
+    f->cq = rd_kafka_queue_get_consumer(f->rk);
+    rd_kafka_queue_io_event_enable(f->cq, f->wake_fds[1], "1", 1);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, f->env.cf->kafka_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(f->rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        snprintf(err, errlen, "cannot subscribe to '%s': %s", f->env.cf->kafka_topic,
+                 rd_kafka_err2str(e));
+        return -1;
+    }
+    tsr_info("cluster '%s': joining consumer group '%s' as '%s'", f->cc->name, group,
+             f->env.cf->instance);
+    return 0;
 }
 
-/* (Re)assigns partitions 0..nparts-1 at their positions; new partitions start at their
- * checkpoint or per start_from. */
-static int assign(struct tsr_forwarder *f, int nparts, char *err, size_t errlen)
+/* Assigns the owned partitions again, each at the record after the last one taken:
+ * after a retention gap, librdkafka has stopped their fetchers. */
+static int reassign(struct tsr_forwarder *f, char *err, size_t errlen)
 {
     const char *topic = f->env.cf->kafka_topic;
-    if (nparts > TSR_CKPT_MAX_PARTITIONS) nparts = TSR_CKPT_MAX_PARTITIONS;
-    if (!f->rk && open_consumer(f, nparts, err, errlen) != 0) return -1;
-    for (int p = f->nparts; p < nparts; p++) {
-        struct tsr_ckpt_pos pos;
-        int rc = tsr_ckpt_get(f->env.ck, f->cc->name, p, &pos, err, errlen);
-        if (rc < 0) return -1;
-        if (rc == 0) {
-            f->parts[p].position = f->parts[p].fetched = pos.next_offset;
-            f->parts[p].last_ts_ms = pos.last_ingest_ms;
-        } else {
-            int latest = strcmp(f->cc->start_from, "latest") == 0;
-            f->parts[p].position = f->parts[p].fetched =
-                latest ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
-        }
-        f->parts[p].q = rd_kafka_queue_get_partition(f->rk, topic, p);
-        /* Each partition is read from its own queue, so a lane that is full simply stops
-         * reading its partitions while the others go on. */
-        rd_kafka_queue_forward(f->parts[p].q, NULL);
-        rd_kafka_queue_io_event_enable(f->parts[p].q, f->wake_fds[1], "1", 1);
-    }
-    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(nparts);
-    for (int p = 0; p < nparts; p++)
-        rd_kafka_topic_partition_list_add(tl, topic, p)->offset = f->parts[p].fetched;
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(f->nparts);
+    for (int p = 0; p < f->nparts; p++)
+        if (f->parts[p].owned) rd_kafka_topic_partition_list_add(tl, topic, p)->offset = f->parts[p].fetched;
     rd_kafka_resp_err_t e = rd_kafka_assign(f->rk, tl);
     rd_kafka_topic_partition_list_destroy(tl);
     if (e) {
         snprintf(err, errlen, "cannot assign partitions of '%s': %s", topic, rd_kafka_err2str(e));
         return -1;
     }
-    if (nparts != f->nparts)
-        tsr_info("cluster '%s': reading %d partitions of '%s'", f->cc->name, nparts, topic);
-    f->nparts = nparts;
-    f->st.nparts = nparts;
     return 0;
 }
 
@@ -703,6 +1014,9 @@ int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_co
     if (!f) abort();
     f->env = *env;
     f->cc = cc;
+    f->index = (int)(cc - env->cf->clusters);
+    f->fv = calloc(1, sizeof(*f->fv));
+    if (!f->fv) abort();
     f->wake_fds[0] = f->wake_fds[1] = -1;
     snprintf(f->st.name, sizeof(f->st.name), "%s", cc->name);
     snprintf(f->st.type, sizeof(f->st.type), "%s", cc->type);
@@ -731,8 +1045,10 @@ int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_co
     }
     f->wake_ev = event_new(env->base, f->wake_fds[0], EV_READ | EV_PERSIST, on_wake, f);
     event_add(f->wake_ev, NULL);
+    f->commit_ev = event_new(env->base, -1, 0, on_commit, f);
+    f->handoff_ev = event_new(env->base, -1, EV_PERSIST, on_handoff_check, f);
     int n = tsr_kafka_partitions(env->k);
-    if (n > 0 && assign(f, n, err, errlen) != 0) goto fail;
+    if (n > 0 && open_consumer(f, n, err, errlen) != 0) goto fail;
     if (tsr_prober_new(env->base, env->hc, f->health, cc->type, cc->urls, (int)cc->nurls,
                        (int)cc->probe_interval_ms, (long)cc->timeout_ms, f->authorization,
                        &f->prober) != 0) {
@@ -767,7 +1083,20 @@ void tsr_forwarder_free(struct tsr_forwarder **fp)
     struct tsr_forwarder *f = *fp;
     if (!f) return;
     tsr_prober_free(&f->prober);
+    if (f->rk) {
+        /* SIGTERM: the requests in flight are answered or abandoned by now. Commit where
+         * every partition stands, so whoever delivers it next sends nothing twice. */
+        f->stopping = 1;
+        if (f->st.partitions_owned) finish_handoff(f);
+        /* A static member does not leave the group on close: its partitions wait for it
+         * for kafka.session_timeout_ms, so a restart takes them back without a
+         * rebalance. Closing calls on_rebalance once more, with nothing left to do. */
+        f->closing = 1;
+        rd_kafka_consumer_close(f->rk);
+    }
     if (f->tick_ev) event_free(f->tick_ev);
+    if (f->commit_ev) event_free(f->commit_ev);
+    if (f->handoff_ev) event_free(f->handoff_ev);
     if (f->recover_ev) event_free(f->recover_ev);
     if (f->wake_ev) event_free(f->wake_ev);
     for (int i = 0; i < f->nlanes; i++) {
@@ -780,15 +1109,13 @@ void tsr_forwarder_free(struct tsr_forwarder **fp)
     }
     for (int p = 0; p < f->nparts; p++)
         if (f->parts[p].q) rd_kafka_queue_destroy(f->parts[p].q);
-    if (f->rk) {
-        rd_kafka_assign(f->rk, NULL);
-        rd_kafka_consumer_close(f->rk);
-        rd_kafka_destroy(f->rk);
-    }
+    if (f->cq) rd_kafka_queue_destroy(f->cq);
+    if (f->rk) rd_kafka_destroy(f->rk);
     if (f->wake_fds[0] >= 0) close(f->wake_fds[0]);
     if (f->wake_fds[1] >= 0) close(f->wake_fds[1]);
     tsr_health_free(&f->health);
     free(f->authorization);
+    free(f->fv);
     free(f);
     *fp = NULL;
 }
@@ -798,6 +1125,9 @@ void tsr_forwarder_status(const struct tsr_forwarder *f, struct tsr_cluster_stat
     *st = f->st;
     st->state = tsr_health_state(f->health);
     snprintf(st->reason, sizeof(st->reason), "%s", tsr_health_reason(f->health));
-    for (int p = 0; p < f->nparts; p++) st->position[p] = f->parts[p].position;
+    for (int p = 0; p < f->nparts; p++) {
+        if (f->parts[p].owned) st->position[p] = f->parts[p].position;
+        st->owned[p] = (unsigned char)f->parts[p].owned;
+    }
     for (int i = 0; i < f->st.nurls && i < 64; i++) st->url_up[i] = (char)tsr_health_url_up(f->health, i);
 }

@@ -1,9 +1,20 @@
 /* relay/deliver/forward.h — one forwarder per downstream cluster: Kafka topic -> cluster.
  *
- * Owns, per cluster: a librdkafka consumer with its own position per partition (no
- * consumer group: positions live in LMDB, relay/deliver/ckpt.h), the batches being built and
- * sent, retries and their backoff, the cluster's health (health/health.h) and prober,
- * and the out-of-sync ledger entries.
+ * Owns, per cluster: a librdkafka consumer, member of the cluster's consumer group
+ * (`tsrelay-<datacenter>-<cluster>`), which splits the topic's partitions among the
+ * relays of the fleet: this relay delivers only the partitions the group assigns it.
+ * Positions are the group's committed offsets, so the relay that takes a partition over
+ * continues where the cluster acknowledged; LMDB (relay/deliver/ckpt.h) keeps a local
+ * copy, and is where a relay upgraded from before the fleet finds its positions. Also
+ * the batches being built and sent, retries and their backoff, the cluster's health
+ * (health/health.h) and prober, and the out-of-sync ledger entries.
+ *
+ * Handoff: a rebalance (eager: every partition is revoked at once) or SIGTERM stops
+ * reading, drops the batches not yet sent, lets requests in flight finish (up to
+ * HANDOFF_MS), commits the positions, then releases the partitions. Each commit carries
+ * in its metadata the end of the request in flight for the partition, so a relay that
+ * takes over from one that died knows which records may have been delivered already and
+ * counts them (points_resent).
  *
  * Order and delivery: partitions are spread over max_inflight lanes; a lane has at most
  * one write request in flight and sends its batches in offset order, so a series (one
@@ -52,6 +63,7 @@ struct tsr_fwd_env {
     struct tsr_httpc *hc;
     struct tsr_ckpt *ck;
     struct tsr_kafka *k; /* the producer: dead-letter topic, partition count, offsets by time */
+    struct tsr_fleet *fleet;   /* the whole cluster's positions (relay/deliver/fleet.h) */
     tsr_fwd_resend_fn *resend; /* NULL: no rewind after an outage */
     void *resend_opaque;
     const struct tsr_config *cf;
@@ -70,6 +82,8 @@ struct tsr_cluster_status {
     int nparts;
     int64_t position[TSR_CKPT_MAX_PARTITIONS]; /* next offset to deliver */
     int64_t high[TSR_CKPT_MAX_PARTITIONS];     /* high watermark last seen, -1 unknown */
+    char owner[TSR_CKPT_MAX_PARTITIONS][48];   /* the instance delivering it, "" unknown */
+    int fleet_view;            /* lag and positions cover every partition, not only ours */
     int nurls;
     char url_up[64];
     uint64_t points_delivered;
@@ -79,6 +93,12 @@ struct tsr_cluster_status {
     uint64_t retries;
     uint64_t points_rejected;  /* dead-lettered after a 400 */
     uint64_t gap_records;      /* lost to Kafka retention before delivery */
+    /* The fleet: this relay delivers the partitions marked in owned[] (its share in the
+     * cluster's consumer group). */
+    int64_t partitions_owned;
+    unsigned char owned[TSR_CKPT_MAX_PARTITIONS];
+    uint64_t rebalances;       /* assignments received */
+    uint64_t points_resent;    /* read again after a takeover: maybe sent twice */
     uint64_t latency_count[TSR_LATENCY_BUCKETS + 1];
     double latency_sum_s;
     char last_error[256];

@@ -406,6 +406,63 @@ int tsr_kafka_offsets_at(struct tsr_kafka *k, int nparts, int64_t at_ms, int64_t
     return 0;
 }
 
+int tsr_kafka_group_offsets(struct tsr_kafka *k, const char *group, int nparts, int64_t *pos,
+                            char (*meta)[128], int timeout_ms, char *err, size_t errlen)
+{
+    int rc = -1;
+    for (int p = 0; p < nparts; p++) {
+        pos[p] = -1;
+        meta[p][0] = '\0';
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
+    rd_kafka_AdminOptions_t *o =
+        rd_kafka_AdminOptions_new(k->rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+    char why[256];
+    rd_kafka_AdminOptions_set_request_timeout(o, timeout_ms, why, sizeof(why));
+    rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
+    rd_kafka_ListConsumerGroupOffsets(k->rk, &req, 1, o, q);
+    rd_kafka_ListConsumerGroupOffsets_destroy(req);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+    if (!ev) {
+        snprintf(err, errlen, "no answer from the group coordinator within %d ms", timeout_ms);
+        goto out;
+    }
+    if (rd_kafka_event_error(ev)) {
+        snprintf(err, errlen, "%s", rd_kafka_event_error_string(ev));
+        goto out;
+    }
+    size_t n = 0;
+    const rd_kafka_group_result_t **gr = rd_kafka_ListConsumerGroupOffsets_result_groups(
+        rd_kafka_event_ListConsumerGroupOffsets_result(ev), &n);
+    if (n < 1) {
+        snprintf(err, errlen, "empty answer for group '%s'", group);
+        goto out;
+    }
+    const rd_kafka_error_t *ge = rd_kafka_group_result_error(gr[0]);
+    if (ge) {
+        snprintf(err, errlen, "%s", rd_kafka_error_string(ge));
+        goto out;
+    }
+    const rd_kafka_topic_partition_list_t *tl = rd_kafka_group_result_partitions(gr[0]);
+    const char *topic = rd_kafka_topic_name(k->rkt);
+    for (int i = 0; tl && i < tl->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &tl->elems[i];
+        if (strcmp(tp->topic, topic) != 0 || tp->partition < 0 || tp->partition >= nparts ||
+            tp->err)
+            continue;
+        pos[tp->partition] = tp->offset;
+        size_t m = tp->metadata_size < 127 ? tp->metadata_size : 127;
+        if (tp->metadata && m) memcpy(meta[tp->partition], tp->metadata, m);
+        meta[tp->partition][m] = '\0';
+    }
+    rc = 0;
+out:
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    return rc;
+}
+
 int64_t tsr_kafka_high(const struct tsr_kafka *k, int32_t p)
 {
     return p >= 0 && p < TSR_KAFKA_MAX_PARTITIONS ? atomic_load(&k->high[p]) : -1;
@@ -514,6 +571,15 @@ static void consumer_log_cb(const rd_kafka_t *rk, int level, const char *fac, co
 
 static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        /* Another relay runs under the same instance name (static membership fences
+         * one of them), or the group protocol broke: this consumer cannot go on. */
+        char why[256];
+        rd_kafka_resp_err_t e = rd_kafka_fatal_error(rk, why, sizeof(why));
+        tsr_error("kafka consumer %s: fatal: %s: %s (is another relay running with the same "
+                  "'instance'?)", rd_kafka_name(rk), rd_kafka_err2name(e), why);
+        return;
+    }
     /* Transient (a broker restarting): librdkafka reconnects; its log says the rest. */
     tsr_debug("kafka consumer %s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
 }
@@ -529,8 +595,8 @@ int tsr_kafka_pause(rd_kafka_t *rk, const char *topic, int32_t first, int32_t co
 }
 
 rd_kafka_t *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *group_id,
-                                   const char *offset_reset, int64_t read_ahead, char *err,
-                                   size_t errlen)
+                                   const char *offset_reset, int64_t read_ahead,
+                                   const struct tsr_kafka_member *mb, char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char why[200], kbytes[32];
@@ -564,6 +630,32 @@ rd_kafka_t *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *grou
                               why, sizeof(why)) != RD_KAFKA_CONF_OK)
             tsr_debug("kafka consumer ignores property '%s': %s", cf->kafka_properties[i].key,
                       why);
+    if (mb) {
+        char session[32], heartbeat[32];
+        snprintf(session, sizeof(session), "%lld", (long long)cf->kafka_session_timeout_ms);
+        snprintf(heartbeat, sizeof(heartbeat), "%lld", (long long)cf->kafka_session_timeout_ms / 4);
+        /* Eager: a rebalance takes every partition away at once, so the forwarder hands
+         * all of them off together and never holds a batch that mixes a partition it
+         * keeps with one it gives up. Static membership makes rebalances rare: a member
+         * restarted within the session timeout gets its partitions back without one. */
+        const char *gprops[][2] = {
+            {"group.instance.id", mb->instance_id},
+            {"session.timeout.ms", session},
+            {"heartbeat.interval.ms", heartbeat},
+            {"partition.assignment.strategy", "roundrobin"},
+        };
+        for (size_t i = 0; i < sizeof(gprops) / sizeof(gprops[0]); i++) {
+            if (rd_kafka_conf_set(conf, gprops[i][0], gprops[i][1], why, sizeof(why))) {
+                snprintf(err, errlen, "kafka consumer property '%s': %s", gprops[i][0], why);
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+            }
+        }
+        rd_kafka_conf_set_rebalance_cb(conf, (void (*)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                       rd_kafka_topic_partition_list_t *,
+                                                       void *))mb->rebalance);
+        rd_kafka_conf_set_opaque(conf, mb->opaque);
+    }
     rd_kafka_conf_set_error_cb(conf, consumer_error_cb);
     rd_kafka_conf_set_log_cb(conf, consumer_log_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));

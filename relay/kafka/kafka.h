@@ -70,6 +70,14 @@ int64_t tsr_kafka_high(const struct tsr_kafka *k, int32_t p);
 int tsr_kafka_offsets_at(struct tsr_kafka *k, int nparts, int64_t at_ms, int64_t *out,
                          int timeout_ms, char *err, size_t errlen);
 
+/* The committed offsets of consumer group `group` for the topic's partitions
+ * 0..nparts-1: pos[p] = the committed offset (-1 if none) and meta[p] its metadata
+ * (NUL-terminated, cut to metalen; "" if none). One ListConsumerGroupOffsets request
+ * through the producer's connections. Blocks up to timeout_ms. Returns 0, or -1 with
+ * err set. Any thread. */
+int tsr_kafka_group_offsets(struct tsr_kafka *k, const char *group, int nparts, int64_t *pos,
+                            char (*meta)[128], int timeout_ms, char *err, size_t errlen);
+
 /* Bytes of records produced and not yet confirmed; the backpressure signal. */
 int64_t tsr_kafka_inflight_bytes(const struct tsr_kafka *k);
 
@@ -88,8 +96,23 @@ int tsr_kafka_produce(struct tsr_kafka *k, int32_t partition, const char *payloa
 void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, const char *reason,
                            const char *src, long line_no, const char *db, const char *client);
 
-/* A consumer of the topic for a forwarder or a replay job: manual assignment (the
- * group id only names it; nothing is committed), prefetch capped at read_ahead bytes
+/* Membership of a consumer group, for a consumer that shares a topic's partitions
+ * with the other relays of the fleet: static membership under instance_id
+ * (group.instance.id), session timeout kafka.session_timeout_ms, eager round-robin
+ * assignment. rebalance is librdkafka's rebalance callback, called on the thread that
+ * polls the consumer; it must (now or later) call rd_kafka_assign. */
+struct rd_kafka_s;
+struct rd_kafka_topic_partition_list_s;
+struct tsr_kafka_member {
+    const char *instance_id;
+    void (*rebalance)(struct rd_kafka_s *rk, int err,
+                      struct rd_kafka_topic_partition_list_s *parts, void *opaque);
+    void *opaque;
+};
+
+/* A consumer of the topic for a forwarder or a replay job: a member of group_id when
+ * mb is given (offsets are committed by the caller, never automatically), else manual
+ * assignment (the group id only names it; nothing is committed); prefetch capped at read_ahead bytes
  * per fetch queue (a partition's own queue, or the consumer queue all its partitions
  * feed),
  * offset_reset "error" (a position Kafka no longer holds must be noticed) or
@@ -97,10 +120,10 @@ void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, con
  * lines in ours; its client id is the group id, so log lines name the forwarder or
  * job. Returns the handle (the caller's: rd_kafka_consumer_close + rd_kafka_destroy),
  * or NULL with err set. */
-struct rd_kafka_s;
 struct rd_kafka_s *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *group_id,
                                           const char *offset_reset, int64_t read_ahead,
-                                          char *err, size_t errlen);
+                                          const struct tsr_kafka_member *mb, char *err,
+                                          size_t errlen);
 
 /* Pauses (pause != 0) or resumes fetching partitions first..first+count-1 of topic on
  * consumer rk; pausing also drops what librdkafka had fetched of them. Returns
