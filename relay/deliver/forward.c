@@ -585,7 +585,10 @@ static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr
     }
     if (to == TSR_CLUSTER_DOWN) {
         f->down_since_ms = now_ms;
-        for (int p = 0; p < f->nparts; p++) f->down_position[p] = f->parts[p].position;
+        /* Only the partitions this relay delivers: the rest of the fleet rewinds its own,
+         * so each partition is rewound once. */
+        for (int p = 0; p < f->nparts; p++)
+            f->down_position[p] = f->parts[p].owned ? f->parts[p].position : -1;
     }
     if (from == TSR_CLUSTER_DOWN && to != TSR_CLUSTER_DOWN) {
         /* Health changes are reported from inside write and probe callbacks, which
