@@ -855,19 +855,32 @@ static int validate(struct loader *ld, struct tsr_config *cf, yaml_node_t *root)
         return fail(ld, mark_of(ld, root, "instance", top), "'instance' %s: '%s'", why,
                     cf->instance);
 
-    if (!*cf->kafka_dlq_topic) {
-        size_t n = strlen(cf->kafka_topic);
-        if (n + 4 > 249)
-            return fail(ld, mark_of(ld, root, "kafka.topic", top),
-                        "'kafka.topic' is too long to add '.dlq': set 'kafka.dlq_topic'");
-        free(cf->kafka_dlq_topic);
-        cf->kafka_dlq_topic = xcalloc(1, n + 5);
-        memcpy(cf->kafka_dlq_topic, cf->kafka_topic, n);
-        memcpy(cf->kafka_dlq_topic + n, ".dlq", 4);
-    } else if (strcmp(cf->kafka_dlq_topic, cf->kafka_topic) == 0) {
-        return fail(ld, mark_of(ld, root, "kafka.dlq_topic", top),
-                    "'kafka.dlq_topic' must differ from 'kafka.topic'");
+    /* The dead-letter and fleet topics default to the topic's name plus a suffix. */
+    struct {
+        char **topic;
+        const char *key, *suffix;
+    } derived[] = {{&cf->kafka_dlq_topic, "kafka.dlq_topic", ".dlq"},
+                   {&cf->kafka_fleet_topic, "kafka.fleet_topic", ".fleet"}};
+    for (size_t i = 0; i < sizeof(derived) / sizeof(derived[0]); i++) {
+        char **t = derived[i].topic;
+        if (!**t) {
+            size_t n = strlen(cf->kafka_topic), m = strlen(derived[i].suffix);
+            if (n + m > 249)
+                return fail(ld, mark_of(ld, root, "kafka.topic", top),
+                            "'kafka.topic' is too long to add '%s': set '%s'", derived[i].suffix,
+                            derived[i].key);
+            free(*t);
+            *t = xcalloc(1, n + m + 1);
+            memcpy(*t, cf->kafka_topic, n);
+            memcpy(*t + n, derived[i].suffix, m);
+        } else if (strcmp(*t, cf->kafka_topic) == 0) {
+            return fail(ld, mark_of(ld, root, derived[i].key, top),
+                        "'%s' must differ from 'kafka.topic'", derived[i].key);
+        }
     }
+    if (strcmp(cf->kafka_fleet_topic, cf->kafka_dlq_topic) == 0)
+        return fail(ld, mark_of(ld, root, "kafka.fleet_topic", top),
+                    "'kafka.fleet_topic' must differ from 'kafka.dlq_topic'");
 
     if (cf->ingest_max_line_bytes > cf->ingest_max_body_bytes)
         return fail(ld,

@@ -70,6 +70,7 @@ struct tsr_config {
     char *kafka_brokers;
     char *kafka_topic;
     char *kafka_dlq_topic;       /* default: "<topic>.dlq" */
+    char *kafka_fleet_topic;     /* the fleet's shared records; default "<topic>.fleet" */
     char *kafka_compression;     /* lz4 (default), zstd, gzip, snappy, none */
     int64_t kafka_linger_ms;     /* default 5 */
     int64_t kafka_record_max_bytes;   /* points per Kafka record, by size; default 262144 */

@@ -438,6 +438,15 @@ const struct tsr_config_key tsr_config_keys[] = {
      .type_doc = "topic name",
      .off = CF(kafka_dlq_topic),
      .doc = "Dead-letter topic for the raw bytes of rejected input"},
+    {.name = "kafka.fleet_topic",
+     .type = TSR_CT_STRING,
+     .def_doc = "`<kafka.topic>.fleet`",
+     .check = check_topic,
+     .type_doc = "topic name",
+     .off = CF(kafka_fleet_topic),
+     .doc = "Compacted one-partition topic the relays of the datacenter share: replay jobs, "
+            "the out-of-sync ledger, and the election of the relay that runs them "
+            "(created at start when missing)"},
     {.name = "kafka.compression",
      .type = TSR_CT_STRING,
      .def = "lz4",

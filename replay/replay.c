@@ -17,6 +17,7 @@
 #include "relay/kafka/kafka.h"
 #include "relay/core/log.h"
 #include "relay/core/pace.h"
+#include "relay/kafka/board.h"
 #include "relay/deliver/sink.h"
 
 #define DEFAULT_RATE 100000
@@ -68,11 +69,32 @@ struct run {
     struct run *next;
 };
 
+/* The coordinator's answer to a request this relay sent through the board. */
+struct answer {
+    uint64_t ticket;
+    int status;
+    struct tsr_buf body;
+    struct answer *next;
+};
+
+/* A request of another relay, read from the board, not answered yet. */
+struct request {
+    char key[96];
+    char *val;
+    struct request *next;
+};
+
 struct tsr_replayer {
     struct tsr_fwd_env env;
     struct run *runs;
     uint64_t last_id;
     int stopping;
+    /* The fleet: jobs run on the coordinator only; the others send it their requests
+     * through the board and list the jobs they read there. */
+    int active; /* runs jobs: no board (a relay alone), or the fleet's coordinator */
+    uint64_t last_ticket;
+    struct answer *answers;
+    struct request *requests;
 };
 
 static int64_t now_ms(void)
@@ -88,6 +110,12 @@ static void persist(struct run *u)
     tsr_replay_job_encode(&u->job, &rec);
     if (tsr_ckpt_job_put(u->r->env.ck, u->job.id, rec.data, rec.len, err, sizeof(err)))
         tsr_error("replay %llu: %s", (unsigned long long)u->job.id, err);
+    if (u->r->env.board && u->r->active) {
+        /* Every relay lists it, and the next coordinator resumes it from here. */
+        char key[48];
+        snprintf(key, sizeof(key), "job/%llu", (unsigned long long)u->job.id);
+        tsr_board_put(u->r->env.board, key, rec.data, rec.len);
+    }
     tsr_buf_free(&rec);
 }
 
@@ -487,6 +515,16 @@ static struct run *find_run(struct tsr_replayer *r, uint64_t id)
     return NULL;
 }
 
+static void resume(struct run *u)
+{
+    if (evtimer_pending(u->step_ev, NULL)) return;
+    tsr_info("replay %llu to cluster '%s' resumes at %.1f%%", (unsigned long long)u->job.id,
+             u->job.cluster,
+             100.0 * (double)tsr_replay_records_done(&u->job) /
+                 (double)(tsr_replay_records_total(&u->job) ? tsr_replay_records_total(&u->job) : 1));
+    run_go(u);
+}
+
 static void load_one(void *opaque, uint64_t id, const void *rec, size_t len)
 {
     struct tsr_replayer *r = opaque;
@@ -511,15 +549,14 @@ static void load_one(void *opaque, uint64_t id, const void *rec, size_t len)
     }
     struct run *u = run_new(r, cc);
     u->job = job;
-    if (u->job.state == TSR_REPLAY_RUNNING || u->job.state == TSR_REPLAY_QUEUED) {
-        u->job.state = TSR_REPLAY_RUNNING;
-        tsr_info("replay %llu to cluster '%s' resumes at %.1f%%", (unsigned long long)id,
-                 u->job.cluster,
-                 100.0 * (double)tsr_replay_records_done(&u->job) /
-                     (double)(tsr_replay_records_total(&u->job) ? tsr_replay_records_total(&u->job) : 1));
-        run_go(u);
-    }
+    if (u->job.state == TSR_REPLAY_QUEUED) u->job.state = TSR_REPLAY_RUNNING;
+    /* In a fleet, the coordinator's election resumes the running jobs (on_role). */
+    if (u->job.state == TSR_REPLAY_RUNNING && r->active) resume(u);
 }
+
+static void on_board_record(void *opaque, const char *key, const char *val, size_t len);
+static void on_role(void *opaque, int coordinator);
+static void process_requests(struct tsr_replayer *r);
 
 int tsr_replayer_new(const struct tsr_fwd_env *env, struct tsr_replayer **rp, char *err,
                      size_t errlen)
@@ -527,6 +564,8 @@ int tsr_replayer_new(const struct tsr_fwd_env *env, struct tsr_replayer **rp, ch
     struct tsr_replayer *r = calloc(1, sizeof(*r));
     if (!r) abort();
     r->env = *env;
+    r->active = !env->board;
+    if (env->board) tsr_board_listen(env->board, on_board_record, on_role, r);
     if (tsr_ckpt_job_list(env->ck, load_one, r, err, errlen) != 0) {
         tsr_replayer_free(&r);
         return -1;
@@ -547,6 +586,18 @@ void tsr_replayer_free(struct tsr_replayer **rp)
         tsr_replay_job_clear(&u->job);
         free(u->authorization);
         free(u);
+    }
+    while (r->answers) {
+        struct answer *a = r->answers;
+        r->answers = a->next;
+        tsr_buf_free(&a->body);
+        free(a);
+    }
+    while (r->requests) {
+        struct request *q = r->requests;
+        r->requests = q->next;
+        free(q->val);
+        free(q);
     }
     free(r);
     *rp = NULL;
@@ -754,6 +805,227 @@ int tsr_replayer_busy(const struct tsr_replayer *r)
 void tsr_replayer_stop(struct tsr_replayer *r)
 {
     r->stopping = 1;
+}
+
+/* --- the fleet: jobs run by the coordinator, requests through the board -------- */
+
+/* Requests older than this are dropped unanswered: their client gave up long ago. */
+#define REQUEST_TTL_MS 15000
+
+static void on_role(void *opaque, int coordinator)
+{
+    struct tsr_replayer *r = opaque;
+    r->active = coordinator;
+    for (struct run *u = r->runs; u; u = u->next) {
+        if (u->job.state != TSR_REPLAY_RUNNING) continue;
+        if (coordinator) {
+            resume(u);
+        } else {
+            /* Another relay runs it from what was recorded; requests in flight finish
+             * as orphans. */
+            close_consumer(u);
+            evtimer_del(u->step_ev);
+        }
+    }
+    if (coordinator) process_requests(r);
+}
+
+/* "key value" lines of a request record. */
+static const char *field(const char *rec, const char *name, char *out, size_t outlen)
+{
+    size_t n = strlen(name);
+    for (const char *p = rec; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, name, n) == 0 && p[n] == ' ') {
+            const char *v = p + n + 1, *e = strchr(v, '\n');
+            size_t len = e ? (size_t)(e - v) : strlen(v);
+            if (len >= outlen) len = outlen - 1;
+            memcpy(out, v, len);
+            out[len] = '\0';
+            return out;
+        }
+    }
+    out[0] = '\0';
+    return out;
+}
+
+static int64_t field_int(const char *rec, const char *name)
+{
+    char v[32];
+    return strtoll(field(rec, name, v, sizeof(v)), NULL, 10);
+}
+
+/* The coordinator answers a request of another relay, as if it had come to its own
+ * admin endpoint, and clears it from the board. */
+static void answer_request(struct tsr_replayer *r, const struct request *q)
+{
+    struct tsr_buf out = {0};
+    char verb[16], cluster[72], db[256], prefix[256], by[128];
+    field(q->val, "verb", verb, sizeof(verb));
+    int status;
+    if (field_int(q->val, "at_ms") < now_ms() - REQUEST_TTL_MS) {
+        tsr_warn("fleet: dropping a replay request of %s: older than %d s", q->key + 4,
+                 REQUEST_TTL_MS / 1000);
+        tsr_board_put(r->env.board, q->key, NULL, 0);
+        return;
+    }
+    if (strcmp(verb, "start") == 0) {
+        struct tsr_replay_req rq = {
+            .cluster = field(q->val, "cluster", cluster, sizeof(cluster)),
+            .since_ms = field_int(q->val, "since_ms"),
+            .until_ms = field_int(q->val, "until_ms"),
+            .rate = field_int(q->val, "rate"),
+            .db = field(q->val, "db", db, sizeof(db)),
+            .measurement_prefix = field(q->val, "measurement_prefix", prefix, sizeof(prefix)),
+            .started_by = field(q->val, "started_by", by, sizeof(by)),
+            .dry_run = (int)field_int(q->val, "dry_run"),
+        };
+        status = tsr_replayer_start(r, &rq, &out);
+    } else {
+        status = tsr_replayer_control(r, (uint64_t)field_int(q->val, "id"), verb, &out);
+    }
+    struct tsr_buf ans = {0};
+    tsr_buf_printf(&ans, "%d\n", status);
+    tsr_buf_append(&ans, out.data ? out.data : "", out.len);
+    char key[96];
+    snprintf(key, sizeof(key), "ans/%s", q->key + 4);
+    tsr_board_put(r->env.board, key, ans.data, ans.len);
+    tsr_board_put(r->env.board, q->key, NULL, 0);
+    tsr_buf_free(&ans);
+    tsr_buf_free(&out);
+}
+
+static void process_requests(struct tsr_replayer *r)
+{
+    while (r->active && r->requests) {
+        struct request *q = r->requests;
+        r->requests = q->next;
+        answer_request(r, q);
+        free(q->val);
+        free(q);
+    }
+}
+
+/* A job record: what every relay lists, and what a new coordinator resumes from. */
+static void apply_job(struct tsr_replayer *r, uint64_t id, const char *val, size_t len)
+{
+    struct run *u = find_run(r, id);
+    /* Running here: this relay's own record, or an older one; its memory is newer. */
+    if (u && r->active && evtimer_pending(u->step_ev, NULL)) return;
+    struct tsr_replay_job job;
+    if (tsr_replay_job_decode(val, len, &job) != 0) {
+        tsr_warn("fleet: replay job %llu on the board is unreadable; skipped", (unsigned long long)id);
+        return;
+    }
+    /* The board echoes this relay's own records, older than what it holds. */
+    if (u && job.updated_ms <= u->job.updated_ms) {
+        tsr_replay_job_clear(&job);
+        return;
+    }
+    if (!u) {
+        const struct tsr_cluster_conf *cc = find_cluster(r->env.cf, job.cluster);
+        if (!cc) {
+            tsr_replay_job_clear(&job);
+            return;
+        }
+        u = run_new(r, cc);
+    } else {
+        tsr_replay_job_clear(&u->job);
+    }
+    u->job = job;
+    if (id > r->last_id) r->last_id = id;
+    char err[256];
+    if (tsr_ckpt_job_put(r->env.ck, id, val, len, err, sizeof(err)))
+        tsr_error("replay %llu: %s", (unsigned long long)id, err);
+    if (r->active && u->job.state == TSR_REPLAY_RUNNING) resume(u);
+}
+
+static void on_board_record(void *opaque, const char *key, const char *val, size_t len)
+{
+    struct tsr_replayer *r = opaque;
+    if (strncmp(key, "job/", 4) == 0) {
+        if (val) apply_job(r, strtoull(key + 4, NULL, 10), val, len);
+    } else if (strncmp(key, "req/", 4) == 0) {
+        /* Pending until answered (a deletion follows the answer). */
+        struct request **pp = &r->requests;
+        while (*pp && strcmp((*pp)->key, key) != 0) pp = &(*pp)->next;
+        if (*pp) {
+            struct request *q = *pp;
+            *pp = q->next;
+            free(q->val);
+            free(q);
+        }
+        if (!val) return;
+        struct request *q = calloc(1, sizeof(*q));
+        if (!q) abort();
+        snprintf(q->key, sizeof(q->key), "%s", key);
+        q->val = strndup(val, len);
+        if (!q->val) abort();
+        *pp = q; /* at the tail: answered in the order asked */
+        process_requests(r);
+    } else if (strncmp(key, "ans/", 4) == 0 && val) {
+        size_t me = strlen(r->env.cf->instance);
+        const char *t = key + 4;
+        if (strncmp(t, r->env.cf->instance, me) != 0 || t[me] != '/') return;
+        struct answer *a = calloc(1, sizeof(*a));
+        if (!a) abort();
+        a->ticket = strtoull(t + me + 1, NULL, 10);
+        const char *nl = memchr(val, '\n', len);
+        a->status = atoi(val);
+        if (nl) tsr_buf_append(&a->body, nl + 1, len - (size_t)(nl + 1 - val));
+        a->next = r->answers;
+        r->answers = a;
+    }
+}
+
+int tsr_replayer_request(struct tsr_replayer *r, const char *verb, uint64_t id,
+                         const struct tsr_replay_req *req, struct tsr_buf *out, uint64_t *ticket)
+{
+    *ticket = 0;
+    if (r->active) {
+        return strcmp(verb, "start") == 0 ? tsr_replayer_start(r, req, out)
+                                          : tsr_replayer_control(r, id, verb, out);
+    }
+    /* Unique across this relay's restarts, so an old answer never answers a new ask. */
+    uint64_t t = (uint64_t)now_ms() * 1000;
+    *ticket = r->last_ticket = t > r->last_ticket ? t : r->last_ticket + 1;
+    struct tsr_buf rec = {0};
+    tsr_buf_printf(&rec, "verb %s\nid %llu\nat_ms %lld\n", verb, (unsigned long long)id,
+                   (long long)now_ms());
+    if (req)
+        tsr_buf_printf(&rec,
+                       "cluster %s\nsince_ms %lld\nuntil_ms %lld\nrate %lld\ndb %s\n"
+                       "measurement_prefix %s\nstarted_by %s\ndry_run %d\n",
+                       req->cluster ? req->cluster : "", (long long)req->since_ms,
+                       (long long)req->until_ms, (long long)req->rate, req->db ? req->db : "",
+                       req->measurement_prefix ? req->measurement_prefix : "",
+                       req->started_by ? req->started_by : "", req->dry_run);
+    char key[96];
+    snprintf(key, sizeof(key), "req/%s/%llu", r->env.cf->instance, (unsigned long long)*ticket);
+    int rc = tsr_board_put(r->env.board, key, rec.data, rec.len);
+    tsr_buf_free(&rec);
+    if (rc) {
+        *ticket = 0;
+        return error_json(out, 503, "cannot reach the fleet's coordinator through kafka");
+    }
+    return 0;
+}
+
+int tsr_replayer_answer(struct tsr_replayer *r, uint64_t ticket, struct tsr_buf *out)
+{
+    for (struct answer **pp = &r->answers; *pp; pp = &(*pp)->next) {
+        struct answer *a = *pp;
+        if (a->ticket != ticket) continue;
+        *pp = a->next;
+        int status = a->status;
+        tsr_buf_append(out, a->body.data ? a->body.data : "", a->body.len);
+        char key[96];
+        snprintf(key, sizeof(key), "ans/%s/%llu", r->env.cf->instance, (unsigned long long)ticket);
+        tsr_board_put(r->env.board, key, NULL, 0);
+        tsr_buf_free(&a->body);
+        free(a);
+        return status;
+    }
+    return 0;
 }
 
 static void list_unfinished(struct tsr_replayer *r, struct tsr_buf *out)

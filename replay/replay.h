@@ -8,6 +8,12 @@
  * sends through the shared HTTP client. A dry run reads the range and counts points
  * and bytes per measurement without sending.
  *
+ * In a fleet (relay/kafka/board.h), jobs run on the coordinator only: every job record
+ * goes to the board, every relay lists what it reads there, and a new coordinator
+ * resumes the running jobs from their last record, so a job finishes even when the
+ * relay running it dies. Starting and controlling a job from another relay goes to
+ * the coordinator through the board (tsr_replayer_request).
+ *
  * Every function: the forwarding thread only (relay/deliver/delivery.h runs admin requests
  * there). Functions answering the admin API append a JSON body to out and return the
  * HTTP status. */
@@ -56,6 +62,17 @@ void tsr_replayer_list(struct tsr_replayer *r, int unfinished_only, struct tsr_b
 uint64_t tsr_replayer_resend(struct tsr_replayer *r, const char *cluster, const int64_t *from,
                              const int64_t *to, int nparts, int64_t since_ms, int64_t until_ms,
                              const char *why);
+
+/* Start (verb "start", req) or control (verb "pause", "resume", "cancel", id) a job
+ * from any relay of the fleet. On the relay that runs the jobs (a relay alone, or the
+ * fleet's coordinator) it is tsr_replayer_start or tsr_replayer_control, and returns
+ * their status. Elsewhere it sends the request to the coordinator through the board,
+ * sets *ticket and returns 0: poll tsr_replayer_answer with the ticket. */
+int tsr_replayer_request(struct tsr_replayer *r, const char *verb, uint64_t id,
+                         const struct tsr_replay_req *req, struct tsr_buf *out, uint64_t *ticket);
+/* The coordinator's answer to ticket: appends its JSON body to out and returns its
+ * HTTP status, or returns 0 while it has not come. */
+int tsr_replayer_answer(struct tsr_replayer *r, uint64_t ticket, struct tsr_buf *out);
 
 /* The replayer as the forwarding thread runs it beside the forwarders (relay/main.c
  * hands it to tsr_delivery_start). */

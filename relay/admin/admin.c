@@ -1,6 +1,7 @@
 #include "relay/admin/admin.h"
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "relay/core/addr.h"
 #include "relay/core/buf.h"
+#include "relay/core/clock.h"
 #include "relay/deliver/ckpt.h"
 #include "config/config.h"
 #include "relay/deliver/delivery.h"
@@ -149,8 +151,16 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
 
 /* --- replay jobs: run on the forwarding thread, answered here ---------------------- */
 
+/* How long a relay that is not the fleet's coordinator waits for its answer. */
+#define FLEET_ANSWER_MS 10000
+#define FLEET_POLL_MS 50
+
 struct replay_call {
+    struct tsr_admin *a;
     struct evhttp_request *req;
+    uint64_t ticket;         /* sent to the coordinator: waiting for its answer */
+    int64_t deadline_ns;
+    struct event *again;
     char verb[16];           /* "start", "list", "show", "pause", "resume", "cancel" */
     uint64_t id;
     struct tsr_replay_req rq;
@@ -162,8 +172,10 @@ struct replay_call {
 static void replay_work(struct tsr_replayer *r, void *arg)
 {
     struct replay_call *c = arg;
-    if (strcmp(c->verb, "start") == 0) {
-        c->status = tsr_replayer_start(r, &c->rq, &c->out);
+    if (c->ticket) {
+        c->status = tsr_replayer_answer(r, c->ticket, &c->out);
+    } else if (strcmp(c->verb, "start") == 0) {
+        c->status = tsr_replayer_request(r, "start", 0, &c->rq, &c->out, &c->ticket);
     } else if (strcmp(c->verb, "list") == 0) {
         tsr_buf_puts(&c->out, "{\"replays\":");
         tsr_replayer_list(r, 0, &c->out);
@@ -172,13 +184,35 @@ static void replay_work(struct tsr_replayer *r, void *arg)
     } else if (strcmp(c->verb, "show") == 0) {
         c->status = tsr_replayer_show(r, c->id, &c->out);
     } else {
-        c->status = tsr_replayer_control(r, c->id, c->verb, &c->out);
+        c->status = tsr_replayer_request(r, c->verb, c->id, NULL, &c->out, &c->ticket);
     }
+}
+
+static void replay_reply(void *arg);
+
+static void replay_again(evutil_socket_t fd, short what, void *arg)
+{
+    struct replay_call *c = arg;
+    tsr_delivery_run(c->a->d, replay_work, c, c->a->base, replay_reply);
 }
 
 static void replay_reply(void *arg)
 {
     struct replay_call *c = arg;
+    if (c->status == 0) {
+        /* Asked the fleet's coordinator through Kafka: look for its answer again soon. */
+        if (!c->deadline_ns) c->deadline_ns = tsr_clock_mono_ns() + (int64_t)FLEET_ANSWER_MS * 1000000;
+        if (tsr_clock_mono_ns() < c->deadline_ns) {
+            if (!c->again) c->again = evtimer_new(c->a->base, replay_again, c);
+            struct timeval tv = {0, FLEET_POLL_MS * 1000};
+            evtimer_add(c->again, &tv);
+            return;
+        }
+        c->status = 503;
+        tsr_buf_puts(&c->out, "{\"error\":\"no answer from the fleet's coordinator within 10 s "
+                              "(see its log; is kafka reachable?)\"}");
+    }
+    if (c->again) event_free(c->again);
     tsr_buf_putc(&c->out, '\n');
     send_buf(c->req, c->status, "application/json", &c->out);
     tsr_buf_free(&c->out);
@@ -243,6 +277,7 @@ static void replays(struct tsr_admin *a, struct evhttp_request *req, const char 
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     struct replay_call *c = calloc(1, sizeof(*c));
     if (!c) abort();
+    c->a = a;
     c->req = req;
     const char *rest = path + strlen("/replays");
     if (*rest == '\0' || strcmp(rest, "/") == 0) {

@@ -1,5 +1,7 @@
 #include "relay/deliver/ckpt.h"
 
+#include "relay/core/buf.h"
+
 #include <errno.h>
 #include <lmdb.h>
 #include <stdio.h>
@@ -638,4 +640,90 @@ leave:
     if (got < max) memmove(out, out + (max - got), got * sizeof(*out));
     *n = got;
     return 0;
+}
+
+/* --- the ledger on the fleet board -------------------------------------------------- */
+
+int tsr_ledger_store(struct tsr_ckpt *ck, const char *cluster, const struct tsr_ledger_entry *e,
+                     char *err, size_t errlen)
+{
+    uint8_t kbuf[KEY_MAX], rec[LEDGER_REC_MAX];
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    size_t plen = cluster_prefix(kbuf, cluster, err, errlen);
+    if (!plen) return -1;
+    if (!nparts_ok(e->nparts, "ledger entry", cluster, err, errlen)) return -1;
+    put_be(kbuf + plen, e->id, 8);
+    k.mv_data = kbuf;
+    k.mv_size = plen + 8;
+    v.mv_data = rec;
+    v.mv_size = ledger_encode(rec, e);
+    int rc = mdb_txn_begin(ck->env, NULL, 0, &txn);
+    if (rc) goto leave;
+    rc = mdb_put(txn, ck->ledger_dbi, &k, &v, 0);
+    if (rc) goto leave;
+    rc = mdb_cursor_open(txn, ck->ledger_dbi, &cur);
+    if (rc) goto leave;
+    rc = ledger_trim(cur, kbuf, plen);
+    if (rc) goto leave;
+    mdb_cursor_close(cur);
+    cur = NULL;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+leave:
+    if (cur) mdb_cursor_close(cur);
+    if (txn) mdb_txn_abort(txn);
+    if (rc) {
+        snprintf(err, errlen, "cannot store ledger entry %llu of cluster '%s': %s",
+                 (unsigned long long)e->id, cluster, mdb_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int tsr_ledger_get(struct tsr_ckpt *ck, const char *cluster, uint64_t id,
+                   struct tsr_ledger_entry *e, char *err, size_t errlen)
+{
+    uint8_t kbuf[KEY_MAX];
+    char why[64] = "";
+    MDB_txn *txn = NULL;
+    MDB_val k, v;
+    size_t plen = cluster_prefix(kbuf, cluster, err, errlen);
+    if (!plen) return -1;
+    put_be(kbuf + plen, id, 8);
+    k.mv_data = kbuf;
+    k.mv_size = plen + 8;
+    int rc = mdb_txn_begin(ck->env, NULL, MDB_RDONLY, &txn);
+    if (rc) goto leave;
+    rc = mdb_get(txn, ck->ledger_dbi, &k, &v);
+    if (rc) goto leave;
+    e->id = id;
+    rc = ledger_decode(&v, e, why, sizeof(why));
+leave:
+    if (txn) mdb_txn_abort(txn);
+    if (rc == MDB_NOTFOUND) return 1;
+    if (rc) {
+        snprintf(err, errlen, "cannot read ledger entry %llu of cluster '%s': %s",
+                 (unsigned long long)id, cluster, why_or(rc, why));
+        return -1;
+    }
+    return 0;
+}
+
+void tsr_ledger_serialize(const struct tsr_ledger_entry *e, struct tsr_buf *out)
+{
+    uint8_t rec[8 + LEDGER_REC_MAX];
+    put_le64(rec, (int64_t)e->id);
+    size_t n = 8 + ledger_encode(rec + 8, e);
+    tsr_buf_append(out, (const char *)rec, n);
+}
+
+int tsr_ledger_parse(const void *rec, size_t len, struct tsr_ledger_entry *e)
+{
+    char why[64];
+    if (len < 8) return -1;
+    e->id = (uint64_t)get_le64(rec);
+    MDB_val v = {len - 8, (uint8_t *)rec + 8};
+    return ledger_decode(&v, e, why, sizeof(why)) ? -1 : 0;
 }

@@ -19,6 +19,8 @@
 
 #define TSR_CKPT_MAX_PARTITIONS 256
 
+struct tsr_buf;
+
 struct tsr_ckpt;
 
 struct tsr_ckpt_pos {
@@ -68,6 +70,19 @@ int tsr_ledger_close(struct tsr_ckpt *ck, const char *cluster, uint64_t id, int6
 /* Copies up to max of the cluster's newest entries into out, oldest first; sets *n. */
 int tsr_ledger_list(struct tsr_ckpt *ck, const char *cluster, struct tsr_ledger_entry *out,
                     size_t max, size_t *n, char *err, size_t errlen);
+
+/* The ledger entries of a fleet are recorded by its coordinator and shared through the
+ * fleet board (relay/kafka/board.h); the other relays store what they read there. */
+
+/* Stores e (with its id) as the cluster's entry e->id, replacing one with that id. */
+int tsr_ledger_store(struct tsr_ckpt *ck, const char *cluster, const struct tsr_ledger_entry *e,
+                     char *err, size_t errlen);
+/* Reads the cluster's entry id into e: 0 found, 1 none, -1 error. */
+int tsr_ledger_get(struct tsr_ckpt *ck, const char *cluster, uint64_t id,
+                   struct tsr_ledger_entry *e, char *err, size_t errlen);
+/* e as a self-contained record (its id first) for the board, and back. Pure. */
+void tsr_ledger_serialize(const struct tsr_ledger_entry *e, struct tsr_buf *out);
+int tsr_ledger_parse(const void *rec, size_t len, struct tsr_ledger_entry *e);
 
 /* --- replay jobs: an opaque record per job id (replay/job.c owns the format) ---- */
 

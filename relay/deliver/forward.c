@@ -18,6 +18,7 @@
 #include "relay/core/pace.h"
 #include "relay/deliver/fleet.h"
 #include "relay/deliver/sink.h"
+#include "relay/kafka/board.h"
 
 #define MAX_LANES 64
 #define TICK_MS 250
@@ -108,6 +109,7 @@ struct tsr_forwarder {
     struct tsr_fleet_cluster *fv; /* the fleet view, as last read */
     int handing_off;
     int closing; /* in rd_kafka_consumer_close: rebalances only release */
+    int was_coordinator;          /* of the fleet, at the last tick */
     int64_t handoff_deadline_ns;
     struct tsr_cluster_status st;
 };
@@ -552,6 +554,68 @@ static void resend_before_outage(struct tsr_forwarder *f)
                   f->down_since_ms, "recovery rewind");
 }
 
+/* In a fleet only the coordinator records the ledger and rewinds; a relay alone (no
+ * board) does both. */
+static int coordinator(const struct tsr_forwarder *f)
+{
+    return !f->env.board || tsr_board_coordinator(f->env.board);
+}
+
+/* Puts ledger entry id on the board, where every relay of the fleet reads it. */
+static void publish_ledger(struct tsr_forwarder *f, uint64_t id)
+{
+    if (!f->env.board) return;
+    struct tsr_ledger_entry *e = calloc(1, sizeof(*e));
+    if (!e) abort();
+    char err[256], key[160];
+    if (tsr_ledger_get(f->env.ck, f->cc->name, id, e, err, sizeof(err)) == 0) {
+        struct tsr_buf rec = {0};
+        tsr_ledger_serialize(e, &rec);
+        snprintf(key, sizeof(key), "ledger/%s/%llu", f->cc->name, (unsigned long long)id);
+        tsr_board_put(f->env.board, key, rec.data, rec.len);
+        tsr_buf_free(&rec);
+    }
+    free(e);
+}
+
+static void close_interval(struct tsr_forwarder *f, int64_t now_ms, const int64_t *offs)
+{
+    char err[256];
+    if (tsr_ledger_close(f->env.ck, f->cc->name, f->ledger_id, now_ms, f->nparts, offs, err,
+                         sizeof(err)))
+        tsr_error("cluster '%s': %s", f->cc->name, err);
+    else
+        publish_ledger(f, f->ledger_id);
+    f->ledger_id = 0;
+}
+
+/* Became the coordinator: an interval the previous one left open is now this relay's
+ * to close (at once, if the cluster is in sync already); stopped being it: no longer. */
+static void follow_role(struct tsr_forwarder *f, int64_t now_ms)
+{
+    int coord = coordinator(f);
+    if (coord == f->was_coordinator) return;
+    f->was_coordinator = coord;
+    f->ledger_id = 0;
+    if (!coord) return;
+    struct tsr_ledger_entry *e = calloc(1, sizeof(*e));
+    if (!e) abort();
+    size_t n = 0;
+    char err[256];
+    if (tsr_ledger_list(f->env.ck, f->cc->name, e, 1, &n, err, sizeof(err)) == 0 && n == 1 &&
+        e->to_ms == 0) {
+        f->ledger_id = e->id;
+        if (tsr_health_state(f->health) == TSR_CLUSTER_IN_SYNC) {
+            int64_t offs[TSR_CKPT_MAX_PARTITIONS];
+            for (int p = 0; p < f->nparts; p++)
+                offs[p] = f->parts[p].owned || !f->st.fleet_view ? f->parts[p].position
+                                                                 : f->st.position[p];
+            close_interval(f, now_ms, offs);
+        }
+    }
+    free(e);
+}
+
 static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr_cluster_state to,
                              const char *reason)
 {
@@ -563,8 +627,11 @@ static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr
             tsr_cluster_state_name(to), reason);
     char err[256];
     int64_t offs[TSR_CKPT_MAX_PARTITIONS];
-    for (int p = 0; p < f->nparts; p++) offs[p] = f->parts[p].position;
-    if (to != TSR_CLUSTER_IN_SYNC && !f->ledger_id && from == TSR_CLUSTER_IN_SYNC) {
+    /* Every partition, whichever relay delivers it: the fleet's ledger is one. */
+    for (int p = 0; p < f->nparts; p++)
+        offs[p] = f->parts[p].owned || !f->st.fleet_view ? f->parts[p].position : f->st.position[p];
+    int coord = coordinator(f);
+    if (coord && to != TSR_CLUSTER_IN_SYNC && !f->ledger_id && from == TSR_CLUSTER_IN_SYNC) {
         struct tsr_ledger_entry *e = calloc(1, sizeof(*e));
         if (!e) abort();
         e->from_ms = now_ms;
@@ -572,29 +639,30 @@ static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr
         snprintf(e->reason, sizeof(e->reason), "%s", reason);
         e->nparts = f->nparts;
         memcpy(e->from_offset, offs, sizeof(int64_t) * (size_t)f->nparts);
-        if (tsr_ledger_open(f->env.ck, f->cc->name, e, err, sizeof(err)) == 0)
+        if (tsr_ledger_open(f->env.ck, f->cc->name, e, err, sizeof(err)) == 0) {
             f->ledger_id = e->id;
-        else
+            publish_ledger(f, e->id);
+        } else {
             tsr_error("cluster '%s': %s", f->cc->name, err);
+        }
         free(e);
     } else if (to == TSR_CLUSTER_IN_SYNC && f->ledger_id) {
-        if (tsr_ledger_close(f->env.ck, f->cc->name, f->ledger_id, now_ms, f->nparts, offs, err,
-                             sizeof(err)))
-            tsr_error("cluster '%s': %s", f->cc->name, err);
-        f->ledger_id = 0;
+        close_interval(f, now_ms, offs);
     }
     if (to == TSR_CLUSTER_DOWN) {
         f->down_since_ms = now_ms;
-        /* Only the partitions this relay delivers: the rest of the fleet rewinds its own,
-         * so each partition is rewound once. */
+        /* The coordinator rewinds every partition, whichever relay delivers it, so each
+         * is rewound once: where its owner stood as the fleet view last saw it. */
         for (int p = 0; p < f->nparts; p++)
-            f->down_position[p] = f->parts[p].owned ? f->parts[p].position : -1;
+            f->down_position[p] = f->parts[p].owned ? f->parts[p].position
+                                  : f->st.fleet_view ? f->st.position[p]
+                                                     : -1;
     }
     if (from == TSR_CLUSTER_DOWN && to != TSR_CLUSTER_DOWN) {
         /* Health changes are reported from inside write and probe callbacks, which
          * still hold a lane's batch: rewinding or resending here would pull it away
          * from under them. Act on the next loop iteration instead. */
-        if (f->down_since_ms && f->cc->recovery_rewind_ms > 0) f->rewind_pending = 1;
+        if (coord && f->down_since_ms && f->cc->recovery_rewind_ms > 0) f->rewind_pending = 1;
         event_active(f->recover_ev, 0, 0);
     }
 }
@@ -704,6 +772,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (n > f->nparts) f->nparts = f->st.nparts = n > TSR_CKPT_MAX_PARTITIONS ? TSR_CKPT_MAX_PARTITIONS : n;
     serve_group(f);
     update_lag(f, now_ms);
+    follow_role(f, now_ms);
     tsr_health_tick(f->health, now_ms);
     /* Down, whether it went down or has been since the relay started: stop reading. Its
      * return resumes reading at once, in on_recover. */

@@ -48,6 +48,8 @@ struct tsr_cluster_conf;
 struct tsr_httpc;
 struct tsr_kafka;
 struct tsr_forwarder;
+struct tsr_fleet;
+struct tsr_board;
 
 /* Re-sends offsets [from[p], to[p]) of each of nparts partitions to cluster, as a job
  * of the replay layer (replay/replay.h): how a forwarder re-sends the window before an
@@ -64,6 +66,7 @@ struct tsr_fwd_env {
     struct tsr_ckpt *ck;
     struct tsr_kafka *k; /* the producer: dead-letter topic, partition count, offsets by time */
     struct tsr_fleet *fleet;   /* the whole cluster's positions (relay/deliver/fleet.h) */
+    struct tsr_board *board;   /* the fleet's records and coordinator (relay/kafka/board.h) */
     tsr_fwd_resend_fn *resend; /* NULL: no rewind after an outage */
     void *resend_opaque;
     const struct tsr_config *cf;

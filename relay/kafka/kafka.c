@@ -22,6 +22,7 @@ struct tsr_kafka {
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
     rd_kafka_topic_t *dlq_rkt;
+    rd_kafka_topic_t *fleet_rkt;
     struct event_base *base;
     int wake_fds[2]; /* librdkafka writes to [1] when its main queue becomes non-empty */
     struct event *wake_ev;
@@ -132,6 +133,12 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         } else {
             tsr_metrics.dlq_records++;
         }
+        return;
+    }
+    if (m->rkt == k->fleet_rkt) {
+        if (m->err)
+            tsr_warn("cannot write to the fleet topic '%s': %s", rd_kafka_topic_name(m->rkt),
+                     rd_kafka_err2str(m->err));
         return;
     }
     struct pending *pd = m->_private;
@@ -297,6 +304,7 @@ int tsr_kafka_new(const struct tsr_config *cf, struct event_base *base, struct t
     }
     k->rkt = rd_kafka_topic_new(k->rk, cf->kafka_topic, NULL);
     k->dlq_rkt = rd_kafka_topic_new(k->rk, cf->kafka_dlq_topic, NULL);
+    k->fleet_rkt = rd_kafka_topic_new(k->rk, cf->kafka_fleet_topic, NULL);
 
     if (pipe2(k->wake_fds, O_NONBLOCK | O_CLOEXEC) != 0) {
         snprintf(err, errlen, "cannot create wake-up pipe: %s", strerror(errno));
@@ -347,6 +355,7 @@ int tsr_kafka_free(struct tsr_kafka **kp, int timeout_ms)
         }
         if (k->rkt) rd_kafka_topic_destroy(k->rkt);
         if (k->dlq_rkt) rd_kafka_topic_destroy(k->dlq_rkt);
+        if (k->fleet_rkt) rd_kafka_topic_destroy(k->fleet_rkt);
         rd_kafka_destroy(k->rk);
     }
     if (k->wake_ev) event_free(k->wake_ev);
@@ -549,6 +558,82 @@ void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, con
         tsr_warn("cannot queue rejected line %ld from %s for the dead-letter topic: %s", line_no,
                  client ? client : src, rd_kafka_err2str(err));
     }
+}
+
+int tsr_kafka_fleet_put(struct tsr_kafka *k, const char *key, const char *val, size_t len)
+{
+    /* Partition 0: the fleet topic is one ordered log, whatever it was created with. */
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        k->rk, RD_KAFKA_V_RKT(k->fleet_rkt), RD_KAFKA_V_PARTITION(0),
+        RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE((void *)val, val ? len : 0),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (err) {
+        tsr_warn("cannot queue '%s' for the fleet topic: %s", key, rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
+/* --- the fleet topic's creation: asynchronous, polled ---------------------------- */
+
+struct tsr_kafka_create {
+    rd_kafka_queue_t *q;
+};
+
+int tsr_kafka_fleet_create(struct tsr_kafka *k, const char *topic, struct tsr_kafka_create **cp,
+                           char *err, size_t errlen)
+{
+    struct tsr_kafka_create *c = *cp;
+    if (!c) {
+        char why[256];
+        rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, 1, -1, why, sizeof(why));
+        if (!nt) {
+            snprintf(err, errlen, "cannot describe topic '%s': %s", topic, why);
+            return -1;
+        }
+        /* Compacted: the newest record of each key (a job, a ledger interval) is what
+         * counts, and the log stays small for a relay that reads it from the start. */
+        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+        c = calloc(1, sizeof(*c));
+        if (!c) abort();
+        c->q = rd_kafka_queue_new(k->rk);
+        rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(k->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+        rd_kafka_AdminOptions_set_request_timeout(o, 10000, why, sizeof(why));
+        rd_kafka_CreateTopics(k->rk, &nt, 1, o, c->q);
+        rd_kafka_AdminOptions_destroy(o);
+        rd_kafka_NewTopic_destroy(nt);
+        *cp = c;
+        return 1;
+    }
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(c->q, 0);
+    if (!ev) return 1;
+    int rc = 0;
+    size_t n = 0;
+    const rd_kafka_topic_result_t **tr =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
+    if (!e && n == 1) e = rd_kafka_topic_result_error(tr[0]);
+    if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        snprintf(err, errlen, "cannot create topic '%s': %s", topic,
+                 n == 1 && rd_kafka_topic_result_error_string(tr[0])
+                     ? rd_kafka_topic_result_error_string(tr[0])
+                     : rd_kafka_err2str(e));
+        rc = -1;
+    } else if (!e) {
+        tsr_info("created the fleet topic '%s' (1 partition, compacted)", topic);
+    }
+    rd_kafka_event_destroy(ev);
+    tsr_kafka_fleet_create_free(cp);
+    return rc;
+}
+
+void tsr_kafka_fleet_create_free(struct tsr_kafka_create **cp)
+{
+    struct tsr_kafka_create *c = *cp;
+    if (!c) return;
+    rd_kafka_queue_destroy(c->q);
+    free(c);
+    *cp = NULL;
 }
 
 void tsr_kafka_header(struct rd_kafka_message_s *m, const char *name, char *out, size_t outlen)

@@ -131,6 +131,21 @@ struct rd_kafka_s *tsr_kafka_consumer_new(const struct tsr_config *cf, const cha
 int tsr_kafka_pause(struct rd_kafka_s *rk, const char *topic, int32_t first, int32_t count,
                     int pause);
 
+/* Appends one record to partition 0 of the fleet topic (kafka.fleet_topic): key, and
+ * val[0..len) copied, or a tombstone when val is NULL. Best effort: failures are logged.
+ * Returns 0, or -1 if it could not be queued. Any thread. */
+int tsr_kafka_fleet_put(struct tsr_kafka *k, const char *key, const char *val, size_t len);
+
+/* Creates topic as the fleet topic (1 partition, replication factor the broker's
+ * default, cleanup.policy=compact), without blocking: the first call with *cp NULL
+ * sends the request, later calls poll for the answer. Returns 1 while waiting, 0 once
+ * the topic exists (created now or before), -1 with err set on failure (call again to
+ * retry). *cp is the caller's until 0 or -1 free it. Any thread, one at a time. */
+struct tsr_kafka_create;
+int tsr_kafka_fleet_create(struct tsr_kafka *k, const char *topic, struct tsr_kafka_create **cp,
+                           char *err, size_t errlen);
+void tsr_kafka_fleet_create_free(struct tsr_kafka_create **cp);
+
 /* Copies the last header `name` of a consumed message (NUL-terminated, cut to outlen)
  * into out; "" when absent. The headers the producer writes are "db", "rp" and "src".
  * Any thread. */
