@@ -53,6 +53,8 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
     tsr_json_string(b, a->cf->datacenter);
     tsr_buf_puts(b, ",\"instance\":");
     tsr_json_string(b, a->cf->instance);
+    tsr_buf_printf(b, ",\"coordinator\":%s",
+                   a->d && tsr_delivery_coordinator(a->d) ? "true" : "false");
     tsr_buf_printf(b, ",\"uptime_s\":%lld,\"draining\":%s", (long long)(time(NULL) - m->start_time_s),
                    a->draining ? "true" : "false");
     tsr_buf_puts(b, ",\"kafka\":{\"brokers\":");

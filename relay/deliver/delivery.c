@@ -239,6 +239,11 @@ int tsr_delivery_status(struct tsr_delivery *d, struct tsr_cluster_status *out, 
     return n;
 }
 
+int tsr_delivery_coordinator(struct tsr_delivery *d)
+{
+    return tsr_board_coordinator(d->board);
+}
+
 struct tsr_ckpt *tsr_delivery_ckpt(struct tsr_delivery *d)
 {
     return d->ck;

@@ -59,6 +59,9 @@ void tsr_delivery_run(struct tsr_delivery *d, tsr_delivery_work_fn *work, void *
 /* Appends the JSON array of unfinished replay jobs (refreshed every 250 ms). */
 void tsr_delivery_replays(struct tsr_delivery *d, struct tsr_buf *out);
 
+/* 1 while this relay is the fleet's coordinator (relay/kafka/board.h). Any thread. */
+int tsr_delivery_coordinator(struct tsr_delivery *d);
+
 /* The state store, for reading the ledger (reads are safe from any thread). */
 struct tsr_ckpt *tsr_delivery_ckpt(struct tsr_delivery *d);
 
