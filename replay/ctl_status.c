@@ -65,8 +65,13 @@ static void print_status(const struct tsr_jsonr *st)
 {
     char b1[64], b2[64], b3[64], b4[256];
     tsr_ctl_duration_format(tsr_jsonr_get_int(st, "uptime_s", 0) * 1000, b1, sizeof(b1));
-    printf("tsrelay %s: up %s%s\n\n", tsr_jsonr_get_str(st, "datacenter", "?"), b1,
+    printf("tsrelay %s: up %s%s", tsr_jsonr_get_str(st, "datacenter", "?"), b1,
            tsr_jsonr_get_bool(st, "draining", 0) ? ", draining (not accepting writes)" : "");
+    /* A fleet member: which one, and whether it runs the fleet's replays and ledger. */
+    if (*tsr_jsonr_get_str(st, "instance", ""))
+        printf("; instance %s%s", tsr_jsonr_get_str(st, "instance", ""),
+               tsr_jsonr_get_bool(st, "coordinator", 0) ? " (the fleet's coordinator)" : "");
+    printf("\n\n");
 
     const struct tsr_jsonr *clusters = tsr_jsonr_get(st, "clusters");
     if (tsr_jsonr_len(clusters) == 0) {
@@ -84,6 +89,18 @@ static void print_status(const struct tsr_jsonr *st)
         }
         table_print(&t);
         table_free(&t);
+        /* State and lag are the whole cluster's; this relay delivers its share. */
+        struct tsr_buf share = {0};
+        for (size_t k = 0; k < tsr_jsonr_len(clusters); k++) {
+            const struct tsr_jsonr *cl = tsr_jsonr_at(clusters, k);
+            if (!tsr_jsonr_get(cl, "partitions_owned")) continue;
+            tsr_buf_printf(&share, "%s%s %lld/%zu", share.len ? ", " : "",
+                           tsr_jsonr_get_str(cl, "name", "?"),
+                           (long long)tsr_jsonr_get_int(cl, "partitions_owned", 0),
+                           tsr_jsonr_len(tsr_jsonr_get(cl, "partitions")));
+        }
+        if (share.len) printf("\nthis relay delivers: %.*s partitions\n", (int)share.len, share.data);
+        tsr_buf_free(&share);
     }
 
     const struct tsr_jsonr *k = tsr_jsonr_get(st, "kafka");
@@ -148,7 +165,17 @@ int cmd_checkpoints(struct ctl *c)
     }
     struct table t;
     struct tsr_buf js = {0};
-    table_init(&t, "CLUSTER", ">PARTITION", ">POSITION", ">HIGH", ">LAG");
+    /* A relay of a fleet names the relay delivering each partition. */
+    int owners = 0;
+    for (size_t k = 0; k < tsr_jsonr_len(clusters); k++) {
+        const struct tsr_jsonr *parts = tsr_jsonr_get(tsr_jsonr_at(clusters, k), "partitions");
+        for (size_t p = 0; p < tsr_jsonr_len(parts); p++)
+            owners |= tsr_jsonr_get(tsr_jsonr_at(parts, p), "owner") != NULL;
+    }
+    if (owners)
+        table_init(&t, "CLUSTER", ">PARTITION", ">POSITION", ">HIGH", ">LAG", "DELIVERED BY");
+    else
+        table_init(&t, "CLUSTER", ">PARTITION", ">POSITION", ">HIGH", ">LAG");
     tsr_buf_putc(&js, '[');
     for (size_t k = 0, nsel = 0; k < tsr_jsonr_len(clusters); k++) {
         const struct tsr_jsonr *cl = tsr_jsonr_at(clusters, k);
@@ -171,7 +198,11 @@ int cmd_checkpoints(struct ctl *c)
             snprintf(hs, sizeof(hs), high >= 0 ? "%lld" : "-", (long long)high);
             snprintf(ls, sizeof(ls), pos >= 0 && high >= 0 ? "%lld" : "-",
                      (long long)(high > pos ? high - pos : 0));
-            table_row(&t, name, pn, ps, hs, ls);
+            const char *owner = tsr_jsonr_get_str(pp, "owner", "");
+            if (owners)
+                table_row(&t, name, pn, ps, hs, ls, *owner ? owner : "-");
+            else
+                table_row(&t, name, pn, ps, hs, ls);
         }
     }
     tsr_buf_putc(&js, ']');

@@ -129,3 +129,13 @@ assert new[0][3] - new[0][2] >= 15000, new
 PY
 assert_eq "$l2" "$l1" "ledger of relay2 against relay1"
 assert_eq "$l3" "$l1" "ledger of relay3 against relay1"
+
+# --- tsrelayctl on any relay: the member, its share, and who delivers each partition ----
+out=$(actl "$lister" status) || fail "tsrelayctl status on relay$lister"
+grep -q "instance relay$lister" <<<"$out" || fail "status does not name the instance: $out"
+grep -qE "^this relay delivers: influx [0-9]+/12, vm [0-9]+/12 partitions$" <<<"$out" ||
+    fail "status does not show this relay's share: $out"
+out=$(actl "$lister" checkpoints --cluster vm) || fail "tsrelayctl checkpoints on relay$lister"
+grep -qE '^CLUSTER +PARTITION +POSITION +HIGH +LAG +DELIVERED BY$' <<<"$out" || fail "checkpoints header: $out"
+owners=$(awk 'NR > 1 && $6 ~ /^relay[123]$/' <<<"$out" | wc -l)
+assert_eq "$owners" 12 "partitions with a named relay delivering them"
