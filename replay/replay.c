@@ -21,6 +21,7 @@
 #include "relay/deliver/sink.h"
 
 #define DEFAULT_RATE 100000
+#define PUBLISH_EVERY_MS 250
 #define STEP_MS 20
 #define MAX_BACKOFF_MS 10000
 /* Each offset lookup of a replay's start waits at most this for Kafka. */
@@ -64,6 +65,8 @@ struct run {
     rd_kafka_message_t *held;                 /* read, not fitting the batch being built */
     int url;
     struct tsr_bucket bucket; /* the job's rate */
+    int64_t published_ms;     /* its record last went to the board then, in that state */
+    enum tsr_replay_state published_state;
     int64_t rate_t0_ns, rate_points0;
     char *authorization;
     struct run *next;
@@ -110,8 +113,13 @@ static void persist(struct run *u)
     tsr_replay_job_encode(&u->job, &rec);
     if (tsr_ckpt_job_put(u->r->env.ck, u->job.id, rec.data, rec.len, err, sizeof(err)))
         tsr_error("replay %llu: %s", (unsigned long long)u->job.id, err);
-    if (u->r->env.board && u->r->active) {
-        /* Every relay lists it, and the next coordinator resumes it from here. */
+    /* Every relay lists it, and the next coordinator resumes it from here: every change
+     * of state, and progress four times a second (what a new coordinator sends again). */
+    if (u->r->env.board && u->r->active &&
+        (u->published_ms == 0 || u->job.state != u->published_state ||
+         u->job.updated_ms - u->published_ms >= PUBLISH_EVERY_MS)) {
+        u->published_ms = u->job.updated_ms;
+        u->published_state = u->job.state;
         char key[48];
         snprintf(key, sizeof(key), "job/%llu", (unsigned long long)u->job.id);
         tsr_board_put(u->r->env.board, key, rec.data, rec.len);
