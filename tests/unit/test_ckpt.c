@@ -22,7 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "relay/core/buf.h"
 #include "relay/deliver/ckpt.h"
+#include "relay/deliver/fleet.h"
 
 struct fixture {
     char dir[64];
@@ -541,6 +543,66 @@ static void test_ledger_trim(void **state)
 }
 
 /* Names that are prefixes of each other, and neighbours in byte order either side. */
+/* The fleet: an entry read from the board (serialized by the coordinator) is stored
+ * under its own id, replaces an older copy, and reads back field by field; the next
+ * entry this relay opens (as a new coordinator) continues the ids. */
+static void test_ledger_board_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct tsr_ckpt *ck = open_store(f);
+    struct tsr_ledger_entry *e = entry(1000, "outage", "write failed: HTTP 503", 12);
+    e->id = 7;
+    struct tsr_buf rec = {0};
+    tsr_ledger_serialize(e, &rec);
+    struct tsr_ledger_entry *got = calloc(1, sizeof(*got));
+    assert_int_equal(tsr_ledger_parse(rec.data, rec.len, got), 0);
+    assert_int_equal(got->id, 7);
+    assert_int_equal(got->from_ms, 1000);
+    assert_int_equal(got->nparts, 12);
+    assert_int_equal(got->from_offset[11], 1011);
+    assert_string_equal(got->reason, "write failed: HTTP 503");
+    assert_int_equal(tsr_ledger_parse(rec.data, 7, got), -1);
+    assert_int_equal(tsr_ledger_parse(rec.data, rec.len - 1, got), -1);
+
+    assert_int_equal(tsr_ledger_store(ck, "vm", got, f->err, sizeof(f->err)), 0);
+    got->to_ms = 2000; /* closed by the coordinator: the newer copy replaces it */
+    got->to_offset[3] = 42;
+    assert_int_equal(tsr_ledger_store(ck, "vm", got, f->err, sizeof(f->err)), 0);
+    memset(got, 0, sizeof(*got));
+    assert_int_equal(tsr_ledger_get(ck, "vm", 7, got, f->err, sizeof(f->err)), 0);
+    assert_int_equal(got->to_ms, 2000);
+    assert_int_equal(got->to_offset[3], 42);
+    assert_int_equal(tsr_ledger_get(ck, "vm", 8, got, f->err, sizeof(f->err)), 1);
+    assert_int_equal(tsr_ledger_get(ck, "influx", 7, got, f->err, sizeof(f->err)), 1);
+    assert_int_equal(ledger_open1(f, ck, "vm", 3000, 2), 8);
+
+    tsr_buf_free(&rec);
+    free(got);
+    free(e);
+    tsr_ckpt_close(&ck);
+}
+
+/* The metadata a forwarder commits with each position, as the fleet view and a relay
+ * taking a partition over read it. */
+static void test_commit_metadata(void **state)
+{
+    (void)state;
+    int64_t ts = -1, sent = -1;
+    char by[16] = "?";
+    tsr_fleet_parse_meta("ts=1700000000123 sent=4711 by=node-a.dc1", &ts, &sent, by, sizeof(by));
+    assert_int_equal(ts, 1700000000123);
+    assert_int_equal(sent, 4711);
+    assert_string_equal(by, "node-a.dc1");
+    ts = sent = -1;
+    tsr_fleet_parse_meta("", &ts, &sent, by, sizeof(by));
+    assert_int_equal(ts, -1); /* absent: left as it was */
+    assert_int_equal(sent, -1);
+    tsr_fleet_parse_meta("ts=5 by=a-very-long-instance-name", &ts, &sent, by, sizeof(by));
+    assert_int_equal(ts, 5);
+    assert_int_equal(sent, -1);
+    assert_string_equal(by, "a-very-long-ins"); /* cut to the buffer */
+}
+
 static void test_ledger_prefix_clusters(void **state)
 {
     struct fixture *f = *state;
@@ -587,6 +649,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ledger_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_trim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_prefix_clusters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ledger_board_round_trip, setup, teardown),
+        cmocka_unit_test(test_commit_metadata),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,6 +69,11 @@ static void test_example_loads(void **state)
     assert_string_equal(cf->kafka_brokers, "127.0.0.1:9092");
     assert_string_equal(cf->kafka_topic, "metrics");
     assert_string_equal(cf->kafka_dlq_topic, "metrics.dlq");
+    assert_string_equal(cf->kafka_fleet_topic, "metrics.fleet");
+    assert_int_equal(cf->kafka_session_timeout_ms, 10000);
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    if (!getenv("TSRELAY_INSTANCE")) assert_string_equal(cf->instance, host);
     assert_string_equal(cf->state_dir, "./tmp/state");
     assert_int_equal(cf->nkafka_properties, 0);
     assert_int_equal(cf->ngraphite_templates, 2);
@@ -178,6 +183,29 @@ static void test_empty_sections(void **state)
     assert_string_equal(cf->listen_graphite, "");
     assert_string_equal(cf->listen_http, "");
     tsr_config_free(&cf);
+}
+
+/* instance: $TSRELAY_INSTANCE when the file has none (the DaemonSet's node name), and
+ * what Kafka takes as a group.instance.id. */
+static void test_instance(void **state)
+{
+    (void)state;
+    setenv("TSRELAY_INSTANCE", "node-7", 1);
+    struct tsr_config *cf = load_ok(BASE);
+    assert_string_equal(cf->instance, "node-7");
+    tsr_config_free(&cf);
+    cf = load_ok("instance: relay-a\n" BASE);
+    assert_string_equal(cf->instance, "relay-a");
+    tsr_config_free(&cf);
+    setenv("TSRELAY_INSTANCE", "no/slash", 1);
+    load_err(BASE, "t.yaml:1:1: 'instance' must be 1 to 200 letters, digits, '-', '_' or '.': 'no/slash'");
+    unsetenv("TSRELAY_INSTANCE");
+    load_err("instance: a b\n" BASE,
+             "t.yaml:1:11: 'instance' must be 1 to 200 letters, digits, '-', '_' or '.': 'a b'");
+    load_err(BASE "  fleet_topic: metrics.dlq\n",
+             "t.yaml:5:16: 'kafka.fleet_topic' must differ from 'kafka.dlq_topic'");
+    load_err(BASE "  session_timeout_ms: 1s\n",
+             "t.yaml:5:23: 'kafka.session_timeout_ms' must be between 6000 and 300000");
 }
 
 static void test_errors(void **state)
@@ -653,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_schema_defaults_in_bounds),
         cmocka_unit_test(test_empty_sections),
+        cmocka_unit_test(test_instance),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_duplicate_cluster_names),
         cmocka_unit_test(test_secrets_from_files),
