@@ -918,6 +918,7 @@ static void take_partitions(struct tsr_forwarder *f, rd_kafka_topic_partition_li
         }
         pt->owned = 1;
         pt->sent_to = pt->position;
+        pt->dirty = 1; /* the first commit names the new owner for the fleet view */
         parts->elems[i].offset = pt->fetched;
         n++;
     }

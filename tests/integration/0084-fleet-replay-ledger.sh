@@ -10,38 +10,14 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/relay.sh"
 . "$(dirname "$0")/../lib/forward.sh"
+. "$(dirname "$0")/../lib/fleet.sh"
+# Points resent after the outage must overwrite themselves here: deduplication on.
+export VM_FLAGS=-dedup.minScrapeInterval=1ms
 
 export KAFKA_PARTITIONS=12
-start_kafka
-start_influxdb
-start_victoriametrics
-influx_query tsrtest 'CREATE DATABASE tsrtest' >/dev/null
-
-declare -A HTTP ADMIN PID
-relay_up()
-{
-    local i=$1
-    [ -n "${HTTP[$i]:-}" ] || { HTTP[$i]=$(free_port); ADMIN[$i]=$(free_port); }
-    cat >"$TSR_TMP/relay$i.yaml" <<YAML
-datacenter: test
-instance: relay$i
-listen: {http: 127.0.0.1:${HTTP[$i]}, graphite: "", admin: 127.0.0.1:${ADMIN[$i]}}
-kafka: {brokers: $KAFKA_BROKERS, topic: metrics, session_timeout_ms: 6000}
-state_dir: $TSR_TMP/state$i
-clusters:
-  - name: influx
-    type: influxdb
-    urls: [$INFLUX_URL]
-  - name: vm
-    type: victoriametrics
-    urls: [$VM_URL]
-YAML
-    spawn "relay$i" "$TSRELAY_BIN" -c "$TSR_TMP/relay$i.yaml"
-    PID[$i]=$SPAWN_PID
-    wait_http "http://127.0.0.1:${ADMIN[$i]}/ready" 60 200 || fail "relay$i not ready"
-}
-status() { curl -s "http://127.0.0.1:${ADMIN[$1]}/status"; }
-actl() { local i=$1; shift; "$(dirname "$TSRELAY_BIN")/tsrelayctl" -a "127.0.0.1:${ADMIN[$i]}" "$@"; }
+fleet_servers
+status() { curl -s "http://127.0.0.1:$(fleet_admin "$1")/status"; }
+actl() { local i=$1; shift; "$(dirname "$TSRELAY_BIN")/tsrelayctl" -a "127.0.0.1:$(fleet_admin "$i")" "$@"; }
 coordinator()
 {
     local i
@@ -51,11 +27,10 @@ coordinator()
     done
     return 1
 }
-fsend() { python3 "$REPO_ROOT/tests/tools/lpsend.py" --port "${HTTP[$1]}" --step-ns 1000000 --batch 5000 "${@:2}"; }
 
-relay_up 1
-relay_up 2
-relay_up 3
+fleet_start 1
+fleet_start 2
+fleet_start 3
 for ((t = 0; t < 150; t++)); do coord=$(coordinator 1 2 3) && break; sleep 0.2; done
 [ -n "${coord:-}" ] || fail "no relay became the coordinator"
 log "coordinator: relay$coord"
@@ -64,8 +39,8 @@ for i in 1 2 3; do [ "$i" = "$coord" ] || others+=("$i"); done
 asker=${others[0]} lister=${others[1]}
 
 since=$(rfc3339 $(($(date +%s%3N) - 2000)))
-fsend 1 --lines 40000 >/dev/null || fail "writes not acknowledged"
-fsend 2 --start 40000 --lines 40000 >/dev/null || fail "writes not acknowledged"
+fleet_send 1 0 40000 >/dev/null || fail "writes not acknowledged"
+fleet_send 2 40000 40000 >/dev/null || fail "writes not acknowledged"
 wait_counts influx "$(expected_counts 80000)" 90
 wait_counts vm "$(expected_counts 80000)" 90
 
@@ -83,7 +58,7 @@ sleep 3
 done_before=$(actl "$lister" --json replay show "$id" | python3 -c "import json,sys; print(json.load(sys.stdin)['points_sent'])")
 log "killing the coordinator relay$coord with the job at $done_before points"
 [ "$done_before" -lt 80000 ] || fail "the replay finished before the kill; nothing tested"
-kill -KILL "${PID[$coord]}"
+fleet_kill "$coord"
 for ((t = 0; t < 600; t++)); do
     st=$(actl "$lister" --json replay show "$id" | python3 -c "import json,sys; print(json.load(sys.stdin)['state'])")
     [ "$st" = done ] && break
@@ -95,26 +70,26 @@ log "relay$new took the job over and finished it"
 wait_counts influx "$(expected_counts 80000)" 60
 counts_influx tsrtest --sample 7 --sample 39999 --sample 79999 --step-ns 1000000 >/dev/null ||
     fail "influx sampled values differ after the replay"
-relay_up "$coord" # back, as a member that no longer coordinates
+fleet_start "$coord" # back, as a member that no longer coordinates
 for i in 1 2 3; do
     n=$(actl "$i" --json replay list | python3 -c "import json,sys; print(len(json.load(sys.stdin)['replays']))")
     assert_eq "$n" 1 "replay jobs listed by relay$i"
 done
 
 # --- a cluster down for 20 s: one interval, on every relay ------------------------------
-for i in 1 2 3; do wait_http "http://127.0.0.1:${ADMIN[$i]}/clusters/vm/ready" 60 200 || fail "vm not ready on relay$i"; done
+for i in 1 2 3; do wait_http "http://127.0.0.1:$(fleet_admin "$i")/clusters/vm/ready" 60 200 || fail "vm not ready on relay$i"; done
 ledger_of() { status "$1" | python3 -c "
 import json, sys
 c = next(c for c in json.load(sys.stdin)['clusters'] if c['name'] == 'vm')
 print(json.dumps([(e['id'], e['kind'], e['from_ms'], e['to_ms']) for e in c['ledger'] if e['kind'] == 'outage']))"; }
 before=$(ledger_of 1)
 stop_victoriametrics
-fsend 1 --start 80000 --lines 20000 --batch 1000 --pause 0.5 >/dev/null &
+fleet_send 1 80000 20000 --batch 1000 --pause 0.5 >/dev/null &
 writer=$!
 sleep 20
 wait "$writer" || fail "writes during the outage not acknowledged"
 start_victoriametrics
-for i in 1 2 3; do wait_http "http://127.0.0.1:${ADMIN[$i]}/clusters/vm/ready" 90 200 || fail "vm not ready again on relay$i"; done
+for i in 1 2 3; do wait_http "http://127.0.0.1:$(fleet_admin "$i")/clusters/vm/ready" 90 200 || fail "vm not ready again on relay$i"; done
 wait_counts vm "$(expected_counts 100000)" 60
 sleep 1.5 # the ledger record travels through kafka to every relay
 l1=$(ledger_of 1) l2=$(ledger_of 2) l3=$(ledger_of 3)

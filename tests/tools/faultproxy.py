@@ -21,6 +21,9 @@ Control API (HTTP on --control, JSON in and out):
                    gives up or when the mode is next set through POST /mode: then the
                    connection is closed unanswered ("close", default) or the request
                    is forwarded and the upstream's answer relayed ("forward")
+               {"mode":"slow","delay_ms":1500,"count":N}
+                   forward the request at once, and relay the upstream's answer only
+                   DELAY_MS later: the write has landed, its writer does not know yet
                {"mode":"partial","marker":"BAD","count":N}
                    forward the body minus the lines containing MARKER (default "BAD";
                    gunzipped and re-gzipped when Content-Encoding: gzip), then answer
@@ -40,7 +43,8 @@ Control API (HTTP on --control, JSON in and out):
                Answers 200 with the new mode, 400 on a bad body or unknown key.
   GET  /mode   the current mode (with "remaining" count)
   GET  /stats  {"mode":{...},"connections":N,"received":N,"forwarded":N,
-                "faulted":{"status":N,"retry_after":N,"hang":N,"partial":N,"refuse":N},
+                "faulted":{"status":N,"retry_after":N,"hang":N,"slow":N,"partial":N,
+                           "refuse":N},
                 "bytes_forwarded":N,"lines_forwarded":N,"lines_dropped":N,
                 "upstream_errors":N,"answered":{"204":N,...}}
                bytes_forwarded: request body bytes sent upstream (as sent, so
@@ -62,7 +66,7 @@ import time
 import zlib
 from urllib.parse import urlsplit
 
-MODES = ("pass", "status", "retry_after", "hang", "partial", "refuse")
+MODES = ("pass", "status", "retry_after", "hang", "slow", "partial", "refuse")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
               "te", "trailer", "trailers", "transfer-encoding", "upgrade",
               "proxy-connection"}
@@ -318,6 +322,7 @@ FAULT_KEYS = {
     "status": {"status", "count", "path"},
     "retry_after": {"status", "retry_after", "count", "path"},
     "hang": {"count", "path", "on_release"},
+    "slow": {"delay_ms", "count", "path"},
     "partial": {"marker", "count", "path"},
     "refuse": {"count"},
 }
@@ -359,6 +364,11 @@ def parse_mode(obj):
         if rel not in ("close", "forward"):
             raise ValueError("on_release must be close or forward")
         m["on_release"] = rel
+    if mode == "slow":
+        d = obj.get("delay_ms", 1000)
+        if type(d) is not int or not 0 <= d <= 600000:
+            raise ValueError("delay_ms must be an integer 0..600000")
+        m["delay_ms"] = d
     if mode == "partial":
         mk = obj.get("marker", "BAD")
         if not isinstance(mk, str) or not mk:
@@ -525,6 +535,10 @@ class Proxy:
                 self.rlog(f"{req.method} {req.target} - hang (released, connection closed)")
             return False
 
+        if mode == "slow":
+            self.use_fault()
+            return await self.forward(req, writer, up, "slow", delay_s=m["delay_ms"] / 1000)
+
         if mode == "partial":
             return await self.partial(req, writer, up, m)
         raise AssertionError(mode)
@@ -567,9 +581,10 @@ class Proxy:
             f"forwarded={len(good)})")
         return req.keep_alive
 
-    async def forward(self, req, writer, up, label, relay_if=None):
-        """Forwards REQ and relays the answer. With RELAY_IF, only relays when
-        relay_if(status) holds and otherwise returns NOT_RELAYED without answering."""
+    async def forward(self, req, writer, up, label, relay_if=None, delay_s=0):
+        """Forwards REQ and relays the answer (DELAY_S after it came). With RELAY_IF,
+        only relays when relay_if(status) holds and otherwise returns NOT_RELAYED
+        without answering."""
         try:
             st, rsn, rh, rbody = await up.request(req.method, req.target, req.headers,
                                                   req.body)
@@ -588,6 +603,8 @@ class Proxy:
         self.stats["lines_forwarded"] += count_lines(req.body, req.headers)
         if relay_if is not None and not relay_if(st):
             return NOT_RELAYED
+        if delay_s:
+            await asyncio.sleep(delay_s)
         hdrs = forwardable(rh, drop=("content-length",) if req.method != "HEAD" else ())
         await send_response(writer, st, hdrs, rbody, req.keep_alive, req.method == "HEAD",
                             reason_text=rsn)

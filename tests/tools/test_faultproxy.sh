@@ -214,6 +214,22 @@ check "$(grep -i '^Retry-After:' "$TMP/resp.hdr" | tr -d '\r')" "Retry-After: 2"
 check "$(post "$TMP/three.lp")" 204 "retry_after count=1: then pass"
 check "$(pstat 'faulted["retry_after"]')" 1 "retry_after: counter"
 
+echo "--- slow"
+l0=$(ustat lines)
+mode '{"mode":"slow","delay_ms":800,"count":1}'
+t0=$(now_ms)
+curl -s -o /dev/null -w '%{http_code}' -m 10 --data-binary "@$TMP/three.lp" "$PX/write?db=slow" \
+    >"$TMP/slow.code" &
+SC=$!
+sleep 0.3
+check "$(ustat lines)" $((l0 + 3)) "slow: forwarded at once"
+check_cmd kill -0 "$SC" -- "slow: the answer still held back"
+wait "$SC"
+t1=$(now_ms)
+check "$(cat "$TMP/slow.code")" 204 "slow: the upstream's answer relayed"
+check_cmd test $((t1 - t0)) -ge 750 -- "slow: answered after the delay ($((t1 - t0)) ms)"
+check "$(pstat 'faulted["slow"]')" 1 "slow: counter"
+
 echo "--- hang"
 l0=$(ustat lines)
 mode '{"mode":"hang","count":1}'

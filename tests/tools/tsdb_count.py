@@ -6,8 +6,14 @@ database, and the sum of their values. lpsend's line i carries fi=i, so for line
 0..n-1 the sum is n(n-1)/2: equal counts AND sums mean every point arrived once, with
 its value. --sample I also checks line I's value at its exact timestamp.
 
+--vm-raw URL prints "RAW COUNT SUM" instead: RAW is every sample VictoriaMetrics
+stores, duplicates included (run it without -dedup.minScrapeInterval to keep them);
+COUNT and SUM are over distinct points (series and timestamp), as --vm would print them
+with deduplication on. RAW - COUNT is the number of points written more than once.
+
   tsdb_count.py --influx URL --db DB [--sample I --step-ns S]
-  tsdb_count.py --vm URL [--db DB] [--sample I --step-ns S]"""
+  tsdb_count.py --vm URL [--db DB] [--sample I --step-ns S]
+  tsdb_count.py --vm-raw URL [--db DB] [--sample I --step-ns S]"""
 import argparse
 import json
 import sys
@@ -58,6 +64,21 @@ def vm(a):
     return count, total
 
 
+def vm_raw(a):
+    """(raw samples, distinct points, sum of the distinct points' values)."""
+    sel = '{__name__=~"m[0-6]_fi"%s}' % (f',db="{a.db}"' if a.db else "")
+    # reduce_mem_usage=1: the samples as stored, neither merged nor deduplicated by the
+    # query layer (a series may then come in several lines).
+    raw = 0
+    seen = {}
+    for s in vm_export(a, sel, [("start", "0"), ("reduce_mem_usage", "1")]):
+        key = json.dumps(s["metric"], sort_keys=True)
+        raw += len(s["values"])
+        for v, t in zip(s["values"], s["timestamps"]):
+            seen[(key, t)] = v
+    return raw, len(seen), int(sum(seen.values()))
+
+
 def vm_sample(a, i):
     ms = (T0 + i * a.step_ns) // 1_000_000
     sel = '{__name__="m%d_fi",host="h%d"%s}' % (i % 7, i % 101, f',db="{a.db}"' if a.db else "")
@@ -72,14 +93,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--influx")
     ap.add_argument("--vm")
+    ap.add_argument("--vm-raw", metavar="URL",
+                    help='VictoriaMetrics: print "RAW COUNT SUM", duplicates counted in RAW')
     ap.add_argument("--db", default="")
     ap.add_argument("--sample", type=int, action="append", default=[])
     ap.add_argument("--step-ns", type=int, default=1_000_000)
     a = ap.parse_args()
-    if bool(a.influx) == bool(a.vm):
-        ap.error("give exactly one of --influx and --vm")
-    count, total = influx(a) if a.influx else vm(a)
-    print(count, total)
+    if [bool(a.influx), bool(a.vm), bool(a.vm_raw)].count(True) != 1:
+        ap.error("give exactly one of --influx, --vm and --vm-raw")
+    if a.vm_raw:
+        a.vm = a.vm_raw
+        print(*vm_raw(a))
+    else:
+        count, total = influx(a) if a.influx else vm(a)
+        print(count, total)
     bad = 0
     for i in a.sample:
         v = influx_sample(a, i) if a.influx else vm_sample(a, i)
