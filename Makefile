@@ -5,7 +5,7 @@
 #   make asan       unit tests and the bad-input integration test under ASan+UBSan
 #   make unit       unit tests only          make integration   integration tests only
 #   make fuzz       libFuzzer on the line-protocol parser (FUZZ_SECONDS, default 60)
-#   make bench      ingest, end-to-end and replay benchmarks (vmagent side by side)
+#   make bench      ingest, end-to-end, replay and fleet benchmarks (vmagent side by side)
 #   make setup      install what the build and tests need (apt, Kafka jars via Maven)
 #   make demo       the local demo from README.md
 #   make format / make lint / make config-reference
@@ -127,6 +127,7 @@ bench: all
 	bench/run.sh
 	bench/e2e.sh
 	bench/replay.sh
+	bench/fleet.sh
 
 setup:
 	tools/setup.sh
