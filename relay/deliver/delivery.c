@@ -8,6 +8,7 @@
 
 #include "relay/deliver/ckpt.h"
 #include "relay/deliver/fleet.h"
+#include "relay/deliver/ledger_share.h"
 #include "relay/kafka/board.h"
 #include "relay/core/clock.h"
 #include "config/config.h"
@@ -23,6 +24,7 @@ struct tsr_delivery {
     struct tsr_ckpt *ck;
     struct tsr_fleet *fleet;
     struct tsr_board *board;
+    struct tsr_ledger_share *ledger; /* the fleet's one ledger, copied from the board */
     struct tsr_forwarder **fwd;
     int nfwd;
     pthread_t thread;
@@ -115,26 +117,6 @@ void tsr_delivery_replays(struct tsr_delivery *d, struct tsr_buf *out)
     pthread_mutex_unlock(&d->mu);
 }
 
-/* Ledger intervals are recorded by the fleet's coordinator; every relay keeps a copy of
- * what it reads on the board, so /status shows one ledger wherever it is asked. */
-static void on_board_record(void *opaque, const char *key, const char *val, size_t len)
-{
-    struct tsr_delivery *d = opaque;
-    if (strncmp(key, "ledger/", 7) != 0 || !val) return;
-    const char *slash = strrchr(key + 7, '/');
-    if (!slash || slash == key + 7) return;
-    char cluster[128];
-    snprintf(cluster, sizeof(cluster), "%.*s", (int)(slash - (key + 7)), key + 7);
-    struct tsr_ledger_entry *e = calloc(1, sizeof(*e));
-    if (!e) abort();
-    char err[256];
-    if (tsr_ledger_parse(val, len, e) != 0)
-        tsr_warn("fleet: unreadable ledger record '%s'; skipped", key);
-    else if (tsr_ledger_store(d->ck, cluster, e, err, sizeof(err)) != 0)
-        tsr_error("fleet: %s", err);
-    free(e);
-}
-
 static void on_snapshot(evutil_socket_t fd, short what, void *arg)
 {
     snapshot(arg);
@@ -198,7 +180,7 @@ int tsr_delivery_start(const struct tsr_config *cf, struct tsr_kafka *k,
     if (!d->fwd || !d->snap) abort();
     if (tsr_fleet_new(cf, k, &d->fleet, err, errlen)) goto fail;
     if (tsr_board_new(cf, k, d->base, &d->board, err, errlen)) goto fail;
-    tsr_board_listen(d->board, on_board_record, NULL, d);
+    tsr_ledger_share_new(d->board, d->ck, &d->ledger);
     struct tsr_fwd_env env = {.base = d->base, .hc = d->hc, .ck = d->ck, .k = k, .cf = cf,
                               .fleet = d->fleet, .board = d->board};
     if (runner) {
@@ -261,6 +243,7 @@ void tsr_delivery_stop(struct tsr_delivery **dp)
      * the board, whose last word (no longer the coordinator) goes to the replayer. */
     tsr_httpc_free(&d->hc);
     tsr_board_free(&d->board);
+    tsr_ledger_share_free(&d->ledger);
     for (int i = 0; i < d->nfwd; i++) tsr_forwarder_free(&d->fwd[i]);
     if (d->replayer) d->runner->close(&d->replayer);
     tsr_fleet_free(&d->fleet);

@@ -17,6 +17,7 @@
 #include "relay/core/log.h"
 #include "relay/core/pace.h"
 #include "relay/deliver/fleet.h"
+#include "relay/deliver/ledger_share.h"
 #include "relay/deliver/sink.h"
 #include "relay/kafka/board.h"
 
@@ -30,6 +31,8 @@
 /* Reading the group's committed offsets when partitions are assigned (one request to
  * the group coordinator) blocks the forwarding thread up to this long. */
 #define COMMITTED_TIMEOUT_MS 10000
+/* A consumer librdkafka declared unusable is replaced after this long. */
+#define REOPEN_DELAY_MS 2000
 
 /* A slice of a batch's body sent as one request: the whole body, or part of it while
  * rejected lines are being isolated. */
@@ -110,6 +113,7 @@ struct tsr_forwarder {
     int handing_off;
     int closing; /* in rd_kafka_consumer_close: rebalances only release */
     int was_coordinator;          /* of the fleet, at the last tick */
+    int64_t reopen_after_ms;      /* a consumer found unusable is replaced after this */
     int64_t handoff_deadline_ns;
     struct tsr_cluster_status st;
 };
@@ -224,10 +228,8 @@ static void handle_gap(struct tsr_forwarder *f, int32_t p)
             e->from_offset[i] = e->to_offset[i] = f->parts[i].fetched;
         e->from_offset[p] = from;
         e->to_offset[p] = lo;
-        char why[256];
-        if (tsr_ledger_open(f->env.ck, f->cc->name, e, why, sizeof(why)) == 0)
-            tsr_ledger_close(f->env.ck, f->cc->name, e->id, e->to_ms, e->nparts, e->to_offset,
-                             why, sizeof(why));
+        /* This relay delivers the partition, the coordinator keeps the ledger. */
+        tsr_ledger_share_record(f->env.board, f->env.ck, f->cc->name, f->env.cf->instance, e);
         free(e);
     } else {
         lo = from; /* nothing was lost: the offset is simply valid again */
@@ -249,6 +251,7 @@ static void handle_gap(struct tsr_forwarder *f, int32_t p)
 
 static int reassign(struct tsr_forwarder *f, char *err, size_t errlen);
 static int open_consumer(struct tsr_forwarder *f, int nparts, char *err, size_t errlen);
+static void reopen_if_fatal(struct tsr_forwarder *f, int64_t now_ms);
 
 /* Reads what the lanes have room for. */
 static void pull(struct tsr_forwarder *f)
@@ -561,23 +564,6 @@ static int coordinator(const struct tsr_forwarder *f)
     return !f->env.board || tsr_board_coordinator(f->env.board);
 }
 
-/* Puts ledger entry id on the board, where every relay of the fleet reads it. */
-static void publish_ledger(struct tsr_forwarder *f, uint64_t id)
-{
-    if (!f->env.board) return;
-    struct tsr_ledger_entry *e = calloc(1, sizeof(*e));
-    if (!e) abort();
-    char err[256], key[160];
-    if (tsr_ledger_get(f->env.ck, f->cc->name, id, e, err, sizeof(err)) == 0) {
-        struct tsr_buf rec = {0};
-        tsr_ledger_serialize(e, &rec);
-        snprintf(key, sizeof(key), "ledger/%s/%llu", f->cc->name, (unsigned long long)id);
-        tsr_board_put(f->env.board, key, rec.data, rec.len);
-        tsr_buf_free(&rec);
-    }
-    free(e);
-}
-
 static void close_interval(struct tsr_forwarder *f, int64_t now_ms, const int64_t *offs)
 {
     char err[256];
@@ -585,7 +571,7 @@ static void close_interval(struct tsr_forwarder *f, int64_t now_ms, const int64_
                          sizeof(err)))
         tsr_error("cluster '%s': %s", f->cc->name, err);
     else
-        publish_ledger(f, f->ledger_id);
+        tsr_ledger_share_publish(f->env.board, f->env.ck, f->cc->name, f->ledger_id);
     f->ledger_id = 0;
 }
 
@@ -641,7 +627,7 @@ static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr
         memcpy(e->from_offset, offs, sizeof(int64_t) * (size_t)f->nparts);
         if (tsr_ledger_open(f->env.ck, f->cc->name, e, err, sizeof(err)) == 0) {
             f->ledger_id = e->id;
-            publish_ledger(f, e->id);
+            tsr_ledger_share_publish(f->env.board, f->env.ck, f->cc->name, e->id);
         } else {
             tsr_error("cluster '%s': %s", f->cc->name, err);
         }
@@ -763,8 +749,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     struct tsr_forwarder *f = arg;
     int64_t now_ms = tsr_clock_now_ns() / 1000000;
     if (f->rk) rd_kafka_poll(f->rk, 0);
+    reopen_if_fatal(f, now_ms);
     int n = tsr_kafka_partitions(f->env.k);
-    if (!f->rk && n > 0 && !f->stopping) {
+    if (!f->rk && n > 0 && !f->stopping && now_ms >= f->reopen_after_ms) {
         char err[256];
         if (open_consumer(f, n, err, sizeof(err)) != 0) tsr_error("cluster '%s': %s", f->cc->name, err);
     }
@@ -942,9 +929,10 @@ static void take_partitions(struct tsr_forwarder *f, rd_kafka_topic_partition_li
 
 /* Ends a handoff: what is still in flight is abandoned (its callback frees it), what
  * waits for a retry is dropped, the positions are committed, and the partitions go. */
-static void finish_handoff(struct tsr_forwarder *f)
+/* Drops every lane's batch: those in flight when their answer comes. Returns how many
+ * requests were in flight. */
+static int abandon_batches(struct tsr_forwarder *f)
 {
-    evtimer_del(f->handoff_ev);
     int abandoned = 0;
     for (int i = 0; i < f->nlanes; i++) {
         struct lane *l = &f->lanes[i];
@@ -955,7 +943,18 @@ static void finish_handoff(struct tsr_forwarder *f)
         } else {
             batch_free(&l->sending);
         }
+        batch_free(&l->filling);
+        l->filling = batch_new();
+        if (l->held) rd_kafka_message_destroy(l->held);
+        l->held = NULL;
     }
+    return abandoned;
+}
+
+static void finish_handoff(struct tsr_forwarder *f)
+{
+    evtimer_del(f->handoff_ev);
+    int abandoned = abandon_batches(f);
     if (abandoned)
         tsr_warn("cluster '%s': handing partitions off with %d request%s unanswered; the next "
                  "owner sends them again", f->cc->name, abandoned, abandoned == 1 ? "" : "s");
@@ -1063,6 +1062,49 @@ static int open_consumer(struct tsr_forwarder *f, int nparts, char *err, size_t 
     return 0;
 }
 
+/* Closes the consumer and forgets every partition: at shutdown, after the last commit,
+ * or when librdkafka has declared it unusable. A static member does not leave the group
+ * on close: its partitions wait for it for kafka.session_timeout_ms, so a restart (or
+ * a new consumer under the same instance) takes them back without a rebalance. */
+static void close_consumer(struct tsr_forwarder *f)
+{
+    if (!f->rk) return;
+    f->closing = 1; /* closing calls on_rebalance once more, with nothing left to do */
+    rd_kafka_consumer_close(f->rk);
+    for (int p = 0; p < f->nparts; p++) {
+        if (f->parts[p].q) rd_kafka_queue_destroy(f->parts[p].q);
+        f->parts[p].q = NULL;
+        f->parts[p].owned = 0;
+    }
+    if (f->cq) rd_kafka_queue_destroy(f->cq);
+    f->cq = NULL;
+    rd_kafka_destroy(f->rk);
+    f->rk = NULL;
+    f->closing = 0;
+    f->reading_paused = 0;
+    f->st.partitions_owned = 0;
+}
+
+/* A fatal consumer error: most often a static member fenced after its session expired
+ * while the broker was away (librdkafka rejoins under a new member id, and the broker
+ * fences the old one: itself). A new consumer under the same instance replaces the old
+ * registration, as a restarted relay does; a real twin would fence it again, so
+ * rebuilding waits a few seconds each time and says so. */
+static void reopen_if_fatal(struct tsr_forwarder *f, int64_t now_ms)
+{
+    char why[256];
+    if (!f->rk || !rd_kafka_fatal_error(f->rk, why, sizeof(why))) return;
+    tsr_error("cluster '%s': kafka consumer unusable: %s; starting a new one in %d s (if another "
+              "relay runs with instance '%s', give each its own)", f->cc->name, why,
+              REOPEN_DELAY_MS / 1000, f->env.cf->instance);
+    note_error(f, "kafka consumer unusable: %s", why);
+    evtimer_del(f->handoff_ev);
+    f->handing_off = 0;
+    abandon_batches(f);
+    close_consumer(f);
+    f->reopen_after_ms = now_ms + REOPEN_DELAY_MS;
+}
+
 /* Assigns the owned partitions again, each at the record after the last one taken:
  * after a retention gap, librdkafka has stopped their fetchers. */
 static int reassign(struct tsr_forwarder *f, char *err, size_t errlen)
@@ -1161,11 +1203,7 @@ void tsr_forwarder_free(struct tsr_forwarder **fp)
          * every partition stands, so whoever delivers it next sends nothing twice. */
         f->stopping = 1;
         if (f->st.partitions_owned) finish_handoff(f);
-        /* A static member does not leave the group on close: its partitions wait for it
-         * for kafka.session_timeout_ms, so a restart takes them back without a
-         * rebalance. Closing calls on_rebalance once more, with nothing left to do. */
-        f->closing = 1;
-        rd_kafka_consumer_close(f->rk);
+        close_consumer(f);
     }
     if (f->tick_ev) event_free(f->tick_ev);
     if (f->commit_ev) event_free(f->commit_ev);
@@ -1180,10 +1218,7 @@ void tsr_forwarder_free(struct tsr_forwarder **fp)
         if (l->held) rd_kafka_message_destroy(l->held);
         if (l->retry_ev) event_free(l->retry_ev);
     }
-    for (int p = 0; p < f->nparts; p++)
-        if (f->parts[p].q) rd_kafka_queue_destroy(f->parts[p].q);
-    if (f->cq) rd_kafka_queue_destroy(f->cq);
-    if (f->rk) rd_kafka_destroy(f->rk);
+    close_consumer(f); /* when starting failed half-way */
     if (f->wake_fds[0] >= 0) close(f->wake_fds[0]);
     if (f->wake_fds[1] >= 0) close(f->wake_fds[1]);
     tsr_health_free(&f->health);

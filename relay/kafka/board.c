@@ -134,6 +134,34 @@ static rd_kafka_queue_t *wire(struct tsr_board *b, rd_kafka_t *rk)
     return q;
 }
 
+static int join_election(struct tsr_board *b, char *err, size_t errlen);
+
+static void close_elector(struct tsr_board *b)
+{
+    if (b->elector_q) rd_kafka_queue_destroy(b->elector_q);
+    b->elector_q = NULL;
+    if (b->elector) {
+        /* A static member stays in the group: a restart within the session timeout is
+         * the coordinator again without an election. */
+        rd_kafka_consumer_close(b->elector);
+        rd_kafka_destroy(b->elector);
+    }
+    b->elector = NULL;
+    b->elected = 0;
+}
+
+/* Fenced (its session expired while Kafka was away, and librdkafka rejoined under a
+ * new member id): a new member under the same instance replaces the old one. */
+static void rejoin_if_fatal(struct tsr_board *b)
+{
+    char why[256], err[256];
+    if (!b->elector || !rd_kafka_fatal_error(b->elector, why, sizeof(why))) return;
+    tsr_error("fleet: the election's consumer is unusable: %s; joining again", why);
+    close_elector(b);
+    set_role(b);
+    if (join_election(b, err, sizeof(err)) != 0) tsr_error("fleet: %s", err);
+}
+
 /* Once the topic exists: the reader from offset 0, and the election. */
 static int start_reading(struct tsr_board *b, char *err, size_t errlen)
 {
@@ -151,6 +179,15 @@ static int start_reading(struct tsr_board *b, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read '%s': %s", cf->kafka_fleet_topic, rd_kafka_err2str(e));
         return -1;
     }
+    return join_election(b, err, errlen);
+}
+
+static int join_election(struct tsr_board *b, char *err, size_t errlen)
+{
+    const struct tsr_config *cf = b->cf;
+    char group[200];
+    rd_kafka_topic_partition_list_t *tl;
+    rd_kafka_resp_err_t e;
     snprintf(group, sizeof(group), "tsrelay-%s-fleet", cf->datacenter);
     struct tsr_kafka_member mb = {
         .instance_id = cf->instance,
@@ -187,6 +224,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     serve_reader(b);
     serve_elector(b);
+    rejoin_if_fatal(b);
     set_role(b);
 }
 
@@ -255,13 +293,7 @@ void tsr_board_free(struct tsr_board **bp)
     if (b->tick_ev) event_free(b->tick_ev);
     if (b->wake_ev) event_free(b->wake_ev);
     tsr_kafka_fleet_create_free(&b->create);
-    if (b->elector_q) rd_kafka_queue_destroy(b->elector_q);
-    if (b->elector) {
-        /* A static member stays in the group: a restart within the session timeout is
-         * the coordinator again without an election. */
-        rd_kafka_consumer_close(b->elector);
-        rd_kafka_destroy(b->elector);
-    }
+    close_elector(b);
     if (b->reader_q) rd_kafka_queue_destroy(b->reader_q);
     if (b->reader) {
         rd_kafka_consumer_close(b->reader);
