@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 180
+# asan: yes
 # Three relays of one datacenter share delivery of a 12-partition topic: 300,000 points
 # sent through all three at once (a distinct range each) arrive in both clusters exactly
 # once: VictoriaMetrics, without deduplication, holds exactly 300,000 samples; InfluxDB's

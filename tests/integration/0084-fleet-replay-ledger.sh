@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 420
+# asan: yes
 # A fleet of three relays shares replays and the ledger through the fleet topic:
 # - a replay started through a relay that is not the coordinator runs once (on the
 #   coordinator), is listed by every relay, and finishes although the coordinator is
