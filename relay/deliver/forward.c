@@ -672,8 +672,10 @@ static void on_recover(evutil_socket_t fd, short what, void *arg)
 
 /* Where partition p stands for this cluster: the offset after the last record (*hi),
  * the next offset to deliver (*pos) and the Kafka time of the oldest undelivered
- * record as far as it is known (*t, 0 if not). From this relay's own state for the
- * partitions it delivers, from the fleet view for the others. Returns 0 if unknown. */
+ * record (*t). From this relay's own state for the partitions it delivers, from the
+ * fleet view for the others. Returns 2 when *t is that record's time (it is in a
+ * batch), 1 when *t only bounds it (the last delivered record's, 0 if none: the oldest
+ * undelivered one is younger), 0 when nothing is known of the partition. */
 static int partition_state(struct tsr_forwarder *f, int p, int have_fleet, int64_t *hi,
                            int64_t *pos, int64_t *t)
 {
@@ -689,10 +691,16 @@ static int partition_state(struct tsr_forwarder *f, int p, int have_fleet, int64
         /* The oldest undelivered record is the first of this partition in the lane's
          * batches; if none is read yet, it is younger than the last one delivered. */
         struct lane *l = &f->lanes[lane_of(f, p)];
-        *t = l->sending && l->sending->touched[p] ? l->sending->first_ts_ms_of[p]
-             : l->filling->touched[p]             ? l->filling->first_ts_ms_of[p]
-                                                  : pt->last_ts_ms;
         snprintf(f->st.owner[p], sizeof(f->st.owner[p]), "%s", f->env.cf->instance);
+        if (l->sending && l->sending->touched[p]) {
+            *t = l->sending->first_ts_ms_of[p];
+            return 2;
+        }
+        if (l->filling->touched[p]) {
+            *t = l->filling->first_ts_ms_of[p];
+            return 2;
+        }
+        *t = pt->last_ts_ms;
         return 1;
     }
     if (!have_fleet || p >= f->fv->nparts) return 0;
@@ -716,7 +724,8 @@ static void update_lag(struct tsr_forwarder *f, int64_t now_ms)
         int64_t hi = -1, pos = 0, t = 0;
         f->st.high[p] = -1;
         f->st.owner[p][0] = '\0';
-        if (!partition_state(f, p, have_fleet, &hi, &pos, &t)) continue;
+        int known = partition_state(f, p, have_fleet, &hi, &pos, &t);
+        if (!known) continue;
         f->st.high[p] = hi;
         f->st.position[p] = pos;
         if (hi < 0 || hi <= pos) {
@@ -724,12 +733,13 @@ static void update_lag(struct tsr_forwarder *f, int64_t now_ms)
             continue;
         }
         lag_records += hi - pos;
-        if (!t) {
-            /* A backlog none of which is read or delivered yet has no known age: count
-             * it from when it was first seen, so a stuck one soon leaves in_sync and a
-             * fresh one does not flap. */
+        if (known == 1) {
+            /* A backlog none of which is in a batch has no known age. It is younger
+             * than the last record delivered, and than when it was first seen (give or
+             * take the fleet view's second): a stuck one soon leaves in_sync, and new
+             * writes to a partition idle for long do not look old. */
             if (!f->parts[p].unknown_since_ms) f->parts[p].unknown_since_ms = now_ms;
-            t = f->parts[p].unknown_since_ms;
+            if (t < f->parts[p].unknown_since_ms) t = f->parts[p].unknown_since_ms;
         } else {
             f->parts[p].unknown_since_ms = 0;
         }

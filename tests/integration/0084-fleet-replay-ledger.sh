@@ -84,14 +84,17 @@ import json, sys
 c = next(c for c in json.load(sys.stdin)['clusters'] if c['name'] == 'vm')
 print(json.dumps([(e['id'], e['kind'], e['from_ms'], e['to_ms']) for e in c['ledger'] if e['kind'] == 'outage']))"; }
 before=$(ledger_of 1)
-stop_victoriametrics
-fleet_send 1 80000 20000 --batch 1000 --pause 0.5 >/dev/null &
+# Writes from 3 s before the outage to its end: the coordinator's recovery rewind has
+# something to resend.
+fleet_send 1 80000 40000 --batch 1000 --pause 0.5 >/dev/null &
 writer=$!
+sleep 3
+stop_victoriametrics
 sleep 20
-wait "$writer" || fail "writes during the outage not acknowledged"
+wait "$writer" || fail "writes around the outage not acknowledged"
 start_victoriametrics
 for i in 1 2 3; do wait_http "http://127.0.0.1:$(fleet_admin "$i")/clusters/vm/ready" 90 200 || fail "vm not ready again on relay$i"; done
-wait_counts vm "$(expected_counts 100000)" 60
+wait_counts vm "$(expected_counts 120000)" 60
 sleep 1.5 # the ledger record travels through kafka to every relay
 l1=$(ledger_of 1) l2=$(ledger_of 2) l3=$(ledger_of 3)
 log "ledger before: $before; after: $l1"
@@ -105,6 +108,15 @@ assert new[0][3] - new[0][2] >= 15000, new
 PY
 assert_eq "$l2" "$l1" "ledger of relay2 against relay1"
 assert_eq "$l3" "$l1" "ledger of relay3 against relay1"
+# The window before the outage is resent once for the whole fleet, every partition in
+# one job, by the coordinator: not once per relay.
+for i in 1 2 3; do
+    rewinds=$(actl "$i" --json replay list | python3 -c "
+import json, sys
+jobs = [j for j in json.load(sys.stdin)['replays'] if j['started_by'] == 'tsrelay: recovery rewind' and j['cluster'] == 'vm']
+print(len(jobs))")
+    assert_eq "$rewinds" 1 "recovery rewinds of vm listed by relay$i"
+done
 
 # --- tsrelayctl on any relay: the member, its share, and who delivers each partition ----
 out=$(actl "$lister" status) || fail "tsrelayctl status on relay$lister"
