@@ -3,8 +3,11 @@
  * slow or dead cluster never slows another (everything on the loop is asynchronous).
  *
  * Owns: the thread, its event_base, the HTTP client all forwarders share, the LMDB
- * store (relay/deliver/ckpt.h), the forwarders, and a snapshot of their status that other
- * threads read (refreshed every 250 ms under a mutex).
+ * store (relay/deliver/ckpt.h), the fleet's board on this loop (relay/kafka/board.h)
+ * with the shared ledger it carries (relay/deliver/ledger_share.h), the fleet view
+ * (relay/deliver/fleet.h, a thread of its own), the forwarders, the replay runner, and
+ * a snapshot of their status that other threads read (refreshed every 250 ms under a
+ * mutex).
  * Start, status and stop may be called from the main thread. Requests cross threads in
  * both directions, so evthread_use_pthreads() must have run before any event base was
  * made (main does it first). */
