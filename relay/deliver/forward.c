@@ -575,6 +575,14 @@ static void close_interval(struct tsr_forwarder *f, int64_t now_ms, const int64_
     f->ledger_id = 0;
 }
 
+/* Where every partition stands, whichever relay delivers it (the fleet view for the
+ * others'), for the fleet's one ledger. */
+static void fleet_positions(const struct tsr_forwarder *f, int64_t *offs)
+{
+    for (int p = 0; p < f->nparts; p++)
+        offs[p] = f->parts[p].owned || !f->st.fleet_view ? f->parts[p].position : f->st.position[p];
+}
+
 /* Became the coordinator: an interval the previous one left open is now this relay's
  * to close (at once, if the cluster is in sync already); stopped being it: no longer. */
 static void follow_role(struct tsr_forwarder *f, int64_t now_ms)
@@ -593,9 +601,7 @@ static void follow_role(struct tsr_forwarder *f, int64_t now_ms)
         f->ledger_id = e->id;
         if (tsr_health_state(f->health) == TSR_CLUSTER_IN_SYNC) {
             int64_t offs[TSR_CKPT_MAX_PARTITIONS];
-            for (int p = 0; p < f->nparts; p++)
-                offs[p] = f->parts[p].owned || !f->st.fleet_view ? f->parts[p].position
-                                                                 : f->st.position[p];
+            fleet_positions(f, offs);
             close_interval(f, now_ms, offs);
         }
     }
@@ -613,9 +619,7 @@ static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr
             tsr_cluster_state_name(to), reason);
     char err[256];
     int64_t offs[TSR_CKPT_MAX_PARTITIONS];
-    /* Every partition, whichever relay delivers it: the fleet's ledger is one. */
-    for (int p = 0; p < f->nparts; p++)
-        offs[p] = f->parts[p].owned || !f->st.fleet_view ? f->parts[p].position : f->st.position[p];
+    fleet_positions(f, offs);
     int coord = coordinator(f);
     if (coord && to != TSR_CLUSTER_IN_SYNC && !f->ledger_id && from == TSR_CLUSTER_IN_SYNC) {
         struct tsr_ledger_entry *e = calloc(1, sizeof(*e));
@@ -939,11 +943,25 @@ static void take_partitions(struct tsr_forwarder *f, rd_kafka_topic_partition_li
 
 /* Ends a handoff: what is still in flight is abandoned (its callback frees it), what
  * waits for a retry is dropped, the positions are committed, and the partitions go. */
-/* Drops every lane's batch: those in flight when their answer comes. Returns how many
- * requests were in flight. */
+/* Drops what every lane read but did not send: the next owner reads it again from the
+ * committed position. */
+static void drop_unsent(struct tsr_forwarder *f)
+{
+    for (int i = 0; i < f->nlanes; i++) {
+        struct lane *l = &f->lanes[i];
+        batch_free(&l->filling);
+        l->filling = batch_new();
+        if (l->held) rd_kafka_message_destroy(l->held);
+        l->held = NULL;
+    }
+}
+
+/* Drops every lane's batches: those in flight when their answer comes. Returns how
+ * many requests were in flight. */
 static int abandon_batches(struct tsr_forwarder *f)
 {
     int abandoned = 0;
+    drop_unsent(f);
     for (int i = 0; i < f->nlanes; i++) {
         struct lane *l = &f->lanes[i];
         evtimer_del(l->retry_ev);
@@ -953,10 +971,6 @@ static int abandon_batches(struct tsr_forwarder *f)
         } else {
             batch_free(&l->sending);
         }
-        batch_free(&l->filling);
-        l->filling = batch_new();
-        if (l->held) rd_kafka_message_destroy(l->held);
-        l->held = NULL;
     }
     return abandoned;
 }
@@ -992,13 +1006,7 @@ static void on_handoff_check(evutil_socket_t fd, short what, void *arg)
  * and let the requests in flight finish before committing and releasing. */
 static void begin_handoff(struct tsr_forwarder *f)
 {
-    for (int i = 0; i < f->nlanes; i++) {
-        struct lane *l = &f->lanes[i];
-        batch_free(&l->filling);
-        l->filling = batch_new();
-        if (l->held) rd_kafka_message_destroy(l->held);
-        l->held = NULL;
-    }
+    drop_unsent(f);
     if (f->stopping || !tsr_forwarder_busy(f)) {
         finish_handoff(f);
         return;
