@@ -35,6 +35,10 @@
 #define MAX_KEY_LEN 65535
 /* Unsorted tags are sorted through this many slots on the stack before borrowing `out`. */
 #define STACK_TAGS 32
+/* Static reasons of the two rules InfluxDB applies when it stores a point (their
+ * InfluxDB wording, which names the measurement, is built by relay/ingest/influx_rules.c). */
+#define TIME_TAG_REASON   "invalid tag key \"time\""
+#define TIME_FIELD_REASON "invalid field name \"time\""
 
 enum {
     C_SPEC = 1, /* a run may stop here: , space = " \ 0x00-0x0d non-ASCII (the SIMD set) */
@@ -205,6 +209,8 @@ rest:
 struct scan {
     const char *end; /* end of input, or the max_line_bytes cut-off */
     const char *reason;
+    enum tsr_lp_kind kind;
+    bool no_unsigned; /* opts->reject_unsigned */
     const char *base; /* the window [base, base + 64) */
     uint64_t bits;    /* its C_SPEC bytes */
     uint64_t digits;  /* its ASCII digits, which make up most field values */
@@ -467,6 +473,8 @@ ALWAYS_INLINE const char *scan_number(struct scan *sc, const char *p)
     if (p < end && (*p == 'i' || *p == 'u')) {
         bool u = *p == 'u';
         if (dot || (u && neg)) return fail(sc, "invalid number");
+        /* InfluxDB 1.x is built without unsigned support and says just this. */
+        if (u && sc->no_unsigned) return fail(sc, "invalid number");
         if (!value_ends(p + 1, end)) return fail(sc, "invalid number");
         if (nint < 19) return p + 1; /* fits either type */
         while (nint > 1 && *ip == '0')
@@ -775,7 +783,7 @@ static size_t write_i64(char *o, int64_t v)
 }
 
 static void set_error(const char *line, const char *end, const struct tsr_lp_opts *opts,
-                      const char *reason, struct tsr_lp_result *res)
+                      const char *reason, enum tsr_lp_kind kind, struct tsr_lp_result *res)
 {
     const char *e = line_end(line, end);
     size_t len = (size_t)(e - line);
@@ -783,13 +791,30 @@ static void set_error(const char *line, const char *end, const struct tsr_lp_opt
     /* The cheap early checks may have stopped the strict scan anywhere; the whole line
      * decides which reason the client sees. */
     if (opts->max_line_bytes && len > opts->max_line_bytes)
-        reason = "line too long";
+        reason = "line too long", kind = TSR_LP_KIND_PARSE;
     else if (!utf8_valid(line, e))
-        reason = "invalid UTF-8";
+        reason = "invalid UTF-8", kind = TSR_LP_KIND_PARSE;
     res->status = TSR_LP_ERR;
+    res->kind = kind;
     res->line_len = len;
     res->consumed = len + eol_size(e, end);
     res->reason = reason;
+}
+
+/* Copies the validated field set [fs, fe) to o without its fields named "time", which
+ * InfluxDB 1.x drops from a point; returns the end of what it wrote. */
+static char *copy_fields_but_time(char *o, const char *fs, const char *fe)
+{
+    struct tsr_lp_field f;
+    const char *p = fs;
+    char *o0 = o;
+    while (tsr_lp_next_field(&p, fe, &f) == 0) {
+        if (f.klen == 4 && !memcmp(f.key, "time", 4)) continue;
+        if (o != o0) *o++ = ',';
+        memcpy(o, f.key, (size_t)(f.end - f.key));
+        o += f.end - f.key;
+    }
+    return o;
 }
 
 void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts *opts,
@@ -797,11 +822,12 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
 {
     assert(p < end);
     const char *line = p;
-    struct scan sc = {.end = end, .reason = NULL};
+    struct scan sc = {.end = end, .reason = NULL, .no_unsigned = opts->reject_unsigned};
     size_t max = opts->max_line_bytes;
 
     res->series_hash = 0;
     res->reason = NULL;
+    res->kind = TSR_LP_KIND_PARSE;
     /* Scanning stops two bytes past the limit ("\r\n"), so a huge line costs at most
      * max_line_bytes of strict parsing before it is refused. */
     if (max && (size_t)(end - p) > max && (size_t)(end - p) - max > 2) sc.end = p + max + 2;
@@ -837,6 +863,7 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
     bool sorted = true;
     const char *prev = NULL;
     size_t prevlen = 0;
+    bool time_tag = false; /* refused once the whole line has parsed, as InfluxDB does */
     while (p < sc.end && *p == ',') {
         p++;
         if (p == sc.end || *p == ' ' || *p == ',' || *p == '=' || is_eol(p, sc.end)) {
@@ -854,10 +881,7 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
             goto err;
         }
         size_t klen = (size_t)(p - k);
-        if (klen == 4 && !memcmp(k, "time", 4)) {
-            sc.reason = "invalid tag key \"time\"";
-            goto err;
-        }
+        if (klen == 4 && !memcmp(k, "time", 4)) time_tag = true;
         if (sorted && prev) {
             int c = tag_cmp(prev, prevlen, k, klen);
             if (c == 0) {
@@ -899,6 +923,7 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
         goto err;
     }
     const char *fs = p;
+    unsigned nfields = 0, ntime = 0;
     for (;;) {
         const char *fk = p;
         if (!(p = scan_field_key(&sc, p))) goto err;
@@ -911,10 +936,8 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
             goto err;
         }
         size_t fklen = (size_t)(p - fk);
-        if (fklen == 4 && !memcmp(fk, "time", 4)) {
-            sc.reason = "invalid field key \"time\"";
-            goto err;
-        }
+        nfields++;
+        if (fklen == 4 && !memcmp(fk, "time", 4)) ntime++;
         if (klen + 4 + fklen > MAX_KEY_LEN) {
             sc.reason = "max key length exceeded";
             goto err;
@@ -948,6 +971,17 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
     }
     if (max && (size_t)(p - line) > max) {
         sc.reason = "line too long";
+        goto err;
+    }
+    /* The line parses: now the two rules InfluxDB applies as it stores a point. */
+    if (time_tag) {
+        sc.reason = TIME_TAG_REASON;
+        sc.kind = TSR_LP_KIND_TIME_TAG;
+        goto err;
+    }
+    if (ntime == nfields) {
+        sc.reason = TIME_FIELD_REASON;
+        sc.kind = TSR_LP_KIND_TIME_FIELD;
         goto err;
     }
 
@@ -1010,8 +1044,12 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
     }
     o += klen;
     *o++ = ' ';
-    memcpy(o, fs, flen);
-    o += flen;
+    if (ntime) {
+        o = copy_fields_but_time(o, fs, fe);
+    } else {
+        memcpy(o, fs, flen);
+        o += flen;
+    }
     *o++ = ' ';
     if (raw_ts) {
         memcpy(o, ts, (size_t)(tse - ts));
@@ -1029,5 +1067,99 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
 
 err:
     res->series_hash = 0;
-    set_error(line, end, opts, sc.reason, res);
+    set_error(line, end, opts, sc.reason, sc.kind, res);
+}
+
+/* ---- reading a normalised line back --------------------------------------------- */
+
+const char *tsr_lp_ftype_name(enum tsr_lp_ftype t)
+{
+    switch (t) {
+    case TSR_LP_FLOAT:
+        return "float";
+    case TSR_LP_INTEGER:
+        return "integer";
+    case TSR_LP_UNSIGNED:
+        return "unsigned";
+    case TSR_LP_STRING:
+        return "string";
+    case TSR_LP_BOOLEAN:
+        return "boolean";
+    }
+    return "unknown";
+}
+
+void tsr_lp_sections(const char *line, size_t len, struct tsr_lp_sections *sec)
+{
+    const char *p = skip_ws(line, line + len), *end = line + len;
+    const char *m = p;
+
+    /* The measurement ends at the first ',' or ' ' not after a backslash (its first byte
+     * never ends it); the key at the first such ' '. */
+    for (p++; p < end && !((*p == ',' || *p == ' ') && p[-1] != '\\'); p++) {
+    }
+    sec->meas = m;
+    sec->mlen = (size_t)(p - m);
+    for (; p < end && !(*p == ' ' && p[-1] != '\\'); p++) {
+    }
+    p = skip_ws(p, end);
+    sec->fields = p;
+    /* The field set runs to the last unquoted ' ' before the timestamp, or to the end. */
+    const char *q = p;
+    struct tsr_lp_field f = {.end = p};
+    while (tsr_lp_next_field(&q, end, &f) == 0)
+        if (f.end == end || *f.end != ',') break;
+    sec->flen = (size_t)(f.end - p);
+}
+
+int tsr_lp_next_field(const char **pp, const char *end, struct tsr_lp_field *f)
+{
+    const char *p = *pp;
+    if (p >= end || *p == ' ' || *p == '\n' || *p == '\r') return -1;
+    f->key = p;
+    /* In a field key a backslash escapes the byte after it. */
+    for (; p < end && *p != '='; p++)
+        if (*p == '\\') p++;
+    f->klen = (size_t)(p - f->key);
+    p++;
+    if (p < end && *p == '"') {
+        f->type = TSR_LP_STRING;
+        for (p++; p < end && *p != '"'; p++)
+            if (*p == '\\') p++;
+        p++;
+    } else {
+        const char *v = p;
+        while (p < end && *p != ',' && *p != ' ' && *p != '\n' && *p != '\r')
+            p++;
+        char last = p > v ? p[-1] : 0;
+        if (*v == 't' || *v == 'T' || *v == 'f' || *v == 'F')
+            f->type = TSR_LP_BOOLEAN;
+        else if (last == 'i')
+            f->type = TSR_LP_INTEGER;
+        else if (last == 'u')
+            f->type = TSR_LP_UNSIGNED;
+        else
+            f->type = TSR_LP_FLOAT;
+    }
+    if (p > end) p = end;
+    f->end = p;
+    *pp = p < end && *p == ',' ? p + 1 : p;
+    return 0;
+}
+
+void tsr_lp_unescape(struct tsr_buf *out, const char *s, size_t n, const char *specials)
+{
+    const char *end = s + n;
+    while (s < end) {
+        const char *bs = memchr(s, '\\', (size_t)(end - s));
+        if (!bs || bs + 1 == end) {
+            tsr_buf_append(out, s, (size_t)(end - s));
+            return;
+        }
+        tsr_buf_append(out, s, (size_t)(bs - s));
+        /* The escaped byte is kept, the backslash only if it escaped nothing special. */
+        if (!strchr(specials, bs[1])) tsr_buf_putc(out, '\\');
+        tsr_buf_putc(out, bs[1]);
+        s = bs + 2;
+    }
 }

@@ -128,6 +128,12 @@ static const struct row valid[] = {
     {TSR_PREC_NS, "cpu a\\ b=1,c\\,d=2,e\\=f=3 1", "cpu a\\ b=1,c\\,d=2,e\\=f=3 1\n"},
     {TSR_PREC_NS, "cpu a\\\\=1 1", "cpu a\\\\=1 1\n"},
     {TSR_PREC_NS, "cpu a\"b=1 1", "cpu a\"b=1 1\n"},
+    /* fields named time are dropped, as InfluxDB 1.x drops them */
+    {TSR_PREC_NS, "cpu a=1,time=2 1", "cpu a=1 1\n"},
+    {TSR_PREC_NS, "cpu time=2,a=1 1", "cpu a=1 1\n"},
+    {TSR_PREC_NS, "cpu time=\"x,y\",a=1,time=3i,b=\"q\" 1", "cpu a=1,b=\"q\" 1\n"},
+    {TSR_PREC_NS, "cpu a=1,time=2,b=t", "cpu a=1,b=t " NOWS "\n"},
+    {TSR_PREC_NS, "cpu Time=1,times=2,time=3 1", "cpu Time=1,times=2 1\n"},
     {TSR_PREC_NS, "cpu a=1,a=2 1", "cpu a=1,a=2 1\n"},
     {TSR_PREC_NS, "cpu Time=1,times=2 1", "cpu Time=1,times=2 1\n"},
     /* strings */
@@ -209,8 +215,11 @@ static const struct row invalid[] = {
     {TSR_PREC_NS, "cpu,host=a,host=b v=1", "duplicate tags"},
     {TSR_PREC_NS, "cpu,host=a,b=1,host=b v=1", "duplicate tags"},
     {TSR_PREC_NS, "cpu,time=a v=1", "invalid tag key \"time\""},
-    {TSR_PREC_NS, "cpu time=1", "invalid field key \"time\""},
-    {TSR_PREC_NS, "cpu a=1,time=2", "invalid field key \"time\""},
+    {TSR_PREC_NS, "cpu time=1", "invalid field name \"time\""},
+    {TSR_PREC_NS, "cpu time=1,time=2i 5", "invalid field name \"time\""},
+    /* both are store rules: a parse error later on the line takes precedence */
+    {TSR_PREC_NS, "cpu,time=a v=1x", "invalid number"},
+    {TSR_PREC_NS, "cpu time=1x", "invalid number"},
     {TSR_PREC_NS, "cpu =1", "missing field key"},
     {TSR_PREC_NS, "cpu a=1,=2", "missing field key"},
     {TSR_PREC_NS, "cpu a=", "missing field value"},
@@ -309,6 +318,90 @@ static void test_invalid_lines(void **state)
 }
 
 /* A normalised line is a fixed point: parsing it again gives the same bytes. */
+/* The two store rules say which one refused the line; parse errors say parse. */
+static void test_error_kinds(void **state)
+{
+    static const struct {
+        const char *in;
+        enum tsr_lp_kind kind;
+    } rows[] = {
+        {"cpu,time=a v=1", TSR_LP_KIND_TIME_TAG},
+        {"cpu,a=1,time=a time=1", TSR_LP_KIND_TIME_TAG},
+        {"cpu time=1", TSR_LP_KIND_TIME_FIELD},
+        {"cpu time=1 x", TSR_LP_KIND_PARSE},
+        {"cpu v=", TSR_LP_KIND_PARSE},
+        {"cpu,time=\xff v=1", TSR_LP_KIND_PARSE},
+    };
+    struct tsr_lp_opts o = opts_for(TSR_PREC_NS);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct tsr_buf out = {0};
+        struct tsr_lp_result res;
+        tsr_lp_parse_line(rows[i].in, rows[i].in + strlen(rows[i].in), &o, &out, &res);
+        assert_int_equal(res.status, TSR_LP_ERR);
+        if (res.kind != rows[i].kind)
+            fail_msg("'%s': kind %d, want %d", rows[i].in, res.kind, rows[i].kind);
+        tsr_buf_free(&out);
+    }
+    (void)state;
+}
+
+/* reject_unsigned: "invalid number", InfluxDB 1.x's answer; without it `u` is accepted. */
+static void test_reject_unsigned(void **state)
+{
+    struct tsr_lp_opts o = opts_for(TSR_PREC_NS);
+    check_line("m v=5u 1", 8, &o, TSR_LP_OK, "m v=5u 1\n", "5u allowed");
+    o.reject_unsigned = 1;
+    check_line("m v=5u 1", 8, &o, TSR_LP_ERR, "invalid number", "5u refused");
+    check_line("m a=1,v=18446744073709551615u", 29, &o, TSR_LP_ERR, "invalid number", "max u");
+    check_line("m v=5i 1", 8, &o, TSR_LP_OK, "m v=5i 1\n", "5i still fine");
+    check_line("m v=\"5u\" 1", 10, &o, TSR_LP_OK, "m v=\"5u\" 1\n", "a string 5u");
+    (void)state;
+}
+
+/* Reading a normalised line back: sections, every field's key and type, unescaping. */
+static void test_read_back(void **state)
+{
+    static const char line[] =
+        "m\\ x\\,y,t=a\\ b f=1,i=-2i,u=3u,s=\"a,b \\\" c=d\",b=true,F=f,e\\,\\=\\ k=1e5 123\n";
+    struct tsr_lp_sections sec;
+    tsr_lp_sections(line, strlen(line), &sec);
+    assert_int_equal(sec.mlen, strlen("m\\ x\\,y"));
+    assert_memory_equal(sec.meas, "m\\ x\\,y", sec.mlen);
+    assert_true(sec.flen > 0);
+    assert_memory_equal(sec.fields + sec.flen, " 123\n", 5);
+
+    static const struct {
+        const char *key;
+        enum tsr_lp_ftype type;
+    } want[] = {
+        {"f", TSR_LP_FLOAT},           {"i", TSR_LP_INTEGER}, {"u", TSR_LP_UNSIGNED},
+        {"s", TSR_LP_STRING},          {"b", TSR_LP_BOOLEAN}, {"F", TSR_LP_BOOLEAN},
+        {"e\\,\\=\\ k", TSR_LP_FLOAT},
+    };
+    const char *p = sec.fields, *end = sec.fields + sec.flen;
+    struct tsr_lp_field f;
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        assert_int_equal(tsr_lp_next_field(&p, end, &f), 0);
+        assert_int_equal(f.klen, strlen(want[i].key));
+        assert_memory_equal(f.key, want[i].key, f.klen);
+        assert_int_equal(f.type, want[i].type);
+    }
+    assert_int_equal(tsr_lp_next_field(&p, end, &f), -1);
+    assert_string_equal(tsr_lp_ftype_name(TSR_LP_INTEGER), "integer");
+    assert_string_equal(tsr_lp_ftype_name(TSR_LP_FLOAT), "float");
+
+    struct tsr_buf b = {0};
+    tsr_lp_unescape(&b, sec.meas, sec.mlen, ", ");
+    tsr_buf_putc(&b, '\0');
+    assert_string_equal(b.data, "m x,y");
+    b.len = 0;
+    tsr_lp_unescape(&b, "e\\,\\=\\ k\\q\\", 11, ", =\"");
+    tsr_buf_putc(&b, '\0');
+    assert_string_equal(b.data, "e,= k\\q\\");
+    tsr_buf_free(&b);
+    (void)state;
+}
+
 static void test_normalised_is_fixed_point(void **state)
 {
     (void)state;
@@ -654,6 +747,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_lines),
         cmocka_unit_test(test_invalid_lines),
+        cmocka_unit_test(test_error_kinds),
+        cmocka_unit_test(test_reject_unsigned),
+        cmocka_unit_test(test_read_back),
         cmocka_unit_test(test_normalised_is_fixed_point),
         cmocka_unit_test(test_skip_lines),
         cmocka_unit_test(test_nul_bytes),
