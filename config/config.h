@@ -91,6 +91,8 @@ struct tsr_config {
     int64_t ingest_read_timeout_ms; /* a client that stalls mid-body is cut; 30000 */
     int64_t ingest_max_inflight_bytes; /* normalised bytes awaiting Kafka; default 64 MiB:
                                           above it HTTP answers 503 and TCP stops reading */
+    int64_t ingest_field_types_max; /* entries of the field-type cache (8 bytes each);
+                                       0 turns the check off; default 100000 */
     int ingest_auth_enabled;
     struct tsr_user *ingest_users; /* for u/p, Basic and "Token user:pass" */
     size_t ningest_users;

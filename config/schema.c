@@ -553,6 +553,16 @@ const struct tsr_config_key tsr_config_keys[] = {
      .max = 64 * GiB,
      .off = CF(ingest_max_inflight_bytes),
      .doc = "Bytes awaiting Kafka; above it HTTP answers 503 and TCP reads pause"},
+    {.name = "ingest.field_types_max",
+     .type = TSR_CT_INT,
+     .def = "100000",
+     .min = 0,
+     .max = 64 * 1024 * 1024,
+     .off = CF(ingest_field_types_max),
+     .doc = "Fields (database, retention policy, measurement, field key) whose type HTTP "
+            "ingest remembers, 8 bytes each, to refuse a point whose field changes type "
+            "with InfluxDB's 400 \"field type conflict\" (the least recently used are "
+            "forgotten beyond it); 0 turns the check off. See docs/influxdb-compat.md"},
 
     {.name = "ingest.auth.enabled",
      .type = TSR_CT_BOOL,
