@@ -448,9 +448,61 @@ static bool lpw_end(struct lpw *w)
     return ok;
 }
 
-/* Writes "measurement[,k=v...] field" for `nm` under template `tm` (may be NULL). */
+/* The tags of a Graphite 1.1 tagged name ("name;k=v;k2=v2"), in their order. */
+struct utags {
+    struct span key[MAX_SLOTS], val[MAX_SLOTS];
+    size_t n;
+};
+
+/* True when tag i of ut is repeated later on: Graphite keeps the last value. */
+static bool utag_overridden(const struct utags *ut, size_t i)
+{
+    for (size_t j = i + 1; j < ut->n; j++)
+        if (ut->key[j].len == ut->key[i].len && !memcmp(ut->key[j].p, ut->key[i].p, ut->key[i].len))
+            return true;
+    return false;
+}
+
+static bool utag_has(const struct utags *ut, struct span key)
+{
+    for (size_t i = 0; i < ut->n; i++)
+        if (span_eq(ut->key[i], key.p, key.len)) return true;
+    return false;
+}
+
+/* Splits the tags off a tagged name at its first ';' with Graphite's rules (graphite
+ * docs, "Carbon" under "Tagged series"): each tag is name=value, the name at least one
+ * byte and none of ";!^=", the value at least one byte, no ';', not starting with '~'.
+ * Shortens *len to the metric name. */
+static const char *split_tags(const char *name, size_t *len, struct utags *ut)
+{
+    const char *end = name + *len;
+    const char *semi = memchr(name, ';', *len);
+    ut->n = 0;
+    if (!semi) return NULL;
+    if (semi == name) return "tagged name has no metric name before ';'";
+    *len = (size_t)(semi - name);
+    for (const char *p = semi + 1;;) {
+        const char *e = memchr(p, ';', (size_t)(end - p));
+        if (!e) e = end;
+        const char *eq = memchr(p, '=', (size_t)(e - p));
+        if (!eq || eq == p || eq + 1 == e) return "graphite tag is not 'name=value'";
+        for (const char *c = p; c < eq; c++)
+            if (*c == '!' || *c == '^') return "graphite tag name has one of ';!^='";
+        if (eq[1] == '~') return "graphite tag value starts with '~'";
+        if (ut->n == MAX_SLOTS) return "more than 64 graphite tags";
+        ut->key[ut->n] = (struct span){p, (size_t)(eq - p)};
+        ut->val[ut->n] = (struct span){eq + 1, (size_t)(e - eq - 1)};
+        ut->n++;
+        if (e == end) return NULL;
+        p = e + 1;
+    }
+}
+
+/* Writes "measurement[,k=v...] field" for `nm` under template `tm` (may be NULL), with
+ * the tags of a tagged name, which win over the template's tags of the same names. */
 static const char *write_key(const struct tsr_graphite_tmpl *t, const struct tmpl *tm,
-                             const struct name *nm, struct tsr_buf *lp)
+                             const struct name *nm, const struct utags *ut, struct tsr_buf *lp)
 {
     struct lpw w = {lp, ", ", false, 0, false};
     size_t nmeas = 0;
@@ -473,6 +525,7 @@ static const char *write_key(const struct tsr_graphite_tmpl *t, const struct tmp
     for (size_t s = 0; tm && s < tm->nslots; s++) {
         const struct slot *sl = &tm->slots[s];
         size_t mark = lp->len, nval = 0;
+        if (utag_has(ut, sl->key)) continue;
         tsr_buf_putc(lp, ',');
         lpw_put(&w, sl->key.p, sl->key.len);
         tsr_buf_putc(lp, '=');
@@ -487,6 +540,15 @@ static const char *write_key(const struct tsr_graphite_tmpl *t, const struct tmp
         if (lp->len == vstart && sl->dflt.p) lpw_put(&w, sl->dflt.p, sl->dflt.len);
         if (!lpw_end(&w)) return "metric name has a backslash that line protocol cannot carry";
         if (lp->len == vstart) lp->len = mark;
+    }
+    for (size_t i = 0; i < ut->n; i++) {
+        if (utag_overridden(ut, i)) continue;
+        tsr_buf_putc(lp, ',');
+        lpw_put(&w, ut->key[i].p, ut->key[i].len);
+        if (!lpw_end(&w)) return "graphite tag has a backslash that line protocol cannot carry";
+        tsr_buf_putc(lp, '=');
+        lpw_put(&w, ut->val[i].p, ut->val[i].len);
+        if (!lpw_end(&w)) return "graphite tag has a backslash that line protocol cannot carry";
     }
 
     tsr_buf_putc(lp, ' ');
@@ -638,11 +700,14 @@ int tsr_graphite_line(const struct tsr_graphite_tmpl *t, const char *line, size_
     if (nw == 3 && (*reason = parse_time(w[2].p, w[2].len, now_ns, &ts))) return -1;
 
     struct name nm;
+    struct utags ut;
+    size_t nlen = w[0].len;
+    if ((*reason = split_tags(w[0].p, &nlen, &ut))) return -1;
     struct tsr_buf lp = {0};
     int rc = -1;
-    name_split(&nm, w[0].p, w[0].len);
+    name_split(&nm, w[0].p, nlen);
     tsr_buf_reserve(&lp, 2 * w[0].len + 64);
-    if ((*reason = write_key(t, tmpl_match(t, &nm), &nm, &lp))) goto done;
+    if ((*reason = write_key(t, tmpl_match(t, &nm), &nm, &ut, &lp))) goto done;
     tsr_buf_putc(&lp, '=');
     put_double(&lp, v);
     tsr_buf_printf(&lp, " %lld", (long long)ts);

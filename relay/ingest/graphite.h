@@ -5,7 +5,10 @@
  * "servers.*.cpu.* .host.measurement.field") and is then read-only, so any thread may
  * use it. A line "name value [timestamp]" becomes one line-protocol point: the
  * template splits the dotted name into measurement, tags and field; with no matching
- * template the whole name is the measurement and the field is "value".
+ * template the whole name is the measurement and the field is "value". A Graphite 1.1
+ * tagged name "name;tag=value;..." has its tags split off first: the name alone goes
+ * through the templates, and the tags join the point (over template tags of the same
+ * name).
  * Output is normalised exactly as relay/ingest/lineproto.h does (sorted tags, ns timestamp). */
 #ifndef TSR_GRAPHITE_H
 #define TSR_GRAPHITE_H
