@@ -14,6 +14,7 @@
 #include "relay/core/addr.h"
 #include "relay/ingest/auth.h"
 #include "relay/ingest/batch.h"
+#include "relay/ingest/influx_rules.h"
 #include "relay/core/clock.h"
 #include "config/config.h"
 #include "relay/core/gzip.h"
@@ -42,6 +43,9 @@ struct tsr_ingest_http {
     struct tsr_buf dlq;    /* overflow of rejected lines past DLQ_SINGLE_MAX */
     int draining;
     int pending; /* requests waiting for delivery reports */
+    struct tsr_influx_rules *rules; /* InfluxDB's store-time refusals, at ingest */
+    int no_unsigned;                /* an InfluxDB 1.x cluster: refuse `5u` */
+    struct tsr_buf why;             /* one InfluxDB reason being built */
 };
 
 /* A write request between parsing and its answer. */
@@ -55,6 +59,9 @@ struct write_req {
     long points;      /* valid points sent to Kafka */
     long rejected;
     struct tsr_buf errors; /* the listed bad lines, JSON-escaped */
+    long parse_rejected;   /* of rejected: lines that did not parse */
+    struct tsr_buf first_store; /* the reason of the first line InfluxDB would have
+                                   refused as it stored it, in its words */
 };
 
 struct record {
@@ -115,11 +122,19 @@ static void finish(struct write_req *wr)
     } else if (wr->rejected) {
         lm()->points_accepted += (uint64_t)wr->points;
         struct tsr_buf msg = {0};
-        tsr_buf_printf(&msg, "partial write: %ld of %ld lines rejected (dropped=%ld)",
-                       wr->rejected, wr->rejected + wr->points, wr->rejected);
-        tsr_buf_append(&msg, wr->errors.data, wr->errors.len);
-        if (wr->rejected > ERRORS_LISTED)
-            tsr_buf_printf(&msg, "\nand %ld more", wr->rejected - ERRORS_LISTED);
+        if (wr->parse_rejected == 0) {
+            /* Every line parsed: InfluxDB's own answer, word for word, as clients match
+             * on it ("field type conflict", "partial write"). */
+            tsr_buf_puts(&msg, "partial write: ");
+            tsr_buf_append(&msg, wr->first_store.data, wr->first_store.len);
+            tsr_buf_printf(&msg, " dropped=%ld", wr->rejected);
+        } else {
+            tsr_buf_printf(&msg, "partial write: %ld of %ld lines rejected (dropped=%ld)",
+                           wr->rejected, wr->rejected + wr->points, wr->rejected);
+            tsr_buf_append(&msg, wr->errors.data, wr->errors.len);
+            if (wr->rejected > ERRORS_LISTED)
+                tsr_buf_printf(&msg, "\nand %ld more", wr->rejected - ERRORS_LISTED);
+        }
         tsr_buf_putc(&msg, '\0');
         reply_error(wr->req, wr->v2, 400, "invalid", msg.data, 0);
         tsr_buf_free(&msg);
@@ -128,6 +143,7 @@ static void finish(struct write_req *wr)
         reply_status(wr->req, 204);
     }
     tsr_buf_free(&wr->errors);
+    tsr_buf_free(&wr->first_store);
     free(wr);
 }
 
@@ -165,13 +181,18 @@ static void produce_part(struct write_req *wr, int p, const struct tsr_kafka_hdr
     wr->records++;
 }
 
+/* Counts and dead-letters a rejected line. store: the line parsed, and reason is what
+ * InfluxDB says as it refuses to store it (relay/ingest/influx_rules.h). */
 static void note_rejected(struct write_req *wr, const char *line, size_t len, long line_no,
-                          const char *reason, const char *db, const char *client)
+                          const char *reason, int store, const char *db, const char *client)
 {
     struct tsr_ingest_http *ih = wr->ih;
     wr->rejected++;
+    if (!store) wr->parse_rejected++;
+    if (store && wr->first_store.len == 0) tsr_buf_puts(&wr->first_store, reason);
     if (wr->rejected <= ERRORS_LISTED) {
-        tsr_buf_printf(&wr->errors, "\nline %ld: unable to parse '", line_no);
+        tsr_buf_printf(&wr->errors, store ? "\nline %ld: '" : "\nline %ld: unable to parse '",
+                       line_no);
         tsr_buf_append(&wr->errors, line, len > QUOTE_MAX ? QUOTE_MAX : len);
         tsr_buf_puts(&wr->errors, len > QUOTE_MAX ? "...': " : "': ");
         tsr_buf_puts(&wr->errors, reason);
@@ -209,6 +230,13 @@ static void parse_body(struct write_req *wr, const char *body, size_t len,
         ih->line.len = 0;
         tsr_lp_parse_line(p, end, opts, &ih->line, &res);
         if (res.status == TSR_LP_OK) {
+            ih->why.len = 0;
+            if (tsr_influx_rules_check(ih->rules, hdrs->db, hdrs->rp, ih->line.data,
+                                       ih->line.len, &ih->why) != 0) {
+                tsr_buf_putc(&ih->why, '\0');
+                note_rejected(wr, p, res.line_len, this_line, ih->why.data, 1, hdrs->db, client);
+                goto next;
+            }
             int part = tsr_batch_partition(&ih->batch, res.series_hash, db_hash);
             struct tsr_buf *pb = &ih->batch.parts[part];
             if (pb->len + ih->line.len > max_record && pb->len > 0)
@@ -221,9 +249,15 @@ static void parse_body(struct write_req *wr, const char *body, size_t len,
             }
             tsr_buf_append(pb, ih->line.data, ih->line.len);
             wr->points++;
+        } else if (res.status == TSR_LP_ERR && res.kind != TSR_LP_KIND_PARSE) {
+            ih->why.len = 0;
+            tsr_influx_rules_reason(res.kind, p, res.line_len, &ih->why);
+            tsr_buf_putc(&ih->why, '\0');
+            note_rejected(wr, p, res.line_len, this_line, ih->why.data, 1, hdrs->db, client);
         } else if (res.status == TSR_LP_ERR) {
-            note_rejected(wr, p, res.line_len, this_line, res.reason, hdrs->db, client);
+            note_rejected(wr, p, res.line_len, this_line, res.reason, 0, hdrs->db, client);
         }
+    next:
         /* A quoted string may hold newlines: line numbers count every one of them. */
         line_no += count_newlines(p, res.consumed);
         p += res.consumed;
@@ -347,6 +381,7 @@ static void handle_write(struct tsr_ingest_http *ih, struct evhttp_request *req,
     opts.now_ns = tsr_clock_now_ns();
     opts.max_line_bytes = (size_t)ih->cf->ingest_max_line_bytes;
     opts.max_tags = (unsigned)ih->cf->ingest_max_tags;
+    opts.reject_unsigned = ih->no_unsigned;
     if (body_len > 0) parse_body(wr, body, body_len, &opts, &hdrs, client);
     lm()->points_rejected += (uint64_t)wr->rejected;
     /* Don't keep a huge decoded body around between requests. */
@@ -433,6 +468,8 @@ int tsr_ingest_http_new(const struct tsr_config *cf, struct event_base *base,
     if (!ih) abort();
     ih->cf = cf;
     ih->k = k;
+    ih->rules = tsr_influx_rules_new(cf);
+    ih->no_unsigned = tsr_influx_rules_no_unsigned(cf);
     ih->http = evhttp_new(base);
     int fd = tsr_addr_listen(cf->listen_http, SOCK_STREAM, err, errlen);
     if (fd < 0) goto fail;
@@ -477,6 +514,8 @@ void tsr_ingest_http_free(struct tsr_ingest_http **ihp)
     tsr_buf_free(&ih->line);
     tsr_buf_free(&ih->body);
     tsr_buf_free(&ih->dlq);
+    tsr_buf_free(&ih->why);
+    tsr_influx_rules_free(&ih->rules);
     free(ih);
     *ihp = NULL;
 }

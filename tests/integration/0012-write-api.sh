@@ -50,7 +50,7 @@ ts=${BASH_REMATCH[1]}
 [ "$ts" -ge "$before" ] && [ "$ts" -le "$after" ] || fail "stamped time $ts not within [$before, $after]"
 
 # --- partial write: good lines kept, bad ones named, 400 ---------------------------------
-body=$'good,k=1 v=1 1\ncpu,host=a\nbad value=1.2.3 3\ngood,k=2 v=2 2\n\n# a comment\nx v=99999999999999999999i 4\ngood,k=3 v="ok" 5'
+body=$'good,k=1 v=1 1\ncpu,host=a\nbad value=1.2.3 3\ngood,k=2 v=2 2\n\n# a comment\nx v=99999999999999999999i 4\ngood,k=3 s="ok" 5'
 resp=$(post "/write?db=pw" "$body")
 log "partial write answer: $resp"
 assert_eq "${resp%% *}" 400 "partial write status"
