@@ -6,7 +6,8 @@
 #   make unit       unit tests only          make integration   integration tests only
 #   make fuzz       libFuzzer on the line-protocol parser (FUZZ_SECONDS, default 60)
 #   make bench      ingest, end-to-end, replay and fleet benchmarks (vmagent side by side)
-#   make setup      install what the build and tests need (apt, Kafka jars via Maven)
+#   make setup      install what the build and tests need (apt, Kafka jars via Maven,
+#                   Telegraf via the Go module proxy)
 #   make demo       the local demo from README.md
 #   make format / make lint / make config-reference
 # SANITIZE=1 builds with AddressSanitizer + UBSan into build/asan.

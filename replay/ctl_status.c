@@ -61,6 +61,36 @@ static void short_text(const char *s, char *buf, size_t len)
     if (o == 0) snprintf(buf, len, "-");
 }
 
+/* Points a cluster refuses for their database or retention policy alone: they wait in
+ * Kafka while the rest flows, and what would let them through is the reason. */
+static void print_parked(const struct tsr_jsonr *clusters)
+{
+    struct table t;
+    int any = 0;
+    table_init(&t, "CLUSTER", "PARKED DB/RP", ">POINTS", "SINCE", ">TRIES", "REASON");
+    for (size_t k = 0; k < tsr_jsonr_len(clusters); k++) {
+        const struct tsr_jsonr *cl = tsr_jsonr_at(clusters, k);
+        const struct tsr_jsonr *parked = tsr_jsonr_get(cl, "parked");
+        for (size_t i = 0; i < tsr_jsonr_len(parked); i++) {
+            const struct tsr_jsonr *pk = tsr_jsonr_at(parked, i);
+            char key[520], points[32], since[64], tries[32], reason[256];
+            snprintf(key, sizeof(key), "%s/%s", tsr_jsonr_get_str(pk, "db", ""),
+                     tsr_jsonr_get_str(pk, "rp", ""));
+            fmt_count(tsr_jsonr_get_int(pk, "points", 0), points, sizeof(points));
+            tsr_ctl_time_format(tsr_jsonr_get_int(pk, "since_ms", 0), since, sizeof(since));
+            snprintf(tries, sizeof(tries), "%lld", (long long)tsr_jsonr_get_int(pk, "attempts", 0));
+            short_text(tsr_jsonr_get_str(pk, "reason", ""), reason, sizeof(reason));
+            table_row(&t, tsr_jsonr_get_str(cl, "name", "?"), key, points, since, tries, reason);
+            any = 1;
+        }
+    }
+    if (any) {
+        printf("\nparked (waiting in Kafka; every other database flows):\n");
+        table_print(&t);
+    }
+    table_free(&t);
+}
+
 static void print_status(const struct tsr_jsonr *st)
 {
     char b1[64], b2[64], b3[64], b4[256];
@@ -101,6 +131,7 @@ static void print_status(const struct tsr_jsonr *st)
         }
         if (share.len) printf("\nthis relay delivers: %.*s partitions\n", (int)share.len, share.data);
         tsr_buf_free(&share);
+        print_parked(clusters);
     }
 
     const struct tsr_jsonr *k = tsr_jsonr_get(st, "kafka");

@@ -255,9 +255,12 @@ static size_t measurement_len(const char *s, size_t len)
 static int take(struct run *u, rd_kafka_message_t *m, int pi)
 {
     struct rbatch *b = u->fill;
-    char db[256], rp[256];
+    char db[256], rp[256], kind[32];
     tsr_kafka_header(m, "db", db, sizeof(db));
     tsr_kafka_header(m, "rp", rp, sizeof(rp));
+    tsr_kafka_header(m, "kind", kind, sizeof(kind));
+    /* A statement (CREATE DATABASE) ran when live forwarding met it: points only. */
+    if (*kind) goto taken;
     if (*u->job.db && strcmp(db, u->job.db) != 0) goto taken;
     if (!u->job.dry_run && b->points > 0 && (strcmp(db, b->db) || strcmp(rp, b->rp))) return -1;
     snprintf(b->db, sizeof(b->db), "%s", db);

@@ -3,7 +3,8 @@
 #
 # Idempotent and fast when everything is present: it asks dpkg what is missing, runs
 # `apt-get update` and `apt-get install` only for that, then makes sure the Kafka broker
-# jars are in the cache (tools/kafka/fetch.sh). A fresh machine has none of this, so CI
+# jars (tools/kafka/fetch.sh) and a Telegraf binary (tools/telegraf/build.sh, built with
+# Go from the Go module proxy) are in the cache. A fresh machine has none of this, so CI
 # (`make test`) runs it first. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -58,3 +59,8 @@ fi
 
 libs=$("$root/tools/kafka/fetch.sh")
 echo "setup: kafka jars in $libs"
+
+# The real Telegraf for the tests that run it (0090, 0091): Debian 12 has no package, so
+# it is built from the Go module proxy (needs Go 1.25, e.g. /usr/local/go).
+telegraf=$("$root/tools/telegraf/build.sh")
+echo "setup: telegraf in $telegraf"

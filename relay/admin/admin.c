@@ -107,7 +107,21 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
                        (unsigned long long)c->gap_records, (long long)c->partitions_owned,
                        (unsigned long long)c->points_resent, c->fleet_view ? "true" : "false");
         tsr_json_string(b, c->last_error);
-        tsr_buf_puts(b, ",\"urls\":[");
+        tsr_buf_printf(b, ",\"points_parked\":%llu,\"points_unparked\":%llu,\"parked\":[",
+                       (unsigned long long)c->points_parked,
+                       (unsigned long long)c->points_unparked);
+        for (int k = 0; k < c->nparked; k++) {
+            const struct tsr_parked_status *ps = &c->parked[k];
+            tsr_buf_puts(b, k ? ",{\"db\":" : "{\"db\":");
+            tsr_json_string(b, ps->db);
+            tsr_buf_puts(b, ",\"rp\":");
+            tsr_json_string(b, ps->rp);
+            tsr_buf_puts(b, ",\"reason\":");
+            tsr_json_string(b, ps->reason);
+            tsr_buf_printf(b, ",\"since_ms\":%lld,\"points\":%llu,\"attempts\":%d}",
+                           (long long)ps->since_ms, (unsigned long long)ps->points, ps->attempts);
+        }
+        tsr_buf_puts(b, "],\"urls\":[");
         for (int u = 0; u < c->nurls && u < 64; u++) {
             tsr_buf_puts(b, u ? ",{\"url\":" : "{\"url\":");
             tsr_json_string(b, a->cf->clusters[i].urls[u]);
@@ -332,6 +346,8 @@ static void render_cluster_metrics(struct tsr_admin *a, struct tsr_buf *b)
         {"tsrelay_cluster_rebalances_total", "counter", "Partition assignments this relay received from the cluster's consumer group.", F(rebalances), 0},
         {"tsrelay_cluster_points_resent_total", "counter", "Points sent again after taking partitions over from a relay that died with them in flight: the possible duplicates.", F(points_resent), 0},
         {"tsrelay_cluster_lag_points", "gauge", "Points not yet delivered (records x mean points per record).", F(lag_points), 0},
+        {"tsrelay_cluster_points_parked_total", "counter", "Points set aside because the cluster refused their database or retention policy alone (they wait in Kafka for a drain).", F(points_parked), 0},
+        {"tsrelay_cluster_points_unparked_total", "counter", "Parked points delivered by a drain.", F(points_unparked), 0},
 #undef F
     };
     for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
@@ -342,6 +358,12 @@ static void render_cluster_metrics(struct tsr_admin *a, struct tsr_buf *b)
                            (long long)*(const int64_t *)(base + fam[f].off));
         }
     }
+    tsr_buf_puts(b, "# HELP tsrelay_cluster_parked_keys Databases (and retention policies) the "
+                    "cluster refuses for now, parked by this relay.\n"
+                    "# TYPE tsrelay_cluster_parked_keys gauge\n");
+    for (int i = 0; i < n; i++)
+        tsr_buf_printf(b, "tsrelay_cluster_parked_keys{cluster=\"%s\"} %d\n", a->cs[i].name,
+                       a->cs[i].nparked);
     tsr_buf_puts(b, "# HELP tsrelay_cluster_lag_seconds Age of the oldest point not yet delivered.\n"
                     "# TYPE tsrelay_cluster_lag_seconds gauge\n");
     for (int i = 0; i < n; i++)

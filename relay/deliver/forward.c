@@ -18,6 +18,7 @@
 #include "relay/core/pace.h"
 #include "relay/deliver/fleet.h"
 #include "relay/deliver/ledger_share.h"
+#include "relay/deliver/park.h"
 #include "relay/deliver/sink.h"
 #include "relay/kafka/board.h"
 
@@ -33,6 +34,9 @@
 #define COMMITTED_TIMEOUT_MS 10000
 /* A consumer librdkafka declared unusable is replaced after this long. */
 #define REOPEN_DELAY_MS 2000
+/* Parked points are tried again after 1 s, doubling up to this, and at once when the
+ * cluster returns or executes a CREATE DATABASE. */
+#define PARK_RETRY_MAX_MS 30000
 
 /* A slice of a batch's body sent as one request: the whole body, or part of it while
  * rejected lines are being isolated. */
@@ -57,6 +61,8 @@ struct batch {
     size_t nranges;
     int requests;         /* sent for this batch, for the bisection budget */
     int attempts;         /* failed tries of the current range, for backoff */
+    int statement;        /* body is one InfluxQL statement, not points */
+    int create_tried;     /* create_database: a CREATE DATABASE went out for it */
 };
 
 struct lane {
@@ -115,6 +121,16 @@ struct tsr_forwarder {
     int was_coordinator;          /* of the fleet, at the last tick */
     int64_t reopen_after_ms;      /* a consumer found unusable is replaced after this */
     int64_t handoff_deadline_ns;
+    /* Parked keys (relay/deliver/park.h) and their drain: one key at a time, read again
+     * from its cursors by a consumer of its own, sent through a lane of its own. */
+    struct tsr_park park;
+    struct lane drain;
+    rd_kafka_t *drk;
+    rd_kafka_queue_t *dq;
+    struct tsr_park_key *draining;
+    int64_t drain_target[TSR_CKPT_MAX_PARTITIONS];  /* the lanes' read frontier at the start */
+    int64_t drain_scanned[TSR_CKPT_MAX_PARTITIONS]; /* after the last record read */
+    unsigned char drain_done[TSR_CKPT_MAX_PARTITIONS];
     struct tsr_cluster_status st;
 };
 
@@ -122,7 +138,11 @@ static void pull(struct tsr_forwarder *f);
 static void serve_group(struct tsr_forwarder *f);
 static void commit_soon(struct tsr_forwarder *f);
 static void send_batch(struct lane *l);
+static void send_statement(struct lane *l);
 static void pause_reading(struct tsr_forwarder *f, int pause);
+static void drain_pull(struct tsr_forwarder *f);
+static void drain_stop(struct tsr_forwarder *f);
+static void wake_parked(struct tsr_forwarder *f, const char *db);
 
 static int lane_of(const struct tsr_forwarder *f, int32_t p)
 {
@@ -160,7 +180,33 @@ static void batch_free(struct batch **bp)
 
 static int batch_full(const struct tsr_forwarder *f, const struct batch *b)
 {
-    return b->points >= f->cc->batch_lines || (int64_t)b->body.len >= f->cc->batch_bytes;
+    return b->statement || b->points >= f->cc->batch_lines ||
+           (int64_t)b->body.len >= f->cc->batch_bytes;
+}
+
+static long count_lines(const char *rec, size_t len)
+{
+    long n = 0;
+    for (const char *q = rec, *end = rec + len; q < end;) {
+        const char *nl = memchr(q, '\n', (size_t)(end - q));
+        if (!nl) nl = end;
+        n += nl > q;
+        q = nl < end ? nl + 1 : end;
+    }
+    return n;
+}
+
+/* The batch now reaches past message m of partition p. */
+static void note_offset(struct tsr_forwarder *f, struct batch *b, const rd_kafka_message_t *m)
+{
+    int32_t p = m->partition;
+    int64_t ts = rd_kafka_message_timestamp(m, NULL);
+    b->records++;
+    if (!b->touched[p]) b->first_ts_ms_of[p] = ts;
+    b->next_offset[p] = m->offset + 1;
+    b->last_ts_ms[p] = ts;
+    b->touched[p] = 1;
+    f->parts[p].fetched = m->offset + 1;
 }
 
 /* Adds a message to the lane's filling batch if it fits; returns 0 if it was taken
@@ -169,9 +215,33 @@ static int take(struct lane *l, rd_kafka_message_t *m)
 {
     struct tsr_forwarder *f = l->f;
     struct batch *b = l->filling;
-    char db[256], rp[256];
+    char db[256], rp[256], kind[32];
     tsr_kafka_header(m, "db", db, sizeof(db));
     tsr_kafka_header(m, "rp", rp, sizeof(rp));
+    tsr_kafka_header(m, "kind", kind, sizeof(kind));
+    int32_t p = m->partition;
+    int statement = strcmp(kind, TSR_KAFKA_KIND_STATEMENT) == 0;
+    struct tsr_park_key *k = statement ? NULL : tsr_park_on(&f->park, db, rp, p);
+    if (k) {
+        /* Parked: its drain delivers it from the key's cursor; the lane moves on. */
+        long n = count_lines(m->payload, m->len);
+        k->points += (uint64_t)n;
+        f->st.points_parked += (uint64_t)n;
+        note_offset(f, b, m);
+        rd_kafka_message_destroy(m);
+        return 0;
+    }
+    if (b->statement) return -1;
+    if (statement) {
+        /* A statement goes alone, in its place in the partition's order. */
+        if (b->records > 0) return -1;
+        b->statement = 1;
+        tsr_buf_append(&b->body, m->payload, m->len);
+        snprintf(b->db, sizeof(b->db), "%s", db);
+        note_offset(f, b, m);
+        rd_kafka_message_destroy(m);
+        return 0;
+    }
     if (b->points > 0) {
         /* One request writes one database: a record for another starts a new batch. */
         if (strcmp(db, b->db) != 0 || strcmp(rp, b->rp) != 0) return -1;
@@ -181,17 +251,10 @@ static int take(struct lane *l, rd_kafka_message_t *m)
         snprintf(b->db, sizeof(b->db), "%s", db);
         snprintf(b->rp, sizeof(b->rp), "%s", rp);
     }
-    int64_t ts = rd_kafka_message_timestamp(m, NULL);
     long points = tsr_sink_append_record(&b->body, m->payload, m->len);
     b->points += points;
-    int32_t p = m->partition;
     if (m->offset < f->parts[p].resend_until) f->st.points_resent += (uint64_t)points;
-    b->records++;
-    if (!b->touched[p]) b->first_ts_ms_of[p] = ts;
-    b->next_offset[p] = m->offset + 1;
-    b->last_ts_ms[p] = ts;
-    b->touched[p] = 1;
-    f->parts[p].fetched = m->offset + 1;
+    note_offset(f, b, m);
     rd_kafka_message_destroy(m);
     return 0;
 }
@@ -288,8 +351,9 @@ static void pull(struct tsr_forwarder *f)
             if (take(l, m) != 0) l->held = m;
         }
         /* An idle lane sends what it has at once: batches grow by themselves under load,
-         * while the previous request is in flight. */
-        if (!l->sending && l->filling->points > 0) {
+         * while the previous request is in flight. A batch of parked records only moves
+         * the lane on. */
+        if (!l->sending && l->filling->records > 0) {
             l->sending = l->filling;
             l->filling = batch_new();
             /* Reused rather than grown again from nothing: growth copies the body. */
@@ -314,6 +378,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     }
     serve_group(arg);
     pull(arg);
+    drain_pull(arg);
 }
 
 static void schedule_retry(struct lane *l, int64_t delay_ms)
@@ -322,11 +387,17 @@ static void schedule_retry(struct lane *l, int64_t delay_ms)
     evtimer_add(l->retry_ev, &tv);
 }
 
-/* Everything in the sending batch is delivered (or dead-lettered): advance. */
+static void drain_batch_done(struct lane *l);
+
+/* Everything in the sending batch is delivered (or dead-lettered, or parked): advance. */
 static void batch_done(struct lane *l)
 {
     struct tsr_forwarder *f = l->f;
     struct batch *b = l->sending;
+    if (l == &f->drain) {
+        drain_batch_done(l);
+        return;
+    }
     int32_t parts[TSR_CKPT_MAX_PARTITIONS];
     struct tsr_ckpt_pos pos[TSR_CKPT_MAX_PARTITIONS];
     size_t n = 0;
@@ -358,8 +429,8 @@ static void batch_done(struct lane *l)
     pull(f);
 }
 
-/* Splits the range that got a 400, or dead-letters it when it is one line (or when
- * the budget is spent). */
+/* Splits the range that got a 400, 422 or 413, or dead-letters it when it is one line
+ * (or when the budget is spent). */
 static void rejected(struct lane *l, const char *why)
 {
     struct tsr_forwarder *f = l->f;
@@ -392,6 +463,282 @@ static void rejected(struct lane *l, const char *why)
              r.lines, r.lines == 1 ? "" : "s", why);
     memmove(b->ranges, b->ranges + 1, sizeof(*b->ranges) * (b->nranges - 1));
     b->nranges--;
+}
+
+/* --- parked keys --------------------------------------------------------------------- */
+
+static int64_t park_backoff_ms(int attempts)
+{
+    int64_t ms = 1000;
+    for (int i = 1; i < attempts && ms < PARK_RETRY_MAX_MS; i++) ms *= 2;
+    return ms < PARK_RETRY_MAX_MS ? ms : PARK_RETRY_MAX_MS;
+}
+
+/* 1 if every owned partition's commit metadata still fits with the parked keys. */
+static int park_fits(const struct tsr_forwarder *f)
+{
+    for (int p = 0; p < f->nparts; p++) {
+        char meta[TSR_PARK_META_MAX] = "";
+        if (f->parts[p].owned && tsr_park_meta(&f->park, p, meta, sizeof(meta)) < 0) return 0;
+    }
+    return 1;
+}
+
+/* The cluster refused the sending batch for its database or retention policy alone:
+ * park the key on every partition this relay delivers, from where each stands (what
+ * the lanes hold of it is skipped from now on), and move the lane on. */
+static void park_batch(struct lane *l, const char *why, int64_t now_ms)
+{
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->sending;
+    int known = tsr_park_find(&f->park, b->db, b->rp) != NULL;
+    struct tsr_park_key *k = tsr_park_add(&f->park, b->db, b->rp, why, now_ms);
+    int64_t saved[TSR_CKPT_MAX_PARTITIONS];
+    if (k) {
+        memcpy(saved, k->cursor, sizeof(saved));
+        for (int p = 0; p < f->nparts; p++)
+            if (f->parts[p].owned && k->cursor[p] < 0) {
+                /* < 0: from the beginning; nothing of it has been delivered. */
+                k->cursor[p] = f->parts[p].position >= 0 ? f->parts[p].position : 0;
+                f->parts[p].dirty = 1;
+            }
+    }
+    if (!k || !park_fits(f)) {
+        if (k && !known) tsr_park_remove(&f->park, k);
+        else if (k) memcpy(k->cursor, saved, sizeof(saved));
+        b->attempts++;
+        note_error(f, "too many databases parked to park '%s' too; waiting: %s", b->db, why);
+        if (b->attempts == 1 || b->attempts % 10 == 0)
+            tsr_warn("cluster '%s': %d databases parked already; the lane waits for '%s': %s",
+                     f->cc->name, f->park.n, b->db, why);
+        schedule_retry(l, tsr_backoff_ms(b->attempts, f->cc->retry_max_ms, -1));
+        return;
+    }
+    snprintf(k->reason, sizeof(k->reason), "%.190s", why);
+    if (!known) {
+        k->next_try_ms = now_ms + park_backoff_ms(1);
+        tsr_warn("cluster '%s': parked the points of database '%s'%s%s (the others go on): %s",
+                 f->cc->name, b->db, *b->rp ? " retention policy " : "", b->rp, why);
+    }
+    note_error(f, "parked database '%s': %s", b->db, why);
+    k->points += (uint64_t)b->points;
+    f->st.points_parked += (uint64_t)b->points;
+    b->points = 0;
+    commit_soon(f);
+    batch_done(l);
+}
+
+/* The drain's consumer reads no further on partition p in this pass. */
+static void drain_end_partition(struct tsr_forwarder *f, int32_t p)
+{
+    f->drain_done[p] = 1;
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(tl, f->env.cf->kafka_topic, p);
+    rd_kafka_pause_partitions(f->drk, tl);
+    rd_kafka_topic_partition_list_destroy(tl);
+}
+
+/* Ends the pass: the consumer lets go, the lane is emptied. */
+static void drain_stop(struct tsr_forwarder *f)
+{
+    if (f->drk) rd_kafka_assign(f->drk, NULL);
+    f->draining = NULL;
+    batch_free(&f->drain.filling);
+    f->drain.filling = batch_new();
+    if (f->drain.in_flight) f->drain.abandoned = 1;
+    else batch_free(&f->drain.sending);
+    evtimer_del(f->drain.retry_ev);
+}
+
+static int drain_open(struct tsr_forwarder *f, char *err, size_t errlen)
+{
+    if (f->drk) return 0;
+    char group[200];
+    tsr_fleet_group_name(f->env.cf, f->cc->name, group, sizeof(group));
+    strncat(group, "-park", sizeof(group) - strlen(group) - 1);
+    /* Never commits: the cursors travel in the cluster group's commits. */
+    f->drk = tsr_kafka_consumer_new(f->env.cf, group, "earliest", 0, NULL, err, errlen);
+    if (!f->drk) return -1;
+    rd_kafka_poll_set_consumer(f->drk);
+    f->dq = rd_kafka_queue_get_consumer(f->drk);
+    rd_kafka_queue_io_event_enable(f->dq, f->wake_fds[1], "1", 1);
+    return 0;
+}
+
+/* Every partition of k is delivered up to what the lanes have read: they send k's
+ * points themselves from now on. */
+static int drain_caught_up(const struct tsr_forwarder *f, const struct tsr_park_key *k)
+{
+    for (int p = 0; p < f->nparts; p++)
+        if (k->cursor[p] >= 0 && f->parts[p].owned && k->cursor[p] < f->parts[p].fetched)
+            return 0;
+    return 1;
+}
+
+static void unpark(struct tsr_forwarder *f, struct tsr_park_key *k)
+{
+    tsr_info("cluster '%s': the parked points of database '%s'%s%s are delivered; it flows "
+             "with the others again", f->cc->name, k->db, *k->rp ? " retention policy " : "",
+             k->rp);
+    tsr_park_remove(&f->park, k);
+    for (int p = 0; p < f->nparts; p++) f->parts[p].dirty |= f->parts[p].owned;
+    commit_soon(f);
+}
+
+/* Starts a pass over the parked key due first: from its cursors to what the lanes have
+ * read by now. */
+static void drain_start(struct tsr_forwarder *f, int64_t now_ms)
+{
+    if (f->draining || f->park.n == 0 || f->stopping || f->handing_off || !f->rk) return;
+    if (tsr_health_state(f->health) == TSR_CLUSTER_DOWN) return;
+    struct tsr_park_key *k = NULL;
+    for (int i = 0; i < TSR_PARK_MAX; i++) {
+        struct tsr_park_key *c = &f->park.key[i];
+        if (c->used && c->next_try_ms <= now_ms && (!k || c->next_try_ms < k->next_try_ms)) k = c;
+    }
+    if (!k) return;
+    if (drain_caught_up(f, k)) {
+        unpark(f, k);
+        return;
+    }
+    char err[256];
+    if (drain_open(f, err, sizeof(err)) != 0) {
+        tsr_warn("cluster '%s': cannot read parked points: %s", f->cc->name, err);
+        k->next_try_ms = now_ms + PARK_RETRY_MAX_MS;
+        return;
+    }
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(f->nparts);
+    for (int p = 0; p < f->nparts; p++) {
+        f->drain_done[p] = 1;
+        f->drain_scanned[p] = -1;
+        if (k->cursor[p] < 0 || !f->parts[p].owned || k->cursor[p] >= f->parts[p].fetched) continue;
+        f->drain_done[p] = 0;
+        f->drain_target[p] = f->parts[p].fetched;
+        f->drain_scanned[p] = k->cursor[p];
+        rd_kafka_topic_partition_list_add(tl, f->env.cf->kafka_topic, p)->offset = k->cursor[p];
+    }
+    rd_kafka_resp_err_t e = rd_kafka_assign(f->drk, tl);
+    /* A partition the last pass paused at its end stays paused across assignments. */
+    if (!e) rd_kafka_resume_partitions(f->drk, tl);
+    rd_kafka_topic_partition_list_destroy(tl);
+    if (e) {
+        tsr_warn("cluster '%s': cannot read parked points: %s", f->cc->name, rd_kafka_err2str(e));
+        k->next_try_ms = now_ms + park_backoff_ms(++k->attempts);
+        return;
+    }
+    f->draining = k;
+    struct batch *b = f->drain.filling;
+    snprintf(b->db, sizeof(b->db), "%s", k->db);
+    snprintf(b->rp, sizeof(b->rp), "%s", k->rp);
+    tsr_debug("cluster '%s': draining parked database '%s' (try %d)", f->cc->name, k->db,
+              k->attempts + 1);
+}
+
+/* Reads the pass on while nothing of it is in flight, sends what it gathered, and ends
+ * the pass once every partition reached its target. */
+static void drain_pull(struct tsr_forwarder *f)
+{
+    struct tsr_park_key *k = f->draining;
+    struct lane *l = &f->drain;
+    if (!k || l->sending || !f->drk) return;
+    struct batch *b = l->filling;
+    while (!batch_full(f, b)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(f->drk, 0);
+        if (!m) break;
+        int32_t p = m->partition;
+        if (m->err || p < 0 || p >= f->nparts || f->drain_done[p] || m->offset < f->drain_scanned[p]) {
+            if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                tsr_warn("cluster '%s': reading parked points: %s", f->cc->name,
+                         rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (m->offset >= f->drain_target[p]) {
+            rd_kafka_message_destroy(m);
+            drain_end_partition(f, p);
+            continue;
+        }
+        f->drain_scanned[p] = m->offset + 1;
+        char db[256], rp[256], kind[32];
+        tsr_kafka_header(m, "db", db, sizeof(db));
+        tsr_kafka_header(m, "rp", rp, sizeof(rp));
+        tsr_kafka_header(m, "kind", kind, sizeof(kind));
+        if (!*kind && strcmp(db, k->db) == 0 && strcmp(rp, k->rp) == 0) {
+            b->points += tsr_sink_append_record(&b->body, m->payload, m->len);
+            b->records++;
+            b->touched[p] = 1;
+        }
+        if (f->drain_scanned[p] >= f->drain_target[p]) drain_end_partition(f, p);
+        rd_kafka_message_destroy(m);
+    }
+    int all = 1;
+    for (int p = 0; p < f->nparts && all; p++) all = f->drain_done[p];
+    if (b->points > 0 && (all || batch_full(f, b))) {
+        l->sending = b;
+        l->filling = batch_new();
+        send_batch(l);
+        return;
+    }
+    if (!all) return;
+    /* The pass is through: every point of k the lanes skipped so far is delivered. */
+    for (int p = 0; p < f->nparts; p++)
+        if (k->cursor[p] >= 0 && f->parts[p].owned && k->cursor[p] < f->drain_scanned[p]) {
+            k->cursor[p] = f->drain_scanned[p];
+            f->parts[p].dirty = 1;
+        }
+    commit_soon(f);
+    drain_stop(f);
+    k->attempts = 0;
+    tsr_debug("cluster '%s': drain pass of '%s' through", f->cc->name, k->db);
+    if (drain_caught_up(f, k)) unpark(f, k);
+    else k->next_try_ms = 0; /* the lanes read on meanwhile: another pass at once */
+}
+
+/* A drain batch is delivered: the key's cursors move to what the pass has read. */
+static void drain_batch_done(struct lane *l)
+{
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->sending;
+    struct tsr_park_key *k = f->draining;
+    f->st.points_delivered += (uint64_t)b->points;
+    f->st.points_unparked += (uint64_t)b->points;
+    batch_free(&l->sending);
+    if (!k) return;
+    k->attempts = 0;
+    /* Nothing more was read while this batch was out: all of k before drain_scanned is
+     * delivered. drain_scanned is -1 on partitions outside the pass. */
+    for (int p = 0; p < f->nparts; p++)
+        if (k->cursor[p] >= 0 && f->parts[p].owned && f->drain_scanned[p] > k->cursor[p]) {
+            k->cursor[p] = f->drain_scanned[p];
+            f->parts[p].dirty = 1;
+        }
+    commit_soon(f);
+    drain_pull(f);
+}
+
+/* The cluster still refuses the key: try again later. */
+static void drain_refused(struct lane *l, const char *why, int64_t now_ms)
+{
+    struct tsr_forwarder *f = l->f;
+    struct tsr_park_key *k = f->draining;
+    batch_free(&l->sending);
+    if (!k) return;
+    snprintf(k->reason, sizeof(k->reason), "%.190s", why);
+    k->attempts++;
+    k->next_try_ms = now_ms + park_backoff_ms(k->attempts);
+    tsr_debug("cluster '%s': parked database '%s' still refused (try %d), next in %lld ms: %s",
+              f->cc->name, k->db, k->attempts, (long long)(k->next_try_ms - now_ms), why);
+    drain_stop(f);
+}
+
+/* Parked keys of db (NULL: every key) are tried again now: the cluster came back, or
+ * created a database. */
+static void wake_parked(struct tsr_forwarder *f, const char *db)
+{
+    for (int i = 0; i < TSR_PARK_MAX; i++) {
+        struct tsr_park_key *k = &f->park.key[i];
+        if (k->used && (!db || strcmp(k->db, db) == 0)) k->next_try_ms = 0;
+    }
 }
 
 static void on_create_db_done(void *opaque, const struct tsr_httpc_resp *resp)
@@ -436,11 +783,27 @@ static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
     else
         snprintf(why, sizeof(why), "HTTP %d: %.200s", resp->status,
                  resp->body_len ? resp->body : "");
+    /* A cluster that answers for one database only is up: the others flow. */
     tsr_health_write(f->health, l->url,
-                     v == TSR_SINK_DONE || v == TSR_SINK_REJECTED ? TSR_WRITE_OK
-                     : resp->status == 0                        ? TSR_WRITE_TRANSPORT_ERROR
-                                                                : TSR_WRITE_HTTP_ERROR,
+                     v != TSR_SINK_RETRY   ? TSR_WRITE_OK
+                     : resp->status == 0 ? TSR_WRITE_TRANSPORT_ERROR
+                                         : TSR_WRITE_HTTP_ERROR,
                      why, now_ms);
+
+    if (v == TSR_SINK_PARK && tsr_sink_no_database(resp->status, resp->body) &&
+        f->cc->create_database && tsr_sink_has_databases(f->cc) && !b->create_tried) {
+        b->create_tried = 1;
+        /* Once per batch: create it and send again; if that fails, park. */
+        struct tsr_buf url = {0};
+        tsr_sink_create_db_url(f->cc, l->url, b->db, &url);
+        tsr_buf_putc(&url, '\0');
+        struct tsr_httpc_req req = {.url = url.data, .method = "POST",
+                                    .authorization = f->authorization,
+                                    .timeout_ms = f->cc->timeout_ms};
+        if (tsr_httpc_send(f->env.hc, &req, on_create_db_done, l) == 0) l->in_flight = 1;
+        tsr_buf_free(&url);
+        if (l->in_flight) return;
+    }
 
     switch (v) {
     case TSR_SINK_DONE:
@@ -450,11 +813,16 @@ static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
         b->nranges--;
         break;
     case TSR_SINK_REJECTED:
+    case TSR_SINK_SPLIT:
         f->st.requests_ok++;
         b->attempts = 0;
         rejected(l, why);
         break;
-    case TSR_SINK_NO_DB:
+    case TSR_SINK_PARK:
+        f->st.requests_ok++;
+        if (l == &f->drain) drain_refused(l, why, now_ms);
+        else park_batch(l, why, now_ms);
+        return;
     case TSR_SINK_RETRY:
         f->st.requests_failed++;
         f->st.retries++;
@@ -463,17 +831,6 @@ static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
         if (b->attempts == 1 || b->attempts % 10 == 0)
             tsr_warn("cluster '%s': write to urls[%d] failed (try %d), will retry: %s",
                      f->cc->name, l->url, b->attempts, why);
-        if (v == TSR_SINK_NO_DB && f->cc->create_database && strcmp(f->cc->type, "influxdb") == 0) {
-            struct tsr_buf url = {0};
-            tsr_sink_create_db_url(f->cc, l->url, b->db, &url);
-            tsr_buf_putc(&url, '\0');
-            struct tsr_httpc_req req = {.url = url.data, .method = "POST",
-                                        .authorization = f->authorization,
-                                        .timeout_ms = f->cc->timeout_ms};
-            if (tsr_httpc_send(f->env.hc, &req, on_create_db_done, l) == 0) l->in_flight = 1;
-            tsr_buf_free(&url);
-            if (l->in_flight) return;
-        }
         schedule_retry(l, tsr_backoff_ms(b->attempts, f->cc->retry_max_ms, resp->retry_after_s));
         return;
     }
@@ -483,13 +840,119 @@ static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
         send_batch(l);
 }
 
+/* --- statements: CREATE DATABASE, in its place in the partition's order ------------- */
+
+static void on_statement_done(void *opaque, const struct tsr_httpc_resp *resp)
+{
+    struct lane *l = opaque;
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->sending;
+    l->in_flight = 0;
+    if (l->abandoned) {
+        l->abandoned = 0;
+        batch_free(&l->sending);
+        pull(f);
+        return;
+    }
+    char why[300];
+    if (resp->status == 0)
+        snprintf(why, sizeof(why), "%s", resp->error);
+    else
+        snprintf(why, sizeof(why), "HTTP %d: %.200s", resp->status, resp->body_len ? resp->body : "");
+    enum tsr_sink_verdict v = resp->status ? tsr_sink_judge(resp->status, resp->body) : TSR_SINK_RETRY;
+    if (v == TSR_SINK_RETRY) {
+        f->st.requests_failed++;
+        note_error(f, "%s", why);
+        b->attempts++;
+        if (b->attempts == 1 || b->attempts % 10 == 0)
+            tsr_warn("cluster '%s': CREATE DATABASE '%s' failed (try %d), will retry: %s",
+                     f->cc->name, b->db, b->attempts, why);
+        schedule_retry(l, tsr_backoff_ms(b->attempts, f->cc->retry_max_ms, resp->retry_after_s));
+        return;
+    }
+    f->st.requests_ok++;
+    /* InfluxDB answers 200 and names a statement's error in the results. */
+    if (v == TSR_SINK_DONE && !(resp->body && strstr(resp->body, "\"error\""))) {
+        tsr_info("cluster '%s': created database '%s'", f->cc->name, b->db);
+        wake_parked(f, b->db);
+    } else {
+        char reason[400], src[96];
+        snprintf(reason, sizeof(reason), "cluster %s refused the statement: %s", f->cc->name, why);
+        snprintf(src, sizeof(src), "cluster:%s", f->cc->name);
+        tsr_kafka_dead_letter(f->env.k, b->body.data, b->body.len, reason, src, -1, b->db, NULL);
+        tsr_warn("cluster '%s' refused CREATE DATABASE '%s', sent to the dead-letter topic: %s",
+                 f->cc->name, b->db, why);
+    }
+    b->statement = 0;
+    batch_done(l);
+}
+
+/* Executes the statement batch on clusters whose type has databases; the others have
+ * nothing to do with it. */
+static void send_statement(struct lane *l)
+{
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->sending;
+    if (!tsr_sink_has_databases(f->cc)) {
+        b->statement = 0;
+        schedule_retry(l, 0);
+        return;
+    }
+    struct tsr_buf url = {0};
+    l->url = tsr_health_pick_url(f->health);
+    if (*f->cc->database) {
+        /* The cluster writes every database into one: create that one. */
+        tsr_sink_create_db_url(f->cc, l->url, b->db, &url);
+    } else {
+        struct tsr_buf q = {0};
+        tsr_buf_append(&q, b->body.data, b->body.len);
+        while (q.len && (q.data[q.len - 1] == '\n' || q.data[q.len - 1] == ' ')) q.len--;
+        tsr_buf_putc(&q, '\0');
+        tsr_sink_query_url(f->cc, l->url, q.data, &url);
+        tsr_buf_free(&q);
+    }
+    tsr_buf_putc(&url, '\0');
+    struct tsr_httpc_req req = {.url = url.data, .method = "POST",
+                                .authorization = f->authorization,
+                                .timeout_ms = f->cc->timeout_ms,
+                                .ca_file = *f->cc->tls_ca_file ? f->cc->tls_ca_file : NULL,
+                                .insecure = f->cc->tls_insecure};
+    if (tsr_httpc_send(f->env.hc, &req, on_statement_done, l) == 0)
+        l->in_flight = 1;
+    else
+        schedule_retry(l, tsr_backoff_ms(++b->attempts, f->cc->retry_max_ms, -1));
+    tsr_buf_free(&url);
+}
+
 /* Sends the first pending range of the lane's sending batch. */
 static void send_batch(struct lane *l)
 {
     struct tsr_forwarder *f = l->f;
     struct batch *b = l->sending;
     if (!b || l->in_flight || f->stopping || f->handing_off) return;
-    if (!b->ranges) {
+    if (l != &f->drain && !b->ranges && !b->statement && b->points > 0) {
+        /* Filled before its key was parked: the drain sends it. */
+        int parked = 1;
+        for (int p = 0; p < f->nparts && parked; p++)
+            if (b->touched[p] && !tsr_park_on(&f->park, b->db, b->rp, p)) parked = 0;
+        if (parked) {
+            struct tsr_park_key *k = tsr_park_find(&f->park, b->db, b->rp);
+            k->points += (uint64_t)b->points;
+            f->st.points_parked += (uint64_t)b->points;
+            b->points = 0;
+        }
+    }
+    if (!b->statement && b->points == 0) {
+        /* Only parked records: nothing to send, the lane moves on (after this callback:
+         * batch_done pulls, which may send again). */
+        schedule_retry(l, 0);
+        return;
+    }
+    if (b->statement) {
+        send_statement(l);
+        return;
+    }
+    if (!b->ranges && l != &f->drain) {
         /* The commit that follows records how far this request reaches, for the relay
          * that would take these partitions over if this one died with it in flight. */
         for (int p = 0; p < f->nparts; p++)
@@ -498,6 +961,8 @@ static void send_batch(struct lane *l)
                 f->parts[p].dirty = 1;
             }
         commit_soon(f);
+    }
+    if (!b->ranges) {
         b->ranges = malloc(sizeof(*b->ranges));
         if (!b->ranges) abort();
         b->ranges[0] = (struct range){0, b->body.len, b->points};
@@ -525,7 +990,13 @@ static void send_batch(struct lane *l)
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
-    send_batch(arg);
+    struct lane *l = arg;
+    struct batch *b = l->sending;
+    if (b && !b->statement && b->points == 0 && !l->in_flight && !l->f->stopping &&
+        !l->f->handing_off)
+        batch_done(l);
+    else
+        send_batch(l);
 }
 
 /* Back from down: a TSDB that was killed may have lost writes it acknowledged just
@@ -648,6 +1119,7 @@ static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr
                                   : f->st.fleet_view ? f->st.position[p]
                                                      : -1;
     }
+    if (to == TSR_CLUSTER_IN_SYNC || from == TSR_CLUSTER_DOWN) wake_parked(f, NULL);
     if (from == TSR_CLUSTER_DOWN && to != TSR_CLUSTER_DOWN) {
         /* Health changes are reported from inside write and probe callbacks, which
          * still hold a lane's batch: rewinding or resending here would pull it away
@@ -779,6 +1251,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
      * return resumes reading at once, in on_recover. */
     if (tsr_health_state(f->health) == TSR_CLUSTER_DOWN) pause_reading(f, 1);
     pull(f);
+    drain_start(f, now_ms);
+    drain_pull(f);
 }
 
 /* While the cluster is down its lanes are full and nothing is read: pausing the
@@ -812,13 +1286,15 @@ static void commit_positions(struct tsr_forwarder *f, int sync)
         if (!pt->owned || !pt->dirty || pt->position < 0) continue;
         rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(tl, f->env.cf->kafka_topic, p);
         tp->offset = pt->position;
-        char meta[256];
-        int n = snprintf(meta, sizeof(meta), "ts=%lld sent=%lld by=%s", (long long)pt->last_ts_ms,
-                         (long long)(pt->sent_to > pt->position ? pt->sent_to : pt->position),
-                         f->env.cf->instance);
+        char meta[256 + TSR_PARK_META_MAX];
+        snprintf(meta, sizeof(meta), "ts=%lld sent=%lld by=%s", (long long)pt->last_ts_ms,
+                 (long long)(pt->sent_to > pt->position ? pt->sent_to : pt->position),
+                 f->env.cf->instance);
+        /* park_batch made sure the parked keys fit. */
+        tsr_park_meta(&f->park, p, meta, sizeof(meta));
         tp->metadata = strdup(meta);
         if (!tp->metadata) abort();
-        tp->metadata_size = (size_t)n;
+        tp->metadata_size = strlen(meta);
         pt->dirty = 0;
     }
     if (tl->cnt) {
@@ -852,10 +1328,13 @@ static int start_position(struct tsr_forwarder *f, const rd_kafka_topic_partitio
     pt->resend_until = 0;
     if (committed->err == 0 && committed->offset >= 0) {
         int64_t ts = 0, sent = committed->offset;
-        char meta[256] = "";
+        char meta[256 + TSR_PARK_META_MAX] = "";
         if (committed->metadata && committed->metadata_size < sizeof(meta))
             memcpy(meta, committed->metadata, committed->metadata_size);
         tsr_fleet_parse_meta(meta, &ts, &sent, NULL, 0);
+        if (tsr_park_parse_meta(&f->park, p, meta, tsr_clock_now_ns() / 1000000) > 0)
+            tsr_info("cluster '%s': partition %d comes with parked points (%s)", f->cc->name, p,
+                     strstr(meta, " park="));
         pt->position = pt->fetched = committed->offset;
         pt->last_ts_ms = ts;
         /* The previous owner died with a request in flight: what it reached may be in
@@ -947,6 +1426,7 @@ static void take_partitions(struct tsr_forwarder *f, rd_kafka_topic_partition_li
  * committed position. */
 static void drop_unsent(struct tsr_forwarder *f)
 {
+    drain_stop(f);
     for (int i = 0; i < f->nlanes; i++) {
         struct lane *l = &f->lanes[i];
         batch_free(&l->filling);
@@ -972,7 +1452,7 @@ static int abandon_batches(struct tsr_forwarder *f)
             batch_free(&l->sending);
         }
     }
-    return abandoned;
+    return abandoned + f->drain.abandoned; /* drain_stop, in drop_unsent, marked it */
 }
 
 static void finish_handoff(struct tsr_forwarder *f)
@@ -984,6 +1464,8 @@ static void finish_handoff(struct tsr_forwarder *f)
                  "owner sends them again", f->cc->name, abandoned, abandoned == 1 ? "" : "s");
     for (int p = 0; p < f->nparts; p++) f->parts[p].dirty = f->parts[p].owned;
     commit_positions(f, 1);
+    /* The parked keys went with the commit to the partitions' next owner. */
+    memset(&f->park, 0, sizeof(f->park));
     for (int p = 0; p < f->nparts; p++) {
         f->parts[p].owned = 0;
         f->parts[p].resend_until = 0;
@@ -1162,6 +1644,9 @@ int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_co
         f->lanes[i].filling = batch_new();
         f->lanes[i].retry_ev = evtimer_new(env->base, on_retry, &f->lanes[i]);
     }
+    f->drain.f = f;
+    f->drain.filling = batch_new();
+    f->drain.retry_ev = evtimer_new(env->base, on_retry, &f->drain);
     struct tsr_buf auth = {0};
     if (tsr_sink_authorization(cc, &auth)) {
         tsr_buf_putc(&auth, '\0');
@@ -1202,11 +1687,12 @@ void tsr_forwarder_stop(struct tsr_forwarder *f)
 {
     f->stopping = 1;
     for (int i = 0; i < f->nlanes; i++) evtimer_del(f->lanes[i].retry_ev);
+    evtimer_del(f->drain.retry_ev);
 }
 
 int tsr_forwarder_busy(const struct tsr_forwarder *f)
 {
-    int n = 0;
+    int n = f->drain.in_flight;
     for (int i = 0; i < f->nlanes; i++) n += f->lanes[i].in_flight;
     return n;
 }
@@ -1236,6 +1722,15 @@ void tsr_forwarder_free(struct tsr_forwarder **fp)
         if (l->held) rd_kafka_message_destroy(l->held);
         if (l->retry_ev) event_free(l->retry_ev);
     }
+    batch_free(&f->drain.sending);
+    batch_free(&f->drain.filling);
+    tsr_buf_free(&f->drain.spare);
+    if (f->drain.retry_ev) event_free(f->drain.retry_ev);
+    if (f->dq) rd_kafka_queue_destroy(f->dq);
+    if (f->drk) {
+        rd_kafka_consumer_close(f->drk);
+        rd_kafka_destroy(f->drk);
+    }
     close_consumer(f); /* when starting failed half-way */
     if (f->wake_fds[0] >= 0) close(f->wake_fds[0]);
     if (f->wake_fds[1] >= 0) close(f->wake_fds[1]);
@@ -1256,4 +1751,16 @@ void tsr_forwarder_status(const struct tsr_forwarder *f, struct tsr_cluster_stat
         st->owned[p] = (unsigned char)f->parts[p].owned;
     }
     for (int i = 0; i < f->st.nurls && i < 64; i++) st->url_up[i] = (char)tsr_health_url_up(f->health, i);
+    st->nparked = 0;
+    for (int i = 0; i < TSR_PARK_MAX; i++) {
+        const struct tsr_park_key *k = &f->park.key[i];
+        if (!k->used) continue;
+        struct tsr_parked_status *ps = &st->parked[st->nparked++];
+        snprintf(ps->db, sizeof(ps->db), "%s", k->db);
+        snprintf(ps->rp, sizeof(ps->rp), "%s", k->rp);
+        snprintf(ps->reason, sizeof(ps->reason), "%s", k->reason);
+        ps->since_ms = k->since_ms;
+        ps->points = k->points;
+        ps->attempts = k->attempts;
+    }
 }

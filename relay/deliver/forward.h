@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #include "relay/deliver/ckpt.h"
+#include "relay/deliver/park.h"
 #include "health/health.h"
 #include "relay/core/metrics.h"
 
@@ -102,6 +103,18 @@ struct tsr_cluster_status {
     unsigned char owned[TSR_CKPT_MAX_PARTITIONS];
     uint64_t rebalances;       /* assignments received */
     uint64_t points_resent;    /* read again after a takeover: maybe sent twice */
+    /* Parked keys (relay/deliver/park.h): the databases this cluster refuses for now. */
+    uint64_t points_parked;    /* skipped by the lanes, left for a drain */
+    uint64_t points_unparked;  /* delivered by a drain */
+    int nparked;
+    struct tsr_parked_status {
+        char db[128];
+        char rp[128];
+        char reason[200];
+        int64_t since_ms;
+        uint64_t points; /* parked since this relay parked it or took its partitions */
+        int attempts;    /* drains refused since the last success */
+    } parked[TSR_PARK_MAX];
     uint64_t latency_count[TSR_LATENCY_BUCKETS + 1];
     double latency_sum_s;
     char last_error[256];

@@ -83,14 +83,46 @@ int tsr_sink_authorization(const struct tsr_cluster_conf *cc, struct tsr_buf *ou
     return 0;
 }
 
+/* Answers tied to one database or retention policy, as InfluxDB 1.x, InfluxDB 2 and
+ * VictoriaMetrics word them. */
+static int about_one_database(int status, const char *body)
+{
+    if (!body) return 0;
+    if (status == 404)
+        return strstr(body, "database not found") || (strstr(body, "bucket") && strstr(body, "not found"));
+    if (status == 403) return strstr(body, "not authorized to write to database") != NULL;
+    /* InfluxDB 1.x answers a missing retention policy with a 500. */
+    return strstr(body, "retention policy not found") != NULL;
+}
+
 enum tsr_sink_verdict tsr_sink_judge(int status, const char *body)
 {
     if (status >= 200 && status < 300) return TSR_SINK_DONE;
-    if (status == 400) return TSR_SINK_REJECTED;
-    if (status == 404 && body && strstr(body, "database not found")) return TSR_SINK_NO_DB;
-    /* Everything else may pass: 429 and 5xx by nature, 401/403/404 once an operator
-     * fixes credentials or routing. Skipping would lose data; holding is visible. */
+    if (about_one_database(status, body)) return TSR_SINK_PARK;
+    if (status == 400 || status == 422) return TSR_SINK_REJECTED;
+    if (status == 413) return TSR_SINK_SPLIT;
+    /* Everything else may pass and concerns every database: 429 and 5xx by nature, 401
+     * and other 4xx once an operator fixes credentials or routing. Skipping would lose
+     * data; holding is visible (the cluster turns degraded, then down). */
     return TSR_SINK_RETRY;
+}
+
+int tsr_sink_no_database(int status, const char *body)
+{
+    return status == 404 && body && strstr(body, "database not found");
+}
+
+int tsr_sink_has_databases(const struct tsr_cluster_conf *cc)
+{
+    return strcmp(cc->type, "influxdb") == 0;
+}
+
+void tsr_sink_query_url(const struct tsr_cluster_conf *cc, int idx, const char *q,
+                        struct tsr_buf *url)
+{
+    put_base(url, cc, idx);
+    tsr_buf_puts(url, "/query");
+    put_param(url, "q", q);
 }
 
 void tsr_sink_create_db_url(const struct tsr_cluster_conf *cc, int idx, const char *db,
@@ -98,9 +130,7 @@ void tsr_sink_create_db_url(const struct tsr_cluster_conf *cc, int idx, const ch
 {
     char q[600];
     snprintf(q, sizeof(q), "CREATE DATABASE \"%s\"", *cc->database ? cc->database : db);
-    put_base(url, cc, idx);
-    tsr_buf_puts(url, "/query");
-    put_param(url, "q", q);
+    tsr_sink_query_url(cc, idx, q, url);
 }
 
 int tsr_sink_send(struct tsr_httpc *hc, const struct tsr_cluster_conf *cc, int idx,

@@ -40,14 +40,29 @@ int tsr_sink_send(struct tsr_httpc *hc, const struct tsr_cluster_conf *cc, int i
                   struct tsr_buf *gz, const char *authorization, tsr_httpc_done_fn *done,
                   void *opaque);
 
-/* What to do with a write response. */
+/* What to do with a write response: every answer a cluster gives falls in one kind. */
 enum tsr_sink_verdict {
-    TSR_SINK_DONE,       /* 2xx: delivered */
-    TSR_SINK_REJECTED,   /* 400: some or all lines rejected; the rest were written */
-    TSR_SINK_NO_DB,      /* 404 "database not found": hold, report, maybe create it */
-    TSR_SINK_RETRY,      /* 429, 5xx, 408, other 4xx, transport errors: retry, never skip */
+    TSR_SINK_DONE,     /* 2xx: delivered */
+    TSR_SINK_REJECTED, /* 400, 422 (a partial write): some lines refused, the rest written;
+                        * split until the refused ones stand alone, dead-letter those */
+    TSR_SINK_SPLIT,    /* 413: too large; split, and a lone line too large is refused */
+    TSR_SINK_PARK,     /* refused for this database or retention policy only ("database
+                        * not found", "retention policy not found", "bucket not found",
+                        * not authorized for it): set aside, retry later, send the rest */
+    TSR_SINK_RETRY,    /* transport errors, 5xx, 429, 408, 401 and the other 4xx: the
+                        * cluster as a whole cannot take writes now; retry the request */
 };
 enum tsr_sink_verdict tsr_sink_judge(int status, const char *body);
+
+/* 1 if a PARK body says the database itself is missing (CREATE DATABASE may help). */
+int tsr_sink_no_database(int status, const char *body);
+
+/* Appends the URL of the InfluxQL statement q (URL-encoded) on URL number idx. */
+void tsr_sink_query_url(const struct tsr_cluster_conf *cc, int idx, const char *q,
+                        struct tsr_buf *url);
+
+/* 1 if clusters of this type have databases that CREATE DATABASE makes (influxdb). */
+int tsr_sink_has_databases(const struct tsr_cluster_conf *cc);
 
 /* Appends the URL of a CREATE DATABASE query for db (influxdb only). */
 void tsr_sink_create_db_url(const struct tsr_cluster_conf *cc, int idx, const char *db,

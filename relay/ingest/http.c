@@ -21,6 +21,7 @@
 #include "relay/core/json.h"
 #include "relay/kafka/kafka.h"
 #include "relay/ingest/lineproto.h"
+#include "relay/ingest/statement.h"
 #include "relay/core/log.h"
 #include "relay/core/metrics.h"
 
@@ -58,6 +59,7 @@ struct write_req {
     char fail_reason[160];
     long points;      /* valid points sent to Kafka */
     long rejected;
+    int statement;    /* a /query CREATE DATABASE: answered as InfluxDB answers it */
     struct tsr_buf errors; /* the listed bad lines, JSON-escaped */
     long parse_rejected;   /* of rejected: lines that did not parse */
     struct tsr_buf first_store; /* the reason of the first line InfluxDB would have
@@ -114,7 +116,15 @@ static void finish(struct write_req *wr)
 {
     struct tsr_ingest_http *ih = wr->ih;
     ih->pending--;
-    if (wr->failed) {
+    if (wr->statement && !wr->failed) {
+        struct evbuffer *out = evbuffer_new();
+        evbuffer_add_printf(out, "{\"results\":[{\"statement_id\":0}]}\n");
+        evhttp_add_header(evhttp_request_get_output_headers(wr->req), "Content-Type",
+                          "application/json");
+        lm()->responses[2]++;
+        evhttp_send_reply(wr->req, 200, "OK", out);
+        evbuffer_free(out);
+    } else if (wr->failed) {
         lm()->points_failed += (uint64_t)wr->points;
         char msg[256];
         snprintf(msg, sizeof(msg), "write not durable, retry: %s", wr->fail_reason);
@@ -391,6 +401,40 @@ out:
     evhttp_clear_headers(&q);
 }
 
+/* Makes a CREATE DATABASE durable as a record of its own, in the partition its
+ * database's name hashes to; the client hears 200 once Kafka has it. */
+static void produce_statement(struct tsr_ingest_http *ih, struct evhttp_request *req,
+                              const char *db, const char *text)
+{
+    struct write_req *wr = calloc(1, sizeof(*wr));
+    if (!wr) abort();
+    wr->ih = ih;
+    wr->req = req;
+    wr->statement = 1;
+    wr->records = 1;
+    ih->pending++;
+    struct tsr_kafka_hdrs hdrs = {.db = db, .src = "http", .kind = TSR_KAFKA_KIND_STATEMENT};
+    int nparts = tsr_kafka_partitions(ih->k);
+    int p = (int)(tsr_fnv1a64(TSR_FNV1A64_INIT, db, strlen(db)) % (uint64_t)(nparts > 0 ? nparts : 1));
+    struct record *rec = malloc(sizeof(*rec));
+    if (!rec) abort();
+    rec->wr = wr;
+    rec->data = strdup(text);
+    if (!rec->data) abort();
+    const char *why;
+    if (tsr_kafka_produce(ih->k, p, rec->data, strlen(rec->data), &hdrs, record_done, rec, &why)) {
+        free(rec->data);
+        free(rec);
+        wr->failed = 1;
+        snprintf(wr->fail_reason, sizeof(wr->fail_reason), "kafka: %s", why);
+    } else {
+        wr->records++;
+        tsr_info("CREATE DATABASE \"%s\" accepted from the client; every cluster with databases "
+                 "runs it", db);
+    }
+    if (--wr->records == 0) finish(wr);
+}
+
 static void handle_query(struct tsr_ingest_http *ih, struct evhttp_request *req)
 {
     struct evkeyvalq q = {0};
@@ -410,17 +454,27 @@ static void handle_query(struct tsr_ingest_http *ih, struct evhttp_request *req)
         free(form);
         stmt = evhttp_find_header(&q, "q");
     }
-    while (stmt && (*stmt == ' ' || *stmt == '\t')) stmt++;
-    if (stmt && strncasecmp(stmt, "CREATE DATABASE", 15) == 0) {
-        struct evbuffer *out = evbuffer_new();
-        evbuffer_add_printf(out, "{\"results\":[{\"statement_id\":0}]}\n");
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                          "application/json");
-        evhttp_send_reply(req, 200, "OK", out);
-        evbuffer_free(out);
-    } else {
-        static const char msg[] = "tsrelay accepts writes only: query the database directly";
+    char db[256], text[1024], err[200];
+    int rc = stmt ? tsr_statement_create_database(stmt, db, sizeof(db), text, sizeof(text), err,
+                                                  sizeof(err))
+                  : 1;
+    if (rc == 1) {
+        static const char msg[] = "tsrelay forwards CREATE DATABASE only: query the database "
+                                  "directly";
         reply_error(req, 0, 400, "invalid", msg, 0);
+    } else if (rc < 0) {
+        reply_error(req, 0, 400, "invalid", err, 0);
+    } else if (tsr_auth_check(ih->cf,
+                              evhttp_find_header(evhttp_request_get_input_headers(req),
+                                                 "Authorization"),
+                              evhttp_find_header(&q, "u"), evhttp_find_header(&q, "p")) != 0) {
+        reply_error(req, 0, 401, "unauthorized", "authorization failed", 0);
+    } else if (ih->draining || !tsr_kafka_ready(ih->k)) {
+        lm()->throttled++;
+        reply_error(req, 0, 503, "unavailable",
+                    ih->draining ? "relay is shutting down" : "kafka unavailable, not accepted", 5);
+    } else {
+        produce_statement(ih, req, db, text);
     }
     evhttp_clear_headers(&q);
 }

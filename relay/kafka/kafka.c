@@ -484,10 +484,11 @@ int64_t tsr_kafka_inflight_bytes(const struct tsr_kafka *k)
 
 static rd_kafka_headers_t *make_headers(const struct tsr_kafka_hdrs *h)
 {
-    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(3);
-    if (h->db) rd_kafka_header_add(hdrs, "db", -1, h->db, -1);
-    if (h->rp && *h->rp) rd_kafka_header_add(hdrs, "rp", -1, h->rp, -1);
-    if (h->src) rd_kafka_header_add(hdrs, "src", -1, h->src, -1);
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(4);
+    if (h->db) rd_kafka_header_add(hdrs, TSR_KAFKA_HDR "db", -1, h->db, -1);
+    if (h->rp && *h->rp) rd_kafka_header_add(hdrs, TSR_KAFKA_HDR "rp", -1, h->rp, -1);
+    if (h->src) rd_kafka_header_add(hdrs, TSR_KAFKA_HDR "src", -1, h->src, -1);
+    if (h->kind) rd_kafka_header_add(hdrs, TSR_KAFKA_HDR "kind", -1, h->kind, -1);
     return hdrs;
 }
 
@@ -535,11 +536,11 @@ void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, con
     char line[32];
     snprintf(line, sizeof(line), "%ld", line_no);
     rd_kafka_headers_t *h = rd_kafka_headers_new(5);
-    rd_kafka_header_add(h, "reason", -1, reason, -1);
-    rd_kafka_header_add(h, "src", -1, src, -1);
-    rd_kafka_header_add(h, "line", -1, line, -1);
-    if (db) rd_kafka_header_add(h, "db", -1, db, -1);
-    if (client) rd_kafka_header_add(h, "client", -1, client, -1);
+    rd_kafka_header_add(h, TSR_KAFKA_HDR "reason", -1, reason, -1);
+    rd_kafka_header_add(h, TSR_KAFKA_HDR "src", -1, src, -1);
+    rd_kafka_header_add(h, TSR_KAFKA_HDR "line", -1, line, -1);
+    if (db) rd_kafka_header_add(h, TSR_KAFKA_HDR "db", -1, db, -1);
+    if (client) rd_kafka_header_add(h, TSR_KAFKA_HDR "client", -1, client, -1);
     /* Dead-letter records are '\n'-terminated lines, like the main topic's. */
     int add_nl = len == 0 || raw[len - 1] != '\n';
     char *value = malloc(len + 1);
@@ -641,8 +642,13 @@ void tsr_kafka_header(struct rd_kafka_message_s *m, const char *name, char *out,
     rd_kafka_headers_t *h;
     const void *v;
     size_t n;
+    char prefixed[64];
+    snprintf(prefixed, sizeof(prefixed), TSR_KAFKA_HDR "%s", name);
     out[0] = '\0';
-    if (rd_kafka_message_headers(m, &h) || rd_kafka_header_get_last(h, name, &v, &n)) return;
+    if (rd_kafka_message_headers(m, &h)) return;
+    /* Records written before the prefix carry the bare name. */
+    if (rd_kafka_header_get_last(h, prefixed, &v, &n) && rd_kafka_header_get_last(h, name, &v, &n))
+        return;
     if (n >= outlen) n = outlen - 1;
     memcpy(out, v, n);
     out[n] = '\0';

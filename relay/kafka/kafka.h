@@ -27,11 +27,21 @@ struct tsr_kafka;
 typedef void tsr_kafka_done_fn(void *opaque, int err, const char *errstr);
 
 /* Headers stored with every record, so forwarders know where the points belong. */
+/* The relay's own record headers are named TSR_KAFKA_HDR "db" and so on, so that a
+ * consumer mapping headers to tags (Telegraf's msg_headers_as_tags) never confuses them
+ * with a user's tag "db" or "src". */
+#define TSR_KAFKA_HDR "tsrelay."
+
 struct tsr_kafka_hdrs {
     const char *db; /* database (or v2 bucket) */
     const char *rp; /* retention policy, may be NULL */
     const char *src; /* listener: "http", "graphite_tcp", "graphite_udp" */
+    const char *kind; /* NULL: points; TSR_KAFKA_KIND_STATEMENT: an InfluxQL statement */
 };
+
+/* A record whose value is one InfluxQL statement (CREATE DATABASE) for every cluster
+ * whose type has databases, rather than points. */
+#define TSR_KAFKA_KIND_STATEMENT "statement"
 
 /* Creates the producer from cf (kafka.* keys) and hooks it into base. Does not wait for
  * the brokers: readiness is reported by tsr_kafka_ready. Returns 0, or -1 with err set
@@ -146,9 +156,9 @@ int tsr_kafka_fleet_create(struct tsr_kafka *k, const char *topic, struct tsr_ka
                            char *err, size_t errlen);
 void tsr_kafka_fleet_create_free(struct tsr_kafka_create **cp);
 
-/* Copies the last header `name` of a consumed message (NUL-terminated, cut to outlen)
- * into out; "" when absent. The headers the producer writes are "db", "rp" and "src".
- * Any thread. */
+/* Copies the last header TSR_KAFKA_HDR `name` of a consumed message (NUL-terminated,
+ * cut to outlen) into out, or the bare `name` of a record older than the prefix; ""
+ * when absent. The producer writes "db", "rp", "src" and "kind". Any thread. */
 struct rd_kafka_message_s;
 void tsr_kafka_header(struct rd_kafka_message_s *m, const char *name, char *out, size_t outlen);
 

@@ -4,6 +4,7 @@
 #   cluster_field NAME FIELD  one field of the cluster in /status (e.g. lag_seconds)
 #   wait_cluster_ready NAME T wait up to T seconds for 200; returns 1 on timeout
 #   counts_influx / counts_vm "COUNT SUM" of lpsend's points in the TSDB
+#   counts_vm_raw_db DB       "RAW COUNT SUM" at VictoriaMetrics, duplicates in RAW
 #
 # VictoriaMetrics runs deduplicating at 1 ms (VM_FLAGS), as docs/forwarding.md tells
 # operators: points resent after an outage then overwrite themselves, as in InfluxDB.
@@ -32,17 +33,21 @@ wait_cluster_ready()
 
 counts_influx() { python3 "$REPO_ROOT/tests/tools/tsdb_count.py" --influx "$INFLUX_URL" --db "${1:-tsrtest}" "${@:2}"; }
 counts_vm() { vm_flush; python3 "$REPO_ROOT/tests/tools/tsdb_count.py" --vm "$VM_URL" --db "${1:-tsrtest}" "${@:2}"; }
+# counts_vm_raw_db DB: "RAW COUNT SUM", duplicates in RAW (VM without deduplication)
+counts_vm_raw_db() { vm_flush; python3 "$REPO_ROOT/tests/tools/tsdb_count.py" --vm-raw "$VM_URL" --db "$1"; }
 
 # expected_counts N: "COUNT SUM" for lpsend lines 0..N-1
 expected_counts() { echo "$1 $(($1 * ($1 - 1) / 2))"; }
 
-# wait_counts WHAT WANT T: poll counts_WHAT (influx|vm) until it prints WANT (T seconds);
+# wait_counts WHAT WANT T [DB...]: poll counts_WHAT (influx|vm) until it prints WANT
+# (T seconds);
 # TSDBs make new series searchable a moment after acknowledging them.
 wait_counts()
 {
     local what=$1 want=$2 t=$3 got i
+    shift 3
     for ((i = 0; i < t * 2; i++)); do
-        got=$("counts_$what")
+        got=$("counts_$what" "$@")
         [ "$got" = "$want" ] && return 0
         sleep 0.5
     done

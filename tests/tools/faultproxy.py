@@ -31,7 +31,14 @@ Control API (HTTP on --control, JSON in and out):
                    invalid field format dropped=K"} (also in X-Influxdb-Error) if the
                    upstream took the good lines (otherwise its answer is relayed).
                    Requests with no marked line are simply forwarded and do not use up
-                   COUNT; if every line is marked nothing is forwarded.
+                   COUNT; if every line is marked nothing is forwarded. "status":422
+                   answers as InfluxDB 2 does instead: 422 {"code":"unprocessable
+                   entity","message":"failure writing points to database: partial
+                   write: ... dropped=K"}.
+               {"mode":"too_large","max_bytes":N}
+                   answer 413 {"code":"request too large",...} (InfluxDB 2's answer)
+                   to a body over N bytes once gunzipped; smaller bodies are forwarded
+                   and do not use up COUNT
                {"mode":"refuse","count":N}
                    close each new connection immediately after accept (and close
                    already-open client connections when their next request arrives;
@@ -50,6 +57,9 @@ Control API (HTTP on --control, JSON in and out):
                bytes_forwarded: request body bytes sent upstream (as sent, so
                compressed for gzip); lines_forwarded: '\\n'-terminated lines in those
                bodies after gunzip; received counts proxied requests read in full.
+               "accepted": {"DB/RP": N}: lines of /write and /api/v2/write bodies the
+               upstream answered 2xx, by the request's db and rp (or bucket): what
+               reached the TSDB, once per sending, duplicates included.
   POST /reset  zero the counters (the mode is kept)
 
 One line per proxied request goes to stderr: METHOD TARGET STATUS MODE (STATUS is
@@ -64,9 +74,9 @@ import signal
 import sys
 import time
 import zlib
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-MODES = ("pass", "status", "retry_after", "hang", "slow", "partial", "refuse")
+MODES = ("pass", "status", "retry_after", "hang", "slow", "partial", "too_large", "refuse")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
               "te", "trailer", "trailers", "transfer-encoding", "upgrade",
               "proxy-connection"}
@@ -323,7 +333,8 @@ FAULT_KEYS = {
     "retry_after": {"status", "retry_after", "count", "path"},
     "hang": {"count", "path", "on_release"},
     "slow": {"delay_ms", "count", "path"},
-    "partial": {"marker", "count", "path"},
+    "partial": {"marker", "status", "count", "path"},
+    "too_large": {"max_bytes", "count", "path"},
     "refuse": {"count"},
 }
 
@@ -374,6 +385,15 @@ def parse_mode(obj):
         if not isinstance(mk, str) or not mk:
             raise ValueError("marker must be a non-empty string")
         m["marker"] = mk
+        st = obj.get("status", 400)
+        if st not in (400, 422):
+            raise ValueError("status must be 400 or 422")
+        m["status"] = st
+    if mode == "too_large":
+        mb = obj.get("max_bytes")
+        if type(mb) is not int or mb < 1:
+            raise ValueError("max_bytes must be a positive integer")
+        m["max_bytes"] = mb
     return m
 
 
@@ -398,7 +418,7 @@ class Proxy:
         self.stats = {"connections": 0, "received": 0, "forwarded": 0,
                       "faulted": {m: 0 for m in MODES if m != "pass"},
                       "bytes_forwarded": 0, "lines_forwarded": 0, "lines_dropped": 0,
-                      "upstream_errors": 0, "answered": {}}
+                      "upstream_errors": 0, "answered": {}, "accepted": {}}
 
     def set_mode(self, m):
         self.mode = m
@@ -425,6 +445,18 @@ class Proxy:
         if self.pending_note:
             log(self.pending_note)
             self.pending_note = None
+
+    def note_accepted(self, req):
+        u = urlsplit(req.target)
+        if not u.path.endswith("/write"):
+            return
+        q = parse_qs(u.query)
+        if "bucket" in q:
+            key = q["bucket"][0]
+        else:
+            key = q.get("db", [""])[0] + "/" + q.get("rp", [""])[0]
+        a = self.stats["accepted"]
+        a[key] = a.get(key, 0) + count_lines(req.body, req.headers)
 
     def answered(self, status):
         a = self.stats["answered"]
@@ -482,6 +514,8 @@ class Proxy:
                 and not req.path.startswith(m["path"]):
             mode = "pass"
         if mode == "partial" and m["marker"].encode() not in self.plain_body(req)[0]:
+            mode = "pass"
+        if mode == "too_large" and len(self.plain_body(req)[0]) <= m["max_bytes"]:
             mode = "pass"
         head = req.method == "HEAD"
         ka = req.keep_alive
@@ -541,6 +575,16 @@ class Proxy:
 
         if mode == "partial":
             return await self.partial(req, writer, up, m)
+
+        if mode == "too_large":
+            self.use_fault()
+            body = json.dumps({"code": "request too large",
+                               "message": "unable to read data: points batch is too large"})
+            await send_response(writer, 413, [("Content-Type", "application/json")],
+                                body.encode(), ka, head)
+            self.answered(413)
+            self.rlog(f"{req.method} {req.target} 413 too_large ({len(req.body)} bytes)")
+            return ka
         raise AssertionError(mode)
 
     def plain_body(self, req):
@@ -564,6 +608,7 @@ class Proxy:
         first = bad[0].rstrip(b"\r\n").decode("utf-8", "replace")
         msg = (f"partial write: unable to parse '{first}': invalid field format "
                f"dropped={len(bad)}")
+        st = m["status"]
         if good:
             body = b"".join(good)
             if gz:
@@ -572,12 +617,17 @@ class Proxy:
             r = await self.forward(req, writer, up, "partial", relay_if=lambda s: s >= 300)
             if r is not NOT_RELAYED:
                 return r  # the upstream failed and its answer was relayed
-        await send_response(writer, 400, [("Content-Type", "application/json"),
-                                          ("X-Influxdb-Error", msg)],
-                            ejson(msg), req.keep_alive,
+        if st == 422:
+            body = json.dumps({"code": "unprocessable entity",
+                               "message": "failure writing points to database: " + msg}).encode()
+        else:
+            body = ejson(msg)
+        await send_response(writer, st, [("Content-Type", "application/json"),
+                                         ("X-Influxdb-Error", msg)],
+                            body, req.keep_alive,
                             req.method == "HEAD")
-        self.answered(400)
-        self.rlog(f"{req.method} {req.target} 400 partial (dropped={len(bad)}, "
+        self.answered(st)
+        self.rlog(f"{req.method} {req.target} {st} partial (dropped={len(bad)}, "
             f"forwarded={len(good)})")
         return req.keep_alive
 
@@ -601,6 +651,8 @@ class Proxy:
         self.stats["forwarded"] += 1
         self.stats["bytes_forwarded"] += len(req.body)
         self.stats["lines_forwarded"] += count_lines(req.body, req.headers)
+        if 200 <= st < 300:
+            self.note_accepted(req)
         if relay_if is not None and not relay_if(st):
             return NOT_RELAYED
         if delay_s:

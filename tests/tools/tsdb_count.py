@@ -11,7 +11,7 @@ stores, duplicates included (run it without -dedup.minScrapeInterval to keep the
 COUNT and SUM are over distinct points (series and timestamp), as --vm would print them
 with deduplication on. RAW - COUNT is the number of points written more than once.
 
-  tsdb_count.py --influx URL --db DB [--sample I --step-ns S]
+  tsdb_count.py --influx URL --db DB [--rp RP] [--sample I --step-ns S]
   tsdb_count.py --vm URL [--db DB] [--sample I --step-ns S]
   tsdb_count.py --vm-raw URL [--db DB] [--sample I --step-ns S]"""
 import argparse
@@ -29,7 +29,8 @@ def get(url, data=None):
 
 
 def influx(a):
-    q = "SELECT count(fi), sum(fi) FROM /^m[0-6]$/"
+    frm = f'"{a.rp}"./^m[0-6]$/' if a.rp else "/^m[0-6]$/"
+    q = f"SELECT count(fi), sum(fi) FROM {frm}"
     res = json.loads(get(f"{a.influx}/query?" + urllib.parse.urlencode({"db": a.db, "q": q})))
     count = total = 0
     for series in res["results"][0].get("series", []):
@@ -96,6 +97,7 @@ def main():
     ap.add_argument("--vm-raw", metavar="URL",
                     help='VictoriaMetrics: print "RAW COUNT SUM", duplicates counted in RAW')
     ap.add_argument("--db", default="")
+    ap.add_argument("--rp", default="", help="InfluxDB: this retention policy, not the default")
     ap.add_argument("--sample", type=int, action="append", default=[])
     ap.add_argument("--step-ns", type=int, default=1_000_000)
     a = ap.parse_args()

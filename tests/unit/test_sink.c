@@ -71,19 +71,31 @@ static void test_authorization(void **state)
     tsr_buf_free(&b);
 }
 
+/* Each answer sorted by what the forwarder does with it: retried where it stands, parked
+ * for one database or retention policy, split, or refused line by line. */
 static void test_verdicts(void **state)
 {
     assert_int_equal(tsr_sink_judge(204, ""), TSR_SINK_DONE);
     assert_int_equal(tsr_sink_judge(200, ""), TSR_SINK_DONE);
     assert_int_equal(tsr_sink_judge(400, "{\"error\":\"partial write\"}"), TSR_SINK_REJECTED);
+    assert_int_equal(tsr_sink_judge(422, "{\"code\":\"unprocessable entity\"}"),
+                     TSR_SINK_REJECTED);
+    assert_int_equal(tsr_sink_judge(413, ""), TSR_SINK_SPLIT);
     assert_int_equal(tsr_sink_judge(404, "{\"error\":\"database not found: \\\"x\\\"\"}"),
-                     TSR_SINK_NO_DB);
-    /* A 404 without that text is routing, not data: retry, never drop. */
+                     TSR_SINK_PARK);
+    assert_int_equal(tsr_sink_judge(404, "{\"code\":\"not found\",\"message\":\"bucket \\\"b\\\" not found\"}"),
+                     TSR_SINK_PARK);
+    assert_int_equal(tsr_sink_judge(500, "{\"error\":\"retention policy not found: nope\"}"),
+                     TSR_SINK_PARK);
+    assert_int_equal(tsr_sink_judge(403, "{\"error\":\"user is not authorized to write to database \\\"x\\\"\"}"),
+                     TSR_SINK_PARK);
+    /* A plain 404 is a wrong URL or a proxy, not one database: the whole cluster waits. */
     assert_int_equal(tsr_sink_judge(404, "not found"), TSR_SINK_RETRY);
     assert_int_equal(tsr_sink_judge(429, ""), TSR_SINK_RETRY);
     assert_int_equal(tsr_sink_judge(500, ""), TSR_SINK_RETRY);
     assert_int_equal(tsr_sink_judge(503, NULL), TSR_SINK_RETRY);
     assert_int_equal(tsr_sink_judge(401, ""), TSR_SINK_RETRY);
+    assert_int_equal(tsr_sink_judge(403, ""), TSR_SINK_RETRY);
 }
 
 /* A record's lines go into the body whole; the body always ends a line; empty lines are
