@@ -6,10 +6,9 @@
 # Env:   TSRELAY_CACHE  cache root (default $HOME/.cache/tsrelay)
 #        GO             the go command (default: go on the PATH, else /usr/local/go/bin/go)
 #
-# Debian 12 has no telegraf package, and InfluxData's apt repository is not reachable
-# from CI machines that only see package registries; the Go module proxy is. A full
-# build links several hundred plugins and takes far too long on 2 cores, so it is a
-# `custom` build with only the plugins the tests use. With `custom`, parsers and
+# Debian 12 has no telegraf package; the Go module proxy has Telegraf's source, so any
+# machine with Go and the proxy can build the real thing. A full build compiles several
+# hundred plugins, so this is a `custom` build with only the plugins the tests use. With `custom`, parsers and
 # serializers are plugins too: parsers.influx (data_format = "influx" of inputs.exec,
 # inputs.file and inputs.kafka_consumer) and serializers.influx (outputs.file) have to
 # be named, or Telegraf refuses those configs with "undefined but requested parser".
