@@ -375,8 +375,8 @@ static void on_sent(void *opaque, const struct tsr_httpc_resp *resp)
                                            : TSR_SINK_RETRY;
     if (v == TSR_SINK_DONE || v == TSR_SINK_REJECTED) {
         if (v == TSR_SINK_REJECTED)
-            tsr_warn("replay %llu: cluster '%s' rejected lines (HTTP 400): %.200s",
-                     (unsigned long long)u->job.id, u->job.cluster, resp->body);
+            tsr_warn("replay %llu: cluster '%s' rejected lines (HTTP %d): %.200s",
+                     (unsigned long long)u->job.id, u->job.cluster, resp->status, resp->body);
         b->delivered = 1;
         u->job.points_sent += b->points;
         u->job.bytes_sent += (int64_t)b->body.len;

@@ -8,7 +8,8 @@
 # command that replays it; a 1280x900 screenshot must be non-trivial (> 10 KB). Then,
 # through tests/tools/faultproxy.py answering 503 to /status only, the page must show
 # the "not answering" banner. Replay jobs (a dry run, a rate-capped replay) are listed
-# with their state and progress.
+# with their state and progress. Points of a database InfluxDB does not have are listed
+# as parked, with the reason.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/relay.sh"
 . "$(dirname "$0")/../lib/forward.sh"
@@ -54,6 +55,13 @@ cmp -s "$TSR_TMP/page.html" "$REPO_ROOT/relay/admin/status_page.html" ||
 send() { python3 "$REPO_ROOT/tests/tools/lpsend.py" --port "$RELAY_HTTP_PORT" --batch 1000 "$@"; }
 send --lines 5000 >/dev/null || fail "points not acknowledged"
 wait_counts influx "$(expected_counts 5000)" 30
+# 40 points of a database InfluxDB does not have: parked, listed on the page.
+send --db nodb --start 100000 --lines 40 >/dev/null || fail "nodb points not acknowledged"
+for ((i = 0; i < 100; i++)); do
+    [ "$(relay_metric 'tsrelay_cluster_parked_keys{cluster="influx"}')" = 1 ] && break
+    sleep 0.1
+done
+assert_eq "$(relay_metric 'tsrelay_cluster_parked_keys{cluster="influx"}')" 1 "influx's parked keys"
 
 log "stopping victoriametrics"
 stop_victoriametrics
@@ -192,6 +200,16 @@ else:
             bad.append(f"ledger of vm lacks {want!r}: {cmds}")
         if not any("ongoing" in e.text() and "outage" in e.text() for e in entries):
             bad.append(f"no ongoing outage row for vm: {[squash(e.text()) for e in entries]}")
+
+# influx refuses database nodb alone: parked, with the count and InfluxDB's reason.
+prow = one(lambda n: n.tag == "tr" and n.attrs.get("data-parked-cluster") == "influx",
+           "parked row of influx")
+if prow is not None:
+    cells = [squash(td.text()) for td in prow.find(lambda n: n.tag == "td")]
+    if len(cells) != 6 or cells[1] != "nodb" or cells[2] != "40" or "database not found" not in cells[5]:
+        bad.append(f"parked row of influx: {cells}, want nodb, 40 points and the reason")
+if dom.find(lambda n: n.attrs.get("data-parked-cluster") == "vm"):
+    bad.append("vm shown with parked points")
 
 banner = by_id("banner")
 if banner is not None and "hidden" not in banner.attrs:
