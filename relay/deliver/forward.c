@@ -1,4 +1,5 @@
 #include "relay/deliver/forward.h"
+#include "relay/deliver/forward_int.h"
 
 #include <event2/event.h>
 #include <fcntl.h>
@@ -22,7 +23,6 @@
 #include "relay/deliver/sink.h"
 #include "relay/kafka/board.h"
 
-#define MAX_LANES 64
 #define TICK_MS 250
 /* A 400 batch is split until its rejected lines stand alone; past this many requests
  * for one batch, what is left is dead-lettered as it is. */
@@ -34,124 +34,19 @@
 #define COMMITTED_TIMEOUT_MS 10000
 /* A consumer librdkafka declared unusable is replaced after this long. */
 #define REOPEN_DELAY_MS 2000
-/* Parked points are tried again after 1 s, doubling up to this, and at once when the
- * cluster returns or executes a CREATE DATABASE. */
-#define PARK_RETRY_MAX_MS 30000
 
-/* A slice of a batch's body sent as one request: the whole body, or part of it while
- * rejected lines are being isolated. */
-struct range {
-    size_t off, len;
-    long lines;
-};
-
-struct batch {
-    struct tsr_buf body; /* '\n'-terminated lines, in offset order */
-    struct tsr_buf gz;   /* the range being sent, compressed */
-    long points;
-    long records;
-    char db[256];
-    char rp[256];
-    /* Where each partition stands once this batch is delivered. */
-    int64_t next_offset[TSR_CKPT_MAX_PARTITIONS];
-    int64_t last_ts_ms[TSR_CKPT_MAX_PARTITIONS];
-    int64_t first_ts_ms_of[TSR_CKPT_MAX_PARTITIONS]; /* oldest record of each partition */
-    unsigned char touched[TSR_CKPT_MAX_PARTITIONS];
-    struct range *ranges; /* pending ranges, sent front to back */
-    size_t nranges;
-    int requests;         /* sent for this batch, for the bisection budget */
-    int attempts;         /* failed tries of the current range, for backoff */
-    int statement;        /* body is one InfluxQL statement, not points */
-    int create_tried;     /* create_database: a CREATE DATABASE went out for it */
-};
-
-struct lane {
-    struct tsr_forwarder *f;
-    struct batch *filling;     /* being built */
-    struct batch *sending;     /* in flight, waiting for a retry, or NULL */
-    rd_kafka_message_t *held;  /* read but did not fit in filling */
-    struct tsr_buf spare;      /* the body of the last delivered batch, for the next one */
-    struct event *retry_ev;
-    int in_flight;
-    int abandoned; /* the request in flight belongs to partitions handed off */
-    int url;
-};
-
-struct part {
-    rd_kafka_queue_t *q;
-    int owned;          /* the group assigned this partition to this relay */
-    int dirty;          /* position or sent_to changed since the last commit */
-    int64_t sent_to;    /* end of what was sent for it; > position while in flight */
-    int64_t resend_until; /* taken over: records before this may have been delivered */
-    int64_t position;   /* next offset to deliver; < 0: from the beginning */
-    int64_t fetched;    /* offset after the last message read */
-    int64_t last_ts_ms; /* of the last delivered record */
-    int64_t unknown_since_ms; /* a backlog of unknown age was first seen then */
-};
-
-struct tsr_forwarder {
-    struct tsr_fwd_env env;
-    const struct tsr_cluster_conf *cc;
-    rd_kafka_t *rk;
-    int wake_fds[2];
-    struct event *wake_ev;
-    struct event *tick_ev;
-    int nparts;
-    struct part parts[TSR_CKPT_MAX_PARTITIONS];
-    int nlanes;
-    struct lane lanes[MAX_LANES];
-    struct tsr_health *health;
-    struct tsr_prober *prober;
-    char *authorization;
-    struct tsr_bucket bucket; /* catchup_rate */
-    int stopping;
-    uint64_t ledger_id; /* open outage interval, 0 if none */
-    int64_t down_since_ms; /* when the cluster was last seen going down */
-    int64_t down_position[TSR_CKPT_MAX_PARTITIONS]; /* positions at that moment */
-    int rewind_pending;    /* back from down: resend the window before the outage */
-    int reading_paused;    /* down: nothing is fetched, so no read-ahead is held */
-    struct event *recover_ev; /* acts on a return from down, outside the callback that saw it */
-    rd_kafka_queue_t *cq;      /* the consumer queue: rebalances and errors */
-    struct event *commit_ev;   /* commits the dirty positions after the current callback */
-    struct event *handoff_ev;  /* waits for the requests in flight of a handoff */
-    int index;                   /* of cc in cf->clusters: its fleet view */
-    struct tsr_fleet_cluster *fv; /* the fleet view, as last read */
-    int handing_off;
-    int closing; /* in rd_kafka_consumer_close: rebalances only release */
-    int was_coordinator;          /* of the fleet, at the last tick */
-    int64_t reopen_after_ms;      /* a consumer found unusable is replaced after this */
-    int64_t handoff_deadline_ns;
-    /* Parked keys (relay/deliver/park.h) and their drain: one key at a time, read again
-     * from its cursors by a consumer of its own, sent through a lane of its own. */
-    struct tsr_park park;
-    struct lane drain;
-    rd_kafka_t *drk;
-    rd_kafka_queue_t *dq;
-    struct tsr_park_key *draining;
-    int64_t drain_target[TSR_CKPT_MAX_PARTITIONS];  /* the lanes' read frontier at the start */
-    int64_t drain_scanned[TSR_CKPT_MAX_PARTITIONS]; /* after the last record read */
-    unsigned char drain_done[TSR_CKPT_MAX_PARTITIONS];
-    struct tsr_cluster_status st;
-};
 
 static void pull(struct tsr_forwarder *f);
 static void serve_group(struct tsr_forwarder *f);
-static void commit_soon(struct tsr_forwarder *f);
-static void send_batch(struct lane *l);
 static void send_statement(struct lane *l);
 static void pause_reading(struct tsr_forwarder *f, int pause);
-static void drain_pull(struct tsr_forwarder *f);
-static void drain_stop(struct tsr_forwarder *f);
-static void wake_parked(struct tsr_forwarder *f, const char *db);
 
 static int lane_of(const struct tsr_forwarder *f, int32_t p)
 {
     return p % f->nlanes;
 }
 
-static void note_error(struct tsr_forwarder *f, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void note_error(struct tsr_forwarder *f, const char *fmt, ...)
+void fwd_note_error(struct tsr_forwarder *f, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -160,14 +55,14 @@ static void note_error(struct tsr_forwarder *f, const char *fmt, ...)
     f->st.last_error_ms = tsr_clock_now_ns() / 1000000;
 }
 
-static struct batch *batch_new(void)
+struct batch *fwd_batch_new(void)
 {
     struct batch *b = calloc(1, sizeof(*b));
     if (!b) abort();
     return b;
 }
 
-static void batch_free(struct batch **bp)
+void fwd_batch_free(struct batch **bp)
 {
     struct batch *b = *bp;
     if (!b) return;
@@ -178,7 +73,7 @@ static void batch_free(struct batch **bp)
     *bp = NULL;
 }
 
-static int batch_full(const struct tsr_forwarder *f, const struct batch *b)
+int fwd_batch_full(const struct tsr_forwarder *f, const struct batch *b)
 {
     return b->statement || b->points >= f->cc->batch_lines ||
            (int64_t)b->body.len >= f->cc->batch_bytes;
@@ -236,7 +131,10 @@ static int take(struct lane *l, rd_kafka_message_t *m)
         /* A statement goes alone, in its place in the partition's order. */
         if (b->records > 0) return -1;
         b->statement = 1;
-        tsr_buf_append(&b->body, m->payload, m->len);
+        const char *text = m->payload;
+        size_t len = m->len, pre = strlen(TSR_KAFKA_STATEMENT_PREFIX);
+        if (len >= pre && memcmp(text, TSR_KAFKA_STATEMENT_PREFIX, pre) == 0) text += pre, len -= pre;
+        tsr_buf_append(&b->body, text, len);
         snprintf(b->db, sizeof(b->db), "%s", db);
         note_offset(f, b, m);
         rd_kafka_message_destroy(m);
@@ -246,7 +144,7 @@ static int take(struct lane *l, rd_kafka_message_t *m)
         /* One request writes one database: a record for another starts a new batch. */
         if (strcmp(db, b->db) != 0 || strcmp(rp, b->rp) != 0) return -1;
         if ((int64_t)(b->body.len + m->len) > f->cc->batch_bytes) return -1;
-        if (batch_full(f, b)) return -1;
+        if (fwd_batch_full(f, b)) return -1;
     } else {
         snprintf(b->db, sizeof(b->db), "%s", db);
         snprintf(b->rp, sizeof(b->rp), "%s", rp);
@@ -268,7 +166,7 @@ static void handle_gap(struct tsr_forwarder *f, int32_t p)
     const char *topic = f->env.cf->kafka_topic;
     rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(f->rk, topic, p, &lo, &hi, 5000);
     if (err) {
-        note_error(f, "cannot read offsets of partition %d: %s", p, rd_kafka_err2str(err));
+        fwd_note_error(f, "cannot read offsets of partition %d: %s", p, rd_kafka_err2str(err));
         return;
     }
     int64_t from = f->parts[p].fetched;
@@ -276,7 +174,7 @@ static void handle_gap(struct tsr_forwarder *f, int32_t p)
         tsr_error("cluster '%s': kafka retention deleted records %lld..%lld of partition %d "
                   "(%lld records) before they were delivered",
                   f->cc->name, (long long)from, (long long)lo - 1, p, (long long)(lo - from));
-        note_error(f, "data lost to retention: partition %d offsets %lld..%lld", p,
+        fwd_note_error(f, "data lost to retention: partition %d offsets %lld..%lld", p,
                    (long long)from, (long long)lo - 1);
         f->st.gap_records += (uint64_t)(lo - from);
         struct tsr_ledger_entry *e = calloc(1, sizeof(*e));
@@ -324,7 +222,7 @@ static void pull(struct tsr_forwarder *f)
     for (int p = 0; p < f->nparts; p++) {
         if (!f->parts[p].owned) continue;
         struct lane *l = &f->lanes[lane_of(f, p)];
-        while (!l->held && !batch_full(f, l->filling)) {
+        while (!l->held && !fwd_batch_full(f, l->filling)) {
             rd_kafka_message_t *m = rd_kafka_consume_queue(f->parts[p].q, 0);
             if (!m) break;
             if (m->err) {
@@ -355,12 +253,12 @@ static void pull(struct tsr_forwarder *f)
          * the lane on. */
         if (!l->sending && l->filling->records > 0) {
             l->sending = l->filling;
-            l->filling = batch_new();
+            l->filling = fwd_batch_new();
             /* Reused rather than grown again from nothing: growth copies the body. */
             l->filling->body = l->spare;
             l->spare = (struct tsr_buf){0};
             if (l->held && take(l, l->held) == 0) l->held = NULL;
-            send_batch(l);
+            fwd_send_batch(l);
         }
     }
     /* auto.offset.reset=error has stopped the gapped partitions' fetchers, and librdkafka
@@ -368,7 +266,7 @@ static void pull(struct tsr_forwarder *f)
      * again, once, each at the record after the last one taken. */
     char why[256];
     if (gaps && reassign(f, why, sizeof(why)) != 0)
-        note_error(f, "cannot read the topic again after a retention gap: %s", why);
+        fwd_note_error(f, "cannot read the topic again after a retention gap: %s", why);
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
@@ -378,24 +276,23 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     }
     serve_group(arg);
     pull(arg);
-    drain_pull(arg);
+    fwd_drain_pull(arg);
 }
 
-static void schedule_retry(struct lane *l, int64_t delay_ms)
+void fwd_schedule_retry(struct lane *l, int64_t delay_ms)
 {
     struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
     evtimer_add(l->retry_ev, &tv);
 }
 
-static void drain_batch_done(struct lane *l);
 
 /* Everything in the sending batch is delivered (or dead-lettered, or parked): advance. */
-static void batch_done(struct lane *l)
+void fwd_batch_done(struct lane *l)
 {
     struct tsr_forwarder *f = l->f;
     struct batch *b = l->sending;
     if (l == &f->drain) {
-        drain_batch_done(l);
+        fwd_drain_batch_done(l);
         return;
     }
     int32_t parts[TSR_CKPT_MAX_PARTITIONS];
@@ -416,16 +313,16 @@ static void batch_done(struct lane *l)
     if (tsr_ckpt_put(f->env.ck, f->cc->name, parts, pos, n, err, sizeof(err)) != 0) {
         /* Delivery happened; a lost checkpoint only means a resend after a restart. */
         tsr_error("cluster '%s': %s", f->cc->name, err);
-        note_error(f, "%s", err);
+        fwd_note_error(f, "%s", err);
     }
     f->st.points_delivered += (uint64_t)b->points;
-    commit_soon(f);
+    fwd_commit_soon(f);
     if (!l->spare.cap) {
         l->spare = b->body;
         l->spare.len = 0;
         b->body = (struct tsr_buf){0};
     }
-    batch_free(&l->sending);
+    fwd_batch_free(&l->sending);
     pull(f);
 }
 
@@ -465,281 +362,6 @@ static void rejected(struct lane *l, const char *why)
     b->nranges--;
 }
 
-/* --- parked keys --------------------------------------------------------------------- */
-
-static int64_t park_backoff_ms(int attempts)
-{
-    int64_t ms = 1000;
-    for (int i = 1; i < attempts && ms < PARK_RETRY_MAX_MS; i++) ms *= 2;
-    return ms < PARK_RETRY_MAX_MS ? ms : PARK_RETRY_MAX_MS;
-}
-
-/* 1 if every owned partition's commit metadata still fits with the parked keys. */
-static int park_fits(const struct tsr_forwarder *f)
-{
-    for (int p = 0; p < f->nparts; p++) {
-        char meta[TSR_PARK_META_MAX] = "";
-        if (f->parts[p].owned && tsr_park_meta(&f->park, p, meta, sizeof(meta)) < 0) return 0;
-    }
-    return 1;
-}
-
-/* The cluster refused the sending batch for its database or retention policy alone:
- * park the key on every partition this relay delivers, from where each stands (what
- * the lanes hold of it is skipped from now on), and move the lane on. */
-static void park_batch(struct lane *l, const char *why, int64_t now_ms)
-{
-    struct tsr_forwarder *f = l->f;
-    struct batch *b = l->sending;
-    int known = tsr_park_find(&f->park, b->db, b->rp) != NULL;
-    struct tsr_park_key *k = tsr_park_add(&f->park, b->db, b->rp, why, now_ms);
-    int64_t saved[TSR_CKPT_MAX_PARTITIONS];
-    if (k) {
-        memcpy(saved, k->cursor, sizeof(saved));
-        for (int p = 0; p < f->nparts; p++)
-            if (f->parts[p].owned && k->cursor[p] < 0) {
-                /* < 0: from the beginning; nothing of it has been delivered. */
-                k->cursor[p] = f->parts[p].position >= 0 ? f->parts[p].position : 0;
-                f->parts[p].dirty = 1;
-            }
-    }
-    if (!k || !park_fits(f)) {
-        if (k && !known) tsr_park_remove(&f->park, k);
-        else if (k) memcpy(k->cursor, saved, sizeof(saved));
-        b->attempts++;
-        note_error(f, "too many databases parked to park '%s' too; waiting: %s", b->db, why);
-        if (b->attempts == 1 || b->attempts % 10 == 0)
-            tsr_warn("cluster '%s': %d databases parked already; the lane waits for '%s': %s",
-                     f->cc->name, f->park.n, b->db, why);
-        schedule_retry(l, tsr_backoff_ms(b->attempts, f->cc->retry_max_ms, -1));
-        return;
-    }
-    snprintf(k->reason, sizeof(k->reason), "%.190s", why);
-    if (!known) {
-        k->next_try_ms = now_ms + park_backoff_ms(1);
-        tsr_warn("cluster '%s': parked the points of database '%s'%s%s (the others go on): %s",
-                 f->cc->name, b->db, *b->rp ? " retention policy " : "", b->rp, why);
-    }
-    note_error(f, "parked database '%s': %s", b->db, why);
-    k->points += (uint64_t)b->points;
-    f->st.points_parked += (uint64_t)b->points;
-    b->points = 0;
-    commit_soon(f);
-    batch_done(l);
-}
-
-/* The drain's consumer reads no further on partition p in this pass. */
-static void drain_end_partition(struct tsr_forwarder *f, int32_t p)
-{
-    f->drain_done[p] = 1;
-    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(tl, f->env.cf->kafka_topic, p);
-    rd_kafka_pause_partitions(f->drk, tl);
-    rd_kafka_topic_partition_list_destroy(tl);
-}
-
-/* Ends the pass: the consumer lets go, the lane is emptied. */
-static void drain_stop(struct tsr_forwarder *f)
-{
-    if (f->drk) rd_kafka_assign(f->drk, NULL);
-    f->draining = NULL;
-    batch_free(&f->drain.filling);
-    f->drain.filling = batch_new();
-    if (f->drain.in_flight) f->drain.abandoned = 1;
-    else batch_free(&f->drain.sending);
-    evtimer_del(f->drain.retry_ev);
-}
-
-static int drain_open(struct tsr_forwarder *f, char *err, size_t errlen)
-{
-    if (f->drk) return 0;
-    char group[200];
-    tsr_fleet_group_name(f->env.cf, f->cc->name, group, sizeof(group));
-    strncat(group, "-park", sizeof(group) - strlen(group) - 1);
-    /* Never commits: the cursors travel in the cluster group's commits. */
-    f->drk = tsr_kafka_consumer_new(f->env.cf, group, "earliest", 0, NULL, err, errlen);
-    if (!f->drk) return -1;
-    rd_kafka_poll_set_consumer(f->drk);
-    f->dq = rd_kafka_queue_get_consumer(f->drk);
-    rd_kafka_queue_io_event_enable(f->dq, f->wake_fds[1], "1", 1);
-    return 0;
-}
-
-/* Every partition of k is delivered up to what the lanes have read: they send k's
- * points themselves from now on. */
-static int drain_caught_up(const struct tsr_forwarder *f, const struct tsr_park_key *k)
-{
-    for (int p = 0; p < f->nparts; p++)
-        if (k->cursor[p] >= 0 && f->parts[p].owned && k->cursor[p] < f->parts[p].fetched)
-            return 0;
-    return 1;
-}
-
-static void unpark(struct tsr_forwarder *f, struct tsr_park_key *k)
-{
-    tsr_info("cluster '%s': the parked points of database '%s'%s%s are delivered; it flows "
-             "with the others again", f->cc->name, k->db, *k->rp ? " retention policy " : "",
-             k->rp);
-    tsr_park_remove(&f->park, k);
-    for (int p = 0; p < f->nparts; p++) f->parts[p].dirty |= f->parts[p].owned;
-    commit_soon(f);
-}
-
-/* Starts a pass over the parked key due first: from its cursors to what the lanes have
- * read by now. */
-static void drain_start(struct tsr_forwarder *f, int64_t now_ms)
-{
-    if (f->draining || f->park.n == 0 || f->stopping || f->handing_off || !f->rk) return;
-    if (tsr_health_state(f->health) == TSR_CLUSTER_DOWN) return;
-    struct tsr_park_key *k = NULL;
-    for (int i = 0; i < TSR_PARK_MAX; i++) {
-        struct tsr_park_key *c = &f->park.key[i];
-        if (c->used && c->next_try_ms <= now_ms && (!k || c->next_try_ms < k->next_try_ms)) k = c;
-    }
-    if (!k) return;
-    if (drain_caught_up(f, k)) {
-        unpark(f, k);
-        return;
-    }
-    char err[256];
-    if (drain_open(f, err, sizeof(err)) != 0) {
-        tsr_warn("cluster '%s': cannot read parked points: %s", f->cc->name, err);
-        k->next_try_ms = now_ms + PARK_RETRY_MAX_MS;
-        return;
-    }
-    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(f->nparts);
-    for (int p = 0; p < f->nparts; p++) {
-        f->drain_done[p] = 1;
-        f->drain_scanned[p] = -1;
-        if (k->cursor[p] < 0 || !f->parts[p].owned || k->cursor[p] >= f->parts[p].fetched) continue;
-        f->drain_done[p] = 0;
-        f->drain_target[p] = f->parts[p].fetched;
-        f->drain_scanned[p] = k->cursor[p];
-        rd_kafka_topic_partition_list_add(tl, f->env.cf->kafka_topic, p)->offset = k->cursor[p];
-    }
-    rd_kafka_resp_err_t e = rd_kafka_assign(f->drk, tl);
-    /* A partition the last pass paused at its end stays paused across assignments. */
-    if (!e) rd_kafka_resume_partitions(f->drk, tl);
-    rd_kafka_topic_partition_list_destroy(tl);
-    if (e) {
-        tsr_warn("cluster '%s': cannot read parked points: %s", f->cc->name, rd_kafka_err2str(e));
-        k->next_try_ms = now_ms + park_backoff_ms(++k->attempts);
-        return;
-    }
-    f->draining = k;
-    struct batch *b = f->drain.filling;
-    snprintf(b->db, sizeof(b->db), "%s", k->db);
-    snprintf(b->rp, sizeof(b->rp), "%s", k->rp);
-    tsr_debug("cluster '%s': draining parked database '%s' (try %d)", f->cc->name, k->db,
-              k->attempts + 1);
-}
-
-/* Reads the pass on while nothing of it is in flight, sends what it gathered, and ends
- * the pass once every partition reached its target. */
-static void drain_pull(struct tsr_forwarder *f)
-{
-    struct tsr_park_key *k = f->draining;
-    struct lane *l = &f->drain;
-    if (!k || l->sending || !f->drk) return;
-    struct batch *b = l->filling;
-    while (!batch_full(f, b)) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(f->drk, 0);
-        if (!m) break;
-        int32_t p = m->partition;
-        if (m->err || p < 0 || p >= f->nparts || f->drain_done[p] || m->offset < f->drain_scanned[p]) {
-            if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                tsr_warn("cluster '%s': reading parked points: %s", f->cc->name,
-                         rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        if (m->offset >= f->drain_target[p]) {
-            rd_kafka_message_destroy(m);
-            drain_end_partition(f, p);
-            continue;
-        }
-        f->drain_scanned[p] = m->offset + 1;
-        char db[256], rp[256], kind[32];
-        tsr_kafka_header(m, "db", db, sizeof(db));
-        tsr_kafka_header(m, "rp", rp, sizeof(rp));
-        tsr_kafka_header(m, "kind", kind, sizeof(kind));
-        if (!*kind && strcmp(db, k->db) == 0 && strcmp(rp, k->rp) == 0) {
-            b->points += tsr_sink_append_record(&b->body, m->payload, m->len);
-            b->records++;
-            b->touched[p] = 1;
-        }
-        if (f->drain_scanned[p] >= f->drain_target[p]) drain_end_partition(f, p);
-        rd_kafka_message_destroy(m);
-    }
-    int all = 1;
-    for (int p = 0; p < f->nparts && all; p++) all = f->drain_done[p];
-    if (b->points > 0 && (all || batch_full(f, b))) {
-        l->sending = b;
-        l->filling = batch_new();
-        send_batch(l);
-        return;
-    }
-    if (!all) return;
-    /* The pass is through: every point of k the lanes skipped so far is delivered. */
-    for (int p = 0; p < f->nparts; p++)
-        if (k->cursor[p] >= 0 && f->parts[p].owned && k->cursor[p] < f->drain_scanned[p]) {
-            k->cursor[p] = f->drain_scanned[p];
-            f->parts[p].dirty = 1;
-        }
-    commit_soon(f);
-    drain_stop(f);
-    k->attempts = 0;
-    tsr_debug("cluster '%s': drain pass of '%s' through", f->cc->name, k->db);
-    if (drain_caught_up(f, k)) unpark(f, k);
-    else k->next_try_ms = 0; /* the lanes read on meanwhile: another pass at once */
-}
-
-/* A drain batch is delivered: the key's cursors move to what the pass has read. */
-static void drain_batch_done(struct lane *l)
-{
-    struct tsr_forwarder *f = l->f;
-    struct batch *b = l->sending;
-    struct tsr_park_key *k = f->draining;
-    f->st.points_delivered += (uint64_t)b->points;
-    f->st.points_unparked += (uint64_t)b->points;
-    batch_free(&l->sending);
-    if (!k) return;
-    k->attempts = 0;
-    /* Nothing more was read while this batch was out: all of k before drain_scanned is
-     * delivered. drain_scanned is -1 on partitions outside the pass. */
-    for (int p = 0; p < f->nparts; p++)
-        if (k->cursor[p] >= 0 && f->parts[p].owned && f->drain_scanned[p] > k->cursor[p]) {
-            k->cursor[p] = f->drain_scanned[p];
-            f->parts[p].dirty = 1;
-        }
-    commit_soon(f);
-    drain_pull(f);
-}
-
-/* The cluster still refuses the key: try again later. */
-static void drain_refused(struct lane *l, const char *why, int64_t now_ms)
-{
-    struct tsr_forwarder *f = l->f;
-    struct tsr_park_key *k = f->draining;
-    batch_free(&l->sending);
-    if (!k) return;
-    snprintf(k->reason, sizeof(k->reason), "%.190s", why);
-    k->attempts++;
-    k->next_try_ms = now_ms + park_backoff_ms(k->attempts);
-    tsr_debug("cluster '%s': parked database '%s' still refused (try %d), next in %lld ms: %s",
-              f->cc->name, k->db, k->attempts, (long long)(k->next_try_ms - now_ms), why);
-    drain_stop(f);
-}
-
-/* Parked keys of db (NULL: every key) are tried again now: the cluster came back, or
- * created a database. */
-static void wake_parked(struct tsr_forwarder *f, const char *db)
-{
-    for (int i = 0; i < TSR_PARK_MAX; i++) {
-        struct tsr_park_key *k = &f->park.key[i];
-        if (k->used && (!db || strcmp(k->db, db) == 0)) k->next_try_ms = 0;
-    }
-}
 
 static void on_create_db_done(void *opaque, const struct tsr_httpc_resp *resp)
 {
@@ -747,12 +369,12 @@ static void on_create_db_done(void *opaque, const struct tsr_httpc_resp *resp)
     l->in_flight = 0;
     if (l->abandoned) {
         l->abandoned = 0;
-        batch_free(&l->sending);
+        fwd_batch_free(&l->sending);
         return;
     }
     if (resp->status / 100 == 2)
         tsr_info("cluster '%s': created database '%s'", l->f->cc->name, l->sending->db);
-    send_batch(l);
+    fwd_send_batch(l);
 }
 
 static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
@@ -765,7 +387,7 @@ static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
     if (l->abandoned) {
         /* Handed off meanwhile: its partitions' new owner sends it again. */
         l->abandoned = 0;
-        batch_free(&l->sending);
+        fwd_batch_free(&l->sending);
         pull(f);
         return;
     }
@@ -820,24 +442,24 @@ static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
         break;
     case TSR_SINK_PARK:
         f->st.requests_ok++;
-        if (l == &f->drain) drain_refused(l, why, now_ms);
-        else park_batch(l, why, now_ms);
+        if (l == &f->drain) fwd_drain_refused(l, why, now_ms);
+        else fwd_park_batch(l, why, now_ms);
         return;
     case TSR_SINK_RETRY:
         f->st.requests_failed++;
         f->st.retries++;
-        note_error(f, "%s", why);
+        fwd_note_error(f, "%s", why);
         b->attempts++;
         if (b->attempts == 1 || b->attempts % 10 == 0)
             tsr_warn("cluster '%s': write to urls[%d] failed (try %d), will retry: %s",
                      f->cc->name, l->url, b->attempts, why);
-        schedule_retry(l, tsr_backoff_ms(b->attempts, f->cc->retry_max_ms, resp->retry_after_s));
+        fwd_schedule_retry(l, tsr_backoff_ms(b->attempts, f->cc->retry_max_ms, resp->retry_after_s));
         return;
     }
     if (b->nranges == 0)
-        batch_done(l);
+        fwd_batch_done(l);
     else
-        send_batch(l);
+        fwd_send_batch(l);
 }
 
 /* --- statements: CREATE DATABASE, in its place in the partition's order ------------- */
@@ -850,7 +472,7 @@ static void on_statement_done(void *opaque, const struct tsr_httpc_resp *resp)
     l->in_flight = 0;
     if (l->abandoned) {
         l->abandoned = 0;
-        batch_free(&l->sending);
+        fwd_batch_free(&l->sending);
         pull(f);
         return;
     }
@@ -862,19 +484,19 @@ static void on_statement_done(void *opaque, const struct tsr_httpc_resp *resp)
     enum tsr_sink_verdict v = resp->status ? tsr_sink_judge(resp->status, resp->body) : TSR_SINK_RETRY;
     if (v == TSR_SINK_RETRY) {
         f->st.requests_failed++;
-        note_error(f, "%s", why);
+        fwd_note_error(f, "%s", why);
         b->attempts++;
         if (b->attempts == 1 || b->attempts % 10 == 0)
             tsr_warn("cluster '%s': CREATE DATABASE '%s' failed (try %d), will retry: %s",
                      f->cc->name, b->db, b->attempts, why);
-        schedule_retry(l, tsr_backoff_ms(b->attempts, f->cc->retry_max_ms, resp->retry_after_s));
+        fwd_schedule_retry(l, tsr_backoff_ms(b->attempts, f->cc->retry_max_ms, resp->retry_after_s));
         return;
     }
     f->st.requests_ok++;
     /* InfluxDB answers 200 and names a statement's error in the results. */
     if (v == TSR_SINK_DONE && !(resp->body && strstr(resp->body, "\"error\""))) {
         tsr_info("cluster '%s': created database '%s'", f->cc->name, b->db);
-        wake_parked(f, b->db);
+        fwd_wake_parked(f, b->db);
     } else {
         char reason[400], src[96];
         snprintf(reason, sizeof(reason), "cluster %s refused the statement: %s", f->cc->name, why);
@@ -884,7 +506,7 @@ static void on_statement_done(void *opaque, const struct tsr_httpc_resp *resp)
                  f->cc->name, b->db, why);
     }
     b->statement = 0;
-    batch_done(l);
+    fwd_batch_done(l);
 }
 
 /* Executes the statement batch on clusters whose type has databases; the others have
@@ -895,7 +517,7 @@ static void send_statement(struct lane *l)
     struct batch *b = l->sending;
     if (!tsr_sink_has_databases(f->cc)) {
         b->statement = 0;
-        schedule_retry(l, 0);
+        fwd_schedule_retry(l, 0);
         return;
     }
     struct tsr_buf url = {0};
@@ -920,12 +542,12 @@ static void send_statement(struct lane *l)
     if (tsr_httpc_send(f->env.hc, &req, on_statement_done, l) == 0)
         l->in_flight = 1;
     else
-        schedule_retry(l, tsr_backoff_ms(++b->attempts, f->cc->retry_max_ms, -1));
+        fwd_schedule_retry(l, tsr_backoff_ms(++b->attempts, f->cc->retry_max_ms, -1));
     tsr_buf_free(&url);
 }
 
 /* Sends the first pending range of the lane's sending batch. */
-static void send_batch(struct lane *l)
+void fwd_send_batch(struct lane *l)
 {
     struct tsr_forwarder *f = l->f;
     struct batch *b = l->sending;
@@ -945,7 +567,7 @@ static void send_batch(struct lane *l)
     if (!b->statement && b->points == 0) {
         /* Only parked records: nothing to send, the lane moves on (after this callback:
          * batch_done pulls, which may send again). */
-        schedule_retry(l, 0);
+        fwd_schedule_retry(l, 0);
         return;
     }
     if (b->statement) {
@@ -960,7 +582,7 @@ static void send_batch(struct lane *l)
                 f->parts[p].sent_to = b->next_offset[p];
                 f->parts[p].dirty = 1;
             }
-        commit_soon(f);
+        fwd_commit_soon(f);
     }
     if (!b->ranges) {
         b->ranges = malloc(sizeof(*b->ranges));
@@ -974,7 +596,7 @@ static void send_batch(struct lane *l)
         int64_t wait = tsr_bucket_take(&f->bucket, (double)f->cc->catchup_rate, (double)r->lines,
                                        tsr_clock_mono_ns());
         if (wait) {
-            schedule_retry(l, wait);
+            fwd_schedule_retry(l, wait);
             return;
         }
     }
@@ -984,7 +606,7 @@ static void send_batch(struct lane *l)
         l->in_flight = 1;
         b->requests++;
     } else {
-        schedule_retry(l, tsr_backoff_ms(++b->attempts, f->cc->retry_max_ms, -1));
+        fwd_schedule_retry(l, tsr_backoff_ms(++b->attempts, f->cc->retry_max_ms, -1));
     }
 }
 
@@ -994,9 +616,9 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     struct batch *b = l->sending;
     if (b && !b->statement && b->points == 0 && !l->in_flight && !l->f->stopping &&
         !l->f->handing_off)
-        batch_done(l);
+        fwd_batch_done(l);
     else
-        send_batch(l);
+        fwd_send_batch(l);
 }
 
 /* Back from down: a TSDB that was killed may have lost writes it acknowledged just
@@ -1119,7 +741,7 @@ static void on_health_change(void *opaque, enum tsr_cluster_state from, enum tsr
                                   : f->st.fleet_view ? f->st.position[p]
                                                      : -1;
     }
-    if (to == TSR_CLUSTER_IN_SYNC || from == TSR_CLUSTER_DOWN) wake_parked(f, NULL);
+    if (to == TSR_CLUSTER_IN_SYNC || from == TSR_CLUSTER_DOWN) fwd_wake_parked(f, NULL);
     if (from == TSR_CLUSTER_DOWN && to != TSR_CLUSTER_DOWN) {
         /* Health changes are reported from inside write and probe callbacks, which
          * still hold a lane's batch: rewinding or resending here would pull it away
@@ -1141,7 +763,7 @@ static void on_recover(evutil_socket_t fd, short what, void *arg)
         if (l->sending && !l->in_flight) {
             evtimer_del(l->retry_ev);
             l->sending->attempts = 0;
-            send_batch(l);
+            fwd_send_batch(l);
         }
     }
 }
@@ -1251,8 +873,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
      * return resumes reading at once, in on_recover. */
     if (tsr_health_state(f->health) == TSR_CLUSTER_DOWN) pause_reading(f, 1);
     pull(f);
-    drain_start(f, now_ms);
-    drain_pull(f);
+    fwd_drain_start(f, now_ms);
+    fwd_drain_pull(f);
 }
 
 /* While the cluster is down its lanes are full and nothing is read: pausing the
@@ -1312,7 +934,7 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
 }
 
 /* After the current callback: a delivered batch and the next one sent share a commit. */
-static void commit_soon(struct tsr_forwarder *f)
+void fwd_commit_soon(struct tsr_forwarder *f)
 {
     if (f->commit_ev) event_active(f->commit_ev, 0, 0);
 }
@@ -1369,7 +991,7 @@ static void take_partitions(struct tsr_forwarder *f, rd_kafka_topic_partition_li
          * partitions back and let the group try again. */
         tsr_error("cluster '%s': cannot read the committed positions of the partitions "
                   "assigned: %s; rejoining the group", f->cc->name, rd_kafka_err2str(e));
-        note_error(f, "cannot read committed positions: %s", rd_kafka_err2str(e));
+        fwd_note_error(f, "cannot read committed positions: %s", rd_kafka_err2str(e));
         rd_kafka_topic_partition_list_destroy(c);
         rd_kafka_assign(f->rk, NULL);
         rd_kafka_unsubscribe(f->rk);
@@ -1417,7 +1039,7 @@ static void take_partitions(struct tsr_forwarder *f, rd_kafka_topic_partition_li
         f->reading_paused = 0;
         pause_reading(f, 1);
     }
-    commit_soon(f);
+    fwd_commit_soon(f);
 }
 
 /* Ends a handoff: what is still in flight is abandoned (its callback frees it), what
@@ -1426,11 +1048,11 @@ static void take_partitions(struct tsr_forwarder *f, rd_kafka_topic_partition_li
  * committed position. */
 static void drop_unsent(struct tsr_forwarder *f)
 {
-    drain_stop(f);
+    fwd_drain_stop(f);
     for (int i = 0; i < f->nlanes; i++) {
         struct lane *l = &f->lanes[i];
-        batch_free(&l->filling);
-        l->filling = batch_new();
+        fwd_batch_free(&l->filling);
+        l->filling = fwd_batch_new();
         if (l->held) rd_kafka_message_destroy(l->held);
         l->held = NULL;
     }
@@ -1449,7 +1071,7 @@ static int abandon_batches(struct tsr_forwarder *f)
             l->abandoned = 1;
             abandoned++;
         } else {
-            batch_free(&l->sending);
+            fwd_batch_free(&l->sending);
         }
     }
     return abandoned + f->drain.abandoned; /* drain_stop, in drop_unsent, marked it */
@@ -1597,7 +1219,7 @@ static void reopen_if_fatal(struct tsr_forwarder *f, int64_t now_ms)
     tsr_error("cluster '%s': kafka consumer unusable: %s; starting a new one in %d s (if another "
               "relay runs with instance '%s', give each its own)", f->cc->name, why,
               REOPEN_DELAY_MS / 1000, f->env.cf->instance);
-    note_error(f, "kafka consumer unusable: %s", why);
+    fwd_note_error(f, "kafka consumer unusable: %s", why);
     evtimer_del(f->handoff_ev);
     f->handing_off = 0;
     abandon_batches(f);
@@ -1641,11 +1263,11 @@ int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_co
     if (f->nlanes > MAX_LANES) f->nlanes = MAX_LANES;
     for (int i = 0; i < f->nlanes; i++) {
         f->lanes[i].f = f;
-        f->lanes[i].filling = batch_new();
+        f->lanes[i].filling = fwd_batch_new();
         f->lanes[i].retry_ev = evtimer_new(env->base, on_retry, &f->lanes[i]);
     }
     f->drain.f = f;
-    f->drain.filling = batch_new();
+    f->drain.filling = fwd_batch_new();
     f->drain.retry_ev = evtimer_new(env->base, on_retry, &f->drain);
     struct tsr_buf auth = {0};
     if (tsr_sink_authorization(cc, &auth)) {
@@ -1716,14 +1338,14 @@ void tsr_forwarder_free(struct tsr_forwarder **fp)
     if (f->wake_ev) event_free(f->wake_ev);
     for (int i = 0; i < f->nlanes; i++) {
         struct lane *l = &f->lanes[i];
-        batch_free(&l->sending);
-        batch_free(&l->filling);
+        fwd_batch_free(&l->sending);
+        fwd_batch_free(&l->filling);
         tsr_buf_free(&l->spare);
         if (l->held) rd_kafka_message_destroy(l->held);
         if (l->retry_ev) event_free(l->retry_ev);
     }
-    batch_free(&f->drain.sending);
-    batch_free(&f->drain.filling);
+    fwd_batch_free(&f->drain.sending);
+    fwd_batch_free(&f->drain.filling);
     tsr_buf_free(&f->drain.spare);
     if (f->drain.retry_ev) event_free(f->drain.retry_ev);
     if (f->dq) rd_kafka_queue_destroy(f->dq);

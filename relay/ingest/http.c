@@ -419,8 +419,10 @@ static void produce_statement(struct tsr_ingest_http *ih, struct evhttp_request 
     struct record *rec = malloc(sizeof(*rec));
     if (!rec) abort();
     rec->wr = wr;
-    rec->data = strdup(text);
+    size_t n = strlen(TSR_KAFKA_STATEMENT_PREFIX) + strlen(text) + 1;
+    rec->data = malloc(n);
     if (!rec->data) abort();
+    snprintf(rec->data, n, "%s%s", TSR_KAFKA_STATEMENT_PREFIX, text);
     const char *why;
     if (tsr_kafka_produce(ih->k, p, rec->data, strlen(rec->data), &hdrs, record_done, rec, &why)) {
         free(rec->data);

@@ -40,8 +40,11 @@ struct tsr_kafka_hdrs {
 };
 
 /* A record whose value is one InfluxQL statement (CREATE DATABASE) for every cluster
- * whose type has databases, rather than points. */
+ * whose type has databases, rather than points. The value is written as a line-protocol
+ * comment (TSR_KAFKA_STATEMENT_PREFIX, then the statement), so that any other reader of
+ * the topic that parses it as line protocol (Telegraf's kafka_consumer) skips it. */
 #define TSR_KAFKA_KIND_STATEMENT "statement"
+#define TSR_KAFKA_STATEMENT_PREFIX "# "
 
 /* Creates the producer from cf (kafka.* keys) and hooks it into base. Does not wait for
  * the brokers: readiness is reported by tsr_kafka_ready. Returns 0, or -1 with err set

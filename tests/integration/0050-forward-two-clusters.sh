@@ -22,19 +22,10 @@ VM_PID=
 
 # The rest, while VM is down: InfluxDB must stay in sync throughout.
 send --start $((N / 3)) --lines $((N - N / 3)) --pause 0.05 >"$TSR_TMP/send2" &
-sender=$!
-max_lag=0
-not_ready=0
-while alive "$sender"; do
-    lag=$(cluster_field influx lag_seconds)
-    max_lag=$(awk -v a="$max_lag" -v b="$lag" 'BEGIN { print (b > a ? b : a) }')
-    [ "$(cluster_ready influx)" = 200 ] || not_ready=$((not_ready + 1))
-    sleep 0.5
-done
-wait "$sender" || fail "second part not acknowledged: $(cat "$TSR_TMP/send2")"
-log "influx during the VM outage: max lag ${max_lag}s, not-ready samples $not_ready"
-assert_eq "$not_ready" 0 "samples where influx was not ready while vm was down"
-awk -v l="$max_lag" 'BEGIN { exit !(l < 2) }' || fail "influx lag reached ${max_lag}s"
+watch_cluster influx $! || fail "second part not acknowledged: $(cat "$TSR_TMP/send2")"
+log "influx during the VM outage: max lag ${MAX_LAG}s, not-ready samples $NOT_READY"
+assert_eq "$NOT_READY" 0 "samples where influx was not ready while vm was down"
+awk -v l="$MAX_LAG" 'BEGIN { exit !(l < 2) }' || fail "influx lag reached ${MAX_LAG}s"
 assert_eq "$(cluster_ready vm)" 503 "vm ready while down"
 state=$(cluster_field vm state)
 [ "$state" = down ] || fail "vm state while killed: $state"

@@ -20,17 +20,13 @@ start_kafka
 start_influxdb
 start_victoriametrics
 influx_query good 'CREATE DATABASE good' >/dev/null
-PROXY_PORT=$(free_port)
-CONTROL_PORT=$(free_port)
-spawn faultproxy python3 "$REPO_ROOT/tests/tools/faultproxy.py" --listen "127.0.0.1:$PROXY_PORT" \
-    --upstream "$INFLUX_URL" --control "127.0.0.1:$CONTROL_PORT"
-wait_port "$CONTROL_PORT" 10
-accepted() { curl -s "http://127.0.0.1:$CONTROL_PORT/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['accepted'].get('$1', 0))"; }
+start_faultproxy "$INFLUX_URL"
+accepted() { proxy_stat accepted "$1"; }
 
 relay_config "clusters:
   - name: influx
     type: influxdb
-    urls: [http://127.0.0.1:$PROXY_PORT]
+    urls: [$PROXY_URL]
   - name: vm
     type: victoriametrics
     urls: [$VM_URL]"
@@ -68,19 +64,10 @@ for r in range(40):
     time.sleep(0.15)
 print("sent")
 PY
-sender=$!
-max_lag=0
-not_ready=0
-while alive "$sender"; do
-    lag=$(cluster_field influx lag_seconds)
-    max_lag=$(awk -v a="$max_lag" -v b="$lag" 'BEGIN { print (b > a ? b : a) }')
-    [ "$(cluster_ready influx)" = 200 ] || not_ready=$((not_ready + 1))
-    sleep 0.5
-done
-wait "$sender" || fail "sending failed: $(cat "$TSR_TMP/send.log")"
-log "influx while points were parked: max lag ${max_lag}s, not-ready samples $not_ready"
-assert_eq "$not_ready" 0 "samples where influx was not ready"
-awk -v l="$max_lag" 'BEGIN { exit !(l < 2) }' || fail "influx lag reached ${max_lag}s"
+watch_cluster influx $! || fail "sending failed: $(cat "$TSR_TMP/send.log")"
+log "influx while points were parked: max lag ${MAX_LAG}s, not-ready samples $NOT_READY"
+assert_eq "$NOT_READY" 0 "samples where influx was not ready"
+awk -v l="$MAX_LAG" 'BEGIN { exit !(l < 2) }' || fail "influx lag reached ${MAX_LAG}s"
 wait_counts influx "$(expected_counts 10000)" 30 good
 counts_influx good --sample 0 --sample 4321 --sample 9999 >/dev/null || fail "good sampled values differ"
 wait_cluster_ready influx 10 || fail "influx not in sync: $(cluster_field influx reason)"

@@ -13,18 +13,14 @@
 STEP=1000000
 start_kafka
 start_victoriametrics
-PROXY_PORT=$(free_port)
-CONTROL_PORT=$(free_port)
-spawn faultproxy python3 "$REPO_ROOT/tests/tools/faultproxy.py" --listen "127.0.0.1:$PROXY_PORT" \
-    --upstream "$VM_URL" --control "127.0.0.1:$CONTROL_PORT"
-wait_port "$CONTROL_PORT" 10
-mode() { curl -sf -o /dev/null -X POST --data "$1" "http://127.0.0.1:$CONTROL_PORT/mode" || fail "mode $1"; }
-faulted() { curl -s "http://127.0.0.1:$CONTROL_PORT/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['faulted']['$1'])"; }
+start_faultproxy "$VM_URL"
+mode() { proxy_mode "$1"; }
+faulted() { proxy_stat faulted "$1"; }
 
 relay_config "clusters:
   - name: vm
     type: victoriametrics
-    urls: [http://127.0.0.1:$PROXY_PORT]
+    urls: [$PROXY_URL]
     compression: gzip
     retry_max_ms: 1s"
 start_relay

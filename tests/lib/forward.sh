@@ -5,6 +5,8 @@
 #   wait_cluster_ready NAME T wait up to T seconds for 200; returns 1 on timeout
 #   counts_influx / counts_vm "COUNT SUM" of lpsend's points in the TSDB
 #   counts_vm_raw_db DB       "RAW COUNT SUM" at VictoriaMetrics, duplicates in RAW
+#   watch_cluster NAME PID    MAX_LAG and NOT_READY of NAME while PID runs
+#   start_faultproxy UPSTREAM, proxy_mode JSON, proxy_stat KEY...  a fault proxy in front
 #
 # VictoriaMetrics runs deduplicating at 1 ms (VM_FLAGS), as docs/forwarding.md tells
 # operators: points resent after an outage then overwrite themselves, as in InfluxDB.
@@ -52,6 +54,49 @@ wait_counts()
         sleep 0.5
     done
     fail "$what points (count sum): got '$got', want '$want'"
+}
+
+# watch_cluster NAME PID: samples cluster NAME every 0.5 s while PID runs, then waits for
+# PID (failing if it failed); sets MAX_LAG (seconds) and NOT_READY (samples not ready).
+watch_cluster()
+{
+    local lag
+    MAX_LAG=0
+    NOT_READY=0
+    while alive "$2"; do
+        lag=$(cluster_field "$1" lag_seconds)
+        MAX_LAG=$(awk -v a="$MAX_LAG" -v b="$lag" 'BEGIN { print (b > a ? b : a) }')
+        [ "$(cluster_ready "$1")" = 200 ] || NOT_READY=$((NOT_READY + 1))
+        sleep 0.5
+    done
+    wait "$2"
+}
+
+# start_faultproxy UPSTREAM: tests/tools/faultproxy.py in front of UPSTREAM; exports
+# PROXY_URL (point a cluster there) and PROXY_CONTROL (its control API).
+# proxy_mode JSON: set its mode.  proxy_stat KEY...: one value of its /stats, e.g.
+# `proxy_stat faulted partial`, `proxy_stat accepted good/` (0 when absent).
+start_faultproxy()
+{
+    local port control
+    port=$(free_port)
+    control=$(free_port)
+    spawn faultproxy python3 "$REPO_ROOT/tests/tools/faultproxy.py" --listen "127.0.0.1:$port" \
+        --upstream "$1" --control "127.0.0.1:$control"
+    wait_port "$control" 10
+    PROXY_URL=http://127.0.0.1:$port
+    PROXY_CONTROL=http://127.0.0.1:$control
+    export PROXY_URL PROXY_CONTROL
+}
+proxy_mode() { curl -sf -o /dev/null -X POST --data "$1" "$PROXY_CONTROL/mode" || fail "proxy mode $1"; }
+proxy_stat()
+{
+    curl -s "$PROXY_CONTROL/stats" | python3 -c "
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1:]:
+    v = v.get(k, 0) if isinstance(v, dict) else 0
+print(v)" "$@"
 }
 
 # ctl ARGS...: tsrelayctl against this test's relay
