@@ -377,6 +377,21 @@ static void on_create_db_done(void *opaque, const struct tsr_httpc_resp *resp)
     fwd_send_batch(l);
 }
 
+/* The cluster as a whole could not take the lane's request: the same again after a
+ * backoff (at least what Retry-After asked), logged on the first try and every tenth. */
+static void retry_later(struct lane *l, const char *what, const char *why, long retry_after_s)
+{
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->sending;
+    f->st.requests_failed++;
+    fwd_note_error(f, "%s", why);
+    b->attempts++;
+    if (b->attempts == 1 || b->attempts % 10 == 0)
+        tsr_warn("cluster '%s': %s failed (try %d), will retry: %s", f->cc->name, what,
+                 b->attempts, why);
+    fwd_schedule_retry(l, tsr_backoff_ms(b->attempts, f->cc->retry_max_ms, retry_after_s));
+}
+
 static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
 {
     struct lane *l = opaque;
@@ -445,16 +460,13 @@ static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
         if (l == &f->drain) fwd_drain_refused(l, why, now_ms);
         else fwd_park_batch(l, why, now_ms);
         return;
-    case TSR_SINK_RETRY:
-        f->st.requests_failed++;
+    case TSR_SINK_RETRY: {
+        char what[32];
+        snprintf(what, sizeof(what), "write to urls[%d]", l->url);
         f->st.retries++;
-        fwd_note_error(f, "%s", why);
-        b->attempts++;
-        if (b->attempts == 1 || b->attempts % 10 == 0)
-            tsr_warn("cluster '%s': write to urls[%d] failed (try %d), will retry: %s",
-                     f->cc->name, l->url, b->attempts, why);
-        fwd_schedule_retry(l, tsr_backoff_ms(b->attempts, f->cc->retry_max_ms, resp->retry_after_s));
+        retry_later(l, what, why, resp->retry_after_s);
         return;
+    }
     }
     if (b->nranges == 0)
         fwd_batch_done(l);
@@ -483,13 +495,9 @@ static void on_statement_done(void *opaque, const struct tsr_httpc_resp *resp)
         snprintf(why, sizeof(why), "HTTP %d: %.200s", resp->status, resp->body_len ? resp->body : "");
     enum tsr_sink_verdict v = resp->status ? tsr_sink_judge(resp->status, resp->body) : TSR_SINK_RETRY;
     if (v == TSR_SINK_RETRY) {
-        f->st.requests_failed++;
-        fwd_note_error(f, "%s", why);
-        b->attempts++;
-        if (b->attempts == 1 || b->attempts % 10 == 0)
-            tsr_warn("cluster '%s': CREATE DATABASE '%s' failed (try %d), will retry: %s",
-                     f->cc->name, b->db, b->attempts, why);
-        fwd_schedule_retry(l, tsr_backoff_ms(b->attempts, f->cc->retry_max_ms, resp->retry_after_s));
+        char what[300];
+        snprintf(what, sizeof(what), "CREATE DATABASE '%s'", b->db);
+        retry_later(l, what, why, resp->retry_after_s);
         return;
     }
     f->st.requests_ok++;
