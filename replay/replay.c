@@ -361,6 +361,58 @@ static int advance(struct run *u)
     return moved;
 }
 
+/* Non-empty lines in s[0..n). */
+static long count_points(const char *s, size_t n)
+{
+    long pts = 0;
+    for (size_t i = 0; i < n;) {
+        const char *nl = memchr(s + i, '\n', n - i);
+        size_t end = nl ? (size_t)(nl - s) : n;
+        pts += end > i;
+        i = end + 1;
+    }
+    return pts;
+}
+
+/* The cluster refused some of b's lines (400, 422) or found it too large (413). Splits
+ * b in two at a line boundary, as the live lanes do, until the refused lines stand
+ * alone; returns 1 when b was a lone line, which the caller then dead-letters. The
+ * first half moves the job's positions no further than the batch before it did, so a
+ * pause or a restart never skips the second half. */
+static int split_batch(struct run *u, struct rbatch *b)
+{
+    if (b->points <= 1) return 1;
+    /* The line boundary nearest the middle point. */
+    long half = b->points / 2, seen = 0;
+    size_t cut = 0;
+    while (seen < half && cut < b->body.len) {
+        const char *nl = memchr(b->body.data + cut, '\n', b->body.len - cut);
+        size_t end = nl ? (size_t)(nl - b->body.data) : b->body.len;
+        seen += end > cut;
+        cut = end + 1;
+    }
+    if (cut >= b->body.len) return 1;
+    struct rbatch *b2 = rbatch_new(u);
+    tsr_buf_append(&b2->body, b->body.data + cut, b->body.len - cut);
+    b2->points = count_points(b2->body.data, b2->body.len);
+    memcpy(b2->db, b->db, sizeof(b2->db));
+    memcpy(b2->rp, b->rp, sizeof(b2->rp));
+    memcpy(b2->end, b->end, sizeof(b2->end));
+    b->body.len = cut;
+    b->points = count_points(b->body.data, b->body.len);
+    struct rbatch *prev = NULL;
+    for (struct rbatch *x = u->head; x && x != b; x = x->next) prev = x;
+    for (int i = 0; i < u->job.nparts; i++)
+        b->end[i] = prev ? prev->end[i] : u->job.parts[i].position;
+    b2->next = b->next;
+    b->next = b2;
+    if (u->tail == b) u->tail = b2;
+    u->nqueued++;
+    b->attempts = 0;
+    b->next_try_ns = 0;
+    return 0;
+}
+
 static void on_sent(void *opaque, const struct tsr_httpc_resp *resp)
 {
     struct rbatch *b = opaque;
@@ -373,10 +425,22 @@ static void on_sent(void *opaque, const struct tsr_httpc_resp *resp)
     u->in_flight--;
     enum tsr_sink_verdict v = resp->status ? tsr_sink_judge(resp->status, resp->body)
                                            : TSR_SINK_RETRY;
-    if (v == TSR_SINK_DONE || v == TSR_SINK_REJECTED) {
-        if (v == TSR_SINK_REJECTED)
-            tsr_warn("replay %llu: cluster '%s' rejected lines (HTTP %d): %.200s",
-                     (unsigned long long)u->job.id, u->job.cluster, resp->status, resp->body);
+    if ((v == TSR_SINK_REJECTED || v == TSR_SINK_SPLIT) && split_batch(u, b) == 0) {
+        if (u->job.state == TSR_REPLAY_RUNNING) on_step(-1, 0, u);
+        return;
+    }
+    if (v == TSR_SINK_REJECTED || v == TSR_SINK_SPLIT) {
+        char reason[512], src[64];
+        snprintf(reason, sizeof(reason), "cluster %s rejected: HTTP %d: %.200s", u->job.cluster,
+                 resp->status, resp->body_len ? resp->body : "");
+        snprintf(src, sizeof(src), "replay:%llu", (unsigned long long)u->job.id);
+        tsr_kafka_dead_letter(u->r->env.k, b->body.data, b->body.len, reason, src, -1, b->db, NULL);
+        tsr_warn("replay %llu: cluster '%s' rejected a line, sent to the dead-letter topic: HTTP "
+                 "%d: %.200s",
+                 (unsigned long long)u->job.id, u->job.cluster, resp->status, resp->body);
+        b->points = 0;
+    }
+    if (v == TSR_SINK_DONE || v == TSR_SINK_REJECTED || v == TSR_SINK_SPLIT) {
         b->delivered = 1;
         u->job.points_sent += b->points;
         u->job.bytes_sent += (int64_t)b->body.len;

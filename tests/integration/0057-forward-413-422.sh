@@ -5,7 +5,8 @@
 # to every body over 20,000 bytes, then 422 with InfluxDB 2's partial-write body for
 # requests holding marked lines (forwarding the rest). The relay splits what is too
 # large, dead-letters the one line too large alone and exactly the lines refused, and
-# VictoriaMetrics ends with every other point: counts and value sums compared.
+# VictoriaMetrics ends with every other point: counts and value sums compared. Two
+# replays of everything, one behind each fault, complete and dead-letter the same lines.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/relay.sh"
 . "$(dirname "$0")/../lib/forward.sh"
@@ -25,6 +26,7 @@ relay_config "clusters:
     retry_max_ms: 1s"
 start_relay
 wait_cluster_ready vm 30 || fail "vm not in sync at start"
+since=$(rfc3339 $(($(date +%s%3N) - 2000)))
 
 # post START END [EXTRA]: lpsend's lines START..END-1 in one request, EXTRA lines
 # (python expressions of i, every 2,500th line) among them
@@ -76,5 +78,27 @@ assert_eq "$(grep -c 'REJECTME' "$TSR_TMP/dlq")" 8 "refused lines in the dead-le
 assert_eq "$(grep -vc 'REJECTME\|^huge,host=BIG ' "$TSR_TMP/dlq" || true)" 0 "other lines in the dead-letter topic"
 counts_vm tsrtest --sample 0 --sample 10000 --sample 25000 --sample 39999 --step-ns $STEP >/dev/null ||
     fail "vm sampled values differ"
+
+# Replays split and dead-letter the same way: everything again, once behind each fault.
+replay_all() {
+    ctl replay start --cluster vm --since "$since" --wait >"$TSR_TMP/replay.out" 2>&1 ||
+        { cat "$TSR_TMP/replay.out" >&2; fail "replay ($1) did not complete"; }
+}
+log "a replay of everything, 413 for bodies over 20,000 bytes"
+mode '{"mode":"too_large","max_bytes":20000,"path":"/write"}'
+replay_all 413
+log "a replay of everything, 422 partial writes"
+mode '{"mode":"partial","status":422,"marker":"REJECTME","path":"/write"}'
+replay_all 422
+mode '{"mode":"pass"}'
+wait_counts vm "$(expected_counts 40000)" 30
+for ((i = 0; i < 50; i++)); do
+    [ "$(relay_metric tsrelay_dlq_records_total)" -ge 18 ] && break
+    sleep 0.1
+done
+"$TOOLS_DIR/topic_dump" -b "$KAFKA_BROKERS" -t "$RELAY_TOPIC.dlq" >"$TSR_TMP/dlq"
+assert_eq "$(grep -c '^huge,host=BIG ' "$TSR_TMP/dlq")" 2 "the line too large, dead-lettered by the lanes and once per replay that met a 413"
+assert_eq "$(grep -c 'REJECTME' "$TSR_TMP/dlq")" 16 "refused lines dead-lettered by the lanes and by the 422 replay"
+assert_eq "$(grep -vc 'REJECTME\|^huge,host=BIG ' "$TSR_TMP/dlq" || true)" 0 "other lines in the dead-letter topic"
 stop_relay
 assert_eq "$RELAY_EXIT" 0 "exit code"
