@@ -896,6 +896,16 @@ static int validate(struct loader *ld, struct tsr_config *cf, yaml_node_t *root)
                     "'ingest.auth.enabled' needs 'ingest.auth.users', 'ingest.auth.token_files' "
                     "or 'ingest.auth.token_envs'");
 
+    if (unique_names(ld, root, "admin.tokens", cf->admin_tokens, cf->nadmin_tokens,
+                     sizeof(struct tsr_admin_token)))
+        return -1;
+    for (size_t i = 1; i < cf->nadmin_tokens; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cf->admin_tokens[i].token, cf->admin_tokens[j].token) == 0)
+                /* One token, two names: the audit trail could not tell who it was. */
+                return fail(ld, item_at(ld, lookup(ld, root, "admin.tokens", false), i)->start_mark,
+                            "'admin.tokens[%zu]' holds the same token as 'admin.tokens[%zu]'", i, j);
+
     if (unique_names(ld, root, "clusters", cf->clusters, cf->nclusters,
                      sizeof(struct tsr_cluster_conf)))
         return -1;

@@ -23,6 +23,13 @@ struct tsr_user {
     char *password; /* read from password_file or password_env; never logged */
 };
 
+/* An admin token (admin.tokens): who holds it, and what it may do. */
+struct tsr_admin_token {
+    char *name;  /* recorded in the replay audit trail */
+    char *role;  /* read (status, metrics, ledger, page data) or operate (also replays) */
+    char *token; /* read from token_file or token_env; never logged */
+};
+
 struct tsr_cluster_conf {
     char *name;
     char *type; /* influxdb, influxdb2, victoriametrics, cnosdb */
@@ -108,6 +115,11 @@ struct tsr_config {
     /* log.* */
     char *log_level; /* debug, info (default), warn, error */
 
+    /* admin.* */
+    struct tsr_admin_token *admin_tokens; /* none: state changes from loopback only */
+    size_t nadmin_tokens;
+    int admin_metrics_public; /* /metrics without a token, for scrapers */
+
     struct tsr_cluster_conf *clusters;
     size_t nclusters;
 };
@@ -177,5 +189,6 @@ struct tsr_config_key {
 extern const struct tsr_config_key tsr_config_keys[];
 extern const struct tsr_config_key tsr_config_cluster_keys[];
 extern const struct tsr_config_key tsr_config_user_keys[];
+extern const struct tsr_config_key tsr_config_admin_token_keys[];
 
 #endif

@@ -12,6 +12,7 @@
 #define CF(field)  offsetof(struct tsr_config, field)
 #define CL(field)  offsetof(struct tsr_cluster_conf, field)
 #define USR(field) offsetof(struct tsr_user, field)
+#define ATK(field) offsetof(struct tsr_admin_token, field)
 
 #define KiB (INT64_C(1) << 10)
 #define MiB (INT64_C(1) << 20)
@@ -177,6 +178,32 @@ const struct tsr_config_key tsr_config_user_keys[] = {
      .type = TSR_CT_SECRET_ENV,
      .off = USR(password),
      .doc = "Environment variable holding the password"},
+    {.name = NULL},
+};
+
+const struct tsr_config_key tsr_config_admin_token_keys[] = {
+    {.name = "name",
+     .type = TSR_CT_STRING,
+     .flags = TSR_CK_REQUIRED,
+     .check = check_name,
+     .off = ATK(name),
+     .doc = "Who holds the token; recorded as `started_by` of the replays it starts"},
+    {.name = "role",
+     .type = TSR_CT_STRING,
+     .def = "read",
+     .choices = "read|operate",
+     .off = ATK(role),
+     .doc = "`read`: status, metrics, ledger, replay list; `operate`: also starting, pausing, "
+            "resuming and cancelling replays"},
+    {.name = "token_file",
+     .type = TSR_CT_SECRET_FILE,
+     .flags = TSR_CK_REQUIRED,
+     .off = ATK(token),
+     .doc = "File holding the token (this or `token_env`), sent as `Authorization: Bearer TOKEN`"},
+    {.name = "token_env",
+     .type = TSR_CT_SECRET_ENV,
+     .off = ATK(token),
+     .doc = "Environment variable holding the token"},
     {.name = NULL},
 };
 
@@ -612,6 +639,21 @@ const struct tsr_config_key tsr_config_keys[] = {
      .choices = "debug|info|warn|error",
      .off = CF(log_level),
      .doc = "Least severe level that is logged"},
+
+    {.name = "admin.tokens",
+     .type = TSR_CT_MAPLIST,
+     .off = CF(admin_tokens),
+     .count_off = CF(nadmin_tokens),
+     .sub = tsr_config_admin_token_keys,
+     .sub_size = sizeof(struct tsr_admin_token),
+     .doc = "Bearer tokens for the admin listener. With any, every endpoint but `/health` and "
+            "`/ready` needs one; with none, replays can be started, paused, resumed and "
+            "cancelled from loopback only"},
+    {.name = "admin.metrics_public",
+     .type = TSR_CT_BOOL,
+     .def = "false",
+     .off = CF(admin_metrics_public),
+     .doc = "`/metrics` answers without a token (for a Prometheus that scrapes without one)"},
     {.name = NULL},
 };
 /* clang-format on */
@@ -628,6 +670,7 @@ static const struct {
     {"ingest.auth", "Credentials for HTTP ingest, compatible with InfluxDB clients."},
     {"graphite", "How Graphite plaintext lines become points."},
     {"log", "Logs go to stderr."},
+    {"admin", "Who may use the admin listener (`listen.admin`): see docs/security.md."},
 };
 
 /* Markdown cells: a '|' would end the cell. */

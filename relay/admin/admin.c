@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <stddef.h>
 #include <time.h>
@@ -18,7 +20,9 @@
 #include "relay/deliver/delivery.h"
 #include "relay/core/json.h"
 #include "relay/kafka/kafka.h"
+#include "relay/core/log.h"
 #include "relay/core/metrics.h"
+#include "relay/admin/admin_auth.h"
 #include "relay/admin/status_page.h"
 #include "replay/ctl_json.h"
 #include "replay/replay.h"
@@ -283,8 +287,10 @@ static int read_start(struct evhttp_request *req, struct replay_call *c)
     return 0;
 }
 
-/* /replays, /replays/ID, /replays/ID/(pause|resume|cancel) */
-static void replays(struct tsr_admin *a, struct evhttp_request *req, const char *path)
+/* /replays, /replays/ID, /replays/ID/(pause|resume|cancel). who: the token the request
+ * came with, whose name the audit trail records rather than one the client chose. */
+static void replays(struct tsr_admin *a, struct evhttp_request *req, const char *path,
+                    const struct tsr_admin_token *who)
 {
     if (!a->d) {
         json_error(req, 404, "no clusters are configured, so there is nothing to replay to");
@@ -302,6 +308,7 @@ static void replays(struct tsr_admin *a, struct evhttp_request *req, const char 
             free(c);
             return;
         }
+        if (who) snprintf(c->started_by, sizeof(c->started_by), "%s", who->name);
     } else {
         char *end;
         c->id = strtoull(rest + 1, &end, 10);
@@ -411,12 +418,43 @@ static void cluster_ready(struct tsr_admin *a, struct evhttp_request *req, const
     tsr_buf_free(&b);
 }
 
+/* 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
+static int from_loopback(struct evhttp_request *req)
+{
+    struct evhttp_connection *con = evhttp_request_get_connection(req);
+    const struct sockaddr *sa = con ? evhttp_connection_get_addr(con) : NULL;
+    if (!sa) return 0;
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a6) ||
+               (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct tsr_admin *a = arg;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     struct tsr_buf b = {0};
     if (!path) path = "/";
+
+    const struct tsr_admin_token *who;
+    const char *why;
+    int post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
+    int refused = tsr_admin_authorize(
+        a->cf, tsr_admin_need(a->cf, post, path),
+        evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"),
+        from_loopback(req), &who, &why);
+    if (refused) {
+        if (refused == 401)
+            evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                              "Bearer realm=\"tsrelay admin\"");
+        json_error(req, refused, why);
+        return;
+    }
 
     if (strcmp(path, "/health") == 0) {
         tsr_buf_puts(&b, "ok\n");
@@ -433,7 +471,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         render_status(a, &b);
         send_buf(req, 200, "application/json", &b);
     } else if (strncmp(path, "/replays", 8) == 0 && (path[8] == '\0' || path[8] == '/')) {
-        replays(a, req, path);
+        replays(a, req, path, who);
     } else if (strncmp(path, "/clusters/", 10) == 0 && strlen(path) > 16 &&
                strcmp(path + strlen(path) - 6, "/ready") == 0) {
         char name[128];
@@ -471,6 +509,15 @@ int tsr_admin_new(const struct tsr_config *cf, struct event_base *base, struct t
     evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
     evhttp_set_max_body_size(a->http, 64 * 1024);
     evhttp_set_gencb(a->http, on_request, a);
+    if (cf->nadmin_tokens == 0)
+        tsr_warn("admin: no admin.tokens configured: whoever reaches %s reads status and "
+                 "metrics; replays are changed from this host (loopback) only",
+                 cf->listen_admin);
+    else
+        tsr_info("admin: %zu token%s configured; every endpoint but /health and /ready needs "
+                 "one%s",
+                 cf->nadmin_tokens, cf->nadmin_tokens == 1 ? "" : "s",
+                 cf->admin_metrics_public ? " (/metrics is public)" : "");
     *ap = a;
     return 0;
 }

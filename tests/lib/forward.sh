@@ -14,12 +14,12 @@ export VM_FLAGS=${VM_FLAGS:--dedup.minScrapeInterval=1ms}
 
 cluster_ready()
 {
-    curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RELAY_ADMIN_PORT/clusters/$1/ready"
+    admin_get "/clusters/$1/ready" -o /dev/null -w '%{http_code}'
 }
 
 cluster_field()
 {
-    curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/status" |
+    admin_get /status |
         python3 -c "import json,sys; d=json.load(sys.stdin); print(next(c['$2'] for c in d['clusters'] if c['name']=='$1'))"
 }
 

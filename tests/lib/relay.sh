@@ -8,6 +8,7 @@
 #   start_relay                 start $TSRELAY_BIN, wait until /ready answers 200
 #   stop_relay [TIMEOUT]        SIGTERM and wait; sets RELAY_EXIT to its exit code
 #   kill_relay                  SIGKILL, no waiting for anything
+#   admin_get PATH              GET from the admin listener (Bearer $ADMIN_TOKEN if set)
 # Exports RELAY_HTTP_PORT, RELAY_GRAPHITE_PORT, RELAY_ADMIN_PORT, RELAY_PID, RELAY_LOG.
 
 RELAY_TOPIC=${RELAY_TOPIC:-metrics}
@@ -72,9 +73,19 @@ kill_relay()
 }
 
 # relay_metric NAME_WITH_LABELS: one value from /metrics (0 if absent).
+# admin_get PATH [CURL ARGS...]: GET PATH from the admin listener, with
+# ADMIN_TOKEN as the Bearer token when the test set one.
+admin_get()
+{
+    local path=$1
+    shift
+    curl -s ${ADMIN_TOKEN:+-H "Authorization: Bearer $ADMIN_TOKEN"} "$@" \
+        "http://127.0.0.1:$RELAY_ADMIN_PORT$path"
+}
+
 relay_metric()
 {
-    curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/metrics" |
+    admin_get /metrics |
         awk -v m="$1" '$1 == m { print $2; found=1 } END { if (!found) print 0 }'
 }
 
