@@ -90,23 +90,34 @@ void tsr_health_free(struct tsr_health **hp)
     *hp = NULL;
 }
 
+size_t tsr_health_url_display(const char *url, char *out, size_t outlen)
+{
+    /* Keep scheme://host:port/path: user:password@ and ?query may carry credentials,
+     * and reasons end up in logs and on /status. */
+    const char *host = strstr(url, "://");
+    host = host ? host + 3 : url;
+    size_t hostlen = strcspn(host, "/?#");
+    const char *at = memchr(host, '@', hostlen);
+    size_t pre = (size_t)(host - url);
+    const char *rest = at ? at + 1 : host;
+    size_t restlen = strcspn(rest, "?#");
+    if (out && outlen) {
+        size_t n = pre < outlen - 1 ? pre : outlen - 1;
+        memcpy(out, url, n);
+        size_t m = restlen < outlen - 1 - n ? restlen : outlen - 1 - n;
+        memcpy(out + n, rest, m);
+        out[n + m] = '\0';
+    }
+    return pre + restlen;
+}
+
 void tsr_health_set_url_name(struct tsr_health *h, int url, const char *name)
 {
     assert(url >= 0 && url < h->nurls);
-    /* Keep scheme://host:port/path: user:password@ and ?query may carry credentials,
-     * and reasons end up in logs and on /status. */
-    const char *host = strstr(name, "://");
-    host = host ? host + 3 : name;
-    size_t hostlen = strcspn(host, "/?#");
-    const char *at = memchr(host, '@', hostlen);
-    size_t pre = (size_t)(host - name);
-    const char *rest = at ? at + 1 : host;
-    size_t restlen = strcspn(rest, "?#");
-    char *copy = malloc(pre + restlen + 1);
+    size_t n = tsr_health_url_display(name, NULL, 0);
+    char *copy = malloc(n + 1);
     if (!copy) abort();
-    memcpy(copy, name, pre);
-    memcpy(copy + pre, rest, restlen);
-    copy[pre + restlen] = '\0';
+    tsr_health_url_display(name, copy, n + 1);
     free(h->urls[url].name);
     h->urls[url].name = copy;
 }

@@ -58,6 +58,9 @@ void tsr_health_free(struct tsr_health **hp);
  * its user:password@ and ?query, which may hold secrets. Unnamed URLs read "urls[N]".
  * tsr_prober_new names them after its urls. */
 void tsr_health_set_url_name(struct tsr_health *h, int url, const char *name);
+/* url without user:password@, ?query and #fragment, into out (NUL-terminated, cut to
+ * outlen); returns the full length. Any thread. */
+size_t tsr_health_url_display(const char *url, char *out, size_t outlen);
 
 /* Feeds: a probe of URL url answered (ok) or not; why names the failure ("HTTP 503",
  * curl's error text); the URL's name is added unless why contains it already. */

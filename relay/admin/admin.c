@@ -127,8 +127,10 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
         }
         tsr_buf_puts(b, "],\"urls\":[");
         for (int u = 0; u < c->nurls && u < 64; u++) {
+            char shown[1024];
+            tsr_health_url_display(a->cf->clusters[i].urls[u], shown, sizeof(shown));
             tsr_buf_puts(b, u ? ",{\"url\":" : "{\"url\":");
-            tsr_json_string(b, a->cf->clusters[i].urls[u]);
+            tsr_json_string(b, shown);
             tsr_buf_printf(b, ",\"up\":%s}", c->url_up[u] ? "true" : "false");
         }
         tsr_buf_puts(b, "],\"partitions\":[");

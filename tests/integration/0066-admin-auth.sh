@@ -6,7 +6,7 @@
 # may, and the replay's audit trail names the token, not what the client claimed. A
 # replay started with a token delivers every point (counted at VictoriaMetrics). The
 # status page, rendered in headless Chromium, asks for a token. No answer and no log
-# line holds a configured secret.
+# line holds a configured secret, nor the password in a cluster's URL.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/relay.sh"
 . "$(dirname "$0")/../lib/forward.sh"
@@ -19,10 +19,12 @@ RD=rd-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf '%s\n' "$OP" >"$TSR_TMP/op.token"
 printf '%s\n' "$RD" >"$TSR_TMP/rd.token"
 export TSR_TEST_READ_TOKEN=$RD
+# Credentials in the cluster's URL (VictoriaMetrics ignores them): never shown.
+VM_AUTH_URL="http://relay:pa55-$OP@${VM_URL#http://}"
 relay_config "clusters:
   - name: vm
     type: victoriametrics
-    urls: [$VM_URL]
+    urls: [$VM_AUTH_URL]
 admin:
   tokens:
     - {name: oncall, role: operate, token_file: $TSR_TMP/op.token}
@@ -89,10 +91,12 @@ chromium_run --dump-dom "$admin/" >"$TSR_TMP/dom.html" || fail "chromium --dump-
 grep -q 'id="token-form"' "$TSR_TMP/dom.html" || fail "the status page shows no token form"
 grep -q 'needs an admin token' "$TSR_TMP/dom.html" || fail "the status page does not say it needs a token"
 
+grep -q "\"url\":\"$VM_URL\"" <(code "${rd[@]}" "$admin/status"; cat "$TSR_TMP/body") ||
+    fail "/status does not show vm's URL without its credentials"
 stop_relay
 assert_eq "$RELAY_EXIT" 0 "exit code"
 grep -q "admin: 2 tokens configured" "$RELAY_LOG" || fail "no start-up line about the admin tokens"
-for s in "$OP" "$RD"; do
+for s in "$OP" "$RD" "pa55-"; do
     if grep -qF "$s" "$TSR_TMP/answers" "$RELAY_LOG" "$TSR_TMP/dom.html"; then
         fail "a configured token appears in an answer, the page or the log"
     fi

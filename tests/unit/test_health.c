@@ -288,6 +288,16 @@ static void test_url_name_hides_secrets(void **state)
     assert_string_equal(tsr_health_reason(h), "all 1 url down: http://[::1]:8428: HTTP 401");
     tsr_health_free(&h);
     tsr_health_free(&h); /* a NULL pointer is fine */
+
+    /* The same display form for /status, cut to the buffer. */
+    char out[64];
+    assert_int_equal(tsr_health_url_display("http://u:p@h:1/x?p=s#f", out, sizeof(out)), 12);
+    assert_string_equal(out, "http://h:1/x");
+    assert_int_equal(tsr_health_url_display("h:1", out, sizeof(out)), 3);
+    assert_string_equal(out, "h:1");
+    char tiny[8];
+    tsr_health_url_display("http://user:pw@example.com", tiny, sizeof(tiny));
+    assert_string_equal(tiny, "http://");
 }
 
 static void test_why_naming_the_url(void **state)
