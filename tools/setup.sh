@@ -22,6 +22,8 @@ pkgs+=(influxdb victoria-metrics kcat python3 curl procps)
 # The status page test (0065) renders GET / in headless Chromium; fonts-liberation gives
 # it proportional fonts with the usual metrics.
 pkgs+=(chromium fonts-liberation)
+# 0005 scores deploy/systemd/tsrelay.service with systemd-analyze (no systemd running).
+pkgs+=(systemd)
 # Kafka itself runs from Maven Central jars on a JRE; only install Java and Maven when
 # they are not already on the PATH (a developer may have their own).
 command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)
