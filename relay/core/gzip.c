@@ -11,17 +11,20 @@ int tsr_gunzip(const void *in, size_t len, struct tsr_buf *out, size_t max)
     zs.avail_in = (uInt)len;
     size_t start = out->len;
     for (;;) {
-        if (out->len - start >= max) {
-            rc = -2;
-            break;
-        }
-        size_t room = max - (out->len - start);
-        if (room > 65536) room = 65536;
+        /* Room for one byte past max: only inflate writing that byte tells a body longer
+         * than max from one of exactly max bytes, which is accepted (even an empty one
+         * with max 0, or one followed by an empty member). */
+        size_t left = max - (out->len - start);
+        size_t room = left < 65536 ? left + 1 : 65536;
         tsr_buf_reserve(out, room);
         zs.next_out = (Bytef *)out->data + out->len;
         zs.avail_out = (uInt)room;
         int z = inflate(&zs, Z_NO_FLUSH);
         out->len += room - zs.avail_out;
+        if (out->len - start > max) {
+            rc = -2;
+            break;
+        }
         if (z == Z_STREAM_END) {
             /* Concatenated gzip members are legal (and what `cat a.gz b.gz` makes). */
             if (zs.avail_in == 0) {

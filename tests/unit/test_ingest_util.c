@@ -62,6 +62,28 @@ static void test_gzip_round_trip_and_bomb(void **state)
     tsr_buf_free(&two);
 }
 
+/* Regression (found by tests/fuzz/fuzz_gzip.c): a body of exactly max decoded bytes was
+ * refused as too large when inflate had not yet seen the end of the stream: an empty
+ * body with max 0, or a body of max bytes followed by an empty member. */
+static void test_gzip_exactly_max(void **state)
+{
+    struct tsr_buf empty = {0}, gz = {0}, back = {0};
+    assert_int_equal(tsr_gzip("", 0, 6, &empty), 0);
+    assert_int_equal(tsr_gunzip(empty.data, empty.len, &back, 0), 0);
+    assert_int_equal(back.len, 0);
+    assert_int_equal(tsr_gzip("cpu v=1\n", 8, 6, &gz), 0);
+    tsr_buf_append(&gz, empty.data, empty.len);
+    assert_int_equal(tsr_gunzip(gz.data, gz.len, &back, 8), 0);
+    assert_int_equal(back.len, 8);
+    assert_memory_equal(back.data, "cpu v=1\n", 8);
+    back.len = 0;
+    assert_int_equal(tsr_gunzip(gz.data, gz.len, &back, 7), -2);
+    assert_int_equal(back.len, 0);
+    tsr_buf_free(&empty);
+    tsr_buf_free(&gz);
+    tsr_buf_free(&back);
+}
+
 static void test_addr_split(void **state)
 {
     char host[64];
@@ -109,6 +131,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_escape),
         cmocka_unit_test(test_gzip_round_trip_and_bomb),
+        cmocka_unit_test(test_gzip_exactly_max),
         cmocka_unit_test(test_addr_split),
         cmocka_unit_test(test_auth),
     };
