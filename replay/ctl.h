@@ -28,8 +28,10 @@ struct tsr_jsonr;
 
 /* Exit codes (scripts depend on them; also in --help and docs/tsrelayctl.md):
  *   0  success; with --wait, --follow or --dry-run: the job finished "done"
- *   1  the server refused (its message is printed), or the job failed or was cancelled
- *   2  usage error (bad option, bad TIME, missing argument)
+ *   1  the server refused (its message is printed; also 401/403: no token, or a token
+ *      not allowed), or the job failed or was cancelled
+ *   2  usage error (bad option, bad TIME, missing argument, unreadable or empty
+ *      --token-file)
  *   3  the admin endpoint could not be reached */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
@@ -55,6 +57,11 @@ struct ctl {
     const char *cluster, *since, *until, *rate, *db, *measurement;
     int64_t id; /* the job of show/pause/resume/cancel */
     int tty;    /* stdout is a terminal: redraw progress in place */
+    /* The admin token, sent as "Authorization: Bearer TOKEN" with every request; "" for
+     * none. From --token-file (token_file, argv's, for messages) else TSRELAY_TOKEN
+     * (token_file NULL). Never printed; main wipes it before exiting. */
+    char token[4096];
+    const char *token_file;
     CURL *curl;
     char curl_err[CURL_ERROR_SIZE];
     char msg[1024]; /* the failure main prints, if any */
@@ -72,8 +79,10 @@ int64_t wall_ms(void);
 /* A request whose answer must be 2xx JSON; body NULL means GET. On success returns 0
  * and sets *docp (caller frees with tsr_jsonr_free) and, if rawp, hands over the body
  * (caller frees with tsr_buf_free). Otherwise returns the exit code with the message in
- * c->msg: EXIT_FAIL when the server refused ("WHAT: <server's message> (HTTP n)") or
- * its answer is not JSON or too big, EXIT_UNREACHABLE when it could not be reached. */
+ * c->msg: EXIT_FAIL when the server refused ("WHAT: <server's message> (HTTP n)"; for
+ * 401 and 403 "WHAT: the relay refused: 401 <message> (hint)", the hint saying where a
+ * token comes from) or its answer is not JSON or too big, EXIT_UNREACHABLE when it
+ * could not be reached. Sends c->token, if any, as a Bearer token. */
 int call(struct ctl *c, const char *method, const char *path, const char *body, const char *what,
          struct tsr_jsonr **docp, struct tsr_buf *rawp);
 /* Prints a JSON text with exactly one newline after it. */

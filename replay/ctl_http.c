@@ -31,6 +31,29 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return size * n;
 }
 
+/* Frees a header list whose Authorization line holds the token: each line is wiped
+ * first, so the freed memory does not keep it. */
+static void free_headers(struct curl_slist **hdrsp)
+{
+    for (struct curl_slist *h = *hdrsp; h; h = h->next)
+        explicit_bzero(h->data, strlen(h->data));
+    curl_slist_free_all(*hdrsp);
+    *hdrsp = NULL;
+}
+
+/* Appends line to *hdrsp; on failure frees the list (curl keeps the old one) and
+ * returns -1. */
+static int add_header(struct curl_slist **hdrsp, const char *line)
+{
+    struct curl_slist *h = curl_slist_append(*hdrsp, line);
+    if (!h) {
+        free_headers(hdrsp);
+        return -1;
+    }
+    *hdrsp = h;
+    return 0;
+}
+
 /* One request. Returns 0 with a->status and a->body set (whatever the status), or
  * EXIT_UNREACHABLE / EXIT_FAIL with the message in c->msg. body NULL means GET. */
 static int http(struct ctl *c, const char *method, const char *path, const char *body,
@@ -52,18 +75,28 @@ static int http(struct ctl *c, const char *method, const char *path, const char 
     curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "tsrelayctl/" TSR_VERSION);
     curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, a);
+    /* Redirects are not followed (curl's default), so the token goes to c->admin only. */
     struct curl_slist *hdrs = NULL;
+    int hrc = 0;
+    if (c->token[0]) {
+        char auth[sizeof(c->token) + 32];
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+        hrc = add_header(&hdrs, auth); /* curl copies the line */
+        explicit_bzero(auth, sizeof(auth));
+    }
+    if (body && !hrc) hrc = add_header(&hdrs, "Content-Type: application/json");
+    if (body && !hrc) hrc = add_header(&hdrs, "Expect:");
+    if (hrc)
+        return fail(c, EXIT_FAIL, "cannot build the request %s %s: out of memory", method, path);
+    if (hdrs) curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
     if (body) {
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        hdrs = curl_slist_append(hdrs, "Expect:");
-        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
         curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
     }
     c->curl_err[0] = '\0';
     CURLcode cc = curl_easy_perform(c->curl);
-    curl_slist_free_all(hdrs);
+    free_headers(&hdrs);
     if (cc != CURLE_OK) {
         tsr_buf_free(&a->body);
         if (a->too_big)
@@ -78,24 +111,53 @@ static int http(struct ctl *c, const char *method, const char *path, const char 
     return 0;
 }
 
-/* The human part of an error answer: its JSON "error", else the first line of the
- * body (the relay answers unknown paths in text/plain). */
-static void error_text(const struct answer *a, char *out, size_t len)
+/* The "error" of a JSON error answer into out; 0 when the answer has none. */
+static int json_error_text(const struct answer *a, char *out, size_t len)
 {
     struct tsr_jsonr *doc = NULL;
     char perr[8];
     const char *e = NULL;
     if (a->body.len && tsr_jsonr_parse(a->body.data, a->body.len, &doc, perr, sizeof(perr)) == 0)
         e = tsr_jsonr_get_str(doc, "error", NULL);
-    if (e) {
-        snprintf(out, len, "%s", e);
-    } else {
-        size_t n = 0;
-        while (n < a->body.len && a->body.data[n] != '\n' && a->body.data[n] != '\r' && n < 200)
-            n++;
-        snprintf(out, len, "%.*s", (int)n, n ? a->body.data : "empty answer");
-    }
+    if (e) snprintf(out, len, "%s", e);
     tsr_jsonr_free(&doc);
+    return e != NULL;
+}
+
+/* The human part of an error answer: its JSON "error", else the first line of the
+ * body (the relay answers unknown paths in text/plain). */
+static void error_text(const struct answer *a, char *out, size_t len)
+{
+    if (json_error_text(a, out, len)) return;
+    size_t n = 0;
+    while (n < a->body.len && a->body.data[n] != '\n' && a->body.data[n] != '\r' && n < 200)
+        n++;
+    snprintf(out, len, "%.*s", (int)n, n ? a->body.data : "empty answer");
+}
+
+/* 401 and 403: the relay's own words when it answered JSON (an HTML page from a proxy
+ * in between says nothing useful), and what to do about it. The token is never part
+ * of the message, only where it came from. */
+static int refused(struct ctl *c, const struct answer *a, const char *what)
+{
+    char e[512], hint[400] = "";
+    if (a->status == 401) {
+        if (!json_error_text(a, e, sizeof(e)))
+            snprintf(e, sizeof(e), "%s",
+                     c->token[0] ? "the token was not accepted" : "an admin token is needed");
+        if (!c->token[0])
+            snprintf(hint, sizeof(hint), " (give --token-file or TSRELAY_TOKEN)");
+        else if (c->token_file)
+            snprintf(hint, sizeof(hint), " (check the token in '%s')", c->token_file);
+        else
+            snprintf(hint, sizeof(hint), " (check TSRELAY_TOKEN)");
+    } else if (!json_error_text(a, e, sizeof(e))) {
+        /* 403 with a token is its role; without one, the relay takes no changes from
+         * this host at all. */
+        snprintf(e, sizeof(e), "%s",
+                 c->token[0] ? "this token's role may not do that" : "not allowed from here");
+    }
+    return fail(c, EXIT_FAIL, "%s: the relay refused: %ld %s%s", what, a->status, e, hint);
 }
 
 int call(struct ctl *c, const char *method, const char *path, const char *body, const char *what,
@@ -106,7 +168,9 @@ int call(struct ctl *c, const char *method, const char *path, const char *body, 
     *docp = NULL;
     int rc = http(c, method, path, body, &a);
     if (rc) return rc;
-    if (a.status < 200 || a.status > 299) {
+    if (a.status == 401 || a.status == 403) {
+        rc = refused(c, &a, what);
+    } else if (a.status < 200 || a.status > 299) {
         char e[512];
         error_text(&a, e, sizeof(e));
         rc = fail(c, EXIT_FAIL, "%s: %s (HTTP %ld)", what, e, a.status);

@@ -1,11 +1,12 @@
 /* replay/ctl_main.c — tsrelayctl's command line: the options and words that pick a
- * command from the table, the admin address, the usage text, and main, which prints
- * the failure a command leaves in c->msg. What the files share, and the exit codes,
- * are in ctl.h. */
+ * command from the table, the admin address and token, the usage text, and main,
+ * which prints the failure a command leaves in c->msg. What the files share, and the
+ * exit codes, are in ctl.h. */
 #include "ctl.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@ static void usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: tsrelayctl [-a HOST:PORT] [--json] COMMAND\n"
+        "usage: tsrelayctl [-a HOST:PORT] [--token-file FILE] [--json] COMMAND\n"
         "\n"
         "commands:\n"
         "  status                      clusters (state, lag, last error), kafka, running replays\n"
@@ -40,6 +41,8 @@ static void usage(FILE *out)
         "options:\n"
         "  -a, --admin HOST:PORT  the relay's admin listener (default: $TSRELAY_ADMIN,\n"
         "                         else " DEFAULT_ADMIN ")\n"
+        "  --token-file FILE      send the admin token in FILE (Authorization: Bearer);\n"
+        "                         default: $TSRELAY_TOKEN, else no token\n"
         "  --json                 print the server's JSON instead of tables\n"
         "  --since TIME           first point time to resend (inclusive); also 'earliest'\n"
         "  --until TIME           end (exclusive); default: the moment the job is created\n"
@@ -54,8 +57,10 @@ static void usage(FILE *out)
         "      relative to now (-2h, -30m, -90s, -1d, -1h30m), now, or Unix milliseconds\n"
         "\n"
         "exit codes: 0 success (--wait/--follow/--dry-run: the job is done)\n"
-        "            1 the server refused, or the job failed or was cancelled\n"
-        "            2 usage error    3 the admin endpoint cannot be reached\n");
+        "            1 the server refused (401: a token is needed or not known; 403: the\n"
+        "              token's role may not do that), or the job failed or was cancelled\n"
+        "            2 usage error (also an unreadable or empty --token-file)\n"
+        "            3 the admin endpoint cannot be reached\n");
 }
 
 int fail(struct ctl *c, int rc, const char *fmt, ...)
@@ -77,7 +82,7 @@ int64_t wall_ms(void)
 static const struct command {
     const char *word, *sub; /* "replay" "start", or "status" NULL */
     int takes_id;
-    unsigned allowed; /* OPT_* bits; -a and --json go with every command */
+    unsigned allowed; /* OPT_* bits; -a, --token-file and --json go with every command */
     int (*run)(struct ctl *c);
 } commands[] = {
     {"status", NULL, 0, 0, cmd_status},
@@ -131,6 +136,62 @@ static int set_admin(struct ctl *c, const char *addr, const char *from)
     return 0;
 }
 
+/* The admin token from --token-file FILE (file non-NULL), else TSRELAY_TOKEN, into
+ * c->token; none when neither is given. The file is read with read(2) straight into
+ * c->token, so no stdio buffer keeps a copy. Trailing whitespace goes (the newline of
+ * echo or an editor; HTTP trims it from a header value anyway). A control character
+ * inside would end the header line early, so it is refused. No message shows the
+ * token. */
+static int set_token(struct ctl *c, const char *file)
+{
+    const char *env = getenv("TSRELAY_TOKEN");
+    const size_t max = sizeof(c->token) - 1;
+    size_t len = 0;
+    char from[300];
+    c->token_file = file;
+    if (file) {
+        snprintf(from, sizeof(from), "token file '%s'", file);
+        int fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return fail(c, EXIT_USAGE, "cannot read %s: %s", from, strerror(errno));
+        ssize_t r;
+        /* Up to one byte more than fits, to tell a full buffer from a longer file. */
+        do {
+            r = read(fd, c->token + len, max + 1 - len);
+            if (r > 0) len += (size_t)r;
+        } while ((r > 0 || (r < 0 && errno == EINTR)) && len <= max);
+        int err = r < 0 ? errno : 0;
+        close(fd);
+        if (err) {
+            explicit_bzero(c->token, sizeof(c->token));
+            return fail(c, EXIT_USAGE, "cannot read %s: %s", from, strerror(err));
+        }
+    } else if (env && *env) {
+        snprintf(from, sizeof(from), "TSRELAY_TOKEN");
+        len = strnlen(env, max + 1);
+        if (len <= max) memcpy(c->token, env, len);
+    } else {
+        return 0;
+    }
+    int rc = 0;
+    if (len > max) {
+        rc = fail(c, EXIT_USAGE, "%s is longer than %zu bytes: not an admin token", from, max);
+    } else {
+        while (len && (c->token[len - 1] == '\n' || c->token[len - 1] == '\r' ||
+                       c->token[len - 1] == ' ' || c->token[len - 1] == '\t'))
+            len--;
+        c->token[len] = '\0';
+        for (size_t i = 0; i < len && !rc; i++)
+            if ((unsigned char)c->token[i] < 0x20 || c->token[i] == 0x7f)
+                rc = fail(c, EXIT_USAGE,
+                          "%s holds a control character (a line break, a NUL) inside the token: "
+                          "write the token alone on one line",
+                          from);
+        if (!rc && len == 0) rc = fail(c, EXIT_USAGE, "%s is empty", from);
+    }
+    if (rc) explicit_bzero(c->token, sizeof(c->token));
+    return rc;
+}
+
 /* Everything from argv into c; returns the command, or NULL with the message set. */
 static const struct command *parse_args(struct ctl *c, int argc, char **argv, int *rc)
 {
@@ -145,11 +206,13 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         O_DRY_RUN,
         O_WAIT,
         O_FOLLOW,
+        O_TOKEN_FILE,
         O_VERSION
     };
     static const struct option opts[] = {
         {"admin", required_argument, NULL, 'a'},
         {"json", no_argument, NULL, O_JSON},
+        {"token-file", required_argument, NULL, O_TOKEN_FILE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, O_VERSION},
         {"cluster", required_argument, NULL, O_CLUSTER},
@@ -163,7 +226,7 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         {"follow", no_argument, NULL, O_FOLLOW},
         {NULL, 0, NULL, 0},
     };
-    const char *words[4] = {NULL}, *admin = NULL;
+    const char *words[4] = {NULL}, *admin = NULL, *token_file = NULL;
     int nwords = 0, opt;
     opterr = 0; /* our own messages, in our style */
     /* The leading '-' hands over words in order wherever they are, so options may come
@@ -183,6 +246,9 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
             break;
         case O_JSON:
             c->json = 1;
+            break;
+        case O_TOKEN_FILE:
+            token_file = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -300,6 +366,7 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         *rc = set_admin(c, env, " (from TSRELAY_ADMIN)");
     else
         *rc = set_admin(c, DEFAULT_ADMIN, "");
+    if (!*rc) *rc = set_token(c, token_file);
     return *rc ? NULL : cmd;
 }
 
@@ -310,12 +377,13 @@ int main(int argc, char **argv)
     const struct command *cmd = parse_args(&c, argc, argv, &rc);
     if (!cmd) {
         if (rc == EXIT_USAGE) fprintf(stderr, "%s\nrun 'tsrelayctl --help' for usage\n", c.msg);
-        return rc;
+        goto leave;
     }
     c.tty = isatty(STDOUT_FILENO);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(c.curl = curl_easy_init())) {
         fprintf(stderr, "cannot initialise libcurl\n");
-        return EXIT_FAIL;
+        rc = EXIT_FAIL;
+        goto leave;
     }
     rc = cmd->run(&c);
     fflush(stdout);
@@ -325,5 +393,7 @@ int main(int argc, char **argv)
     }
     curl_easy_cleanup(c.curl);
     curl_global_cleanup();
+leave:
+    explicit_bzero(c.token, sizeof(c.token));
     return rc;
 }
