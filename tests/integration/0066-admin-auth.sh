@@ -91,6 +91,18 @@ chromium_run --dump-dom "$admin/" >"$TSR_TMP/dom.html" || fail "chromium --dump-
 grep -q 'id="token-form"' "$TSR_TMP/dom.html" || fail "the status page shows no token form"
 grep -q 'needs an admin token' "$TSR_TMP/dom.html" || fail "the status page does not say it needs a token"
 
+# tsrelayctl with the tokens (TSRELAY_TOKEN, --token-file) against the real relay.
+TSRELAY_TOKEN=$RD ctl status >"$TSR_TMP/ctl.out" 2>&1 || fail "tsrelayctl status with the read token: $(cat "$TSR_TMP/ctl.out")"
+grep -q '^vm ' "$TSR_TMP/ctl.out" || fail "tsrelayctl status shows no cluster vm"
+ctl status >"$TSR_TMP/ctl.out" 2>&1 && fail "tsrelayctl status without a token succeeded"
+grep -q '401' "$TSR_TMP/ctl.out" || fail "tsrelayctl without a token: $(cat "$TSR_TMP/ctl.out")"
+ctl --token-file "$TSR_TMP/op.token" replay start --cluster vm --since "$(rfc3339 0)" --dry-run --wait \
+    >"$TSR_TMP/ctl.out" 2>&1 || fail "tsrelayctl replay start with the operate token: $(cat "$TSR_TMP/ctl.out")"
+TSRELAY_TOKEN=$RD ctl replay start --cluster vm --since "$(rfc3339 0)" --dry-run >"$TSR_TMP/ctl.out" 2>&1 &&
+    fail "tsrelayctl replay start with the read token succeeded"
+grep -q '403' "$TSR_TMP/ctl.out" || fail "tsrelayctl with the read token: $(cat "$TSR_TMP/ctl.out")"
+cat "$TSR_TMP/ctl.out" >>"$TSR_TMP/answers"
+
 grep -q "\"url\":\"$VM_URL\"" <(code "${rd[@]}" "$admin/status"; cat "$TSR_TMP/body") ||
     fail "/status does not show vm's URL without its credentials"
 stop_relay
