@@ -364,7 +364,8 @@ const struct tsr_config_key tsr_config_cluster_keys[] = {
      .type = TSR_CT_STRING,
      .def = "",
      .off = CL(tls_ca_file),
-     .doc = "CA bundle for https URLs; empty uses the system's"},
+     .doc = "CA bundle for https URLs (writes, health probes and CREATE DATABASE); empty "
+            "uses the system's"},
     {.name = "tls_insecure",
      .type = TSR_CT_BOOL,
      .def = "false",

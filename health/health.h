@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "relay/core/httpc.h"
+
 struct event_base;
 struct tsr_httpc;
 
@@ -99,12 +101,13 @@ struct tsr_prober;
  * transport error) and names h's URLs after urls. The first round goes out at once, so
  * a starting relay does not wait an interval to know its clusters. A URL with a probe
  * still in flight (timeout_ms may exceed interval_ms) is skipped. authorization may be
- * NULL. Borrows base, hc and h (which must outlive the prober); copies urls and
- * authorization; caller owns *pp. Returns 0, or -1 if type is unknown, nurls < 1 or
+ * NULL; tls is what the probes trust, as the writes do. Borrows base, hc and h (which
+ * must outlive the prober); copies urls, authorization and tls; caller owns *pp. Returns 0, or -1 if type is unknown, nurls < 1 or
  * interval_ms < 1. */
 int tsr_prober_new(struct event_base *base, struct tsr_httpc *hc, struct tsr_health *h,
                    const char *type, char *const *urls, int nurls, int interval_ms,
-                   long timeout_ms, const char *authorization, struct tsr_prober **pp);
+                   long timeout_ms, const char *authorization, struct tsr_httpc_tls tls,
+                   struct tsr_prober **pp);
 /* Probes every URL now (used when something suggests the cluster may be back). */
 void tsr_prober_kick(struct tsr_prober *p);
 /* Stops probing. Requests still in flight are orphaned: their results are dropped when

@@ -36,6 +36,8 @@ struct tsr_prober {
     int64_t *last_ms;        /* per URL, monotonic ms of its last probe */
     long timeout_ms;
     char *authorization;
+    char *ca_file; /* TLS: as the cluster's writes */
+    int insecure;
 };
 
 static const struct {
@@ -96,6 +98,7 @@ static void probe_url(struct tsr_prober *p, int url)
         .method = "GET",
         .authorization = p->authorization,
         .timeout_ms = p->timeout_ms,
+        .tls = {.ca_file = p->ca_file, .insecure = p->insecure},
     };
     if (tsr_httpc_send(p->hc, &req, on_done, pr) != 0) {
         /* A local failure (curl could not make a handle), not the cluster's: not fed. */
@@ -126,7 +129,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 int tsr_prober_new(struct event_base *base, struct tsr_httpc *hc, struct tsr_health *h,
                    const char *type, char *const *urls, int nurls, int interval_ms, long timeout_ms,
-                   const char *authorization, struct tsr_prober **pp)
+                   const char *authorization, struct tsr_httpc_tls tls, struct tsr_prober **pp)
 {
     const char *path = NULL;
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
@@ -141,6 +144,8 @@ int tsr_prober_new(struct event_base *base, struct tsr_httpc *hc, struct tsr_hea
     p->interval_ms = interval_ms;
     p->timeout_ms = timeout_ms;
     p->authorization = authorization ? xstrdup(authorization) : NULL;
+    p->ca_file = tls.ca_file ? xstrdup(tls.ca_file) : NULL;
+    p->insecure = tls.insecure;
     p->urls = calloc((size_t)nurls, sizeof(*p->urls));
     p->inflight = calloc((size_t)nurls, sizeof(*p->inflight));
     p->last_ms = calloc((size_t)nurls, sizeof(*p->last_ms));
@@ -186,6 +191,7 @@ void tsr_prober_free(struct tsr_prober **pp)
     free(p->last_ms);
     free(p->urls);
     free(p->authorization);
+    free(p->ca_file);
     free(p);
     *pp = NULL;
 }

@@ -216,8 +216,8 @@ int tsr_httpc_send(struct tsr_httpc *h, const struct tsr_httpc_req *req, tsr_htt
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 10000L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    if (req->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
-    if (req->insecure) {
+    if (req->tls.ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, req->tls.ca_file);
+    if (req->tls.insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }

@@ -13,6 +13,12 @@
 struct event_base;
 struct tsr_httpc;
 
+/* What a request trusts over TLS. */
+struct tsr_httpc_tls {
+    const char *ca_file; /* CA bundle, NULL for the system's */
+    int insecure;        /* skip certificate verification (tests, never prod) */
+};
+
 struct tsr_httpc_req {
     const char *url;
     const char *method;    /* "GET", "HEAD" or "POST" */
@@ -21,8 +27,7 @@ struct tsr_httpc_req {
     const char *content_encoding; /* e.g. "gzip", or NULL */
     const char *authorization;    /* full header value ("Token x", "Basic y"), or NULL */
     long timeout_ms;
-    const char *ca_file;   /* TLS: CA bundle, NULL for the system's */
-    int insecure;          /* TLS: skip certificate verification (tests, never prod) */
+    struct tsr_httpc_tls tls;
 };
 
 struct tsr_httpc_resp {

@@ -436,7 +436,8 @@ static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
         tsr_buf_putc(&url, '\0');
         struct tsr_httpc_req req = {.url = url.data, .method = "POST",
                                     .authorization = f->authorization,
-                                    .timeout_ms = f->cc->timeout_ms};
+                                    .timeout_ms = f->cc->timeout_ms,
+                                    .tls = tsr_sink_tls(f->cc)};
         if (tsr_httpc_send(f->env.hc, &req, on_create_db_done, l) == 0) l->in_flight = 1;
         tsr_buf_free(&url);
         if (l->in_flight) return;
@@ -545,8 +546,7 @@ static void send_statement(struct lane *l)
     struct tsr_httpc_req req = {.url = url.data, .method = "POST",
                                 .authorization = f->authorization,
                                 .timeout_ms = f->cc->timeout_ms,
-                                .ca_file = *f->cc->tls_ca_file ? f->cc->tls_ca_file : NULL,
-                                .insecure = f->cc->tls_insecure};
+                                .tls = tsr_sink_tls(f->cc)};
     if (tsr_httpc_send(f->env.hc, &req, on_statement_done, l) == 0)
         l->in_flight = 1;
     else
@@ -1299,7 +1299,7 @@ int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_co
     if (n > 0 && open_consumer(f, n, err, errlen) != 0) goto fail;
     if (tsr_prober_new(env->base, env->hc, f->health, cc->type, cc->urls, (int)cc->nurls,
                        (int)cc->probe_interval_ms, (long)cc->timeout_ms, f->authorization,
-                       &f->prober) != 0) {
+                       tsr_sink_tls(cc), &f->prober) != 0) {
         snprintf(err, errlen, "cannot start health probes for cluster '%s'", cc->name);
         goto fail;
     }

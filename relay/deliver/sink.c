@@ -133,6 +133,12 @@ void tsr_sink_create_db_url(const struct tsr_cluster_conf *cc, int idx, const ch
     tsr_sink_query_url(cc, idx, q, url);
 }
 
+struct tsr_httpc_tls tsr_sink_tls(const struct tsr_cluster_conf *cc)
+{
+    return (struct tsr_httpc_tls){.ca_file = *cc->tls_ca_file ? cc->tls_ca_file : NULL,
+                                  .insecure = cc->tls_insecure};
+}
+
 int tsr_sink_send(struct tsr_httpc *hc, const struct tsr_cluster_conf *cc, int idx,
                   const char *db, const char *rp, const char *body, size_t len,
                   struct tsr_buf *gz, const char *authorization, tsr_httpc_done_fn *done,
@@ -160,8 +166,7 @@ int tsr_sink_send(struct tsr_httpc *hc, const struct tsr_cluster_conf *cc, int i
         .content_encoding = encoding,
         .authorization = authorization,
         .timeout_ms = cc->timeout_ms,
-        .ca_file = *cc->tls_ca_file ? cc->tls_ca_file : NULL,
-        .insecure = cc->tls_insecure,
+        .tls = tsr_sink_tls(cc),
     };
     int rc = tsr_httpc_send(hc, &req, done, opaque);
     tsr_buf_free(&url);

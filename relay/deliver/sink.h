@@ -40,6 +40,9 @@ int tsr_sink_send(struct tsr_httpc *hc, const struct tsr_cluster_conf *cc, int i
                   struct tsr_buf *gz, const char *authorization, tsr_httpc_done_fn *done,
                   void *opaque);
 
+/* What every request to the cluster trusts over TLS (writes, statements, probes). */
+struct tsr_httpc_tls tsr_sink_tls(const struct tsr_cluster_conf *cc);
+
 /* What to do with a write response: every answer a cluster gives falls in one kind. */
 enum tsr_sink_verdict {
     TSR_SINK_DONE,     /* 2xx: delivered */

@@ -412,7 +412,9 @@ restart_kafka()
 # --- InfluxDB 1.x --------------------------------------------------------------------
 
 # start_influxdb: start influxd with everything under $TSR_TMP/influxdb.
-# Exports INFLUX_PORT, INFLUX_URL (http://127.0.0.1:PORT), INFLUX_PID.
+# Exports INFLUX_PORT, INFLUX_URL (http://127.0.0.1:PORT), INFLUX_PID. With
+# INFLUX_TLS_CERT and INFLUX_TLS_KEY (PEM files) it serves https only, and INFLUX_URL
+# is https://127.0.0.1:PORT (curl then needs CURL_CA_BUNDLE or --cacert).
 start_influxdb()
 {
     local dir=$TSR_TMP/influxdb
@@ -457,6 +459,9 @@ bind-address = "127.0.0.1:$INFLUX_RPC_PORT"
   log-enabled = true
   pprof-enabled = false
   unix-socket-enabled = false
+  https-enabled = $([ -n "${INFLUX_TLS_CERT:-}" ] && echo true || echo false)
+  https-certificate = "${INFLUX_TLS_CERT:-}"
+  https-private-key = "${INFLUX_TLS_KEY:-}"
 
 [continuous_queries]
   enabled = false
@@ -481,7 +486,9 @@ bind-address = "127.0.0.1:$INFLUX_RPC_PORT"
   enabled = false
 EOF
     fi
-    export INFLUX_PORT INFLUX_RPC_PORT INFLUX_URL=http://127.0.0.1:$INFLUX_PORT
+    local scheme=http
+    [ -n "${INFLUX_TLS_CERT:-}" ] && scheme=https
+    export INFLUX_PORT INFLUX_RPC_PORT INFLUX_URL=$scheme://127.0.0.1:$INFLUX_PORT
     # Debian's influxd reads INFLUXDB_* variables over the file: make sure none leak in.
     # shellcheck disable=SC2046
     spawn influxdb env $(env | sed -n 's/^\(INFLUXDB_[A-Z0-9_]*\)=.*/-u \1/p') \
@@ -510,11 +517,11 @@ influx_query()
 
 # start_victoriametrics: single-node victoria-metrics with data in $TSR_TMP/vm.
 # Exports VM_PORT, VM_URL (http://127.0.0.1:PORT), VM_PID.
-# Extra flags can be given as arguments (or VM_FLAGS).
+# Extra flags can be given as arguments (or VM_FLAGS); VM_SCHEME=https with -tls flags.
 start_victoriametrics()
 {
     [ -n "${VM_PORT:-}" ] || VM_PORT=$(free_port)
-    export VM_PORT VM_URL=http://127.0.0.1:$VM_PORT
+    export VM_PORT VM_URL=${VM_SCHEME:-http}://127.0.0.1:$VM_PORT
     # -retentionPeriod=100y: tests write old timestamps on purpose (replays);
     # -search.latencyOffset=0s and -search.disableCache: a query sees a point as soon as
     # it is flushed (about 1 s after the write), not 30 s later or from a stale cache.

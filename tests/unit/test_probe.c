@@ -23,6 +23,9 @@
 #include "relay/core/clock.h"
 #include "relay/core/httpc.h"
 
+/* Plain http: no CA, verification on. */
+#define NO_TLS ((struct tsr_httpc_tls){0})
+
 #define INTERVAL_MS 50
 #define HANG        0 /* server status: read the request, never answer */
 
@@ -191,7 +194,7 @@ static int prober_new(struct fx *f, const char *type, const char *url, int inter
 {
     char *const urls[] = {(char *)url};
     return tsr_prober_new(f->base, f->hc, f->h, type, urls, 1, interval_ms, timeout_ms, auth,
-                          &f->p);
+                          NO_TLS, &f->p);
 }
 
 /* --- tests ------------------------------------------------------------------------ */
@@ -263,7 +266,7 @@ static void test_two_urls_one_dead(void **state)
     f->h = tsr_health_new(&conf, 2, on_change, f);
     f->srv.status = 200;
     assert_int_equal(tsr_prober_new(f->base, f->hc, f->h, "victoriametrics", urls, 2, INTERVAL_MS,
-                                    1000, NULL, &f->p),
+                                    1000, NULL, NO_TLS, &f->p),
                      0);
     run_for(f, 4 * INTERVAL_MS);
     assert_string_equal(f->srv.path, "/health");
@@ -320,11 +323,11 @@ static void test_paths_by_type(void **state)
     }
     char *const urls[] = {f->url};
     assert_int_equal(
-        tsr_prober_new(f->base, f->hc, f->h, "graphite", urls, 1, 100, 1000, NULL, &f->p), -1);
+        tsr_prober_new(f->base, f->hc, f->h, "graphite", urls, 1, 100, 1000, NULL, NO_TLS, &f->p), -1);
     assert_int_equal(
-        tsr_prober_new(f->base, f->hc, f->h, "influxdb", urls, 0, 100, 1000, NULL, &f->p), -1);
+        tsr_prober_new(f->base, f->hc, f->h, "influxdb", urls, 0, 100, 1000, NULL, NO_TLS, &f->p), -1);
     assert_int_equal(
-        tsr_prober_new(f->base, f->hc, f->h, "influxdb", urls, 1, 0, 1000, NULL, &f->p), -1);
+        tsr_prober_new(f->base, f->hc, f->h, "influxdb", urls, 1, 0, 1000, NULL, NO_TLS, &f->p), -1);
     assert_null(f->p);
 }
 
