@@ -19,6 +19,8 @@ pkgs=(make gcc libc6-dev pkg-config clang libclang-rt-14-dev clang-format cppche
 # The integration tests: the real servers (run by tests/lib/harness.sh, never as
 # services), kcat to poke Kafka, and the usual shell tools.
 pkgs+=(influxdb victoria-metrics kcat python3 curl procps)
+# TLS tests (0058) make their certificates with the openssl command.
+pkgs+=(openssl)
 # The status page test (0065) renders GET / in headless Chromium; fonts-liberation gives
 # it proportional fonts with the usual metrics.
 pkgs+=(chromium fonts-liberation)
