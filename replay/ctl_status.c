@@ -145,6 +145,9 @@ static void print_status(const struct tsr_jsonr *st)
            fmt_bytes((double)tsr_jsonr_get_int(k, "inflight_bytes", 0), b2, sizeof(b2)),
            fmt_count(tsr_jsonr_get_int(k, "records", 0), b3, sizeof(b3)),
            fmt_count(tsr_jsonr_get_int(k, "errors", 0), b4, sizeof(b4)));
+    /* Why no broker is up: a wrong password or certificate says so here. */
+    if (*tsr_jsonr_get_str(k, "last_error", ""))
+        printf("kafka unreachable because: %s\n", tsr_jsonr_get_str(k, "last_error", ""));
 
     const struct tsr_jsonr *replays = tsr_jsonr_get(st, "replays");
     if (tsr_jsonr_len(replays) == 0) {

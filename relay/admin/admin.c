@@ -67,11 +67,13 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
     tsr_json_string(b, a->cf->kafka_topic);
     tsr_buf_printf(b,
                    ",\"ready\":%s,\"up\":%s,\"partitions\":%d,\"inflight_records\":%lld,"
-                   "\"inflight_bytes\":%lld,\"records\":%llu,\"errors\":%llu}",
+                   "\"inflight_bytes\":%lld,\"records\":%llu,\"errors\":%llu,\"last_error\":",
                    tsr_kafka_ready(a->k) ? "true" : "false", m->kafka_up ? "true" : "false",
                    tsr_kafka_partitions(a->k), (long long)m->inflight_records,
                    (long long)m->inflight_bytes, (unsigned long long)m->kafka_records,
                    (unsigned long long)m->kafka_errors);
+    tsr_json_string(b, tsr_kafka_last_error(a->k));
+    tsr_buf_putc(b, '}');
     tsr_buf_puts(b, ",\"listeners\":{");
     for (int l = 0; l < TSR_LISTENER_MAX; l++) {
         const struct tsr_listener_metrics *x = &m->listener[l];
@@ -463,7 +465,14 @@ static void on_request(struct evhttp_request *req, void *arg)
         send_buf(req, 200, "text/plain", &b);
     } else if (strcmp(path, "/ready") == 0) {
         int ok = tsr_kafka_ready(a->k) && !a->draining;
-        tsr_buf_puts(&b, ok ? "ready\n" : a->draining ? "draining\n" : "kafka unavailable\n");
+        if (ok)
+            tsr_buf_puts(&b, "ready\n");
+        else if (a->draining)
+            tsr_buf_puts(&b, "draining\n");
+        else if (*tsr_kafka_last_error(a->k))
+            tsr_buf_printf(&b, "kafka unavailable: %s\n", tsr_kafka_last_error(a->k));
+        else
+            tsr_buf_puts(&b, "kafka unavailable\n");
         send_buf(req, ok ? 200 : 503, "text/plain", &b);
     } else if (strcmp(path, "/metrics") == 0) {
         tsr_metrics_render(&tsr_metrics, &b);

@@ -40,6 +40,7 @@ struct tsr_kafka {
     int64_t inflight_bytes;
     int64_t inflight_records;
     int fatal;
+    char last_error[256]; /* librdkafka's last error while no broker is up */
 };
 
 /* What librdkafka hands back with each delivery report of the main topic. */
@@ -88,6 +89,7 @@ static void set_broker_up(struct tsr_kafka *k, int up)
     if (up == k->broker_up) return;
     k->broker_up = up;
     tsr_metrics.kafka_up = up;
+    if (up) k->last_error[0] = '\0';
     if (up)
         tsr_info("kafka reachable again");
     else
@@ -111,6 +113,10 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         return;
     }
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) set_broker_up(k, 0);
+    /* Why the brokers are out of reach: a wrong SASL password or certificate names
+     * itself here, and "all brokers down" says nothing more. */
+    if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || !k->last_error[0])
+        snprintf(k->last_error, sizeof(k->last_error), "%s", reason);
     tsr_warn("kafka: %s: %s", rd_kafka_err2name(err), reason);
 }
 
@@ -372,6 +378,11 @@ int tsr_kafka_free(struct tsr_kafka **kp, int timeout_ms)
 int tsr_kafka_ready(const struct tsr_kafka *k)
 {
     return k->broker_up && !k->fatal && atomic_load(&k->partitions) > 0;
+}
+
+const char *tsr_kafka_last_error(const struct tsr_kafka *k)
+{
+    return k->broker_up ? "" : k->last_error;
 }
 
 int tsr_kafka_fatal(const struct tsr_kafka *k)

@@ -60,6 +60,10 @@ int tsr_kafka_free(struct tsr_kafka **kp, int timeout_ms);
 /* 1 when the topic's partition count is known and a broker connection is up. */
 int tsr_kafka_ready(const struct tsr_kafka *k);
 
+/* While no broker is up: librdkafka's last error ("SASL authentication error: ...",
+ * "Connection refused"), else "". The loop thread. */
+const char *tsr_kafka_last_error(const struct tsr_kafka *k);
+
 /* 1 after a fatal producer error (librdkafka cannot go on with this instance): the
  * relay must drain and exit so its supervisor restarts it with a fresh producer. */
 int tsr_kafka_fatal(const struct tsr_kafka *k);

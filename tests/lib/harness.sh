@@ -321,15 +321,32 @@ start_kafka()
         KAFKA_PORT=$(free_port)
         KAFKA_CONTROLLER_PORT=$(free_port)
         mkdir -p "$dir/data"
+        # KAFKA_SASL_USER/KAFKA_SASL_PASSWORD and KAFKA_TLS_P12 (a PKCS#12 keystore,
+        # password "changeit"): a second listener, SASL_SSL with SCRAM-SHA-512, on
+        # KAFKA_SASL_PORT; the harness's own tools keep the PLAINTEXT one.
+        local sasl_listener="" sasl_advertised="" sasl_map="" sasl_conf=""
+        if [ -n "${KAFKA_SASL_USER:-}" ]; then
+            KAFKA_SASL_PORT=$(free_port)
+            sasl_listener=",SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT"
+            sasl_advertised=",SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT"
+            sasl_map=",SASL_SSL:SASL_SSL"
+            sasl_conf="sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$KAFKA_TLS_P12
+ssl.keystore.password=changeit
+ssl.key.password=changeit"
+        fi
         cat >"$dir/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT$sasl_listener
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT$sasl_advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT$sasl_map
+$sasl_conf
 log.dirs=$dir/data
 num.partitions=${KAFKA_PARTITIONS:-4}
 default.replication.factor=1
@@ -370,11 +387,12 @@ EOF
         java $KAFKA_JVM_OPTS -Xms64m $cds -cp "$libs/*" \
             -Dlog4j.configuration="file:$dir/log4j.properties" \
             kafka.tools.StorageTool format --cluster-id="$id" -c "$dir/server.properties" \
+            ${KAFKA_SASL_USER:+--add-scram "SCRAM-SHA-512=[name=$KAFKA_SASL_USER,password=$KAFKA_SASL_PASSWORD]"} \
             >>"$TSR_TMP/kafka.log" 2>&1 || rc=$?
         kafka_cds_done storage-tool "$((rc == 0))"
         [ "$rc" -eq 0 ] || start_failed kafka "storage format failed"
     fi
-    export KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_DIR=$dir
+    export KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_DIR=$dir KAFKA_SASL_PORT
     export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
     # shellcheck disable=SC2046,SC2086
     spawn kafka java $KAFKA_JVM_OPTS $(kafka_cds_opt broker) -cp "$libs/*" \

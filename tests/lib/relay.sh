@@ -4,7 +4,8 @@
 #   relay_config [EXTRA_YAML]   write $TSR_TMP/relay.yaml: free loopback ports for http,
 #                               graphite and admin, Kafka from $KAFKA_BROKERS, topic
 #                               $RELAY_TOPIC (default "metrics"); EXTRA_YAML is appended
-#                               (top-level keys that relay_config does not write)
+#                               (top-level keys that relay_config does not write);
+#                               RELAY_KAFKA_EXTRA: more lines of the kafka map, indented
 #   start_relay                 start $TSRELAY_BIN, wait until /ready answers 200
 #   stop_relay [TIMEOUT]        SIGTERM and wait; sets RELAY_EXIT to its exit code
 #   kill_relay                  SIGKILL, no waiting for anything
@@ -29,6 +30,7 @@ kafka:
   brokers: $KAFKA_BROKERS
   topic: $RELAY_TOPIC
   message_timeout_ms: ${RELAY_MESSAGE_TIMEOUT_MS:-10000}
+${RELAY_KAFKA_EXTRA:-}
 state_dir: $TSR_TMP/state
 ${1:-}
 YAML
