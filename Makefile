@@ -1,10 +1,14 @@
 # tsrelay — one plain Makefile, no configure step.
 #   make            build bin/tsrelay and the test tools (optimised)
-#   make test       everything CI runs: unit tests (plain and ASan+UBSan), a short fuzz
-#                   run, integration tests against real Kafka / InfluxDB / VictoriaMetrics
+#   make test       everything CI runs: unit tests (plain and ASan+UBSan), a few seconds
+#                   of each fuzz target, integration tests against real Kafka / InfluxDB /
+#                   VictoriaMetrics
 #   make asan       unit tests and the bad-input integration test under ASan+UBSan
 #   make unit       unit tests only          make integration   integration tests only
-#   make fuzz       libFuzzer on the line-protocol parser (FUZZ_SECONDS, default 60)
+#   make fuzz       libFuzzer on every parser of outside bytes (tests/fuzz/run.sh), one
+#                   target after the other, FUZZ_SECONDS each (default 60; 7 targets)
+#   make fuzz-long  the same for FUZZ_LONG_SECONDS each (default 600), not in make test;
+#                   FUZZ_TARGETS="json gzip" limits either to some targets
 #   make bench      ingest, end-to-end, replay and fleet benchmarks (vmagent side by side)
 #   make setup      install what the build and tests need (apt, Kafka jars via Maven,
 #                   Telegraf via the Go module proxy)
@@ -51,7 +55,7 @@ TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRC = $(wildcard bench/*.c)
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test unit integration asan fuzz bench setup demo format lint clean \
+.PHONY: all test unit integration asan fuzz fuzz-long bench setup demo format lint clean \
         config-reference check-reference tools
 all: $(BIN)/tsrelay $(BIN)/tsrelayctl tools
 
@@ -111,7 +115,10 @@ asan:
 	tests/run.sh asan
 
 fuzz:
-	tests/fuzz/run.sh $${FUZZ_SECONDS:-60}
+	tests/fuzz/run.sh $${FUZZ_SECONDS:-60} $(FUZZ_TARGETS)
+
+fuzz-long:
+	tests/fuzz/run.sh $${FUZZ_LONG_SECONDS:-600} $(FUZZ_TARGETS)
 
 test:
 	tests/run.sh all

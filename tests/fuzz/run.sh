@@ -1,32 +1,83 @@
 #!/bin/sh
-# tests/fuzz/run.sh [SECONDS] — fuzz the line-protocol parser for SECONDS (default 60).
+# tests/fuzz/run.sh [SECONDS] [TARGET...] — fuzz the parsers of outside bytes, SECONDS
+# (default 60) per target, one target after the other (a fuzzer takes a core).
+# tests/fuzz/run.sh --list — print the target names, one a line.
 #
-# Builds build/fuzz/fuzz_lineproto with libFuzzer + ASan + UBSan, runs it over a scratch
-# copy of tests/fuzz/corpus (build/fuzz/corpus, so the checked-in seeds stay small), and
-# exits non-zero if it finds a crash, leak or broken invariant; the reproducer is left in
-# build/fuzz/ (replay it with: build/fuzz/fuzz_lineproto build/fuzz/crash-...).
+# Targets (tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/; all by default):
+#   lineproto  relay/ingest/lineproto.c   HTTP /write bodies
+#   graphite   relay/ingest/graphite.c    templates and Graphite plaintext lines
+#   config     config/config.c, schema.c  tsrelay.yaml
+#   json       replay/ctl_json.c          admin API and POST /replays bodies
+#   gzip       relay/core/gzip.c          Content-Encoding: gzip bodies
+#   statement  relay/ingest/statement.c   /query CREATE DATABASE
+#   park       relay/deliver/park.c       parked keys in Kafka commit metadata
+#
+# Each is built as build/fuzz/fuzz_NAME with libFuzzer + ASan + UBSan and run over a
+# scratch copy of its seeds (build/fuzz/corpus/NAME, so the checked-in seeds stay small).
+# Exits non-zero if any target finds a crash, leak, timeout or broken invariant, after
+# running the others; the reproducer is left in build/fuzz/NAME/ (replay it with:
+# build/fuzz/fuzz_NAME build/fuzz/NAME/crash-...), the log in build/fuzz/NAME.log.
 set -eu
 
+all="lineproto graphite config json gzip statement park"
+if [ "${1:-}" = --list ]; then
+    printf '%s\n' $all
+    exit 0
+fi
 secs=${1:-60}
+[ $# -gt 0 ] && shift
+targets=${*:-$all}
 cd "$(dirname "$0")/../.."
 out=build/fuzz
 mkdir -p "$out"
 
-clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -I. -D_GNU_SOURCE -Wall -Wextra \
-    tests/fuzz/fuzz_lineproto.c relay/ingest/lineproto.c relay/core/buf.c -lm \
-    -o "$out/fuzz_lineproto"
+# The sources and libraries each target links, and its largest input.
+sources() {
+    case $1 in
+    lineproto) echo "relay/ingest/lineproto.c relay/core/buf.c -lm" ;;
+    graphite) echo "relay/ingest/graphite.c relay/ingest/lineproto.c relay/core/buf.c -lm" ;;
+    config) echo "config/config.c config/schema.c relay/core/buf.c -lyaml -lm" ;;
+    json) echo "replay/ctl_json.c -lm" ;;
+    gzip) echo "relay/core/gzip.c relay/core/buf.c -lz" ;;
+    statement) echo "relay/ingest/statement.c" ;;
+    park) echo "relay/deliver/park.c" ;;
+    *) return 1 ;;
+    esac
+}
+max_len() {
+    case $1 in
+    config | gzip) echo 16384 ;;
+    *) echo 4096 ;;
+    esac
+}
 
-rm -rf "$out/corpus"
-cp -R tests/fuzz/corpus "$out/corpus"
+failed=""
+for t in $targets; do
+    src=$(sources "$t") || { echo "fuzz: unknown target '$t'" >&2; exit 2; }
+    # shellcheck disable=SC2086 # $src is a list of files and -l flags
+    clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+        -I. -D_GNU_SOURCE -Wall -Wextra \
+        "tests/fuzz/fuzz_$t.c" $src -o "$out/fuzz_$t"
 
-if "$out/fuzz_lineproto" -max_total_time="$secs" -max_len=4096 -timeout=10 \
-        -print_final_stats=1 -artifact_prefix="$out/" "$out/corpus" 2>"$out/fuzz.log"; then
-    tail -n 12 "$out/fuzz.log"
-    echo "fuzz: no crash in ${secs}s"
-else
-    rc=$?
-    tail -n 60 "$out/fuzz.log"
-    echo "fuzz: FAILED (exit $rc), reproducer in $out/ (crash-*, leak-*, timeout-*)" >&2
+    rm -rf "$out/corpus/$t" "$out/$t"
+    mkdir -p "$out/corpus" "$out/$t"
+    cp -R "tests/fuzz/corpus/$t" "$out/corpus/$t"
+
+    if "$out/fuzz_$t" -max_total_time="$secs" -max_len="$(max_len "$t")" -timeout=10 \
+            -rss_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$out/$t/" \
+            "$out/corpus/$t" 2>"$out/$t.log"; then
+        execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t.log")
+        cov=$(grep -E '^#[0-9]+.*(DONE|cov:)' "$out/$t.log" | tail -n 1 |
+              sed -n 's/.*\(cov: [0-9]* ft: [0-9]*\).*/\1/p')
+        echo "fuzz $t: no crash in ${secs}s ($execs execs, $cov)"
+    else
+        rc=$?
+        tail -n 60 "$out/$t.log"
+        echo "fuzz $t: FAILED (exit $rc), reproducer: $(ls "$out/$t"/* 2>/dev/null | tr '\n' ' ')" >&2
+        failed="$failed $t"
+    fi
+done
+if [ -n "$failed" ]; then
+    echo "fuzz: FAILED:$failed" >&2
     exit 1
 fi
