@@ -938,6 +938,13 @@ void tsr_lp_parse_line(const char *p, const char *end, const struct tsr_lp_opts 
         size_t fklen = (size_t)(p - fk);
         nfields++;
         if (fklen == 4 && !memcmp(fk, "time", 4)) ntime++;
+        /* Dropping the time fields before this one makes its key the first of the field
+         * set, where a leading \t or \0 reads as the whitespace before it: the line
+         * would read back (in InfluxDB too) with another key. */
+        if (ntime && ntime == nfields - 1 && is_class(fk, C_WS)) {
+            sc.reason = "invalid field key: it would start the field set with whitespace";
+            goto err;
+        }
         if (klen + 4 + fklen > MAX_KEY_LEN) {
             sc.reason = "max key length exceeded";
             goto err;
@@ -1115,7 +1122,9 @@ void tsr_lp_sections(const char *line, size_t len, struct tsr_lp_sections *sec)
 int tsr_lp_next_field(const char **pp, const char *end, struct tsr_lp_field *f)
 {
     const char *p = *pp;
-    if (p >= end || *p == ' ' || *p == '\n' || *p == '\r') return -1;
+    /* A '\r' ends the field set only as a line end, as in the parser: a key may start
+     * with one, and stopping there lost every field of the line. */
+    if (p >= end || *p == ' ' || is_eol(p, end)) return -1;
     f->key = p;
     /* In a field key a backslash escapes the byte after it. */
     for (; p < end && *p != '='; p++)

@@ -134,6 +134,13 @@ static const struct row valid[] = {
     {TSR_PREC_NS, "cpu time=\"x,y\",a=1,time=3i,b=\"q\" 1", "cpu a=1,b=\"q\" 1\n"},
     {TSR_PREC_NS, "cpu a=1,time=2,b=t", "cpu a=1,b=t " NOWS "\n"},
     {TSR_PREC_NS, "cpu Time=1,times=2,time=3 1", "cpu Time=1,times=2 1\n"},
+    /* Regression (found by tests/fuzz/fuzz_lineproto.c): a field key starting with a
+     * '\r' (not a line end there) was taken for the end of the field set by the field
+     * reader, so dropping "time" lost every field and wrote "cpu  1". */
+    {TSR_PREC_NS, "cpu \rk=1,time=2 1", "cpu \rk=1 1\n"},
+    {TSR_PREC_NS, "cpu a=1,\rk=2,time=3 1", "cpu a=1,\rk=2 1\n"},
+    /* ... and a key with a leading \t is kept where it does not start the field set. */
+    {TSR_PREC_NS, "cpu time=1,a=1,\tk=2 1", "cpu a=1,\tk=2 1\n"},
     {TSR_PREC_NS, "cpu a=1,a=2 1", "cpu a=1,a=2 1\n"},
     {TSR_PREC_NS, "cpu Time=1,times=2 1", "cpu Time=1,times=2 1\n"},
     /* strings */
@@ -217,6 +224,12 @@ static const struct row invalid[] = {
     {TSR_PREC_NS, "cpu,time=a v=1", "invalid tag key \"time\""},
     {TSR_PREC_NS, "cpu time=1", "invalid field name \"time\""},
     {TSR_PREC_NS, "cpu time=1,time=2i 5", "invalid field name \"time\""},
+    /* Regression (found by tests/fuzz/fuzz_lineproto.c): with the time field dropped,
+     * "\te" would start the field set and read back as the key "e". */
+    {TSR_PREC_NS, "cpu time=1,\te=1 5",
+     "invalid field key: it would start the field set with whitespace"},
+    {TSR_PREC_NS, "cpu time=1,time=2,\te=1",
+     "invalid field key: it would start the field set with whitespace"},
     /* both are store rules: a parse error later on the line takes precedence */
     {TSR_PREC_NS, "cpu,time=a v=1x", "invalid number"},
     {TSR_PREC_NS, "cpu time=1x", "invalid number"},
@@ -359,6 +372,28 @@ static void test_reject_unsigned(void **state)
 }
 
 /* Reading a normalised line back: sections, every field's key and type, unescaping. */
+/* The field reader stops at a '\r' only where it ends the line (see the regression rows
+ * of valid[]). */
+static void test_read_back_cr_key(void **state)
+{
+    static const char line[] = "m \rk=1i,\rj=2 5\r\n";
+    struct tsr_lp_sections sec;
+    tsr_lp_sections(line, strlen(line), &sec);
+    assert_int_equal(sec.flen, strlen("\rk=1i,\rj=2"));
+    const char *p = sec.fields, *end = sec.fields + sec.flen;
+    struct tsr_lp_field f;
+    assert_int_equal(tsr_lp_next_field(&p, end, &f), 0);
+    assert_memory_equal(f.key, "\rk", f.klen);
+    assert_int_equal(f.type, TSR_LP_INTEGER);
+    assert_int_equal(tsr_lp_next_field(&p, end, &f), 0);
+    assert_memory_equal(f.key, "\rj", f.klen);
+    assert_int_equal(tsr_lp_next_field(&p, end, &f), -1);
+    /* A field set ending the line at "\r\n": the reader stops there. */
+    static const char bare[] = "\r\n";
+    p = bare;
+    assert_int_equal(tsr_lp_next_field(&p, bare + 2, &f), -1);
+}
+
 static void test_read_back(void **state)
 {
     static const char line[] =
@@ -750,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_error_kinds),
         cmocka_unit_test(test_reject_unsigned),
         cmocka_unit_test(test_read_back),
+        cmocka_unit_test(test_read_back_cr_key),
         cmocka_unit_test(test_normalised_is_fixed_point),
         cmocka_unit_test(test_skip_lines),
         cmocka_unit_test(test_nul_bytes),
