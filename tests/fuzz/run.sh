@@ -15,7 +15,8 @@
 # Each is built as build/fuzz/fuzz_NAME with libFuzzer + ASan + UBSan and run over a
 # scratch copy of its seeds (build/fuzz/corpus/NAME, so the checked-in seeds stay small).
 # Exits non-zero if any target finds a crash, leak, timeout or broken invariant, after
-# running the others; the reproducer is left in build/fuzz/NAME/ (replay it with:
+# running the others; the reproducer is left in build/fuzz/NAME/ until that target runs
+# again (copy it out, or replay it with:
 # build/fuzz/fuzz_NAME build/fuzz/NAME/crash-...), the log in build/fuzz/NAME.log.
 set -eu
 
