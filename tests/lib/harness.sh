@@ -119,7 +119,9 @@ alive()
 {
     local stat
     kill -0 "$1" 2>/dev/null || return 1
-    stat=$(<"/proc/$1/stat") 2>/dev/null || return 1
+    # It may exit (and be reaped) between the two: no subshell, whose failed redirection
+    # would fail the test under set -E, just a read that fails.
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
     [[ ${stat##*) } != Z* ]]
 }
 
