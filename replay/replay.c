@@ -423,8 +423,7 @@ static void on_sent(void *opaque, const struct tsr_httpc_resp *resp)
         return;
     }
     u->in_flight--;
-    enum tsr_sink_verdict v = resp->status ? tsr_sink_judge(resp->status, resp->body)
-                                           : TSR_SINK_RETRY;
+    enum tsr_sink_verdict v = tsr_sink_judge(resp->status, resp->body);
     if ((v == TSR_SINK_REJECTED || v == TSR_SINK_SPLIT) && split_batch(u, b) == 0) {
         if (u->job.state == TSR_REPLAY_RUNNING) on_step(-1, 0, u);
         return;

@@ -392,34 +392,44 @@ static void retry_later(struct lane *l, const char *what, const char *why, long 
     fwd_schedule_retry(l, tsr_backoff_ms(b->attempts, f->cc->retry_max_ms, retry_after_s));
 }
 
+/* An answer came for the lane's request: 1 if the lane was handed off meanwhile, and
+ * the batch is dropped (its partitions' new owner sends it again). */
+static int answered_abandoned(struct lane *l)
+{
+    l->in_flight = 0;
+    if (!l->abandoned) return 0;
+    l->abandoned = 0;
+    fwd_batch_free(&l->sending);
+    pull(l->f);
+    return 1;
+}
+
+/* The answer in words for logs and /status; no URL in it: a URL may hold credentials
+ * (health names URLs safely). */
+static void describe(const struct tsr_httpc_resp *resp, char *why, size_t len)
+{
+    if (resp->status == 0)
+        snprintf(why, len, "%s", resp->error);
+    else
+        snprintf(why, len, "HTTP %d: %.200s", resp->status, resp->body_len ? resp->body : "");
+}
+
 static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
 {
     struct lane *l = opaque;
     struct tsr_forwarder *f = l->f;
     struct batch *b = l->sending;
     int64_t now_ms = tsr_clock_now_ns() / 1000000;
-    l->in_flight = 0;
-    if (l->abandoned) {
-        /* Handed off meanwhile: its partitions' new owner sends it again. */
-        l->abandoned = 0;
-        fwd_batch_free(&l->sending);
-        pull(f);
-        return;
-    }
+    if (answered_abandoned(l)) return;
     double s = resp->seconds;
     int bucket = 0;
     while (bucket < TSR_LATENCY_BUCKETS && s * 1000 > tsr_latency_bounds_ms[bucket]) bucket++;
     f->st.latency_count[bucket]++;
     f->st.latency_sum_s += s;
 
-    enum tsr_sink_verdict v = resp->status ? tsr_sink_judge(resp->status, resp->body) : TSR_SINK_RETRY;
+    enum tsr_sink_verdict v = tsr_sink_judge(resp->status, resp->body);
     char why[300];
-    /* No URL in the text: a URL may hold credentials; health names URLs safely. */
-    if (resp->status == 0)
-        snprintf(why, sizeof(why), "%s", resp->error);
-    else
-        snprintf(why, sizeof(why), "HTTP %d: %.200s", resp->status,
-                 resp->body_len ? resp->body : "");
+    describe(resp, why, sizeof(why));
     /* A cluster that answers for one database only is up: the others flow. */
     tsr_health_write(f->health, l->url,
                      v != TSR_SINK_RETRY   ? TSR_WRITE_OK
@@ -482,19 +492,10 @@ static void on_statement_done(void *opaque, const struct tsr_httpc_resp *resp)
     struct lane *l = opaque;
     struct tsr_forwarder *f = l->f;
     struct batch *b = l->sending;
-    l->in_flight = 0;
-    if (l->abandoned) {
-        l->abandoned = 0;
-        fwd_batch_free(&l->sending);
-        pull(f);
-        return;
-    }
+    if (answered_abandoned(l)) return;
     char why[300];
-    if (resp->status == 0)
-        snprintf(why, sizeof(why), "%s", resp->error);
-    else
-        snprintf(why, sizeof(why), "HTTP %d: %.200s", resp->status, resp->body_len ? resp->body : "");
-    enum tsr_sink_verdict v = resp->status ? tsr_sink_judge(resp->status, resp->body) : TSR_SINK_RETRY;
+    describe(resp, why, sizeof(why));
+    enum tsr_sink_verdict v = tsr_sink_judge(resp->status, resp->body);
     if (v == TSR_SINK_RETRY) {
         char what[300];
         snprintf(what, sizeof(what), "CREATE DATABASE '%s'", b->db);

@@ -97,6 +97,7 @@ static int about_one_database(int status, const char *body)
 
 enum tsr_sink_verdict tsr_sink_judge(int status, const char *body)
 {
+    if (status == 0) return TSR_SINK_RETRY; /* no answer: a transport error */
     if (status >= 200 && status < 300) return TSR_SINK_DONE;
     if (about_one_database(status, body)) return TSR_SINK_PARK;
     if (status == 400 || status == 422) return TSR_SINK_REJECTED;

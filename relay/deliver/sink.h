@@ -55,6 +55,7 @@ enum tsr_sink_verdict {
     TSR_SINK_RETRY,    /* transport errors, 5xx, 429, 408, 401 and the other 4xx: the
                         * cluster as a whole cannot take writes now; retry the request */
 };
+/* status 0: no answer arrived (a transport error). */
 enum tsr_sink_verdict tsr_sink_judge(int status, const char *body);
 
 /* 1 if a PARK body says the database itself is missing (CREATE DATABASE may help). */

@@ -50,6 +50,19 @@ assert r.status == 204, (r.status, r.read())
 PY
 }
 
+# check_dlq HUGE REJECTED WHO: the dead-letter topic holds HUGE copies of the line too
+# large, REJECTED marked lines, and nothing else.
+check_dlq() {
+    for ((i = 0; i < 50; i++)); do
+        [ "$(relay_metric tsrelay_dlq_records_total)" -ge $(($1 + $2)) ] && break
+        sleep 0.1
+    done
+    "$TOOLS_DIR/topic_dump" -b "$KAFKA_BROKERS" -t "$RELAY_TOPIC.dlq" >"$TSR_TMP/dlq"
+    assert_eq "$(grep -c '^huge,host=BIG ' "$TSR_TMP/dlq")" "$1" "the line too large, dead-lettered $3"
+    assert_eq "$(grep -c 'REJECTME' "$TSR_TMP/dlq")" "$2" "refused lines dead-lettered $3"
+    assert_eq "$(grep -vc 'REJECTME\|^huge,host=BIG ' "$TSR_TMP/dlq" || true)" 0 "other lines in the dead-letter topic"
+}
+
 log "413 for bodies over 20,000 bytes; one line of 30,000 bytes among 20,000"
 mode '{"mode":"too_large","max_bytes":20000,"path":"/write"}'
 post 0 20000 "f'huge,host=BIG fs=\"{\"x\" * 30000}\" {T0 + i * STEP}\n' if i == 10000 else ''"
@@ -68,14 +81,7 @@ log "422 answers: $(faulted partial)"
 [ "$(faulted partial)" -ge 8 ] || fail "the proxy answered fewer 422s than refused lines"
 mode '{"mode":"pass"}'
 assert_eq "$(relay_metric 'tsrelay_cluster_points_rejected_total{cluster="vm"}')" 9 "lines refused in all"
-for ((i = 0; i < 50; i++)); do
-    [ "$(relay_metric tsrelay_dlq_records_total)" -ge 9 ] && break
-    sleep 0.1
-done
-"$TOOLS_DIR/topic_dump" -b "$KAFKA_BROKERS" -t "$RELAY_TOPIC.dlq" >"$TSR_TMP/dlq"
-assert_eq "$(grep -c '^huge,host=BIG ' "$TSR_TMP/dlq")" 1 "the line too large, dead-lettered"
-assert_eq "$(grep -c 'REJECTME' "$TSR_TMP/dlq")" 8 "refused lines in the dead-letter topic"
-assert_eq "$(grep -vc 'REJECTME\|^huge,host=BIG ' "$TSR_TMP/dlq" || true)" 0 "other lines in the dead-letter topic"
+check_dlq 1 8 "by the lanes"
 counts_vm tsrtest --sample 0 --sample 10000 --sample 25000 --sample 39999 --step-ns $STEP >/dev/null ||
     fail "vm sampled values differ"
 
@@ -92,13 +98,6 @@ mode '{"mode":"partial","status":422,"marker":"REJECTME","path":"/write"}'
 replay_all 422
 mode '{"mode":"pass"}'
 wait_counts vm "$(expected_counts 40000)" 30
-for ((i = 0; i < 50; i++)); do
-    [ "$(relay_metric tsrelay_dlq_records_total)" -ge 18 ] && break
-    sleep 0.1
-done
-"$TOOLS_DIR/topic_dump" -b "$KAFKA_BROKERS" -t "$RELAY_TOPIC.dlq" >"$TSR_TMP/dlq"
-assert_eq "$(grep -c '^huge,host=BIG ' "$TSR_TMP/dlq")" 2 "the line too large, dead-lettered by the lanes and once per replay that met a 413"
-assert_eq "$(grep -c 'REJECTME' "$TSR_TMP/dlq")" 16 "refused lines dead-lettered by the lanes and by the 422 replay"
-assert_eq "$(grep -vc 'REJECTME\|^huge,host=BIG ' "$TSR_TMP/dlq" || true)" 0 "other lines in the dead-letter topic"
+check_dlq 2 16 "by the lanes and by the replays (the 413 one, the 422 one)"
 stop_relay
 assert_eq "$RELAY_EXIT" 0 "exit code"

@@ -96,6 +96,7 @@ static void test_verdicts(void **state)
     assert_int_equal(tsr_sink_judge(503, NULL), TSR_SINK_RETRY);
     assert_int_equal(tsr_sink_judge(401, ""), TSR_SINK_RETRY);
     assert_int_equal(tsr_sink_judge(403, ""), TSR_SINK_RETRY);
+    assert_int_equal(tsr_sink_judge(0, NULL), TSR_SINK_RETRY);
 }
 
 /* A record's lines go into the body whole; the body always ends a line; empty lines are
