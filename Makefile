@@ -17,7 +17,7 @@
 # SANITIZE=1 builds with AddressSanitizer + UBSan into build/asan.
 
 CC      ?= cc
-PKGS     = rdkafka libevent libevent_pthreads libcurl lmdb yaml-0.1 openssl zlib
+PKGS     = rdkafka libevent libevent_pthreads libcurl lmdb yaml-0.1 openssl zlib libdeflate
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -pthread -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS))

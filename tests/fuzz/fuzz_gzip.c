@@ -4,6 +4,8 @@
  * it checks:
  *   - tsr_gunzip with a 1 MiB limit returns 0, -1 or -2, never lets out grow past the
  *     limit, and appends to what out already held (the prefix is left alone);
+ *   - it agrees with zlib's stream decoder alone (tsr_gunzip_stream) on the result and
+ *     the bytes, so libdeflate's whole-buffer fast path changes nothing;
  *   - tsr_gzip of the input, then tsr_gunzip, gives the input back exactly.
  * Build and run with tests/fuzz/run.sh. */
 #include <stdint.h>
@@ -24,6 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = tsr_gunzip(data, size, &out, 4 + MAX);
     CHECK(rc == 0 || rc == -1 || rc == -2);
     CHECK(out.len >= 4 && out.len <= 4 + MAX && memcmp(out.data, prefix, 4) == 0);
+    struct tsr_buf ref = {0};
+    tsr_buf_append(&ref, prefix, 4);
+    CHECK(tsr_gunzip_stream(data, size, &ref, 4 + MAX) == rc);
+    CHECK(ref.len == out.len && memcmp(ref.data, out.data, out.len) == 0);
+    tsr_buf_free(&ref);
     tsr_buf_free(&out);
 
     struct tsr_buf z = {0}, back = {0};

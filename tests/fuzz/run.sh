@@ -39,7 +39,7 @@ sources() {
     graphite) echo "relay/ingest/graphite.c relay/ingest/lineproto.c relay/core/buf.c -lm" ;;
     config) echo "config/config.c config/schema.c relay/core/buf.c -lyaml -lm" ;;
     json) echo "replay/ctl_json.c -lm" ;;
-    gzip) echo "relay/core/gzip.c relay/core/buf.c -lz" ;;
+    gzip) echo "relay/core/gzip.c relay/core/buf.c -lz -ldeflate" ;;
     statement) echo "relay/ingest/statement.c" ;;
     park) echo "relay/deliver/park.c" ;;
     *) return 1 ;;

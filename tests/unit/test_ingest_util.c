@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "config/config.h"
 #include "relay/core/addr.h"
@@ -84,6 +85,51 @@ static void test_gzip_exactly_max(void **state)
     tsr_buf_free(&back);
 }
 
+/* A trailer (ISIZE) that lies either way is not trusted: the body still decodes to what
+ * it holds, or is refused, never read past or cut short. */
+static void test_gzip_trailer_lies(void **state)
+{
+    struct tsr_buf plain = {0}, gz = {0}, back = {0};
+    for (int i = 0; i < 1000; i++) tsr_buf_printf(&plain, "mem,host=h%d used=%d\n", i % 3, i);
+    assert_int_equal(tsr_gzip(plain.data, plain.len, 1, &gz), 0);
+    unsigned char *isize = (unsigned char *)gz.data + gz.len - 4;
+    /* Claims 10 bytes: the whole-buffer decoder runs out of room; the stream decoder
+     * finds the size wrong and refuses the body, as zlib alone did. */
+    isize[0] = 10, isize[1] = isize[2] = isize[3] = 0;
+    assert_int_equal(tsr_gunzip(gz.data, gz.len, &back, plain.len), -1);
+    assert_int_equal(back.len, 0);
+    /* Claims 2 GiB with max far below: never reserved, stopped at max. */
+    isize[3] = 0x80;
+    assert_int_equal(tsr_gunzip(gz.data, gz.len, &back, 100), -2);
+    assert_int_equal(back.len, 0);
+    tsr_buf_free(&plain);
+    tsr_buf_free(&gz);
+    tsr_buf_free(&back);
+}
+
+/* What Telegraf and curl send is zlib's gzip, with a file name in the header. */
+static void test_gunzip_zlib_member(void **state)
+{
+    static const char text[] = "disk,path=/ free=1i\n";
+    unsigned char z[256];
+    z_stream zs = {0};
+    assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    gz_header h = {.name = (Bytef *)"metrics.txt", .os = 3};
+    assert_int_equal(deflateSetHeader(&zs, &h), Z_OK);
+    zs.next_in = (Bytef *)text;
+    zs.avail_in = sizeof(text) - 1;
+    zs.next_out = z;
+    zs.avail_out = sizeof(z);
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    size_t n = sizeof(z) - zs.avail_out;
+    deflateEnd(&zs);
+    struct tsr_buf back = {0};
+    assert_int_equal(tsr_gunzip(z, n, &back, 1000), 0);
+    assert_int_equal(back.len, sizeof(text) - 1);
+    assert_memory_equal(back.data, text, back.len);
+    tsr_buf_free(&back);
+}
+
 static void test_addr_split(void **state)
 {
     char host[64];
@@ -132,6 +178,8 @@ int main(void)
         cmocka_unit_test(test_json_escape),
         cmocka_unit_test(test_gzip_round_trip_and_bomb),
         cmocka_unit_test(test_gzip_exactly_max),
+        cmocka_unit_test(test_gzip_trailer_lies),
+        cmocka_unit_test(test_gunzip_zlib_member),
         cmocka_unit_test(test_addr_split),
         cmocka_unit_test(test_auth),
     };
