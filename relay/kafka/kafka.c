@@ -237,6 +237,12 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, c
     return -1;
 }
 
+/* librdkafka backs off reconnecting up to 10 s by default, so a broker back from an
+ * outage waited up to that long for the relay (503s, forwarding stalled 8-10 s). A few
+ * brokers of one datacenter take a reconnect a second from each relay easily; operators
+ * may still set it in kafka.properties. */
+#define TSR_KAFKA_RECONNECT_MAX_MS "1000"
+
 static rd_kafka_conf_t *make_conf(const struct tsr_config *cf, struct tsr_kafka *k, char *err,
                                   size_t errlen)
 {
@@ -256,6 +262,7 @@ static rd_kafka_conf_t *make_conf(const struct tsr_config *cf, struct tsr_kafka 
         {"compression.codec", cf->kafka_compression},
         {"statistics.interval.ms", "1000"},
         {"socket.keepalive.enable", "true"},
+        {"reconnect.backoff.max.ms", TSR_KAFKA_RECONNECT_MAX_MS},
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         if (conf_set(conf, fixed[i].key, fixed[i].value, err, errlen)) goto fail;
@@ -718,6 +725,7 @@ rd_kafka_t *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *grou
         {"fetch.max.bytes", "4194304"},
         {"fetch.wait.max.ms", "50"},
         {"socket.keepalive.enable", "true"},
+        {"reconnect.backoff.max.ms", TSR_KAFKA_RECONNECT_MAX_MS},
     };
     for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
         if (rd_kafka_conf_set(conf, props[i][0], props[i][1], why, sizeof(why))) {

@@ -3,7 +3,8 @@
 # Kafka stopped while clients write: once the broker is gone, no request gets 204 (they
 # get 503/429 with Retry-After), and the relay's memory stays flat while clients keep
 # writing. Kafka started again: writes succeed without restarting the relay, and every
-# line acknowledged at any time is in Kafka.
+# line acknowledged at any time is in Kafka; writes recover within a few seconds of the
+# broker's return (not librdkafka's 10 s reconnect backoff).
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/relay.sh"
 
@@ -54,7 +55,10 @@ for ((i = 0; i < 900; i++)); do
 done
 tail -n +"$((mark + 1))" "$TSR_TMP/statuses" | grep -q '^204$' ||
     fail "writes did not succeed again within 90s of kafka's return"
-log "writes acknowledged again after $((i / 10))s"
+log "writes acknowledged again $((i * 100)) ms after kafka was ready"
+# librdkafka's own reconnect backoff (up to 10 s) kept the relay at 503 for up to 8.5 s;
+# the relay caps it at 1 s. A wide bound, so that only losing the cap fails here.
+[ "$i" -lt 50 ] || fail "writes took $((i * 100)) ms to recover after kafka's return (want about 1 s)"
 sleep 2
 kill "$sender"
 wait "$sender" 2>/dev/null || true
