@@ -108,7 +108,9 @@ rfc3339() { python3 -c "import datetime,sys; print(datetime.datetime.fromtimesta
 # start_two_clusters [EXTRA_INFLUX_YAML] [EXTRA_VM_YAML]: Kafka, InfluxDB (database
 # tsrtest created) and VictoriaMetrics, and
 # the relay forwarding to both, as clusters "influx" and "vm"; extra per-cluster keys
-# are indented YAML lines. Returns once the relay is ready.
+# are indented YAML lines. Returns once the relay is ready and both clusters' consumers
+# have their partitions: points written during the group join (about a second) would
+# otherwise start the test with a backlog that old.
 start_two_clusters()
 {
     start_kafka
@@ -125,6 +127,14 @@ ${1:-}
     urls: [$VM_URL]
 ${2:-}"
     start_relay
+    local c i
+    for c in influx vm; do
+        for ((i = 0; i < 300; i++)); do
+            grep -q "cluster '$c': delivering" "$RELAY_LOG" && break
+            sleep 0.1
+        done
+        grep -q "cluster '$c': delivering" "$RELAY_LOG" || fail "cluster '$c' got no partitions within 30 s"
+    done
 }
 
 # recreate_influx_db: drop and recreate influx's database tsrtest, as after a restore
