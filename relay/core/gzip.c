@@ -111,11 +111,13 @@ int tsr_gunzip(const void *in, size_t len, struct tsr_buf *out, size_t max)
 int tsr_gzip(const void *in, size_t len, int level, struct tsr_buf *out)
 {
     struct coders *c = coders();
-    if (!c->comp || c->level != level) {
-        if (c->comp) libdeflate_free_compressor(c->comp);
-        c->comp = libdeflate_alloc_compressor(level);
-        c->level = c->comp ? level : 0;
-        if (!c->comp) return -1;
+    if (c->comp && c->level != level) {
+        libdeflate_free_compressor(c->comp);
+        c->comp = NULL;
+    }
+    if (!c->comp) {
+        if (!(c->comp = libdeflate_alloc_compressor(level))) return -1; /* level out of range */
+        c->level = level;
     }
     size_t bound = libdeflate_gzip_compress_bound(c->comp, len);
     tsr_buf_reserve(out, bound);

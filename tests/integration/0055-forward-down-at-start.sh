@@ -19,11 +19,7 @@ relay_config "clusters:
     urls: [$VM_URL]
     compression: none"
 start_relay
-for ((i = 0; i < 100; i++)); do
-    grep -q "cluster 'vm': reading from kafka paused" "$RELAY_LOG" && break
-    sleep 0.1
-done
-grep -q "cluster 'vm': reading from kafka paused" "$RELAY_LOG" || fail "vm's reader not paused while down"
+wait_relay_log "cluster 'vm': reading from kafka paused" 10 || fail "vm's reader not paused while down"
 assert_eq "$(cluster_field vm state)" down "vm state before it ever answered"
 
 send --lines $N >/dev/null || fail "points not acknowledged"

@@ -127,13 +127,9 @@ ${1:-}
     urls: [$VM_URL]
 ${2:-}"
     start_relay
-    local c i
+    local c
     for c in influx vm; do
-        for ((i = 0; i < 300; i++)); do
-            grep -q "cluster '$c': delivering" "$RELAY_LOG" && break
-            sleep 0.1
-        done
-        grep -q "cluster '$c': delivering" "$RELAY_LOG" || fail "cluster '$c' got no partitions within 30 s"
+        wait_relay_log "cluster '$c': delivering" 30 || fail "cluster '$c' got no partitions within 30 s"
     done
 }
 

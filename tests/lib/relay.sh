@@ -10,6 +10,7 @@
 #   stop_relay [TIMEOUT]        SIGTERM and wait; sets RELAY_EXIT to its exit code
 #   kill_relay                  SIGKILL, no waiting for anything
 #   admin_get PATH              GET from the admin listener (Bearer $ADMIN_TOKEN if set)
+#   wait_relay_log REGEX T      wait up to T seconds for a line of $RELAY_LOG; 1 on timeout
 # Exports RELAY_HTTP_PORT, RELAY_GRAPHITE_PORT, RELAY_ADMIN_PORT, RELAY_PID, RELAY_LOG.
 
 RELAY_TOPIC=${RELAY_TOPIC:-metrics}
@@ -83,6 +84,16 @@ admin_get()
     shift
     curl -s ${ADMIN_TOKEN:+-H "Authorization: Bearer $ADMIN_TOKEN"} "$@" \
         "http://127.0.0.1:$RELAY_ADMIN_PORT$path"
+}
+
+wait_relay_log()
+{
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        grep -q "$1" "$RELAY_LOG" && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 relay_metric()
