@@ -37,6 +37,18 @@ static int check_name(const char *s, char *why, size_t whylen)
     return ok ? 0 : why_is(why, whylen, "must be 1 to 64 letters, digits, '-', '_' or '.'");
 }
 
+/* A cluster's consumer group is tsrelay-<datacenter>-<name>; the relay's own groups are
+ * tsrelay-<datacenter>-fleet and tsrelay-<datacenter>-fleet-*, so such a name would share
+ * one of them. */
+static int check_cluster_name(const char *s, char *why, size_t whylen)
+{
+    if (check_name(s, why, whylen)) return -1;
+    if (strcmp(s, "fleet") == 0 || strncmp(s, "fleet-", 6) == 0)
+        return why_is(why, whylen,
+                      "must not be 'fleet' or start with 'fleet-' (the relay's own consumer groups)");
+    return 0;
+}
+
 static int check_nonempty(const char *s, char *why, size_t whylen)
 {
     return *s ? 0 : why_is(why, whylen, "must not be empty");
@@ -211,9 +223,11 @@ const struct tsr_config_key tsr_config_cluster_keys[] = {
     {.name = "name",
      .type = TSR_CT_STRING,
      .flags = TSR_CK_REQUIRED,
-     .check = check_name,
+     .check = check_cluster_name,
      .off = CL(name),
-     .doc = "Unique name, used in status, metrics, checkpoints and `tsrelayctl --cluster`"},
+     .doc = "Unique name, used in status, metrics, checkpoints, its Kafka consumer group "
+            "(`tsrelay-<datacenter>-<name>`) and `tsrelayctl --cluster`; not `fleet` or "
+            "`fleet-*`, the relay's own groups"},
     {.name = "type",
      .type = TSR_CT_STRING,
      .flags = TSR_CK_REQUIRED,

@@ -1,5 +1,6 @@
 #include "relay/deliver/fleet.h"
 
+#include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 struct tsr_fleet {
     const struct tsr_config *cf;
     struct tsr_kafka *k;
+    rd_kafka_t *viewer; /* asks for the groups' offsets (see tsr_kafka_group_offsets) */
     pthread_t thread;
     int started;
     pthread_mutex_t mu; /* guards view and stop */
@@ -71,8 +73,8 @@ static void read_all(struct tsr_fleet *fl, struct tsr_fleet_cluster *c)
     for (size_t i = 0; i < fl->cf->nclusters; i++) {
         char group[160];
         tsr_fleet_group_name(fl->cf, fl->cf->clusters[i].name, group, sizeof(group));
-        if (tsr_kafka_group_offsets(fl->k, group, nparts, pos, meta, READ_TIMEOUT_MS, err,
-                                    sizeof(err))) {
+        if (tsr_kafka_group_offsets(fl->k, fl->viewer, group, nparts, pos, meta, READ_TIMEOUT_MS,
+                                    err, sizeof(err))) {
             tsr_debug("fleet view: cannot read group '%s': %s", group, err);
             continue;
         }
@@ -128,6 +130,14 @@ int tsr_fleet_new(const struct tsr_config *cf, struct tsr_kafka *k, struct tsr_f
     pthread_cond_init(&fl->cv, NULL);
     fl->view = calloc(cf->nclusters ? cf->nclusters : 1, sizeof(*fl->view));
     if (!fl->view) abort();
+    /* A group of its own that it never joins: the handle only asks questions. */
+    char group[160];
+    tsr_fleet_group_name(cf, "fleet-view", group, sizeof(group));
+    fl->viewer = tsr_kafka_consumer_new(cf, group, "error", 0, NULL, err, errlen);
+    if (!fl->viewer) {
+        tsr_fleet_free(&fl);
+        return -1;
+    }
     if (pthread_create(&fl->thread, NULL, thread_main, fl) != 0) {
         snprintf(err, errlen, "cannot start the fleet view thread");
         tsr_fleet_free(&fl);
@@ -159,6 +169,7 @@ void tsr_fleet_free(struct tsr_fleet **flp)
         pthread_mutex_unlock(&fl->mu);
         pthread_join(fl->thread, NULL);
     }
+    if (fl->viewer) rd_kafka_destroy(fl->viewer);
     pthread_cond_destroy(&fl->cv);
     pthread_mutex_destroy(&fl->mu);
     free(fl->view);

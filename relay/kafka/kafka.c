@@ -433,21 +433,22 @@ int tsr_kafka_offsets_at(struct tsr_kafka *k, int nparts, int64_t at_ms, int64_t
     return 0;
 }
 
-int tsr_kafka_group_offsets(struct tsr_kafka *k, const char *group, int nparts, int64_t *pos,
-                            char (*meta)[128], int timeout_ms, char *err, size_t errlen)
+int tsr_kafka_group_offsets(struct tsr_kafka *k, rd_kafka_t *via, const char *group, int nparts,
+                            int64_t *pos, char (*meta)[128], int timeout_ms, char *err,
+                            size_t errlen)
 {
     int rc = -1;
     for (int p = 0; p < nparts; p++) {
         pos[p] = -1;
         meta[p][0] = '\0';
     }
-    rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(via);
     rd_kafka_AdminOptions_t *o =
-        rd_kafka_AdminOptions_new(k->rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+        rd_kafka_AdminOptions_new(via, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
     char why[256];
     rd_kafka_AdminOptions_set_request_timeout(o, timeout_ms, why, sizeof(why));
     rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
-    rd_kafka_ListConsumerGroupOffsets(k->rk, &req, 1, o, q);
+    rd_kafka_ListConsumerGroupOffsets(via, &req, 1, o, q);
     rd_kafka_ListConsumerGroupOffsets_destroy(req);
     rd_kafka_AdminOptions_destroy(o);
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);

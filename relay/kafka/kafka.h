@@ -90,10 +90,15 @@ int tsr_kafka_offsets_at(struct tsr_kafka *k, int nparts, int64_t at_ms, int64_t
 /* The committed offsets of consumer group `group` for the topic's partitions
  * 0..nparts-1: pos[p] = the committed offset (-1 if none) and meta[p] its metadata
  * (NUL-terminated, cut to metalen; "" if none). One ListConsumerGroupOffsets request
- * through the producer's connections. Blocks up to timeout_ms. Returns 0, or -1 with
- * err set. Any thread. */
-int tsr_kafka_group_offsets(struct tsr_kafka *k, const char *group, int nparts, int64_t *pos,
-                            char (*meta)[128], int timeout_ms, char *err, size_t errlen);
+ * through `via`, a consumer made with a group.id of its own (tsr_kafka_consumer_new,
+ * never subscribed): librdkafka 2.0 handles a NOT_COORDINATOR answer to that request
+ * through the handle's own consumer group, and crashes on a handle without one (the
+ * producer; librdkafka issue 5040), which a broker restart or a new group provokes.
+ * Blocks up to timeout_ms. Returns 0, or -1 with err set. Any thread. */
+struct rd_kafka_s;
+int tsr_kafka_group_offsets(struct tsr_kafka *k, struct rd_kafka_s *via, const char *group,
+                            int nparts, int64_t *pos, char (*meta)[128], int timeout_ms, char *err,
+                            size_t errlen);
 
 /* Bytes of records produced and not yet confirmed; the backpressure signal. */
 int64_t tsr_kafka_inflight_bytes(const struct tsr_kafka *k);

@@ -299,6 +299,9 @@ static void test_errors(void **state)
          "t.yaml:10:9: 'clusters[0].urls[1]' must be an http:// or https:// url"},
         {BASE "clusters:\n  - name: a/b\n    type: influxdb\n    urls: [http://x]\n",
          "t.yaml:6:11: 'clusters[0].name' must be 1 to 64 letters, digits, '-', '_' or '.'"},
+        {BASE "clusters:\n  - name: fleet-view\n    type: influxdb\n    urls: [http://x]\n",
+         "t.yaml:6:11: 'clusters[0].name' must not be 'fleet' or start with 'fleet-' "
+         "(the relay's own consumer groups)"},
         {BASE "clusters:\n  - {name: a, type: influxdb, urls: [http://x], compression: lz4}\n",
          "t.yaml:6:62: 'clusters[0].compression' must be one of gzip, none"},
         {BASE "clusters:\n  - {name: a, type: influxdb, urls: [http://x], batch_lines: 0}\n",
