@@ -948,6 +948,25 @@ void fwd_commit_soon(struct tsr_forwarder *f)
     if (f->commit_ev) event_active(f->commit_ev, 0, 0);
 }
 
+/* This relay's previous consumer delivered partition p beyond the group's commit, which
+ * it could not update before librdkafka declared it unusable. When that commit is still
+ * this relay's own, nobody delivered the partition since: resume where the previous
+ * consumer got to instead of sending its last batches to the cluster again. Another
+ * owner in between that never committed only makes this resend, never skip. */
+static void resume_kept(struct tsr_forwarder *f, int32_t p, const char *by)
+{
+    struct part *pt = &f->parts[p];
+    int64_t kept = pt->kept_position, sent = pt->kept_sent_to;
+    pt->kept_position = -1;
+    if (kept <= pt->position || strcmp(by, f->env.cf->instance) != 0) return;
+    tsr_info("cluster '%s': partition %d resumes at offset %lld, where this relay's previous "
+             "consumer had delivered it (its last commit, %lld, was lost)",
+             f->cc->name, p, (long long)kept, (long long)pt->position);
+    pt->position = pt->fetched = kept;
+    if (pt->resend_until < sent) pt->resend_until = sent;
+    if (pt->resend_until <= kept) pt->resend_until = 0;
+}
+
 /* Where an assigned partition starts: the group's committed offset; without one, this
  * relay's LMDB checkpoint (a relay upgraded from before the fleet starts where it
  * stood); without either, start_from. */
@@ -962,7 +981,8 @@ static int start_position(struct tsr_forwarder *f, const rd_kafka_topic_partitio
         char meta[256 + TSR_PARK_META_MAX] = "";
         if (committed->metadata && committed->metadata_size < sizeof(meta))
             memcpy(meta, committed->metadata, committed->metadata_size);
-        tsr_fleet_parse_meta(meta, &ts, &sent, NULL, 0);
+        char by[128] = "";
+        tsr_fleet_parse_meta(meta, &ts, &sent, by, sizeof(by));
         if (tsr_park_parse_meta(&f->park, p, meta, tsr_clock_now_ns() / 1000000) > 0)
             tsr_info("cluster '%s': partition %d comes with parked points (%s)", f->cc->name, p,
                      strstr(meta, " park="));
@@ -971,6 +991,7 @@ static int start_position(struct tsr_forwarder *f, const rd_kafka_topic_partitio
         /* The previous owner died with a request in flight: what it reached may be in
          * the cluster already, and is counted as sent twice when sent again. */
         if (sent > committed->offset) pt->resend_until = sent;
+        resume_kept(f, p, by);
         return 0;
     }
     struct tsr_ckpt_pos pos;
@@ -1232,6 +1253,11 @@ static void reopen_if_fatal(struct tsr_forwarder *f, int64_t now_ms)
     evtimer_del(f->handoff_ev);
     f->handing_off = 0;
     abandon_batches(f);
+    for (int p = 0; p < f->nparts; p++) {
+        struct part *pt = &f->parts[p];
+        pt->kept_position = pt->owned ? pt->position : -1;
+        pt->kept_sent_to = pt->sent_to;
+    }
     close_consumer(f);
     f->reopen_after_ms = now_ms + REOPEN_DELAY_MS;
 }
@@ -1264,6 +1290,7 @@ int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_co
     f->fv = calloc(1, sizeof(*f->fv));
     if (!f->fv) abort();
     f->wake_fds[0] = f->wake_fds[1] = -1;
+    for (int p = 0; p < TSR_CKPT_MAX_PARTITIONS; p++) f->parts[p].kept_position = -1;
     snprintf(f->st.name, sizeof(f->st.name), "%s", cc->name);
     snprintf(f->st.type, sizeof(f->st.type), "%s", cc->type);
     f->st.nurls = (int)cc->nurls;

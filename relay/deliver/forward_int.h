@@ -69,6 +69,11 @@ struct part {
     int64_t fetched;    /* offset after the last message read */
     int64_t last_ts_ms; /* of the last delivered record */
     int64_t unknown_since_ms; /* a backlog of unknown age was first seen then */
+    /* A consumer replaced after a fatal error may not have committed what it delivered
+     * (a fenced member's commits fail): its position and the end of what it sent, for
+     * its successor in this process; kept_position -1 when there is none. */
+    int64_t kept_position;
+    int64_t kept_sent_to;
 };
 
 struct tsr_forwarder {
