@@ -526,13 +526,13 @@ const struct tsr_config_key tsr_config_keys[] = {
      .doc = "A write not durable within this time is answered 503"},
     {.name = "kafka.read_ahead",
      .type = TSR_CT_SIZE,
-     .def = "64MiB",
+     .def = "32MiB",
      .min = MiB,
      .max = GiB, /* librdkafka takes at most 2 GiB per queue */
      .off = CF(kafka_read_ahead_bytes),
-     .doc = "Records each cluster's reader fetches ahead of delivery, split over the topic's "
-            "partitions. librdkafka fetches again only about a second after this fills, so it "
-            "caps catch-up at about this much per second; a down cluster's reader holds none"},
+     .doc = "Records the clusters' readers fetch ahead of delivery, all together: each "
+            "cluster's reader gets an equal share, split over the topic's partitions (at "
+            "least 256 KiB a partition). A down cluster's reader holds none"},
     {.name = "kafka.session_timeout_ms",
      .type = TSR_CT_DURATION,
      .def = "10s",
@@ -544,13 +544,12 @@ const struct tsr_config_key tsr_config_keys[] = {
             "its partitions back without a rebalance"},
     {.name = "kafka.replay_read_ahead",
      .type = TSR_CT_SIZE,
-     .def = "64MiB",
+     .def = "16MiB",
      .min = MiB,
      .max = GiB,
      .off = CF(kafka_replay_read_ahead_bytes),
-     .doc = "Records each replay job fetches ahead of sending, all partitions together. "
-            "librdkafka fetches again only about a second after this fills, so it caps a "
-            "replay at about this much per second"},
+     .doc = "Records each replay job fetches ahead of sending, all partitions together; "
+            "two jobs read at once, the others wait queued"},
     {.name = "kafka.properties",
      .type = TSR_CT_MAP,
      .check = check_kafka_property,

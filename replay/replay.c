@@ -34,6 +34,11 @@
 /* Batches built ahead, delivered or not: a slow request at the head (a TSDB answers
  * one now and then ten times slower) leaves room to keep MAX_INFLIGHT others going. */
 #define MAX_QUEUED (2 * MAX_INFLIGHT)
+/* Jobs reading from Kafka at once; the others wait, queued, oldest first. Each reader
+ * holds up to kafka.replay_read_ahead and MAX_QUEUED batches: when several clusters come
+ * back from an outage together, each starts a recovery rewind, and without a cap their
+ * read-aheads added up to hundreds of MiB (bench/clusters.sh: 400 MiB for 4 clusters). */
+#define MAX_READERS 2
 
 /* One write request's worth of a job, from reading to delivery. */
 struct rbatch {
@@ -504,15 +509,51 @@ static int read_some(struct run *u, int64_t max_points, int *full)
     return read;
 }
 
+/* Running, or queued for its turn to read: the job's step timer must go. */
+static int stepping(const struct run *u)
+{
+    return u->job.state == TSR_REPLAY_RUNNING || u->job.state == TSR_REPLAY_QUEUED;
+}
+
+/* Whether job u may start reading now: fewer than MAX_READERS jobs read, and no older
+ * job waits for its turn. */
+static int may_read(const struct run *u)
+{
+    int readers = 0;
+    for (const struct run *o = u->r->runs; o; o = o->next) {
+        if (o->rk) readers++;
+        else if (o != u && o->job.state == TSR_REPLAY_QUEUED && o->job.id < u->job.id) return 0;
+    }
+    return readers < MAX_READERS;
+}
+
 /* One turn of a running job: build batches while there is room, send what may go. */
 static void on_step(evutil_socket_t fd, short what, void *arg)
 {
     struct run *u = arg;
     char err[256];
-    if (u->job.state != TSR_REPLAY_RUNNING || u->r->stopping) return;
-    if (!u->rk && open_consumer(u, err, sizeof(err)) != 0) {
-        finish(u, TSR_REPLAY_FAILED, "%s", err);
-        return;
+    if (u->r->stopping) return;
+    if (!stepping(u)) return;
+    if (!u->rk) {
+        if (!may_read(u)) {
+            if (u->job.state != TSR_REPLAY_QUEUED) {
+                u->job.state = TSR_REPLAY_QUEUED;
+                persist(u);
+                tsr_info("replay %llu to cluster '%s' queued: %d replays are reading already",
+                         (unsigned long long)u->job.id, u->job.cluster, MAX_READERS);
+            }
+            return;
+        }
+        if (u->job.state == TSR_REPLAY_QUEUED) {
+            u->job.state = TSR_REPLAY_RUNNING;
+            persist(u);
+            tsr_info("replay %llu to cluster '%s' starts reading", (unsigned long long)u->job.id,
+                     u->job.cluster);
+        }
+        if (open_consumer(u, err, sizeof(err)) != 0) {
+            finish(u, TSR_REPLAY_FAILED, "%s", err);
+            return;
+        }
     }
     int full;
     if (u->job.dry_run) {
@@ -623,9 +664,8 @@ static void load_one(void *opaque, uint64_t id, const void *rec, size_t len)
     }
     struct run *u = run_new(r, cc);
     u->job = job;
-    if (u->job.state == TSR_REPLAY_QUEUED) u->job.state = TSR_REPLAY_RUNNING;
     /* In a fleet, the coordinator's election resumes the running jobs (on_role). */
-    if (u->job.state == TSR_REPLAY_RUNNING && r->active) resume(u);
+    if (stepping(u) && r->active) resume(u);
 }
 
 static void on_board_record(void *opaque, const char *key, const char *val, size_t len);
@@ -891,7 +931,7 @@ static void on_role(void *opaque, int coordinator)
     struct tsr_replayer *r = opaque;
     r->active = coordinator;
     for (struct run *u = r->runs; u; u = u->next) {
-        if (u->job.state != TSR_REPLAY_RUNNING) continue;
+        if (!stepping(u)) continue;
         if (coordinator) {
             resume(u);
         } else {
@@ -1010,7 +1050,7 @@ static void apply_job(struct tsr_replayer *r, uint64_t id, const char *val, size
     char err[256];
     if (tsr_ckpt_job_put(r->env.ck, id, val, len, err, sizeof(err)))
         tsr_error("replay %llu: %s", (unsigned long long)id, err);
-    if (r->active && u->job.state == TSR_REPLAY_RUNNING) resume(u);
+    if (r->active && stepping(u)) resume(u);
 }
 
 static void on_board_record(void *opaque, const char *key, const char *val, size_t len)

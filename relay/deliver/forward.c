@@ -1183,8 +1183,10 @@ static void serve_group(struct tsr_forwarder *f)
     }
 }
 
-/* The consumer is made once the partition count is known, since its read-ahead is
- * kafka.read_ahead shared by the partitions; then it joins the cluster's group. */
+/* The consumer is made once the partition count is known, since its read-ahead is its
+ * cluster's share of kafka.read_ahead, split over the partitions; then it joins the
+ * cluster's group. An equal share per cluster keeps the relay's memory bound however
+ * many catch up at once. */
 static int open_consumer(struct tsr_forwarder *f, int nparts, char *err, size_t errlen)
 {
     char group[160];
@@ -1195,7 +1197,9 @@ static int open_consumer(struct tsr_forwarder *f, int nparts, char *err, size_t 
                                                          void *))on_rebalance,
                                   .opaque = f};
     f->rk = tsr_kafka_consumer_new(f->env.cf, group, "error",
-                                   f->env.cf->kafka_read_ahead_bytes / nparts, &mb, err, errlen);
+                                   f->env.cf->kafka_read_ahead_bytes /
+                                       ((int64_t)nparts * (int64_t)f->env.cf->nclusters),
+                                   &mb, err, errlen);
     if (!f->rk) return -1;
     f->nparts = f->st.nparts = nparts > TSR_CKPT_MAX_PARTITIONS ? TSR_CKPT_MAX_PARTITIONS : nparts;
     f->cq = rd_kafka_queue_get_consumer(f->rk);

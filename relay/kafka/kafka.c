@@ -243,6 +243,17 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, c
  * may still set it in kafka.properties. */
 #define TSR_KAFKA_RECONNECT_MAX_MS "1000"
 
+/* librdkafka 2.0 waits fetch.error.backoff.ms (500 ms) before it fetches a partition
+ * whose read-ahead queue was full, as after an error (2.1 gave that wait a key of its
+ * own, fetch.queue.backoff.ms). A catch-up then ran dry about every second unless the
+ * read-ahead held a second of delivery (64 MiB per cluster). With 20 ms, a few MiB keep
+ * delivery fed; a real fetch error is retried sooner too, which a broker takes easily. */
+#define TSR_KAFKA_FETCH_BACKOFF_MS "20"
+
+/* A forwarder's read-ahead is split over the topic's partitions and the clusters; below
+ * this, a partition would be fetched a few records at a time. */
+#define TSR_KAFKA_MIN_READ_AHEAD (256 << 10)
+
 static rd_kafka_conf_t *make_conf(const struct tsr_config *cf, struct tsr_kafka *k, char *err,
                                   size_t errlen)
 {
@@ -710,9 +721,7 @@ rd_kafka_t *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *grou
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char why[200], kbytes[32];
-    /* Less than one fetch of a partition (max.partition.fetch.bytes, 1 MiB) would stall. */
-    const int64_t min_read_ahead = 1 << 20;
-    if (read_ahead < min_read_ahead) read_ahead = min_read_ahead;
+    if (read_ahead < TSR_KAFKA_MIN_READ_AHEAD) read_ahead = TSR_KAFKA_MIN_READ_AHEAD;
     snprintf(kbytes, sizeof(kbytes), "%lld", (long long)(read_ahead / 1024));
     const char *props[][2] = {
         {"bootstrap.servers", cf->kafka_brokers},
@@ -725,6 +734,7 @@ rd_kafka_t *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *grou
         {"queued.max.messages.kbytes", kbytes},
         {"fetch.max.bytes", "4194304"},
         {"fetch.wait.max.ms", "50"},
+        {"fetch.error.backoff.ms", TSR_KAFKA_FETCH_BACKOFF_MS},
         {"socket.keepalive.enable", "true"},
         {"reconnect.backoff.max.ms", TSR_KAFKA_RECONNECT_MAX_MS},
     };
