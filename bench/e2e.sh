@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # bench/e2e.sh — the end-to-end benchmark (`make bench`, after bench/run.sh).
 #
-# Same machine, same run, same 1,000,000 distinct 3-field points (loadgen -d, 1 ms
-# apart, 5,000-line requests over 2 connections), delivered to TWO VictoriaMetrics
-# instances, one of which is down during the whole ingest and comes back afterwards:
+# Same machine, same run, same 1,000,000 distinct 3-field points over 10,000 series
+# (loadgen -d -S 10000, 1 ms apart, 5,000-line requests over 2 connections), delivered
+# to TWO VictoriaMetrics instances, one of which is down during the whole ingest and
+# comes back afterwards. Each part first sends a warm-up of 100,000 other distinct
+# points (lines 0..99,999, the same series; the measured ones are 100,000 on) with both
+# instances up, not measured:
 #
 #   direct   loadgen straight into a fresh VictoriaMetrics's /write: the TSDB's own
 #            ingest rate, the yardstick for catch-up rates.
-#   tsrelay  relay -> Kafka -> clusters vm1, vm2 (type victoriametrics, compression
-#            none). vm2 is stopped (SIGTERM) before the ingest; once vm1 has every point
-#            vm2 is started again, and the script times, polling /status and
+#   tsrelay  relay -> Kafka -> clusters vm1, vm2 (type victoriametrics), twice, each
+#            with a fresh Kafka, relay and VictoriaMetrics data:
+#            - gzip: the clusters at their defaults (compression gzip): what users run,
+#              the headline;
+#            - none: the same with compression: none.
+#            vm2 is stopped (SIGTERM) before the ingest; once vm1 has every point vm2 is
+#            started again, and the script times, polling /status and
 #            /clusters/vm2/ready every 100 ms from before the restart:
 #            - catch-up start: first increase of vm2's points_delivered;
 #            - every point: vm2's partition positions reach vm1's (points_delivered
@@ -26,22 +33,33 @@
 #            points_delivered; vmagent retries with backoff up to about a minute.
 #
 # Recorded for each: process CPU (utime+stime from /proc) from just before the ingest
-# until catch-up is over, Kafka broker CPU likewise (tsrelay), peak RSS (VmHWM), the
-# largest RSS sampled while vm2's backlog builds up (ingest until vm2 comes back), and
-# the RSS once everything is delivered ("steady"). At the end both VictoriaMetrics
-# instances must hold exactly LINES samples of bench_f1 (counted with /api/v1/export,
-# deduplicated by -dedup.minScrapeInterval=1ms); a mismatch exits 1 after the table.
+# until catch-up is over, Kafka broker CPU likewise (tsrelay), peak RSS (VmHWM, reset
+# through /proc/PID/clear_refs just before the ingest), the largest RSS sampled while
+# vm2's backlog builds up (ingest until vm2 comes back), and the RSS once everything is
+# delivered ("steady"). One table, a column per job, ratios to vmagent. At the end both
+# VictoriaMetrics instances of every job must hold exactly WARMUP + LINES samples of
+# bench_f1 (counted with /api/v1/export, deduplicated by -dedup.minScrapeInterval=1ms: a
+# series' points are SERIES ms apart, so all are distinct); a mismatch exits 1 after the
+# table.
 #
-# BENCH_E2E_LINES (default 1,000,000) sets the volume; BENCH_E2E_CATCHUP_TIMEOUT (300 s)
-# bounds each catch-up; BENCH_E2E_CLUSTER_KEYS adds cluster keys to both clusters, e.g.
-# BENCH_E2E_CLUSTER_KEYS='max_inflight: 8, catchup_rate: 200000' (comma-separated).
+# BENCH_E2E_LINES (default 1,000,000) sets the volume, BENCH_E2E_SERIES (10,000) the
+# series, BENCH_E2E_WARMUP (100,000; 0 for none) the warm-up; BENCH_E2E_CATCHUP_TIMEOUT
+# (300 s) bounds each catch-up; BENCH_E2E_CLUSTER_KEYS adds cluster keys to both
+# clusters of both relay jobs, e.g. BENCH_E2E_CLUSTER_KEYS='max_inflight: 8,
+# catchup_rate: 200000' (comma-separated; not compression, which the jobs set);
+# BENCH_E2E_JOBS ("gzip none vmagent") picks the jobs (a left-out one shows as "-").
 . "$(dirname "$0")/../tests/lib/harness.sh"
 . "$REPO_ROOT/bench/lib.sh"
 . "$REPO_ROOT/tests/lib/relay.sh"
 . "$REPO_ROOT/tests/lib/forward.sh"
 
 LINES=${BENCH_E2E_LINES:-1000000}
+SERIES=${BENCH_E2E_SERIES:-10000}
+WARMUP=${BENCH_E2E_WARMUP:-100000}
+TOTAL=$((WARMUP + LINES)) # points each cluster holds at the end
 CATCHUP_TIMEOUT=${BENCH_E2E_CATCHUP_TIMEOUT:-300}
+JOBS=${BENCH_E2E_JOBS:-gzip none vmagent}
+has_job() { [[ " $JOBS " == *" $1 "* ]]; }
 STEP_NS=1000000 # 1 ms between points: VictoriaMetrics stores milliseconds
 FIELDS=3        # loadgen's lines carry f1, f2, f3: VictoriaMetrics counts 3 rows each
 LOADGEN=$REPO_ROOT/build/release/bench/loadgen
@@ -219,13 +237,36 @@ vm_count()
         python3 -c 'import json, sys; print(sum(len(json.loads(l)["values"]) for l in sys.stdin if l.strip()))'
 }
 
-# ingest PORT PID: loadgen LINES distinct lines into PORT's /write while sampling PID's
-# RSS; sets ING_LPS (lines/s) and ING_RSS (largest RSS, MiB).
+# vm_rows NAME: the instance's vm_rows_added_to_storage_total (since its start), or 0.
+vm_rows()
+{
+    curl -sf -m 2 "$(vm_url "$1")/metrics" 2>/dev/null |
+        awk '$1 == "vm_rows_added_to_storage_total" { n = $2 } END { printf "%d", n }'
+}
+
+# loadgen_args FIRST COUNT: loadgen's arguments for COUNT distinct lines from line FIRST.
+loadgen_args()
+{
+    LG_ARGS=(-u "/write?db=bench" -n "$2" -o "$1" -b 5000 -c 2 -d -s "$STEP_NS" -S "$SERIES")
+}
+
+# warmup PORT: the WARMUP lines 0..WARMUP-1 into PORT (not measured; none if 0).
+warmup()
+{
+    local out
+    [ "$WARMUP" -gt 0 ] || return 0
+    loadgen_args 0 "$WARMUP"
+    out=$("$LOADGEN" -p "$1" "${LG_ARGS[@]}" 2>&1) || fail "warm-up into port $1: $out"
+    log "warm-up: $out"
+}
+
+# ingest PORT PID: loadgen the LINES measured lines (WARMUP..TOTAL-1) into PORT's
+# /write while sampling PID's RSS; sets ING_LPS (lines/s) and ING_RSS (largest RSS, MiB).
 ingest()
 {
     local port=$1 pid=$2 lg out
-    "$LOADGEN" -p "$port" -u "/write?db=bench" -n "$LINES" -b 5000 -c 2 -d -s "$STEP_NS" \
-        >"$TSR_TMP/loadgen.out" 2>&1 &
+    loadgen_args "$WARMUP" "$LINES"
+    "$LOADGEN" -p "$port" "${LG_ARGS[@]}" >"$TSR_TMP/loadgen.out" 2>&1 &
     lg=$!
     track_pid "$lg" loadgen
     ING_RSS=$(python3 "$POLL" rss "$pid" "$lg")
@@ -284,198 +325,285 @@ catchup_wait()
     return "$rc"
 }
 
+# Every job's figures: J[JOB:KEY], JOB gzip, none (tsrelay) or vmagent.
+declare -A J=()
+
 # ============================ direct ==================================================
-log "direct: $LINES lines straight into VictoriaMetrics"
+log "direct: $LINES lines straight into VictoriaMetrics (after a warm-up of $WARMUP)"
 vm_start vmdirect
+warmup "${VMPORT[vmdirect]}"
 ingest "${VMPORT[vmdirect]}" "${VMPID[vmdirect]}"
 DIRECT_LPS=$ING_LPS
 vm_stop vmdirect
 rm -rf "$TSR_TMP/vmdirect"
 
 # ============================ tsrelay =================================================
-start_kafka
-vm_start vm1
-vm_start vm2
-extra=$(cluster_keys "${BENCH_E2E_CLUSTER_KEYS:-}")
-relay_config "clusters:
+# relay_job JOB 'YAML LINES': fresh Kafka, relay state and VictoriaMetrics instances
+# JOB-vm1, JOB-vm2 as clusters vm1, vm2 (each with the YAML lines, then
+# BENCH_E2E_CLUSTER_KEYS); the outage; figures into J[JOB:...].
+relay_job()
+{
+    local job=$1 keys=$2$(cluster_keys "${BENCH_E2E_CLUSTER_KEYS:-}") i v1 v2
+    local vm1=$job-vm1 vm2=$job-vm2 r_c0 r_c1 k_c0 k_c1 vm1_ready vm1_all rss_wait
+    local r_d0 r_dall r_dend n1 n2
+    rm -rf "$TSR_TMP/kafka" "$TSR_TMP/state"
+    start_kafka
+    vm_start "$vm1"
+    vm_start "$vm2"
+    relay_config "clusters:
   - name: vm1
     type: victoriametrics
-    urls: [$(vm_url vm1)]
-    compression: none$extra
+    urls: [$(vm_url "$vm1")]$keys
   - name: vm2
     type: victoriametrics
-    urls: [$(vm_url vm2)]
-    compression: none$extra"
-start_relay
-wait_cluster_ready vm1 30 || fail "vm1 not in sync at start: $(cluster_field vm1 reason)"
-wait_cluster_ready vm2 30 || fail "vm2 not in sync at start: $(cluster_field vm2 reason)"
-R_RSS_IDLE=$(rss_mb "$RELAY_PID")
+    urls: [$(vm_url "$vm2")]$keys"
+    cp "$TSR_TMP/relay.yaml" "$TSR_TMP/relay-$job.yaml"
+    start_relay
+    wait_cluster_ready vm1 30 || fail "$job: vm1 not in sync at start: $(cluster_field vm1 reason)"
+    wait_cluster_ready vm2 30 || fail "$job: vm2 not in sync at start: $(cluster_field vm2 reason)"
 
-log "tsrelay: stopping vm2"
-vm_stop vm2
-for ((i = 0; i < 150; i++)); do
-    [ "$(cluster_ready vm2)" = 503 ] && break
-    sleep 0.1
-done
-log "tsrelay: vm2 is $(cluster_field vm2 state)"
+    if [ "$WARMUP" -gt 0 ]; then
+        warmup "$RELAY_HTTP_PORT"
+        for ((i = 0; i < 1200; i++)); do
+            v1=$(cluster_field vm1 points_delivered)
+            v2=$(cluster_field vm2 points_delivered)
+            [ "$v1" -lt "$WARMUP" ] || [ "$v2" -lt "$WARMUP" ] || break
+            sleep 0.1
+        done
+        [ "$i" -lt 1200 ] || fail "$job: warm-up not delivered in 120 s (vm1 $v1, vm2 $v2 points)"
+        wait_cluster_ready vm2 30 || fail "$job: vm2 not in sync after the warm-up"
+        log "tsrelay $job: warm-up delivered (vm1 $v1, vm2 $v2 points)"
+    fi
+    J[$job:rss_idle]=$(rss_mb "$RELAY_PID")
 
-r_c0=$(cpu_s "$RELAY_PID")
-k_c0=$(cpu_s "$KAFKA_PID")
-log "tsrelay: $LINES lines"
-ingest "$RELAY_HTTP_PORT" "$RELAY_PID"
-R_LPS=$ING_LPS
-TRACE=("$TSR_TMP/relay-trace-vm1.txt")
-T0_AT=$(now) catchup_poll poll-vm1 relay "$RELAY_ADMIN_PORT" vm1 - "$LINES" 0 "$CATCHUP_TIMEOUT" "$RELAY_PID"
-catchup_wait poll-vm1 || {
-    relay_died "while vm1 caught up with the ingest"
-    fail "vm1 not in sync with $LINES points within ${CATCHUP_TIMEOUT}s ($CATCHUP): $(cluster_field vm1 reason)"
+    log "tsrelay $job: stopping vm2"
+    vm_stop "$vm2"
+    for ((i = 0; i < 150; i++)); do
+        [ "$(cluster_ready vm2)" = 503 ] && break
+        sleep 0.1
+    done
+    log "tsrelay $job: vm2 is $(cluster_field vm2 state)"
+
+    echo 5 >"/proc/$RELAY_PID/clear_refs" # VmHWM from here on: the measured job's peak
+    r_c0=$(cpu_s "$RELAY_PID")
+    k_c0=$(cpu_s "$KAFKA_PID")
+    log "tsrelay $job: $LINES lines"
+    ingest "$RELAY_HTTP_PORT" "$RELAY_PID"
+    J[$job:lps]=$ING_LPS
+    TRACE=("$TSR_TMP/relay-trace-$job-vm1.txt")
+    T0_AT=$(now) catchup_poll "poll-$job-vm1" relay "$RELAY_ADMIN_PORT" vm1 - "$TOTAL" 0 \
+        "$CATCHUP_TIMEOUT" "$RELAY_PID"
+    catchup_wait "poll-$job-vm1" || {
+        relay_died "while vm1 caught up with the ingest"
+        fail "$job: vm1 not in sync with $TOTAL points within ${CATCHUP_TIMEOUT}s ($CATCHUP): $(cluster_field vm1 reason)"
+    }
+    read -r _ vm1_ready vm1_all _ _ _ rss_wait _ _ _ <<<"$CATCHUP"
+    J[$job:vm1_sync]=$(calc "printf \"%.2f\", ($vm1_ready > $vm1_all ? $vm1_ready : $vm1_all)")
+    J[$job:rss_backlog]=$(calc "printf \"%.1f\", ($ING_RSS > $rss_wait ? $ING_RSS : $rss_wait)")
+    log "tsrelay $job: vm1 in sync ${J[$job:vm1_sync]}s after the ingest; vm2 lag $(cluster_field vm2 lag_points) points, relay RSS $(rss_mb "$RELAY_PID") MiB"
+
+    log "tsrelay $job: starting vm2 again"
+    # Done when vm2's partition positions reach vm1's (every record delivered), its ready
+    # is 200 and nothing was delivered for 3 s: a resend after the catch-up is part of
+    # the job.
+    TRACE=("$TSR_TMP/relay-trace-$job-vm2.txt")
+    catchup_poll "poll-$job-vm2" relay "$RELAY_ADMIN_PORT" vm2 vm1 "$TOTAL" 3 "$CATCHUP_TIMEOUT" \
+        "$RELAY_PID"
+    vm_start "$vm2"
+    J[$job:vm2_up]=$(calc "printf \"%.2f\", $(now) - $T0")
+    catchup_wait "poll-$job-vm2" || {
+        relay_died "during vm2's catch-up"
+        fail "$job: vm2 not caught up within ${CATCHUP_TIMEOUT}s ($CATCHUP): $(cluster_field vm2 reason)"
+    }
+    read -r "J[$job:first]" "J[$job:ready]" "J[$job:all]" r_d0 r_dall r_dend _ "J[$job:flaps]" \
+        "J[$job:last]" "J[$job:send0]" <<<"$CATCHUP"
+    r_c1=$(cpu_s "$RELAY_PID")
+    k_c1=$(cpu_s "$KAFKA_PID")
+    J[$job:hwm]=$(hwm_mb "$RELAY_PID")
+    J[$job:backlog]=$((TOTAL - r_d0))
+    J[$job:dup]=$((r_dend - r_d0 - ${J[$job:backlog]}))
+    J[$job:sent]=$(calc "printf \"%.2f\", ($r_dend - $r_d0) / ${J[$job:backlog]}")
+    log "tsrelay $job: vm2 caught up: first delivery ${J[$job:first]}s, every point ${J[$job:all]}s, ready (for good) ${J[$job:ready]}s, last delivery ${J[$job:last]}s; delivered to vm2 $r_d0 -> $r_dall (when complete) -> $r_dend; ready lost ${J[$job:flaps]} time(s)"
+    sleep 2
+    J[$job:rss_steady]=$(rss_mb "$RELAY_PID")
+    J[$job:cpu]=$(calc "printf \"%.3f\", ($r_c1 - $r_c0) * 1e6 / $LINES")
+    J[$job:kafka]=$(calc "printf \"%.3f\", ($k_c1 - $k_c0) * 1e6 / $LINES")
+    J[$job:total]=$(calc "printf \"%.3f\", ${J[$job:cpu]} + ${J[$job:kafka]}")
+    J[$job:catchup]=$(calc "printf \"%.2f\", (${J[$job:ready]} > ${J[$job:all]} ? ${J[$job:ready]} : ${J[$job:all]})")
+    J[$job:rate]=$(per_s "${J[$job:backlog]}" "${J[$job:catchup]}")
+    # From the last sample before anything was delivered: the first batch's time counts.
+    J[$job:rate_send]=$(per_s "${J[$job:backlog]}" "${J[$job:all]} - ${J[$job:send0]}")
+    curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/status" >"$TSR_TMP/relay-status-$job.json"
+    curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/metrics" >"$TSR_TMP/relay-metrics-$job.txt"
+
+    n1=$(vm_count "$vm1")
+    n2=$(vm_count "$vm2")
+    J[$job:n]="$n1 / $n2"
+    log "tsrelay $job: bench_f1 samples: vm1 $n1, vm2 $n2"
+    [ "$n1" = "$TOTAL" ] || BROKEN+=("tsrelay $job: vm1 holds $n1 samples of bench_f1, want $TOTAL")
+    [ "$n2" = "$TOTAL" ] || BROKEN+=("tsrelay $job: vm2 holds $n2 samples of bench_f1, want $TOTAL")
+    stop_relay
+    [ "$RELAY_EXIT" = 0 ] || BROKEN+=("tsrelay $job exited $RELAY_EXIT on SIGTERM")
+    mv "$RELAY_LOG" "$TSR_TMP/relay-$job.log"
+    stop_kafka
+    vm_stop "$vm1"
+    vm_stop "$vm2"
+    rm -rf "$TSR_TMP/$vm1" "$TSR_TMP/$vm2"
 }
-read -r _ vm1_ready vm1_all _ _ _ rss_wait _ _ _ <<<"$CATCHUP"
-R_VM1_SYNC=$(calc "printf \"%.2f\", ($vm1_ready > $vm1_all ? $vm1_ready : $vm1_all)")
-R_RSS_BACKLOG=$(calc "printf \"%.1f\", ($ING_RSS > $rss_wait ? $ING_RSS : $rss_wait)")
-R_LAG=$(cluster_field vm2 lag_points)
-log "tsrelay: vm1 in sync ${R_VM1_SYNC}s after the ingest; vm2 lag $R_LAG points, relay RSS $(rss_mb "$RELAY_PID") MiB"
 
-log "tsrelay: starting vm2 again"
-# Done when vm2's partition positions reach vm1's (every record delivered), its ready is
-# 200 and nothing was delivered for 3 s: a resend after the catch-up is part of the job.
-TRACE=("$TSR_TMP/relay-trace-vm2.txt")
-catchup_poll poll-vm2 relay "$RELAY_ADMIN_PORT" vm2 vm1 "$LINES" 3 "$CATCHUP_TIMEOUT" "$RELAY_PID"
-vm_start vm2
-R_VM2_UP=$(calc "printf \"%.2f\", $(now) - $T0")
-catchup_wait poll-vm2 || {
-    relay_died "during vm2's catch-up"
-    fail "vm2 not caught up within ${CATCHUP_TIMEOUT}s ($CATCHUP): $(cluster_field vm2 reason)"
-}
-read -r R_FIRST R_READY R_ALL r_d0 r_dall r_dend _ R_FLAPS R_LAST R_SEND0 <<<"$CATCHUP"
-r_c1=$(cpu_s "$RELAY_PID")
-k_c1=$(cpu_s "$KAFKA_PID")
-R_HWM=$(hwm_mb "$RELAY_PID")
-R_BACKLOG=$((LINES - r_d0))
-R_DUP=$((r_dend - r_d0 - R_BACKLOG))
-log "tsrelay: vm2 caught up: first delivery ${R_FIRST}s, every point ${R_ALL}s, ready (for good) ${R_READY}s, last delivery ${R_LAST}s; delivered to vm2 $r_d0 -> $r_dall (when complete) -> $r_dend; ready lost $R_FLAPS time(s)"
-sleep 2
-R_RSS_STEADY=$(rss_mb "$RELAY_PID")
-R_CPU_US=$(calc "printf \"%.3f\", ($r_c1 - $r_c0) * 1e6 / $LINES")
-R_KAFKA_US=$(calc "printf \"%.3f\", ($k_c1 - $k_c0) * 1e6 / $LINES")
-R_CATCHUP=$(calc "printf \"%.2f\", ($R_READY > $R_ALL ? $R_READY : $R_ALL)")
-R_RATE=$(per_s "$R_BACKLOG" "$R_CATCHUP")
-# From the last sample before anything was delivered: the first batch's time counts.
-R_RATE_SEND=$(per_s "$R_BACKLOG" "$R_ALL - $R_SEND0")
-curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/status" >"$TSR_TMP/relay-status.json"
-curl -s "http://127.0.0.1:$RELAY_ADMIN_PORT/metrics" >"$TSR_TMP/relay-metrics.txt"
-
-R_N1=$(vm_count vm1)
-R_N2=$(vm_count vm2)
-log "tsrelay: bench_f1 samples: vm1 $R_N1, vm2 $R_N2"
-[ "$R_N1" = "$LINES" ] || BROKEN+=("tsrelay: vm1 holds $R_N1 samples of bench_f1, want $LINES")
-[ "$R_N2" = "$LINES" ] || BROKEN+=("tsrelay: vm2 holds $R_N2 samples of bench_f1, want $LINES")
-stop_relay
-[ "$RELAY_EXIT" = 0 ] || BROKEN+=("tsrelay exited $RELAY_EXIT on SIGTERM")
-stop_kafka
-vm_stop vm1
-vm_stop vm2
+# The headline job: the clusters at the relay's defaults (compression gzip).
+has_job gzip && relay_job gzip ""
+has_job none && relay_job none $'\n    compression: none'
 
 # ============================ vmagent =================================================
-# Fresh data, so the counters and counts start at 0.
-vm_start vm1b
-vm_start vm2b
-VMAGENT_PORT=$(free_port)
-spawn vmagent vmagent -httpListenAddr="127.0.0.1:$VMAGENT_PORT" \
-    -remoteWrite.url="$(vm_url vm1b)/api/v1/write" -remoteWrite.url="$(vm_url vm2b)/api/v1/write" \
-    -remoteWrite.tmpDataPath="$TSR_TMP/vmagent" -loggerLevel=WARN
-VMAGENT_PID=$SPAWN_PID
-wait_http "http://127.0.0.1:$VMAGENT_PORT/health" 30
-V_RSS_IDLE=$(rss_mb "$VMAGENT_PID")
+if has_job vmagent; then
+    # Fresh data, so the counters and counts start at 0.
+    vm_start vm1b
+    vm_start vm2b
+    VMAGENT_PORT=$(free_port)
+    spawn vmagent vmagent -httpListenAddr="127.0.0.1:$VMAGENT_PORT" \
+        -remoteWrite.url="$(vm_url vm1b)/api/v1/write" -remoteWrite.url="$(vm_url vm2b)/api/v1/write" \
+        -remoteWrite.tmpDataPath="$TSR_TMP/vmagent" -loggerLevel=WARN
+    VMAGENT_PID=$SPAWN_PID
+    wait_http "http://127.0.0.1:$VMAGENT_PORT/health" 30
+    if [ "$WARMUP" -gt 0 ]; then
+        warmup "$VMAGENT_PORT"
+        for ((i = 0; i < 1200; i++)); do
+            [ "$(vm_rows vm1b)" -lt $((WARMUP * FIELDS)) ] ||
+                [ "$(vm_rows vm2b)" -lt $((WARMUP * FIELDS)) ] || break
+            sleep 0.1
+        done
+        [ "$i" -lt 1200 ] || fail "vmagent: warm-up not delivered in 120 s (rows: VM #1 $(vm_rows vm1b), VM #2 $(vm_rows vm2b))"
+        log "vmagent: warm-up delivered"
+    fi
+    J[vmagent:rss_idle]=$(rss_mb "$VMAGENT_PID")
 
-log "vmagent: stopping VM #2"
-vm_stop vm2b
-v_c0=$(cpu_s "$VMAGENT_PID")
-log "vmagent: $LINES lines"
-ingest "$VMAGENT_PORT" "$VMAGENT_PID"
-V_LPS=$ING_LPS
-TRACE=()
-T0_AT=$(now) catchup_poll poll-vm1b vm "$(vm_url vm1b)" $((LINES * FIELDS)) "$CATCHUP_TIMEOUT" "$VMAGENT_PID"
-catchup_wait poll-vm1b ||
-    fail "vmagent: VM #1 did not get $LINES lines within ${CATCHUP_TIMEOUT}s ($CATCHUP)"
-read -r _ vm1_done _ rss_wait <<<"$CATCHUP"
-V_VM1_SYNC=$vm1_done
-V_RSS_BACKLOG=$(calc "printf \"%.1f\", ($ING_RSS > $rss_wait ? $ING_RSS : $rss_wait)")
-log "vmagent: VM #1 has every line ${V_VM1_SYNC}s after the ingest; vmagent RSS $(rss_mb "$VMAGENT_PID") MiB"
+    log "vmagent: stopping VM #2"
+    vm_stop vm2b
+    echo 5 >"/proc/$VMAGENT_PID/clear_refs"
+    v_c0=$(cpu_s "$VMAGENT_PID")
+    log "vmagent: $LINES lines"
+    ingest "$VMAGENT_PORT" "$VMAGENT_PID"
+    J[vmagent:lps]=$ING_LPS
+    TRACE=()
+    # VM #1 runs on (its counter includes the warm-up); VM #2 is a new process (from 0).
+    T0_AT=$(now) catchup_poll poll-vm1b vm "$(vm_url vm1b)" $((TOTAL * FIELDS)) "$CATCHUP_TIMEOUT" "$VMAGENT_PID"
+    catchup_wait poll-vm1b ||
+        fail "vmagent: VM #1 did not get $TOTAL lines within ${CATCHUP_TIMEOUT}s ($CATCHUP)"
+    read -r _ vm1_done _ rss_wait <<<"$CATCHUP"
+    J[vmagent:vm1_sync]=$vm1_done
+    J[vmagent:rss_backlog]=$(calc "printf \"%.1f\", ($ING_RSS > $rss_wait ? $ING_RSS : $rss_wait)")
+    log "vmagent: VM #1 has every line ${vm1_done}s after the ingest; vmagent RSS $(rss_mb "$VMAGENT_PID") MiB"
 
-log "vmagent: starting VM #2 again"
-TRACE=()
-catchup_poll poll-vm2b vm "$(vm_url vm2b)" $((LINES * FIELDS)) "$CATCHUP_TIMEOUT" "$VMAGENT_PID"
-vm_start vm2b
-V_VM2_UP=$(calc "printf \"%.2f\", $(now) - $T0")
-catchup_wait poll-vm2b ||
-    fail "vmagent: VM #2 did not catch up within ${CATCHUP_TIMEOUT}s ($CATCHUP)"
-read -r V_FIRST V_ALL v_r1 _ <<<"$CATCHUP"
-v_r0=0
-v_c1=$(cpu_s "$VMAGENT_PID")
-V_HWM=$(hwm_mb "$VMAGENT_PID")
-log "vmagent: VM #2 caught up: first rows ${V_FIRST}s, all ${V_ALL}s (rows $v_r0 -> $v_r1)"
-sleep 2
-V_RSS_STEADY=$(rss_mb "$VMAGENT_PID")
-V_CPU_US=$(calc "printf \"%.3f\", ($v_c1 - $v_c0) * 1e6 / $LINES")
-V_RATE=$(per_s "($v_r1 - $v_r0) / $FIELDS" "$V_ALL")
-V_RATE_SEND=$(per_s "($v_r1 - $v_r0) / $FIELDS" "$V_ALL - $V_FIRST")
-V_N1=$(vm_count vm1b)
-V_N2=$(vm_count vm2b)
-log "vmagent: bench_f1 samples: VM #1 $V_N1, VM #2 $V_N2"
-[ "$V_N1" = "$LINES" ] || BROKEN+=("vmagent: VM #1 holds $V_N1 samples of bench_f1, want $LINES")
-[ "$V_N2" = "$LINES" ] || BROKEN+=("vmagent: VM #2 holds $V_N2 samples of bench_f1, want $LINES")
+    log "vmagent: starting VM #2 again"
+    TRACE=()
+    catchup_poll poll-vm2b vm "$(vm_url vm2b)" $((LINES * FIELDS)) "$CATCHUP_TIMEOUT" "$VMAGENT_PID"
+    vm_start vm2b
+    J[vmagent:vm2_up]=$(calc "printf \"%.2f\", $(now) - $T0")
+    catchup_wait poll-vm2b ||
+        fail "vmagent: VM #2 did not catch up within ${CATCHUP_TIMEOUT}s ($CATCHUP)"
+    read -r V_FIRST V_ALL v_r1 _ <<<"$CATCHUP"
+    v_c1=$(cpu_s "$VMAGENT_PID")
+    J[vmagent:hwm]=$(hwm_mb "$VMAGENT_PID")
+    log "vmagent: VM #2 caught up: first rows ${V_FIRST}s, all ${V_ALL}s (rows 0 -> $v_r1)"
+    sleep 2
+    J[vmagent:rss_steady]=$(rss_mb "$VMAGENT_PID")
+    J[vmagent:cpu]=$(calc "printf \"%.3f\", ($v_c1 - $v_c0) * 1e6 / $LINES")
+    J[vmagent:first]=$V_FIRST
+    J[vmagent:all]=$V_ALL
+    J[vmagent:rate]=$(per_s "$v_r1 / $FIELDS" "$V_ALL")
+    J[vmagent:rate_send]=$(per_s "$v_r1 / $FIELDS" "$V_ALL - $V_FIRST")
+    V_N1=$(vm_count vm1b)
+    V_N2=$(vm_count vm2b)
+    J[vmagent:n]="$V_N1 / $V_N2"
+    log "vmagent: bench_f1 samples: VM #1 $V_N1, VM #2 $V_N2"
+    [ "$V_N1" = "$TOTAL" ] || BROKEN+=("vmagent: VM #1 holds $V_N1 samples of bench_f1, want $TOTAL")
+    [ "$V_N2" = "$TOTAL" ] || BROKEN+=("vmagent: VM #2 holds $V_N2 samples of bench_f1, want $TOTAL")
+fi
 
 # ============================ table ===================================================
 # A figure that could not be measured is "-"; so is anything computed from it.
 pct() { num "$1" && calc "printf \"%.0f%%\", 100 * $1 / $DIRECT_LPS" || echo -; }
 ratio() { num "$1" && num "$2" && calc "if ($2 > 0) printf \"%.2f\", $1 / $2; else printf \"-\"" || echo -; }
-row() { printf '%-40s %12s %12s %10s   %-24s %s\n' "$@"; }
+row() { printf '%-40s %11s %11s %11s %8s %8s   %-22s %-4s %s\n' "$@"; }
+# judge COND X V: met COND with X for a relay job's figure and V for vmagent's; "-" when
+# a figure it needs is missing.
+judge()
+{
+    local c=$1
+    num "$2" || { echo -; return; }
+    if [[ $c == *V* ]]; then num "${3:-}" || { echo -; return; }; fi
+    c=${c//X/$2}
+    met "${c//V/${3:-}}"
+}
+# jrow LABEL KEY [TARGET COND]: the three jobs' J[JOB:KEY], the ratios to vmagent, and
+# whether each relay job meets TARGET (judge COND).
+jrow()
+{
+    local g=${J[gzip:$2]:--} n=${J[none:$2]:--} v=${J[vmagent:$2]:--} mg= mn=
+    if [ -n "${4:-}" ]; then
+        mg=$(judge "$4" "$g" "$v")
+        mn=$(judge "$4" "$n" "$v")
+    fi
+    row "$1" "$g" "$n" "$v" "$(ratio "$g" "$v")" "$(ratio "$n" "$v")" "${3:-}" "$mg" "$mn"
+}
+
+for job in gzip none vmagent; do
+    J[$job:pct]=$(pct "${J[$job:rate]:--}")
+    J[$job:pct_send]=$(pct "${J[$job:rate_send]:--}")
+done
+if has_job vmagent; then
+    J[vmagent:total]=${J[vmagent:cpu]}
+    J[vmagent:catchup]=${J[vmagent:all]}
+    J[vmagent:last]=${J[vmagent:all]}
+    J[vmagent:sent]=1.00
+fi
 
 [ -z "${BENCH_E2E_CLUSTER_KEYS:-}" ] || printf '\ncluster keys: %s' "$BENCH_E2E_CLUSTER_KEYS"
-printf '\nend to end: %s lines, 2 clusters, cluster #2 down during the ingest; ' "$LINES"
-printf 'direct VictoriaMetrics ingest %s lines/s\n\n' "$DIRECT_LPS"
-row "" tsrelay vmagent ratio "target (tsrelay)" met
-row "ingest lines/s (loadgen)" "$R_LPS" "$V_LPS" "$(ratio "$R_LPS" "$V_LPS")" "" ""
-row "CPU-us per line (process, whole job)" "$R_CPU_US" "$V_CPU_US" "$(ratio "$R_CPU_US" "$V_CPU_US")" \
-    "<= 1/3 of vmagent" "$(met "$R_CPU_US * 3 <= $V_CPU_US")"
-row "Kafka broker CPU-us per line" "$R_KAFKA_US" "-" "" "" ""
-R_TOTAL_US=$(calc "printf \"%.3f\", $R_CPU_US + $R_KAFKA_US")
-row "CPU-us per line incl. broker" "$R_TOTAL_US" "$V_CPU_US" "$(ratio "$R_TOTAL_US" "$V_CPU_US")" "" ""
-row "RSS idle MiB (before ingest)" "$R_RSS_IDLE" "$V_RSS_IDLE" "$(ratio "$R_RSS_IDLE" "$V_RSS_IDLE")" "" ""
-row "RSS MiB, largest while backlog builds" "$R_RSS_BACKLOG" "$V_RSS_BACKLOG" \
-    "$(ratio "$R_RSS_BACKLOG" "$V_RSS_BACKLOG")" "<= 128" "$(met "$R_RSS_BACKLOG <= 128")"
-row "peak RSS MiB (VmHWM, whole job)" "$R_HWM" "$V_HWM" "$(ratio "$R_HWM" "$V_HWM")" \
-    "<= 128 (under backlog)" "$(met "$R_HWM <= 128")"
-row "steady RSS MiB (all delivered)" "$R_RSS_STEADY" "$V_RSS_STEADY" \
-    "$(ratio "$R_RSS_STEADY" "$V_RSS_STEADY")" "<= 64" "$(met "$R_RSS_STEADY <= 64")"
-row "healthy cluster complete after ingest s" "$R_VM1_SYNC" "$V_VM1_SYNC" "" "" ""
-row "cluster #2 restart -> /health 200 s" "$R_VM2_UP" "$V_VM2_UP" "" "" ""
-row "catch-up start delay s" "$R_FIRST" "$V_FIRST" "$(ratio "$R_FIRST" "$V_FIRST")" "<= 2" \
-    "$(met "$R_FIRST >= 0 && $R_FIRST <= 2")"
-row "cluster #2 holds every point s" "$R_ALL" "$V_ALL" "$(ratio "$R_ALL" "$V_ALL")" "" ""
-row "/clusters/vm2/ready 200 for good s" "$R_READY" "-" "" "" ""
-row "catch-up s (both of the above)" "$R_CATCHUP" "$V_ALL" "$(ratio "$R_CATCHUP" "$V_ALL")" "" ""
-row "last delivery to cluster #2 s" "$R_LAST" "$V_ALL" "" "" ""
-row "points sent to cluster #2 / backlog" "$(calc "printf \"%.2f\", ($r_dend - $r_d0) / $R_BACKLOG")" \
-    "1.00" "" "1.00" "$(met "$R_DUP == 0")"
-row "catch-up rate points/s (restart->every)" "$R_RATE" "$V_RATE" "$(ratio "$R_RATE" "$V_RATE")" "" ""
-row "  % of direct rate" "$(pct "$R_RATE")" "$(pct "$V_RATE")" "" "" ""
-row "rate while catching up (start->every)" "$R_RATE_SEND" "$V_RATE_SEND" \
-    "$(ratio "$R_RATE_SEND" "$V_RATE_SEND")" "" ""
-row "  % of direct rate" "$(pct "$R_RATE_SEND")" "$(pct "$V_RATE_SEND")" "" ">= 80%" \
-    "$(met "$R_RATE_SEND >= 0.8 * $DIRECT_LPS")"
+printf '\nend to end: %s lines (after a warm-up of %s), %s series, 2 clusters, cluster #2 down\n' \
+    "$LINES" "$WARMUP" "$SERIES"
+printf 'during the ingest; direct VictoriaMetrics ingest %s lines/s\n\n' "$DIRECT_LPS"
+row "" tsrelay tsrelay vmagent ratio ratio "target (tsrelay)" met met
+row "" "gzip (dflt)" "comp. none" "" "gzip/vma" "none/vma" "" gzip none
+jrow "ingest lines/s (loadgen)" lps
+jrow "CPU-us per line (process, whole job)" cpu "<= 1/3 of vmagent" "X * 3 <= V"
+jrow "Kafka broker CPU-us per line" kafka
+jrow "CPU-us per line incl. broker" total "<= vmagent" "X <= V"
+jrow "RSS idle MiB (before ingest)" rss_idle
+jrow "RSS MiB, largest while backlog builds" rss_backlog "<= 128" "X <= 128"
+jrow "peak RSS MiB (VmHWM, whole job)" hwm "<= 128" "X <= 128"
+jrow "steady RSS MiB (all delivered)" rss_steady "<= 64" "X <= 64"
+jrow "healthy cluster complete after ingest s" vm1_sync
+jrow "cluster #2 restart -> /health 200 s" vm2_up
+jrow "catch-up start delay s" first "<= 2" "X >= 0 && X <= 2"
+jrow "cluster #2 holds every point s" all
+jrow "/clusters/vm2/ready 200 for good s" ready
+jrow "catch-up s (both of the above)" catchup
+jrow "last delivery to cluster #2 s" last
+jrow "points sent to cluster #2 / backlog" sent "1.00" "X == 1"
+jrow "catch-up rate points/s (restart->every)" rate
+jrow "  % of direct rate" pct
+jrow "rate while catching up (start->every)" rate_send
+row "  % of direct rate" "${J[gzip:pct_send]}" "${J[none:pct_send]}" "${J[vmagent:pct_send]}" "" "" \
+    ">= 80%" "$(judge "X >= 0.8 * $DIRECT_LPS" "${J[gzip:rate_send]:--}")" \
+    "$(judge "X >= 0.8 * $DIRECT_LPS" "${J[none:rate_send]:--}")"
 printf '\nTimes from the restart of cluster #2. "holds every point": vm2 partition positions reach\n'
 printf 'vm1s (vmagent: VM #2 added every row). catch-up rate = the backlog (points cluster #2\n'
 printf 'missed) / catch-up s, VictoriaMetrics start included. The target is judged on the rate\n'
 printf 'while catching up: from the last poll before the first delivery to every point (the start\n'
-printf 'delay has its own target). ratio = tsrelay / vmagent.\n'
-printf 'samples of bench_f1: tsrelay vm1 %s vm2 %s; vmagent VM #1 %s VM #2 %s (want %s)\n' \
-    "$R_N1" "$R_N2" "$V_N1" "$V_N2" "$LINES"
-[ "$R_FLAPS" = 0 ] ||
-    printf 'note: /clusters/vm2/ready answered 200 and then 503 again %s time(s) after the restart\n' "$R_FLAPS"
-[ "$R_DUP" -le 0 ] ||
-    printf 'note: tsrelay sent %s points to vm2 more than once (a backlog of %s)\n' "$R_DUP" "$R_BACKLOG"
+printf 'delay has its own target). ratio = tsrelay job / vmagent. Every cluster must hold %s\n' "$TOTAL"
+printf 'samples of bench_f1 (the warm-up and the measured lines): gzip vm1 / vm2 %s, none %s,\n' \
+    "${J[gzip:n]:--}" "${J[none:n]:--}"
+printf 'vmagent VM #1 / VM #2 %s\n' "${J[vmagent:n]:--}"
+for job in gzip none; do
+    has_job "$job" || continue
+    [ "${J[$job:flaps]}" = 0 ] ||
+        printf 'note: %s: /clusters/vm2/ready answered 200 and then 503 again %s time(s) after the restart\n' \
+            "$job" "${J[$job:flaps]}"
+    [ "${J[$job:dup]}" -le 0 ] ||
+        printf 'note: %s: tsrelay sent %s points to vm2 more than once (a backlog of %s)\n' \
+            "$job" "${J[$job:dup]}" "${J[$job:backlog]}"
+done
 
 if [ ${#BROKEN[@]} -gt 0 ]; then
     printf '%s\n' "${BROKEN[@]}" >&2

@@ -4,12 +4,19 @@
  * sends them over keep-alive connections, one thread per connection, and counts the
  * answers. The client does as little work per line as possible, so the figures
  * measure the server. Prints one line: requests, lines, seconds, lines/s, statuses.
+ * -k turns keep-alive off, as a client without a connection pool does: every request
+ * gets a new TCP connection, says `Connection: close`, and the connection is closed
+ * once the answer is read.
  *
  * By default 16 bodies are built and sent round-robin, so a long run repeats the same
  * points (fine for an ingest rate). -d builds one body per request instead: line n of
- * the run (0 <= n < LINES) is a distinct point with timestamp T0 + n * STEP_NS, which a
- * TSDB can count afterwards (bench/e2e.sh). -s sets STEP_NS (default 1000; 1000000 gives
- * 1 ms, VictoriaMetrics's resolution). Series: host=h(n % 1000), region=r(n % 8). */
+ * the run (FIRST <= n < FIRST + LINES) is a distinct point with timestamp
+ * T0 + n * STEP_NS, which a TSDB can count afterwards (bench/e2e.sh). -s sets STEP_NS
+ * (default 1000; 1000000 gives 1 ms, VictoriaMetrics's resolution). -o FIRST numbers
+ * the lines from FIRST instead of 0 (a warm-up of lines 0..FIRST-1 then leaves the
+ * measured lines distinct from it). Series: host=h(n % SERIES), region=r((n % SERIES)
+ * % 8), SERIES from -S (1000), so there are exactly SERIES series and a series' points
+ * are SERIES * STEP_NS apart. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -34,9 +41,12 @@ struct opts {
     int conns;
     long long step_ns;
     int distinct;
+    long series;
+    long first;
+    int close_each; /* -k: one connection per request */
 };
 
-static struct opts o = {0, "/write?db=bench", 1000000, 5000, 2, 1000, 0};
+static struct opts o = {0, "/write?db=bench", 1000000, 5000, 2, 1000, 0, 1000, 0, 0};
 static long nbodies;
 static char **bodies;
 static size_t *body_len;
@@ -66,11 +76,12 @@ static void build_bodies(long total_reqs)
         char *s = malloc(cap);
         if (!s) abort();
         for (long i = 0; i < nl; i++) {
-            long n = b * o.batch + i;
+            long n = o.first + b * o.batch + i, series = n % o.series;
+            /* The region follows the host, so there are exactly SERIES series. */
             len += (size_t)snprintf(s + len, cap - len,
                                     "bench,host=h%ld,region=r%ld f1=%ld,f2=%ld.25,f3=%ld "
                                     "%lld\n",
-                                    n % 1000, n % 8, n, n % 977, n % 13,
+                                    series, series % 8, n, n % 977, n % 13,
                                     1700000000000000000LL + n * o.step_ns);
         }
         bodies[b] = s;
@@ -132,7 +143,8 @@ static int read_response(int fd)
 
 static void *worker(void *arg)
 {
-    int fd = connect_to();
+    (void)arg;
+    int fd = o.close_each ? -1 : connect_to();
     long total_reqs = (o.lines + o.batch - 1) / o.batch;
     char head[512];
     for (;;) {
@@ -146,8 +158,8 @@ static void *worker(void *arg)
         }
         int hl = snprintf(head, sizeof(head),
                           "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n"
-                          "Content-Type: text/plain\r\n\r\n",
-                          o.path, body_len[b]);
+                          "Content-Type: text/plain\r\n%s\r\n",
+                          o.path, body_len[b], o.close_each ? "Connection: close\r\n" : "");
         int st = -1;
         if (send_all(fd, head, (size_t)hl) == 0 && send_all(fd, bodies[b], body_len[b]) == 0)
             st = read_response(fd);
@@ -161,6 +173,12 @@ static void *worker(void *arg)
             close(fd);
             fd = -1;
         }
+        /* Without keep-alive the answer ends the connection: the next request opens a
+         * new one, its handshake and the server's accept counted in the rate. */
+        if (o.close_each && fd >= 0) {
+            close(fd);
+            fd = -1;
+        }
     }
     if (fd >= 0) close(fd);
     return NULL;
@@ -169,7 +187,7 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
     int c;
-    while ((c = getopt(argc, argv, "p:u:n:b:c:s:dh")) != -1) {
+    while ((c = getopt(argc, argv, "p:u:n:b:c:s:dS:o:kh")) != -1) {
         switch (c) {
         case 'p': o.port = atoi(optarg); break;
         case 'u': o.path = optarg; break;
@@ -178,17 +196,26 @@ int main(int argc, char **argv)
         case 'c': o.conns = atoi(optarg); break;
         case 's': o.step_ns = atoll(optarg); break;
         case 'd': o.distinct = 1; break;
+        case 'S': o.series = atol(optarg); break;
+        case 'o': o.first = atol(optarg); break;
+        case 'k': o.close_each = 1; break;
         case 'h':
             printf("usage: loadgen -p PORT [-u PATH] [-n LINES] [-b LINES_PER_REQUEST] "
-                   "[-c CONNECTIONS] [-s STEP_NS] [-d]\n"
+                   "[-c CONNECTIONS] [-s STEP_NS] [-d] [-S SERIES] [-o FIRST] [-k]\n"
                    "  -s STEP_NS  timestamp step between lines (default 1000)\n"
-                   "  -d          every line distinct: one pre-built body per request\n");
+                   "  -d          every line distinct: one pre-built body per request\n"
+                   "  -S SERIES   distinct series, host tag h0..h(SERIES-1) (default 1000)\n"
+                   "  -o FIRST    number of the first line (default 0): its timestamp, f1\n"
+                   "              and series\n"
+                   "  -k          keep-alive off: a new connection per request, sent with\n"
+                   "              Connection: close and closed after the answer\n");
             return 0;
         default: return 2;
         }
     }
-    if (o.port <= 0 || o.batch <= 0 || o.conns <= 0 || o.lines <= 0 || o.step_ns <= 0) {
-        fprintf(stderr, "loadgen: -p PORT is required (see -h)\n");
+    if (o.port <= 0 || o.batch <= 0 || o.conns <= 0 || o.lines <= 0 || o.step_ns <= 0 ||
+        o.series <= 0 || o.first < 0) {
+        fprintf(stderr, "loadgen: -p PORT is required, and counts must be positive (see -h)\n");
         return 2;
     }
     build_bodies((o.lines + o.batch - 1) / o.batch);

@@ -2,34 +2,74 @@
 # bench/run.sh — the ingest benchmark (`make bench`).
 #
 # Same machine, same run, same lines: 3-field line protocol in 5,000-line requests over
-# 2 keep-alive connections, first into tsrelay (HTTP -> parse -> normalise -> Kafka,
-# acks=all), then into vmagent's /write (-> its local queue -> VictoriaMetrics).
-# Prints lines/s, CPU-µs per line of the receiving process (from /proc utime+stime),
-# the Kafka broker's CPU separately, peak RSS, and the ratios.
-# BENCH_LINES (default 3,000,000) sets the measured volume.
+# 2 connections into tsrelay (HTTP -> parse -> normalise -> Kafka, acks=all) and into
+# vmagent's /write (-> its local queue -> VictoriaMetrics), both running side by side
+# for the whole run and measured one after the other, row by row:
+#
+#   series        1,000 and 10,000 distinct series (loadgen -S)
+#   connections   keep-alive (2 connections for the whole run) and one new connection
+#                 per request (loadgen -k: `Connection: close`, as a client without a
+#                 connection pool sends)
+#
+# Each measurement: a 200,000-line warm-up with the same arguments, both processes left
+# to go quiet (vmagent may still be sending to VictoriaMetrics), VmHWM reset
+# (/proc/PID/clear_refs), then LINES lines. CPU (utime+stime from /proc) of the
+# receiving process, and of the Kafka broker for tsrelay, runs from just before
+# loadgen until the process is quiet again (the first 0.5 s with at most one 10 ms tick
+# of CPU), so vmagent's sending after the last answer counts. Prints lines/s, CPU-µs per
+# line (target for tsrelay: <= 0.5, i.e. 2,000,000 lines/s per relay core), peak RSS
+# (VmHWM since the reset) and RSS after, the broker's CPU per line, and tsrelay/vmagent.
+#
+# BENCH_LINES (default 3,000,000) sets the measured volume per row, BENCH_SERIES
+# ("1000 10000") the series counts, BENCH_BATCH (5000) the lines per request.
 . "$(dirname "$0")/../tests/lib/harness.sh"
 . "$REPO_ROOT/bench/lib.sh"
 . "$REPO_ROOT/tests/lib/relay.sh"
 
 LINES=${BENCH_LINES:-3000000}
+SERIES_LIST=${BENCH_SERIES:-1000 10000}
+BATCH=${BENCH_BATCH:-5000}
+WARMUP=200000
+TARGET_US=0.5 # relay CPU-µs per line, HTTP -> Kafka (issue 13)
 LOADGEN=$REPO_ROOT/build/release/bench/loadgen
+[ -x "$LOADGEN" ] || fail "$LOADGEN missing: run make"
 
-# measure NAME PID PORT PATH [BROKER_PID]: prints "lines_per_s cpu_us_per_line ..." 
+# quiet_cpu PID: wait until PID used at most one tick of CPU in 0.5 s (30 s at most);
+# prints its CPU seconds at the start of that quiet half-second.
+quiet_cpu()
+{
+    local a b i
+    b=$(cpu_s "$1")
+    for ((i = 0; i < 60; i++)); do
+        a=$b
+        sleep 0.5
+        b=$(cpu_s "$1")
+        calc "exit !($b - $a <= 0.011)" && break
+    done
+    [ "$i" -lt 60 ] || log "pid $1 not quiet after 30 s: measuring anyway"
+    echo "$a"
+}
+
+# measure NAME PID PORT KFLAG [BROKER_PID]: one row (SERIES from the loop, KFLAG "-k"
+# or ""); prints "lines_per_s cpu_us_per_line peak_rss_mb rss_mb broker_us_per_line".
 measure()
 {
-    local name=$1 pid=$2 port=$3 path=$4 bpid=${5:-} c0 c1 b0 b1 out
-    "$LOADGEN" -p "$port" -u "$path" -n 200000 -b 5000 -c 2 >/dev/null # warm-up
+    local name=$1 pid=$2 port=$3 kflag=$4 bpid=${5:-} c0 c1 b0 b1 out lps us bus=-
+    local args=(-p "$port" -u "/write?db=bench" -b "$BATCH" -c 2 -S "$SERIES" $kflag)
+    out=$("$LOADGEN" "${args[@]}" -n "$WARMUP") || fail "$name: warm-up: $out"
+    quiet_cpu "$RELAY_PID" >/dev/null
+    quiet_cpu "$VMAGENT_PID" >/dev/null
+    echo 5 >"/proc/$pid/clear_refs" # VmHWM := VmRSS, so the peak is this row's
     c0=$(cpu_s "$pid")
-    [ -n "$bpid" ] && b0=$(cpu_s "$bpid")
-    out=$("$LOADGEN" -p "$port" -u "$path" -n "$LINES" -b 5000 -c 2) || fail "$name: $out"
-    c1=$(cpu_s "$pid")
-    [ -n "$bpid" ] && b1=$(cpu_s "$bpid")
-    local lps=${out#*lines_per_s=}
+    [ -z "$bpid" ] || b0=$(cpu_s "$bpid")
+    out=$("$LOADGEN" "${args[@]}" -n "$LINES") || fail "$name: $out"
+    log "$name, $SERIES series${kflag:+, a connection per request}: $out"
+    c1=$(quiet_cpu "$pid")
+    [ -z "$bpid" ] || b1=$(cpu_s "$bpid")
+    lps=${out#*lines_per_s=}
     lps=${lps%% *}
-    local us
-    us=$(awk -v a="$c0" -v b="$c1" -v n="$LINES" 'BEGIN { printf "%.3f", (b - a) * 1e6 / n }')
-    local bus=-
-    [ -n "$bpid" ] && bus=$(awk -v a="$b0" -v b="$b1" -v n="$LINES" 'BEGIN { printf "%.3f", (b - a) * 1e6 / n }')
+    us=$(calc "printf \"%.3f\", ($c1 - $c0) * 1e6 / $LINES")
+    [ -z "$bpid" ] || bus=$(calc "printf \"%.3f\", ($b1 - $b0) * 1e6 / $LINES")
     echo "$lps $us $(hwm_mb "$pid") $(rss_mb "$pid") $bus"
 }
 
@@ -37,26 +77,48 @@ start_kafka
 start_victoriametrics
 relay_config
 start_relay
-
-"$REPO_ROOT/build/release/bench/parsebench" 30
-
-log "tsrelay: $LINES lines"
-read -r r_lps r_us r_hwm r_rss r_kafka_us <<<"$(measure tsrelay "$RELAY_PID" "$RELAY_HTTP_PORT" "/write?db=bench" "$KAFKA_PID")"
-
 VMAGENT_PORT=$(free_port)
 spawn vmagent vmagent -httpListenAddr="127.0.0.1:$VMAGENT_PORT" \
     -remoteWrite.url="$VM_URL/api/v1/write" -remoteWrite.tmpDataPath="$TSR_TMP/vmagent" \
     -loggerLevel=WARN
 VMAGENT_PID=$SPAWN_PID
 wait_http "http://127.0.0.1:$VMAGENT_PORT/health" 30
-log "vmagent: $LINES lines"
-read -r v_lps v_us v_hwm v_rss _ <<<"$(measure vmagent "$VMAGENT_PID" "$VMAGENT_PORT" "/write?db=bench")"
 
-printf '\n%-10s %14s %16s %14s %12s %18s\n' "" "lines/s" "CPU-us/line" "peak RSS MiB" "RSS MiB" "broker CPU-us/line"
-printf '%-10s %14s %16s %14s %12s %18s\n' tsrelay "$r_lps" "$r_us" "$r_hwm" "$r_rss" "$r_kafka_us"
-printf '%-10s %14s %16s %14s %12s %18s\n' vmagent "$v_lps" "$v_us" "$v_hwm" "$v_rss" "-"
-awk -v rl="$r_lps" -v vl="$v_lps" -v ru="$r_us" -v vu="$v_us" -v rh="$r_hwm" -v vh="$v_hwm" 'BEGIN {
-    printf "ratios (tsrelay / vmagent): throughput %.2f, CPU per line %.2f, peak RSS %.2f\n", rl / vl, ru / vu, rh / vh
-    printf "tsrelay: %.0f lines/s per relay core (1e6 / CPU-us per line)\n", 1e6 / ru
-}'
+PARSE=$("$REPO_ROOT/build/release/bench/parsebench" 30)
+echo "$PARSE"
+
+commas() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
+per_core() { calc "if ($1 > 0) printf \"%.0f\", 1e6 / $1; else printf \"-\""; }
+ratio() { num "$1" && num "$2" && calc "if ($2 > 0) printf \"%.2f\", $1 / $2; else printf \"-\"" || echo -; }
+row() { printf '%-26s %10s %12s %14s %10s %9s %14s   %-9s %s\n' "$@"; }
+TABLE=()
+for SERIES in $SERIES_LIST; do
+    for kflag in "" -k; do
+        what="keep-alive"
+        [ -z "$kflag" ] || what="conn per request"
+        m=$(measure tsrelay "$RELAY_PID" "$RELAY_HTTP_PORT" "$kflag" "$KAFKA_PID") ||
+            fail "tsrelay, $SERIES series, $what: no figures"
+        read -r r_lps r_us r_hwm r_rss r_kus <<<"$m"
+        m=$(measure vmagent "$VMAGENT_PID" "$VMAGENT_PORT" "$kflag") ||
+            fail "vmagent, $SERIES series, $what: no figures"
+        read -r v_lps v_us v_hwm v_rss _ <<<"$m"
+        TABLE+=("$(commas "$SERIES") series, $what")
+        TABLE+=("$(row "  tsrelay" "$r_lps" "$r_us" "$(per_core "$r_us")" \
+            "$r_hwm" "$r_rss" "$r_kus" "<= $TARGET_US" "$(met "$r_us <= $TARGET_US")")")
+        TABLE+=("$(row "  vmagent" "$v_lps" "$v_us" "$(per_core "$v_us")" \
+            "$v_hwm" "$v_rss" - "" "")")
+        TABLE+=("$(row "  tsrelay / vmagent" "$(ratio "$r_lps" "$v_lps")" "$(ratio "$r_us" "$v_us")" \
+            "" "$(ratio "$r_hwm" "$v_hwm")" "$(ratio "$r_rss" "$v_rss")" "" "" "")")
+    done
+done
+
+printf '\ningest: %s lines a row, %s-line requests over 2 connections (keep-alive) or a new\n' \
+    "$LINES" "$BATCH"
+printf 'connection per request; tsrelay and vmagent running side by side\n\n'
+row "" "lines/s" "CPU-us/line" "lines/s/core" "peak RSS" "RSS MiB" "broker CPU-us" "target" "met"
+printf '%s\n' "${TABLE[@]}"
+printf '\nCPU-us/line: the process'"'"'s utime+stime from just before loadgen until it is quiet again,\n'
+printf '/ lines (tsrelay: HTTP -> Kafka, acks=all; vmagent: HTTP -> VictoriaMetrics).\n'
+printf 'lines/s/core = 1e6 / CPU-us/line. peak RSS: VmHWM MiB during the row (reset before it).\n'
+printf 'broker CPU-us: the Kafka broker over the same span. target: tsrelay CPU-us/line.\n'
 stop_relay
