@@ -86,13 +86,6 @@ send()
     log "loadgen: $out"
 }
 
-vm_count()
-{
-    curl -sf -m 30 -o /dev/null "$(vm_url "$1")/internal/force_flush"
-    curl -sf -m 120 "$(vm_url "$1")/api/v1/export" -d 'match[]=bench_f1' -d start=0 |
-        python3 -c 'import json, sys; print(sum(len(json.loads(l)["values"]) for l in sys.stdin if l.strip()))'
-}
-
 declare -A F=()
 start_kafka
 extra=$(cluster_keys "${BENCH_CLUSTERS_KEYS:-}")

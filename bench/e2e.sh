@@ -228,15 +228,7 @@ if mode == "vm":
     sys.exit(0 if done is not None else 2)
 PY
 
-# --- VictoriaMetrics instances (the harness's flags, plus dedup at 1 ms) ---------------
-# vm_count NAME: samples of bench_f1 the instance holds (deduplicated, as queried).
-vm_count()
-{
-    curl -sf -m 30 -o /dev/null "$(vm_url "$1")/internal/force_flush"
-    curl -sf -m 120 "$(vm_url "$1")/api/v1/export" -d 'match[]=bench_f1' -d start=0 |
-        python3 -c 'import json, sys; print(sum(len(json.loads(l)["values"]) for l in sys.stdin if l.strip()))'
-}
-
+# --- VictoriaMetrics instances (bench/lib.sh: the harness's flags, dedup at 1 ms) ------
 # vm_rows NAME: the instance's vm_rows_added_to_storage_total (since its start), or 0.
 vm_rows()
 {

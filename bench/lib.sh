@@ -7,6 +7,8 @@
 #   vm_start NAME [DIR] / vm_stop NAME / vm_url NAME
 #                                         VictoriaMetrics instances by name, with the
 #                                         harness's flags and dedup at 1 ms
+#   vm_count NAME                         samples of bench_f1 instance NAME holds
+#                                         (deduplicated, as queried)
 #   PYTHONPATH gets bench/, for bench/procstat.py (rss of a PID, for the pollers)
 
 # The Python pollers the benchmarks write out import bench/procstat.py.
@@ -49,4 +51,11 @@ vm_stop()
 {
     stop_pid "${VMPID[$1]}" 30
     VMPID[$1]=
+}
+
+vm_count()
+{
+    curl -sf -m 30 -o /dev/null "$(vm_url "$1")/internal/force_flush"
+    curl -sf -m 120 "$(vm_url "$1")/api/v1/export" -d 'match[]=bench_f1' -d start=0 |
+        python3 -c 'import json, sys; print(sum(len(json.loads(l)["values"]) for l in sys.stdin if l.strip()))'
 }
