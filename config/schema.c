@@ -45,7 +45,8 @@ static int check_cluster_name(const char *s, char *why, size_t whylen)
     if (check_name(s, why, whylen)) return -1;
     if (strcmp(s, "fleet") == 0 || strncmp(s, "fleet-", 6) == 0)
         return why_is(why, whylen,
-                      "must not be 'fleet' or start with 'fleet-' (the relay's own consumer groups)");
+                      "must not be 'fleet' or start with 'fleet-' "
+                      "(the relay's own consumer groups)");
     return 0;
 }
 

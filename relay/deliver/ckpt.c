@@ -17,6 +17,8 @@
  *             value v1: u8 version=1, i64 from_ms, i64 to_ms, u16 nparts, u8 kind_len,
  *                   u8 reason_len, kind bytes, reason bytes, i64 from_offset[nparts],
  *                   i64 to_offset[nparts]
+ *   "meta"    key   "topic"
+ *             value the Kafka topic the "ckpt" offsets are of (absent in older stores)
  *
  * Value integers are little-endian, written byte by byte so the file is the same on any
  * host. Keys are big-endian so that LMDB's byte order is numeric order: one cluster's
@@ -43,6 +45,7 @@ struct tsr_ckpt {
     MDB_dbi ckpt_dbi;
     MDB_dbi ledger_dbi;
     MDB_dbi jobs_dbi;
+    MDB_dbi meta_dbi;
     char *path; /* state_dir/state.mdb, for messages */
 };
 
@@ -248,6 +251,8 @@ int tsr_ckpt_open(const char *state_dir, struct tsr_ckpt **ckp, char *err, size_
     if (rc) goto leave;
     rc = mdb_dbi_open(txn, "jobs", MDB_CREATE, &ck->jobs_dbi);
     if (rc) goto leave;
+    rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &ck->meta_dbi);
+    if (rc) goto leave;
     rc = mdb_txn_commit(txn);
     txn = NULL; /* freed by commit, even when it fails */
     if (rc) goto leave;
@@ -273,6 +278,43 @@ void tsr_ckpt_close(struct tsr_ckpt **ckp)
 }
 
 /* --- checkpoints --------------------------------------------------------------------- */
+
+int tsr_ckpt_bind_topic(struct tsr_ckpt *ck, const char *topic, char *old, size_t oldlen,
+                        char *err, size_t errlen)
+{
+    MDB_txn *txn = NULL;
+    MDB_val key = {5, (void *)"topic"}, val;
+    int rc, dropped = 0;
+
+    old[0] = '\0';
+    rc = mdb_txn_begin(ck->env, NULL, 0, &txn);
+    if (rc) goto leave;
+    rc = mdb_get(txn, ck->meta_dbi, &key, &val);
+    if (rc == 0 && (val.mv_size != strlen(topic) || memcmp(val.mv_data, topic, val.mv_size) != 0)) {
+        snprintf(old, oldlen, "%.*s", (int)val.mv_size, (const char *)val.mv_data);
+        rc = mdb_drop(txn, ck->ckpt_dbi, 0);
+        if (rc) goto leave;
+        dropped = 1;
+    } else if (rc == 0) {
+        mdb_txn_abort(txn);
+        return 0;
+    } else if (rc != MDB_NOTFOUND) {
+        goto leave;
+    }
+    val.mv_size = strlen(topic);
+    val.mv_data = (void *)topic;
+    rc = mdb_put(txn, ck->meta_dbi, &key, &val, 0);
+    if (rc) goto leave;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+leave:
+    if (txn) mdb_txn_abort(txn);
+    if (rc) {
+        snprintf(err, errlen, "cannot record the topic of the checkpoints: %s", mdb_strerror(rc));
+        return -1;
+    }
+    return dropped;
+}
 
 int tsr_ckpt_get(struct tsr_ckpt *ck, const char *cluster, int32_t partition,
                  struct tsr_ckpt_pos *pos, char *err, size_t errlen)

@@ -33,6 +33,13 @@ struct tsr_ckpt_pos {
 int tsr_ckpt_open(const char *state_dir, struct tsr_ckpt **ckp, char *err, size_t errlen);
 void tsr_ckpt_close(struct tsr_ckpt **ckp);
 
+/* Binds the stored positions to the Kafka topic they are offsets of. A store that holds
+ * another topic's positions (kafka.topic changed) drops them all, since they mean
+ * nothing in this topic, and names that topic in old: returns 1. A store without a topic
+ * (older, or new) takes this one. Returns 0, 1, or -1 with err set. */
+int tsr_ckpt_bind_topic(struct tsr_ckpt *ck, const char *topic, char *old, size_t oldlen,
+                        char *err, size_t errlen);
+
 /* Reads a cluster's position for one partition: 0 found, 1 none stored, -1 error. */
 int tsr_ckpt_get(struct tsr_ckpt *ck, const char *cluster, int32_t partition,
                  struct tsr_ckpt_pos *pos, char *err, size_t errlen);

@@ -175,6 +175,14 @@ int tsr_delivery_start(const struct tsr_config *cf, struct tsr_kafka *k,
         goto fail;
     }
     if (tsr_ckpt_open(cf->state_dir, &d->ck, err, errlen)) goto fail;
+    char old_topic[256];
+    int bound = tsr_ckpt_bind_topic(d->ck, cf->kafka_topic, old_topic, sizeof(old_topic), err,
+                                    errlen);
+    if (bound < 0) goto fail;
+    if (bound > 0)
+        tsr_warn("checkpoints of topic '%s' dropped: kafka.topic is now '%s' (a cluster "
+                 "without a committed position there starts from start_from)",
+                 old_topic, cf->kafka_topic);
     d->fwd = calloc(cf->nclusters ? cf->nclusters : 1, sizeof(*d->fwd));
     d->snap = calloc(cf->nclusters ? cf->nclusters : 1, sizeof(*d->snap));
     if (!d->fwd || !d->snap) abort();

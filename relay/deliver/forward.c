@@ -1008,12 +1008,39 @@ static int start_position(struct tsr_forwarder *f, const rd_kafka_topic_partitio
     return 0;
 }
 
+/* Gives the partitions back and joins the group again. */
+static void rejoin(struct tsr_forwarder *f)
+{
+    rd_kafka_assign(f->rk, NULL);
+    rd_kafka_unsubscribe(f->rk);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, f->env.cf->kafka_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(f->rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+}
+
 /* The group gave this relay parts: read each from its position. */
 static void take_partitions(struct tsr_forwarder *f, rd_kafka_topic_partition_list_t *parts)
 {
     const char *topic = f->env.cf->kafka_topic;
     char err[256];
     f->st.rebalances++;
+    for (int i = 0; i < parts->cnt; i++) {
+        if (strcmp(parts->elems[i].topic, topic) == 0) continue;
+        /* A static member back under its instance gets its previous assignment when the
+         * group does not rebalance: after kafka.topic changed, partitions of the old
+         * topic. Taking them would commit the old topic's positions to the new one and
+         * skip its first records; rejoining gets the same assignment again. Only a
+         * rebalance helps: the group empty for its session timeout, or a member more. */
+        tsr_error("cluster '%s': the group assigned partitions of topic '%s' (the previous "
+                  "kafka.topic?), not '%s'; delivering nothing until the group rebalances: "
+                  "stop every relay of the group for kafka.session_timeout_ms, or start "
+                  "one with another instance", f->cc->name, parts->elems[i].topic, topic);
+        fwd_note_error(f, "assigned partitions of topic '%s', not '%s'", parts->elems[i].topic,
+                       topic);
+        rd_kafka_assign(f->rk, NULL);
+        return;
+    }
     rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
     rd_kafka_resp_err_t e = rd_kafka_committed(f->rk, c, COMMITTED_TIMEOUT_MS);
     if (e) {
@@ -1023,12 +1050,7 @@ static void take_partitions(struct tsr_forwarder *f, rd_kafka_topic_partition_li
                   "assigned: %s; rejoining the group", f->cc->name, rd_kafka_err2str(e));
         fwd_note_error(f, "cannot read committed positions: %s", rd_kafka_err2str(e));
         rd_kafka_topic_partition_list_destroy(c);
-        rd_kafka_assign(f->rk, NULL);
-        rd_kafka_unsubscribe(f->rk);
-        rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
-        rd_kafka_subscribe(f->rk, sub);
-        rd_kafka_topic_partition_list_destroy(sub);
+        rejoin(f);
         return;
     }
     int n = 0;

@@ -146,6 +146,32 @@ static void test_get_missing(void **state)
     tsr_ckpt_close(&ck);
 }
 
+/* Positions belong to one topic: a store bound to another drops them; a legacy store
+ * (no topic recorded) keeps them for the first topic it is bound to. */
+static void test_bind_topic(void **state)
+{
+    struct fixture *f = *state;
+    char old[64], *e = f->err;
+    size_t el = sizeof(f->err);
+    struct tsr_ckpt *ck = open_store(f);
+    put1(f, ck, "vm", 0, 10, 20);
+    assert_int_equal(tsr_ckpt_bind_topic(ck, "metrics", old, sizeof(old), e, el), 0);
+    expect_pos(f, ck, "vm", 0, 10, 20);
+    tsr_ckpt_close(&ck);
+    ck = open_store(f);
+    assert_int_equal(tsr_ckpt_bind_topic(ck, "metrics", old, sizeof(old), e, el), 0);
+    expect_pos(f, ck, "vm", 0, 10, 20);
+    assert_int_equal(tsr_ckpt_bind_topic(ck, "metrics2", old, sizeof(old), e, el), 1);
+    assert_string_equal(old, "metrics");
+    expect_missing(f, ck, "vm", 0);
+    put1(f, ck, "vm", 0, 3, 4);
+    tsr_ckpt_close(&ck);
+    ck = open_store(f);
+    assert_int_equal(tsr_ckpt_bind_topic(ck, "metrics2", old, sizeof(old), e, el), 0);
+    expect_pos(f, ck, "vm", 0, 3, 4);
+    tsr_ckpt_close(&ck);
+}
+
 static void test_bad_cluster_name(void **state)
 {
     struct fixture *f = *state;
@@ -638,6 +664,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_get_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bind_topic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_cluster_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_survives_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_after_commit, setup, teardown),
