@@ -11,7 +11,9 @@
 #   direct   loadgen straight into a fresh VictoriaMetrics's /write: the TSDB's own
 #            ingest rate, the yardstick for catch-up rates.
 #   tsrelay  relay -> Kafka -> clusters vm1, vm2 (type victoriametrics), twice, each
-#            with a fresh Kafka, relay and VictoriaMetrics data:
+#            with a topic of its own and fresh relay state and VictoriaMetrics data, on
+#            one Kafka broker warmed up first (BENCH_E2E_BROKER_WARMUP lines, 2,000,000,
+#            through a relay without clusters into a topic of their own):
 #            - gzip: the clusters at their defaults (compression gzip): what users run,
 #              the headline;
 #            - none: the same with compression: none.
@@ -56,6 +58,7 @@
 LINES=${BENCH_E2E_LINES:-1000000}
 SERIES=${BENCH_E2E_SERIES:-10000}
 WARMUP=${BENCH_E2E_WARMUP:-100000}
+BROKER_WARMUP=${BENCH_E2E_BROKER_WARMUP:-2000000}
 TOTAL=$((WARMUP + LINES)) # points each cluster holds at the end
 CATCHUP_TIMEOUT=${BENCH_E2E_CATCHUP_TIMEOUT:-300}
 JOBS=${BENCH_E2E_JOBS:-gzip none vmagent}
@@ -330,16 +333,16 @@ vm_stop vmdirect
 rm -rf "$TSR_TMP/vmdirect"
 
 # ============================ tsrelay =================================================
-# relay_job JOB 'YAML LINES': fresh Kafka, relay state and VictoriaMetrics instances
-# JOB-vm1, JOB-vm2 as clusters vm1, vm2 (each with the YAML lines, then
-# BENCH_E2E_CLUSTER_KEYS); the outage; figures into J[JOB:...].
+# relay_job JOB 'YAML LINES': a topic of its own (e2e-JOB), fresh relay state and
+# VictoriaMetrics instances JOB-vm1, JOB-vm2 as clusters vm1, vm2 (each with the YAML
+# lines, then BENCH_E2E_CLUSTER_KEYS); the outage; figures into J[JOB:...].
 relay_job()
 {
     local job=$1 keys=$2$(cluster_keys "${BENCH_E2E_CLUSTER_KEYS:-}") i v1 v2
     local vm1=$job-vm1 vm2=$job-vm2 r_c0 r_c1 k_c0 k_c1 vm1_ready vm1_all rss_wait
     local r_d0 r_dall r_dend n1 n2
-    rm -rf "$TSR_TMP/kafka" "$TSR_TMP/state"
-    start_kafka
+    rm -rf "$TSR_TMP/state"
+    RELAY_TOPIC=e2e-$job
     vm_start "$vm1"
     vm_start "$vm2"
     relay_config "clusters:
@@ -349,6 +352,9 @@ relay_job()
   - name: vm2
     type: victoriametrics
     urls: [$(vm_url "$vm2")]$keys"
+    # Consumer groups of its own too: the previous job's relay is still the groups' static
+    # member for its topic until its session times out (docs/fleet.md).
+    sed -i "s/^datacenter: .*/datacenter: e2e-$job/" "$TSR_TMP/relay.yaml"
     cp "$TSR_TMP/relay.yaml" "$TSR_TMP/relay-$job.yaml"
     start_relay
     wait_cluster_ready vm1 30 || fail "$job: vm1 not in sync at start: $(cluster_field vm1 reason)"
@@ -437,15 +443,35 @@ relay_job()
     stop_relay
     [ "$RELAY_EXIT" = 0 ] || BROKEN+=("tsrelay $job exited $RELAY_EXIT on SIGTERM")
     mv "$RELAY_LOG" "$TSR_TMP/relay-$job.log"
-    stop_kafka
     vm_stop "$vm1"
     vm_stop "$vm2"
     rm -rf "$TSR_TMP/$vm1" "$TSR_TMP/$vm2"
 }
 
+# One broker for both relay jobs, warmed up first: a broker fresh from its start spends
+# several times as much CPU per line while its JIT compiles (bench/run.sh's first row),
+# which a deployment's long-running broker does not.
+broker_warmup()
+{
+    local out
+    RELAY_TOPIC=e2e-warmup
+    rm -rf "$TSR_TMP/state"
+    relay_config
+    start_relay
+    out=$("$LOADGEN" -p "$RELAY_HTTP_PORT" -u "/write?db=bench" -n "$BROKER_WARMUP" -b 5000 -c 2 \
+        -S "$SERIES" 2>&1) || fail "broker warm-up: $out"
+    log "broker warm-up: $out"
+    stop_relay
+    mv "$RELAY_LOG" "$TSR_TMP/relay-warmup.log"
+}
+if has_job gzip || has_job none; then
+    start_kafka
+    [ "$BROKER_WARMUP" -le 0 ] || broker_warmup
+fi
 # The headline job: the clusters at the relay's defaults (compression gzip).
 has_job gzip && relay_job gzip ""
 has_job none && relay_job none $'\n    compression: none'
+if has_job gzip || has_job none; then stop_kafka; fi
 
 # ============================ vmagent =================================================
 if has_job vmagent; then
