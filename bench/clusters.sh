@@ -108,7 +108,7 @@ for n in $COUNTS; do
     wait_delivered "$WARMUP"
     F[$n:rss_idle]=$(rss_mb "$RELAY_PID")
 
-    echo 5 >"/proc/$RELAY_PID/clear_refs"
+    hwm_reset "$RELAY_PID"
     c0=$(cpu_s "$RELAY_PID")
     k0=$(cpu_s "$KAFKA_PID")
     send "$WARMUP" "$LINES"
@@ -127,12 +127,12 @@ for n in $COUNTS; do
             sleep 0.1
         done
     done
-    echo 5 >"/proc/$RELAY_PID/clear_refs"
+    hwm_reset "$RELAY_PID"
     c0=$(cpu_s "$RELAY_PID")
     k0=$(cpu_s "$KAFKA_PID")
     send $((WARMUP + LINES)) "$LINES"
     F[$n:backlog_hwm]=$(hwm_mb "$RELAY_PID")
-    echo 5 >"/proc/$RELAY_PID/clear_refs"
+    hwm_reset "$RELAY_PID"
     for ((i = 1; i <= n; i++)); do vm_start "n$n-vm$i"; done
     wait_delivered $((WARMUP + 2 * LINES))
     c1=$(cpu_s "$RELAY_PID")

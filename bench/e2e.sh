@@ -382,7 +382,7 @@ relay_job()
     done
     log "tsrelay $job: vm2 is $(cluster_field vm2 state)"
 
-    echo 5 >"/proc/$RELAY_PID/clear_refs" # VmHWM from here on: the measured job's peak
+    hwm_reset "$RELAY_PID" # VmHWM from here on: the measured job's peak
     r_c0=$(cpu_s "$RELAY_PID")
     k_c0=$(cpu_s "$KAFKA_PID")
     log "tsrelay $job: $LINES lines"
@@ -467,11 +467,11 @@ broker_warmup()
 if has_job gzip || has_job none; then
     start_kafka
     [ "$BROKER_WARMUP" -le 0 ] || broker_warmup
+    # The headline job: the clusters at the relay's defaults (compression gzip).
+    ! has_job gzip || relay_job gzip ""
+    ! has_job none || relay_job none $'\n    compression: none'
+    stop_kafka
 fi
-# The headline job: the clusters at the relay's defaults (compression gzip).
-has_job gzip && relay_job gzip ""
-has_job none && relay_job none $'\n    compression: none'
-if has_job gzip || has_job none; then stop_kafka; fi
 
 # ============================ vmagent =================================================
 if has_job vmagent; then
@@ -498,7 +498,7 @@ if has_job vmagent; then
 
     log "vmagent: stopping VM #2"
     vm_stop vm2b
-    echo 5 >"/proc/$VMAGENT_PID/clear_refs"
+    hwm_reset "$VMAGENT_PID"
     v_c0=$(cpu_s "$VMAGENT_PID")
     log "vmagent: $LINES lines"
     ingest "$VMAGENT_PORT" "$VMAGENT_PID"

@@ -1,6 +1,7 @@
 # bench/lib.sh — what the benchmarks share (sourced after tests/lib/harness.sh).
 #
 #   cpu_s PID / hwm_mb PID / rss_mb PID   CPU seconds (utime+stime), peak and current RSS
+#   hwm_reset PID                         peak RSS := current, so the next peak is a phase's
 #   calc 'AWK'   num X   met 'COND'       arithmetic, "is a number", yes/NO
 #   cluster_keys 'k: v, k2: v2'         extra per-cluster YAML lines (from a BENCH_*_
 #                                         CLUSTER_KEYS variable), each on its own line
@@ -18,6 +19,7 @@ TCK=$(getconf CLK_TCK)
 cpu_s() { awk -v t="$TCK" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }
 hwm_mb() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+hwm_reset() { echo 5 >"/proc/$1/clear_refs"; }
 calc() { awk "BEGIN { $1 }"; }
 num() { [[ $1 =~ ^-?[0-9.]+$ ]]; }
 met() { calc "print (($1) ? \"yes\" : \"NO\")"; }

@@ -59,7 +59,7 @@ measure()
     out=$("$LOADGEN" "${args[@]}" -n "$WARMUP") || fail "$name: warm-up: $out"
     quiet_cpu "$RELAY_PID" >/dev/null
     quiet_cpu "$VMAGENT_PID" >/dev/null
-    echo 5 >"/proc/$pid/clear_refs" # VmHWM := VmRSS, so the peak is this row's
+    hwm_reset "$pid" # VmHWM := VmRSS, so the peak is this row's
     c0=$(cpu_s "$pid")
     [ -z "$bpid" ] || b0=$(cpu_s "$bpid")
     out=$("$LOADGEN" "${args[@]}" -n "$LINES") || fail "$name: $out"

@@ -532,8 +532,7 @@ static void on_step(evutil_socket_t fd, short what, void *arg)
 {
     struct run *u = arg;
     char err[256];
-    if (u->r->stopping) return;
-    if (!stepping(u)) return;
+    if (u->r->stopping || !stepping(u)) return;
     if (!u->rk) {
         if (!may_read(u)) {
             if (u->job.state != TSR_REPLAY_QUEUED) {

@@ -290,14 +290,15 @@ int tsr_ckpt_bind_topic(struct tsr_ckpt *ck, const char *topic, char *old, size_
     rc = mdb_txn_begin(ck->env, NULL, 0, &txn);
     if (rc) goto leave;
     rc = mdb_get(txn, ck->meta_dbi, &key, &val);
-    if (rc == 0 && (val.mv_size != strlen(topic) || memcmp(val.mv_data, topic, val.mv_size) != 0)) {
+    if (rc == 0 && val.mv_size == strlen(topic) && memcmp(val.mv_data, topic, val.mv_size) == 0) {
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    if (rc == 0) {
         snprintf(old, oldlen, "%.*s", (int)val.mv_size, (const char *)val.mv_data);
         rc = mdb_drop(txn, ck->ckpt_dbi, 0);
         if (rc) goto leave;
         dropped = 1;
-    } else if (rc == 0) {
-        mdb_txn_abort(txn);
-        return 0;
     } else if (rc != MDB_NOTFOUND) {
         goto leave;
     }
