@@ -17,11 +17,12 @@
 # SANITIZE=1 builds with AddressSanitizer + UBSan into build/asan.
 
 CC      ?= cc
-PKGS     = rdkafka libevent libevent_pthreads libcurl lmdb yaml-0.1 openssl zlib libdeflate
+PKGS     = rdkafka libevent libevent_pthreads libevent_openssl libcurl lmdb yaml-0.1 openssl zlib libdeflate
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -pthread -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -pthread
+# http-parser (Debian's libhttp-parser-dev) ships no pkg-config file.
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lhttp_parser -lm -pthread
 
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror

@@ -836,6 +836,30 @@ static int check_instance(const char *s, char *why, size_t whylen)
     return ok ? 0 : -1;
 }
 
+/* tls.*: both files or neither; the listeners named resolved to flags. */
+static int validate_tls(struct loader *ld, struct tsr_config *cf, yaml_node_t *root,
+                        yaml_mark_t top)
+{
+    if (!*cf->tls_cert_file != !*cf->tls_key_file)
+        return fail(ld, mark_of(ld, root, *cf->tls_cert_file ? "tls.cert_file" : "tls.key_file", top),
+                    "'tls.cert_file' and 'tls.key_file' go together: set both or neither");
+    if (*cf->tls_client_ca_file && !*cf->tls_cert_file)
+        return fail(ld, mark_of(ld, root, "tls.client_ca_file", top),
+                    "'tls.client_ca_file' needs 'tls.cert_file' and 'tls.key_file'");
+    if (cf->ntls_listeners && !*cf->tls_cert_file)
+        return fail(ld, mark_of(ld, root, "tls.listeners", top),
+                    "'tls.listeners' needs 'tls.cert_file' and 'tls.key_file'");
+    if (!*cf->tls_cert_file) return 0;
+    if (cf->ntls_listeners == 0) cf->tls_http = cf->tls_admin = 1;
+    for (size_t i = 0; i < cf->ntls_listeners; i++) {
+        const char *l = cf->tls_listeners[i];
+        cf->tls_http |= strcmp(l, "http") == 0;
+        cf->tls_graphite |= strcmp(l, "graphite") == 0;
+        cf->tls_admin |= strcmp(l, "admin") == 0;
+    }
+    return 0;
+}
+
 static int validate(struct loader *ld, struct tsr_config *cf, yaml_node_t *root)
 {
     yaml_mark_t top = root ? root->start_mark : (yaml_mark_t){0};
@@ -905,6 +929,8 @@ static int validate(struct loader *ld, struct tsr_config *cf, yaml_node_t *root)
                 /* One token, two names: the audit trail could not tell who it was. */
                 return fail(ld, item_at(ld, lookup(ld, root, "admin.tokens", false), i)->start_mark,
                             "'admin.tokens[%zu]' holds the same token as 'admin.tokens[%zu]'", i, j);
+
+    if (validate_tls(ld, cf, root, top)) return -1;
 
     if (unique_names(ld, root, "clusters", cf->clusters, cf->nclusters,
                      sizeof(struct tsr_cluster_conf)))

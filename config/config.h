@@ -100,6 +100,10 @@ struct tsr_config {
                                           above it HTTP answers 503 and TCP stops reading */
     int64_t ingest_field_types_max; /* entries of the field-type cache (8 bytes each);
                                        0 turns the check off; default 100000 */
+    int64_t ingest_max_connections;   /* open HTTP connections; more are closed at once */
+    int64_t ingest_max_reading_bytes; /* request bodies being received at once; 503 above */
+    int64_t ingest_header_timeout_ms; /* a request's first byte to its last header */
+    int64_t ingest_idle_timeout_ms;   /* keep-alive connection between requests */
     int ingest_auth_enabled;
     struct tsr_user *ingest_users; /* for u/p, Basic and "Token user:pass" */
     size_t ningest_users;
@@ -111,6 +115,16 @@ struct tsr_config {
     size_t ngraphite_templates;
     char *graphite_separator; /* default "." */
     char *graphite_database;  /* db header on graphite points; default "graphite" */
+    int64_t graphite_max_connections;
+    int64_t graphite_idle_timeout_ms; /* a TCP connection that sends nothing is closed */
+
+    /* tls.*: the relay's own listeners; off while cert_file is "" */
+    char *tls_cert_file;
+    char *tls_key_file;
+    char *tls_client_ca_file; /* set: clients must present a certificate it signed */
+    char **tls_listeners;     /* of http, graphite, admin; none given: http and admin */
+    size_t ntls_listeners;
+    int tls_http, tls_graphite, tls_admin; /* resolved from tls_listeners */
 
     /* log.* */
     char *log_level; /* debug, info (default), warn, error */

@@ -55,6 +55,12 @@ static int check_nonempty(const char *s, char *why, size_t whylen)
     return *s ? 0 : why_is(why, whylen, "must not be empty");
 }
 
+static int check_tls_listener(const char *s, char *why, size_t whylen)
+{
+    if (strcmp(s, "http") == 0 || strcmp(s, "graphite") == 0 || strcmp(s, "admin") == 0) return 0;
+    return why_is(why, whylen, "must be http, graphite or admin");
+}
+
 /* The forms relay/core/addr.h accepts: "host:port", "[v6]:port" and ":port". */
 static int check_addr(const char *s, char *why, size_t whylen)
 {
@@ -606,6 +612,39 @@ const struct tsr_config_key tsr_config_keys[] = {
             "with InfluxDB's 400 \"field type conflict\" (the least recently used are "
             "forgotten beyond it); 0 turns the check off. See docs/influxdb-compat.md"},
 
+    {.name = "ingest.max_connections",
+     .type = TSR_CT_INT,
+     .def = "4096",
+     .min = 1,
+     .max = 1000000,
+     .off = CF(ingest_max_connections),
+     .doc = "Most HTTP connections open at once; more are answered 503 and closed"},
+    {.name = "ingest.max_reading_bytes",
+     .type = TSR_CT_SIZE,
+     .def = "128MiB",
+     .min = MiB,
+     .max = 64 * GiB,
+     .off = CF(ingest_max_reading_bytes),
+     .doc = "Request bodies being received at once, over all HTTP connections (counted by "
+            "Content-Length before the body is read); a body that does not fit gets 503 "
+            "with Retry-After. Bodies over 1 MiB share at most three quarters of it"},
+    {.name = "ingest.header_timeout_ms",
+     .type = TSR_CT_DURATION,
+     .def = "10s",
+     .min = 100,
+     .max = 600000,
+     .off = CF(ingest_header_timeout_ms),
+     .doc = "Time from a request's first byte (or a new connection, its TLS handshake "
+            "included) to its last header; a slower client gets 408"},
+    {.name = "ingest.idle_timeout_ms",
+     .type = TSR_CT_DURATION,
+     .def = "5m",
+     .min = 100,
+     .max = 86400000,
+     .off = CF(ingest_idle_timeout_ms),
+     .doc = "A keep-alive connection without a request this long is closed (longer than "
+            "clients' own idle timeout, 90s in Go's, so they close first)"},
+
     {.name = "ingest.auth.enabled",
      .type = TSR_CT_BOOL,
      .def = "false",
@@ -648,6 +687,48 @@ const struct tsr_config_key tsr_config_keys[] = {
      .off = CF(graphite_database),
      .doc = "Database graphite points are written to"},
 
+    {.name = "graphite.max_connections",
+     .type = TSR_CT_INT,
+     .def = "4096",
+     .min = 1,
+     .max = 1000000,
+     .off = CF(graphite_max_connections),
+     .doc = "Most Graphite TCP connections open at once; more are closed at once"},
+    {.name = "graphite.idle_timeout_ms",
+     .type = TSR_CT_DURATION,
+     .def = "10m",
+     .min = 1000,
+     .max = 86400000,
+     .off = CF(graphite_idle_timeout_ms),
+     .doc = "A Graphite TCP connection that sends nothing this long is closed"},
+
+    {.name = "tls.cert_file",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = CF(tls_cert_file),
+     .doc = "PEM certificate (chain) of the relay's listeners; empty: no TLS. Re-read on "
+            "SIGHUP and when it changes on disk"},
+    {.name = "tls.key_file",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = CF(tls_key_file),
+     .doc = "PEM private key of `tls.cert_file`"},
+    {.name = "tls.client_ca_file",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = CF(tls_client_ca_file),
+     .doc = "PEM CA bundle; set: clients must present a certificate it signed (mTLS)"},
+    {.name = "tls.listeners",
+     .type = TSR_CT_LIST,
+     .min = 0,
+     .max = 3,
+     .check = check_tls_listener,
+     .type_doc = "list of http, graphite, admin",
+     .off = CF(tls_listeners),
+     .count_off = CF(ntls_listeners),
+     .doc = "Listeners that speak TLS (TLS 1.2 and 1.3 only; Graphite over TCP, not UDP); "
+            "not given: http and admin"},
+
     {.name = "log.level",
      .type = TSR_CT_STRING,
      .def = "info",
@@ -685,6 +766,7 @@ static const struct {
     {"ingest.auth", "Credentials for HTTP ingest, compatible with InfluxDB clients."},
     {"graphite", "How Graphite plaintext lines become points."},
     {"log", "Logs go to stderr."},
+    {"tls", "TLS on the relay's own listeners: see docs/security.md."},
     {"admin", "Who may use the admin listener (`listen.admin`): see docs/security.md."},
 };
 

@@ -22,6 +22,7 @@
 #include "relay/kafka/kafka.h"
 #include "relay/core/log.h"
 #include "relay/core/metrics.h"
+#include "relay/core/tls_server.h"
 #include "relay/core/version.h"
 #include "replay/replay.h"
 
@@ -40,6 +41,7 @@ struct relay {
     struct tsr_ingest_http *ih;
     struct tsr_ingest_graphite *ig;
     struct tsr_admin *admin;
+    struct tsr_tls_server *tls; /* NULL: no listener speaks TLS */
     struct event *sigterm_ev, *sigint_ev, *sighup_ev, *house_ev, *drain_ev;
     int draining;
     int64_t drain_deadline_s;
@@ -61,6 +63,7 @@ static void usage(FILE *out)
             "\n"
             "signals: SIGTERM/SIGINT stop accepting, wait until every accepted write is\n"
             "         confirmed by Kafka (up to kafka.message_timeout_ms), then exit\n"
+            "         SIGHUP re-reads tls.cert_file and tls.key_file (also done when they change)\n"
             "exit codes: 0 clean shutdown, 1 runtime failure, 2 usage or config error\n");
 }
 
@@ -99,7 +102,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct relay *r = arg;
     if (sig == SIGHUP) {
-        tsr_warn("SIGHUP received: live reload is not supported yet, restart to apply changes");
+        if (r->tls) {
+            tsr_info("SIGHUP received: re-reading the TLS certificate and key; other settings "
+                     "need a restart");
+            tsr_tls_server_reload(r->tls);
+        } else {
+            tsr_warn("SIGHUP received: only TLS certificates are reloaded live, and none is "
+                     "configured; restart to apply other changes");
+        }
         return;
     }
     if (r->draining) {
@@ -128,12 +138,19 @@ static int start(struct relay *r)
     char err[512];
     if (tsr_kafka_new(r->cf, r->base, &r->k, err, sizeof(err))) goto fail;
     if (r->cf->nclusters && tsr_delivery_start(r->cf, r->k, &tsr_replay_runner, &r->d, err, sizeof(err))) goto fail;
-    if (tsr_admin_new(r->cf, r->base, r->k, r->d, &r->admin, err, sizeof(err))) goto fail;
+    if (*r->cf->tls_cert_file &&
+        tsr_tls_server_new(r->cf, r->base, &r->tls, err, sizeof(err)))
+        goto fail;
+    if (tsr_admin_new(r->cf, r->base, r->k, r->d, r->cf->tls_admin ? r->tls : NULL, &r->admin,
+                      err, sizeof(err)))
+        goto fail;
     if (*r->cf->listen_http &&
-        tsr_ingest_http_new(r->cf, r->base, r->k, &r->ih, err, sizeof(err)))
+        tsr_ingest_http_new(r->cf, r->base, r->k, r->cf->tls_http ? r->tls : NULL, &r->ih, err,
+                            sizeof(err)))
         goto fail;
     if (*r->cf->listen_graphite &&
-        tsr_ingest_graphite_new(r->cf, r->base, r->k, &r->ig, err, sizeof(err)))
+        tsr_ingest_graphite_new(r->cf, r->base, r->k, r->cf->tls_graphite ? r->tls : NULL,
+                                &r->ig, err, sizeof(err)))
         goto fail;
 
     r->sigterm_ev = evsignal_new(r->base, SIGTERM, on_signal, r);
@@ -145,10 +162,12 @@ static int start(struct relay *r)
     event_add(r->sigint_ev, NULL);
     event_add(r->sighup_ev, NULL);
     event_add(r->house_ev, &sec);
-    tsr_info("tsrelay %s started: datacenter '%s', http '%s', graphite '%s', admin '%s', "
+    tsr_info("tsrelay %s started: datacenter '%s', http '%s'%s, graphite '%s'%s, admin '%s'%s, "
              "kafka '%s' topic '%s'",
-             TSR_VERSION, r->cf->datacenter, r->cf->listen_http, r->cf->listen_graphite,
-             r->cf->listen_admin, r->cf->kafka_brokers, r->cf->kafka_topic);
+             TSR_VERSION, r->cf->datacenter, r->cf->listen_http, r->cf->tls_http ? " (tls)" : "",
+             r->cf->listen_graphite, r->cf->tls_graphite ? " (tls, tcp)" : "",
+             r->cf->listen_admin, r->cf->tls_admin ? " (tls)" : "", r->cf->kafka_brokers,
+             r->cf->kafka_topic);
     return 0;
 fail:
     tsr_error("%s", err);
@@ -171,6 +190,7 @@ static void stop(struct relay *r)
     tsr_ingest_graphite_free(&r->ig);
     tsr_ingest_http_free(&r->ih);
     tsr_admin_free(&r->admin);
+    tsr_tls_server_free(&r->tls);
     struct event **evs[] = {&r->sigterm_ev, &r->sigint_ev, &r->sighup_ev, &r->house_ev,
                             &r->drain_ev};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
@@ -231,6 +251,19 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
         tsr_graphite_tmpl_free(&tmpl);
+        if (*r.cf->tls_cert_file) {
+            /* A certificate that does not load fails the check, not the start. */
+            struct event_base *base = event_base_new();
+            struct tsr_tls_server *tls = NULL;
+            int bad = tsr_tls_server_new(r.cf, base, &tls, err, sizeof(err));
+            tsr_tls_server_free(&tls);
+            event_base_free(base);
+            if (bad) {
+                fprintf(stderr, "tsrelay: %s: %s\n", path, err);
+                tsr_config_free(&r.cf);
+                return EXIT_USAGE;
+            }
+        }
         printf("%s: configuration is valid\n", path);
         tsr_config_free(&r.cf);
         return EXIT_OK;

@@ -51,7 +51,10 @@ enum {
 /* One run: the command line as parsed, the curl handle, and the failure to print. */
 struct ctl {
     char admin[256];    /* HOST:PORT, for messages */
-    char base_url[300]; /* http://HOST:PORT */
+    char base_url[300]; /* http://HOST:PORT or https://HOST:PORT */
+    /* https: the CA that signed the relay's certificate (NULL: the system's), and a
+     * client certificate and key for a relay with tls.client_ca_file. */
+    const char *ca_file, *cert_file, *key_file;
     int json;
     unsigned given; /* OPT_* seen on the command line */
     const char *cluster, *since, *until, *rate, *db, *measurement;

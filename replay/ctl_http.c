@@ -73,6 +73,11 @@ static int http(struct ctl *c, const char *method, const char *path, const char 
      * world must not capture these requests. */
     curl_easy_setopt(c->curl, CURLOPT_PROXY, "");
     curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "tsrelayctl/" TSR_VERSION);
+    if (c->ca_file) curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file);
+    if (c->cert_file) {
+        curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->cert_file);
+        curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->key_file);
+    }
     curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, a);
     /* Redirects are not followed (curl's default), so the token goes to c->admin only. */

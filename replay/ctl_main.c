@@ -23,7 +23,7 @@ static void usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: tsrelayctl [-a HOST:PORT] [--token-file FILE] [--json] COMMAND\n"
+        "usage: tsrelayctl [-a [https://]HOST:PORT] [--token-file FILE] [--json] COMMAND\n"
         "\n"
         "commands:\n"
         "  status                      clusters (state, lag, last error), kafka, running replays\n"
@@ -40,7 +40,12 @@ static void usage(FILE *out)
         "\n"
         "options:\n"
         "  -a, --admin HOST:PORT  the relay's admin listener (default: $TSRELAY_ADMIN,\n"
-        "                         else " DEFAULT_ADMIN ")\n"
+        "                         else " DEFAULT_ADMIN "); https://HOST:PORT for one with TLS\n"
+        "  --ca-file FILE         https: trust the CA certificates in FILE (default:\n"
+        "                         $TSRELAY_CA_FILE, else the system's)\n"
+        "  --cert-file FILE, --key-file FILE\n"
+        "                         https: a client certificate and its key, for a relay\n"
+        "                         that asks for one (tls.client_ca_file)\n"
         "  --token-file FILE      send the admin token in FILE (Authorization: Bearer);\n"
         "                         default: $TSRELAY_TOKEN, else no token\n"
         "  --json                 print the server's JSON instead of tables\n"
@@ -108,11 +113,13 @@ static const struct {
     {OPT_DRY_RUN, "--dry-run"}, {OPT_WAIT, "--wait"},   {OPT_FOLLOW, "--follow"},
 };
 
-/* HOST:PORT (an IPv6 host in brackets), optionally written as http://HOST:PORT/. */
+/* HOST:PORT (an IPv6 host in brackets), optionally written as http://HOST:PORT/ or
+ * https://HOST:PORT/. */
 static int set_admin(struct ctl *c, const char *addr, const char *from)
 {
-    const char *a = addr;
+    const char *a = addr, *scheme = "http";
     if (strncmp(a, "http://", 7) == 0) a += 7;
+    else if (strncmp(a, "https://", 8) == 0) a += 8, scheme = "https";
     size_t n = strlen(a);
     if (n && a[n - 1] == '/') n--;
     const char *colon = NULL;
@@ -132,7 +139,22 @@ static int set_admin(struct ctl *c, const char *addr, const char *from)
                     "invalid admin address '%s'%s: expected HOST:PORT (like " DEFAULT_ADMIN ")",
                     addr, from);
     snprintf(c->admin, sizeof(c->admin), "%.*s", (int)n, a);
-    snprintf(c->base_url, sizeof(c->base_url), "http://%s", c->admin);
+    snprintf(c->base_url, sizeof(c->base_url), "%s://%s", scheme, c->admin);
+    return 0;
+}
+
+/* --ca-file (else TSRELAY_CA_FILE), --cert-file and --key-file: readable files, and a
+ * certificate only with its key. */
+static int set_tls(struct ctl *c)
+{
+    const char *env = getenv("TSRELAY_CA_FILE");
+    if (!c->ca_file && env && *env) c->ca_file = env;
+    if (!c->cert_file != !c->key_file)
+        return fail(c, EXIT_USAGE, "--cert-file and --key-file go together");
+    const char *files[] = {c->ca_file, c->cert_file, c->key_file};
+    for (size_t i = 0; i < 3; i++)
+        if (files[i] && access(files[i], R_OK) != 0)
+            return fail(c, EXIT_USAGE, "cannot read '%s': %s", files[i], strerror(errno));
     return 0;
 }
 
@@ -207,12 +229,18 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         O_WAIT,
         O_FOLLOW,
         O_TOKEN_FILE,
+        O_CA_FILE,
+        O_CERT_FILE,
+        O_KEY_FILE,
         O_VERSION
     };
     static const struct option opts[] = {
         {"admin", required_argument, NULL, 'a'},
         {"json", no_argument, NULL, O_JSON},
         {"token-file", required_argument, NULL, O_TOKEN_FILE},
+        {"ca-file", required_argument, NULL, O_CA_FILE},
+        {"cert-file", required_argument, NULL, O_CERT_FILE},
+        {"key-file", required_argument, NULL, O_KEY_FILE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, O_VERSION},
         {"cluster", required_argument, NULL, O_CLUSTER},
@@ -249,6 +277,15 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
             break;
         case O_TOKEN_FILE:
             token_file = optarg;
+            break;
+        case O_CA_FILE:
+            c->ca_file = optarg;
+            break;
+        case O_CERT_FILE:
+            c->cert_file = optarg;
+            break;
+        case O_KEY_FILE:
+            c->key_file = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -367,6 +404,7 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
     else
         *rc = set_admin(c, DEFAULT_ADMIN, "");
     if (!*rc) *rc = set_token(c, token_file);
+    if (!*rc) *rc = set_tls(c);
     return *rc ? NULL : cmd;
 }
 

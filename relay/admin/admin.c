@@ -1,20 +1,16 @@
 #include "relay/admin/admin.h"
 
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <stddef.h>
 #include <time.h>
 
 #include "relay/core/addr.h"
 #include "relay/core/buf.h"
 #include "relay/core/clock.h"
+#include "relay/core/httpd.h"
 #include "relay/deliver/ckpt.h"
 #include "config/config.h"
 #include "relay/deliver/delivery.h"
@@ -29,6 +25,8 @@
 
 #define MAX_CLUSTERS 64
 #define LEDGER_SHOWN 20
+/* Operators, probes and a scraper or two: a flood of connections is not one of them. */
+#define ADMIN_MAX_CONNECTIONS 256
 
 struct tsr_admin {
     struct event_base *base;
@@ -36,18 +34,14 @@ struct tsr_admin {
     struct tsr_kafka *k;
     struct tsr_delivery *d;
     struct tsr_cluster_status *cs; /* scratch for snapshots */
-    struct evhttp *http;
+    struct tsr_httpd *srv;
     int draining;
 };
 
-static void send_buf(struct evhttp_request *req, int status, const char *ctype,
+static void send_buf(struct tsr_httpd_req *req, int status, const char *ctype,
                      const struct tsr_buf *b)
 {
-    struct evbuffer *out = evbuffer_new();
-    evbuffer_add(out, b->data, b->len);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
-    evhttp_send_reply(req, status, NULL, out);
-    evbuffer_free(out);
+    tsr_httpd_reply(req, status, ctype, b->data, b->len);
 }
 
 static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
@@ -181,7 +175,7 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
 
 struct replay_call {
     struct tsr_admin *a;
-    struct evhttp_request *req;
+    struct tsr_httpd_req *req;
     uint64_t ticket;         /* sent to the coordinator: waiting for its answer */
     int64_t deadline_ns;
     struct event *again;
@@ -243,7 +237,7 @@ static void replay_reply(void *arg)
     free(c);
 }
 
-static void json_error(struct evhttp_request *req, int status, const char *msg)
+static void json_error(struct tsr_httpd_req *req, int status, const char *msg)
 {
     struct tsr_buf b = {0};
     tsr_buf_puts(&b, "{\"error\":");
@@ -254,14 +248,13 @@ static void json_error(struct evhttp_request *req, int status, const char *msg)
 }
 
 /* Reads POST /replays's body into c; returns 0 or -1 with the answer sent. */
-static int read_start(struct evhttp_request *req, struct replay_call *c)
+static int read_start(struct tsr_httpd_req *req, struct replay_call *c)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t n = evbuffer_get_length(in);
+    size_t n;
     char err[256];
     struct tsr_jsonr *root = NULL;
-    const char *body = (const char *)evbuffer_pullup(in, -1);
-    if (tsr_jsonr_parse(body ? body : "", n, &root, err, sizeof(err)) != 0) {
+    const char *body = tsr_httpd_body(req, &n);
+    if (tsr_jsonr_parse(body, n, &root, err, sizeof(err)) != 0) {
         char msg[320];
         snprintf(msg, sizeof(msg), "body is not JSON: %s", err);
         json_error(req, 400, msg);
@@ -293,22 +286,22 @@ static int read_start(struct evhttp_request *req, struct replay_call *c)
 
 /* /replays, /replays/ID, /replays/ID/(pause|resume|cancel). who: the token the request
  * came with, whose name the audit trail records rather than one the client chose. */
-static void replays(struct tsr_admin *a, struct evhttp_request *req, const char *path,
+static void replays(struct tsr_admin *a, struct tsr_httpd_req *req, const char *path,
                     const struct tsr_admin_token *who)
 {
     if (!a->d) {
         json_error(req, 404, "no clusters are configured, so there is nothing to replay to");
         return;
     }
-    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    int post = tsr_httpd_method(req) == TSR_HTTPD_POST;
     struct replay_call *c = calloc(1, sizeof(*c));
     if (!c) abort();
     c->a = a;
     c->req = req;
     const char *rest = path + strlen("/replays");
     if (*rest == '\0' || strcmp(rest, "/") == 0) {
-        snprintf(c->verb, sizeof(c->verb), cmd == EVHTTP_REQ_POST ? "start" : "list");
-        if (cmd == EVHTTP_REQ_POST && read_start(req, c) != 0) {
+        snprintf(c->verb, sizeof(c->verb), post ? "start" : "list");
+        if (post && read_start(req, c) != 0) {
             free(c);
             return;
         }
@@ -322,7 +315,7 @@ static void replays(struct tsr_admin *a, struct evhttp_request *req, const char 
             return;
         }
         if (*end == '/') {
-            if (cmd != EVHTTP_REQ_POST) {
+            if (!post) {
                 free(c);
                 json_error(req, 405, "use POST");
                 return;
@@ -405,7 +398,7 @@ static void render_cluster_metrics(struct tsr_admin *a, struct tsr_buf *b)
 }
 
 /* GET /clusters/NAME/ready */
-static void cluster_ready(struct tsr_admin *a, struct evhttp_request *req, const char *name)
+static void cluster_ready(struct tsr_admin *a, struct tsr_httpd_req *req, const char *name)
 {
     struct tsr_buf b = {0};
     int n = a->d ? tsr_delivery_status(a->d, a->cs, MAX_CLUSTERS) : 0;
@@ -422,40 +415,26 @@ static void cluster_ready(struct tsr_admin *a, struct evhttp_request *req, const
     tsr_buf_free(&b);
 }
 
-/* 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
-static int from_loopback(struct evhttp_request *req)
-{
-    struct evhttp_connection *con = evhttp_request_get_connection(req);
-    const struct sockaddr *sa = con ? evhttp_connection_get_addr(con) : NULL;
-    if (!sa) return 0;
-    if (sa->sa_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) == 127;
-    if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-        return IN6_IS_ADDR_LOOPBACK(a6) ||
-               (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
-    }
-    return 0;
-}
-
-static void on_request(struct evhttp_request *req, void *arg)
+static void on_request(struct tsr_httpd_req *req, void *arg)
 {
     struct tsr_admin *a = arg;
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    const char *path = tsr_httpd_path(req);
     struct tsr_buf b = {0};
-    if (!path) path = "/";
 
     const struct tsr_admin_token *who;
     const char *why;
-    int post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
+    enum tsr_httpd_method method = tsr_httpd_method(req);
+    if (method == TSR_HTTPD_OTHER) {
+        json_error(req, 405, "use GET, HEAD or POST");
+        return;
+    }
     int refused = tsr_admin_authorize(
-        a->cf, tsr_admin_need(a->cf, post, path),
-        evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"),
-        from_loopback(req), &who, &why);
+        a->cf, tsr_admin_need(a->cf, method == TSR_HTTPD_POST, path),
+        tsr_httpd_header(req, "Authorization"),
+        tsr_addr_is_loopback(tsr_httpd_peer_addr(req)), &who, &why);
     if (refused) {
         if (refused == 401)
-            evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-                              "Bearer realm=\"tsrelay admin\"");
+            tsr_httpd_add_header(req, "WWW-Authenticate", "Bearer realm=\"tsrelay admin\"");
         json_error(req, refused, why);
         return;
     }
@@ -490,7 +469,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         cluster_ready(a, req, name);
     } else if (strcmp(path, "/") == 0) {
         tsr_buf_append(&b, tsr_status_page, tsr_status_page_len);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-cache");
+        tsr_httpd_add_header(req, "Cache-Control", "no-cache");
         send_buf(req, 200, "text/html; charset=utf-8", &b);
     } else {
         tsr_buf_puts(&b, "not found\n");
@@ -500,7 +479,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 }
 
 int tsr_admin_new(const struct tsr_config *cf, struct event_base *base, struct tsr_kafka *k,
-                  struct tsr_delivery *d, struct tsr_admin **ap, char *err, size_t errlen)
+                  struct tsr_delivery *d, struct tsr_tls_server *tls, struct tsr_admin **ap,
+                  char *err, size_t errlen)
 {
     struct tsr_admin *a = calloc(1, sizeof(*a));
     if (!a) abort();
@@ -510,16 +490,25 @@ int tsr_admin_new(const struct tsr_config *cf, struct event_base *base, struct t
     a->base = base;
     a->cs = calloc(MAX_CLUSTERS, sizeof(*a->cs));
     if (!a->cs) abort();
-    a->http = evhttp_new(base);
-    int fd = tsr_addr_listen(cf->listen_admin, SOCK_STREAM, err, errlen);
-    if (fd < 0 || !evhttp_accept_socket_with_handle(a->http, fd)) {
-        if (fd >= 0) snprintf(err, errlen, "cannot serve HTTP on '%s'", cf->listen_admin);
+    struct tsr_httpd_conf hc = {
+        .name = "admin",
+        .listen = cf->listen_admin,
+        .tls = tls,
+        .max_connections = ADMIN_MAX_CONNECTIONS,
+        .max_header_bytes = 16 * 1024,
+        .max_body_bytes = 64 * 1024,
+        .max_reading_bytes = 4 << 20,
+        .header_timeout_ms = cf->ingest_header_timeout_ms,
+        .read_timeout_ms = cf->ingest_read_timeout_ms,
+        .idle_timeout_ms = cf->ingest_idle_timeout_ms,
+        .metrics = &tsr_metrics.conn[TSR_ENDPOINT_ADMIN],
+        .on_request = on_request,
+        .arg = a,
+    };
+    if (tsr_httpd_new(base, &hc, &a->srv, err, errlen) != 0) {
         tsr_admin_free(&a);
         return -1;
     }
-    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
-    evhttp_set_max_body_size(a->http, 64 * 1024);
-    evhttp_set_gencb(a->http, on_request, a);
     if (cf->nadmin_tokens == 0)
         tsr_warn("admin: no admin.tokens configured: whoever reaches %s reads status and "
                  "metrics; replays are changed from this host (loopback) only",
@@ -542,7 +531,7 @@ void tsr_admin_free(struct tsr_admin **ap)
 {
     struct tsr_admin *a = *ap;
     if (!a) return;
-    if (a->http) evhttp_free(a->http);
+    tsr_httpd_free(&a->srv);
     free(a->cs);
     free(a);
     *ap = NULL;

@@ -17,10 +17,13 @@ struct tsr_config;
 struct tsr_kafka;
 struct tsr_delivery;
 struct tsr_admin;
+struct tsr_tls_server;
 
-/* Borrows cf, k and d (d may be NULL: no clusters). Returns 0, or -1 with err set. */
+/* Borrows cf, k, d (NULL: no clusters) and tls (NULL: plain HTTP). Returns 0, or -1 with
+ * err set. */
 int tsr_admin_new(const struct tsr_config *cf, struct event_base *base, struct tsr_kafka *k,
-                  struct tsr_delivery *d, struct tsr_admin **ap, char *err, size_t errlen);
+                  struct tsr_delivery *d, struct tsr_tls_server *tls, struct tsr_admin **ap,
+                  char *err, size_t errlen);
 /* While draining, /ready answers 503 so traffic moves elsewhere before the exit. */
 void tsr_admin_set_draining(struct tsr_admin *a);
 void tsr_admin_free(struct tsr_admin **ap);

@@ -2,11 +2,14 @@
 
 #include <inttypes.h>
 #include <stddef.h>
+#include <string.h>
 
 struct tsr_metrics tsr_metrics;
 
 const char *const tsr_listener_names[TSR_LISTENER_MAX] = {"http", "graphite_tcp",
                                                           "graphite_udp"};
+
+const char *const tsr_endpoint_names[TSR_ENDPOINT_MAX] = {"http", "graphite", "admin"};
 
 const double tsr_latency_bounds_ms[TSR_LATENCY_BUCKETS] = {1,   2,   5,    10,   25,   50,
                                                            100, 250, 1000, 2500, 5000, 10000};
@@ -42,6 +45,45 @@ static void per_listener(struct tsr_buf *out, const struct tsr_metrics *m, const
         tsr_buf_printf(out, "%s{listener=\"%s\"} %" PRIu64 "\n", name, tsr_listener_names[l],
                        *(const uint64_t *)(base + offset));
     }
+}
+
+/* One family with a `listener` label per stream listener, read through an offset. */
+static void per_endpoint(struct tsr_buf *out, const struct tsr_metrics *m, const char *name,
+                         const char *type, const char *help, size_t offset)
+{
+    tsr_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    for (int l = 0; l < TSR_ENDPOINT_MAX; l++) {
+        const char *base = (const char *)&m->conn[l];
+        int64_t v;
+        memcpy(&v, base + offset, sizeof(v));
+        tsr_buf_printf(out, "%s{listener=\"%s\"} %" PRId64 "\n", name, tsr_endpoint_names[l], v);
+    }
+}
+
+static void render_connections(const struct tsr_metrics *m, struct tsr_buf *out)
+{
+#define C(field) offsetof(struct tsr_conn_metrics, field)
+    per_endpoint(out, m, "tsrelay_connections", "gauge", "Connections open now.", C(open));
+    per_endpoint(out, m, "tsrelay_connections_accepted_total", "counter",
+                 "Connections accepted.", C(accepted));
+    per_endpoint(out, m, "tsrelay_connections_refused_total", "counter",
+                 "Connections closed at once because the listener had max_connections.",
+                 C(refused_connections));
+    per_endpoint(out, m, "tsrelay_requests_refused_total", "counter",
+                 "Requests the HTTP server refused itself (400, 408, 413, 431, 503).",
+                 C(refused_requests));
+    per_endpoint(out, m, "tsrelay_requests_refused_reading_total", "counter",
+                 "Requests answered 503 because max_reading_bytes of bodies were being received.",
+                 C(reading_refused));
+    per_endpoint(out, m, "tsrelay_connection_timeouts_total", "counter",
+                 "Requests cut by the header or body timeout.", C(timed_out));
+    per_endpoint(out, m, "tsrelay_tls_handshake_failures_total", "counter",
+                 "TLS handshakes that failed (certificate refused, wrong protocol, ...).",
+                 C(tls_failed));
+    per_endpoint(out, m, "tsrelay_reading_bytes", "gauge",
+                 "Request bodies being received now (bounded by ingest.max_reading_bytes).",
+                 C(reading_bytes));
+#undef C
 }
 
 void tsr_metrics_render(const struct tsr_metrics *m, struct tsr_buf *out)
@@ -100,4 +142,5 @@ void tsr_metrics_render(const struct tsr_metrics *m, struct tsr_buf *out)
     gauge(out, "tsrelay_kafka_partitions", "Partitions of the topic (0: not known yet).",
           m->kafka_partitions);
     gauge(out, "tsrelay_start_time_seconds", "Unix time the relay started.", m->start_time_s);
+    render_connections(m, out);
 }

@@ -32,8 +32,25 @@ struct tsr_listener_metrics {
     uint64_t throttled;       /* answered 429/503 before parsing, or reads paused */
 };
 
+/* The relay's stream listeners, for their connection counters. */
+enum tsr_endpoint { TSR_ENDPOINT_HTTP, TSR_ENDPOINT_GRAPHITE, TSR_ENDPOINT_ADMIN, TSR_ENDPOINT_MAX };
+
+extern const char *const tsr_endpoint_names[TSR_ENDPOINT_MAX];
+
+struct tsr_conn_metrics {
+    int64_t open;                 /* gauge: connections open now */
+    uint64_t accepted;
+    uint64_t refused_connections; /* over max_connections */
+    uint64_t refused_requests;    /* answered by the server itself: 400/408/413/431/503 */
+    uint64_t reading_refused;     /* of those: 503, max_reading_bytes */
+    uint64_t timed_out;           /* header, body or idle timeouts that cut a request */
+    uint64_t tls_failed;          /* TLS handshakes that failed */
+    int64_t reading_bytes;        /* gauge: request bodies being received */
+};
+
 struct tsr_metrics {
     struct tsr_listener_metrics listener[TSR_LISTENER_MAX];
+    struct tsr_conn_metrics conn[TSR_ENDPOINT_MAX];
     uint64_t kafka_records;       /* records confirmed durable */
     uint64_t kafka_bytes;         /* their payload bytes */
     uint64_t kafka_errors;        /* records that failed (delivery error or enqueue error) */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "relay/core/addr.h"
@@ -20,6 +21,7 @@
 #include "relay/ingest/lineproto.h"
 #include "relay/core/log.h"
 #include "relay/core/metrics.h"
+#include "relay/core/tls_server.h"
 
 #define LINGER_MS 50
 #define RESUME_CHECK_MS 50
@@ -32,6 +34,7 @@ struct conn {
     char peer[64];
     long line_no;
     int skipping; /* discarding the rest of an over-long line */
+    int tls_up;   /* TLS: its handshake finished */
     struct conn *prev, *next;
 };
 
@@ -56,6 +59,8 @@ struct tsr_ingest_graphite {
     int udp_fd;
     struct event *udp_ev;
     struct conn *conns;
+    int64_t nconns;
+    struct tsr_tls_server *tls; /* NULL: plain TCP */
     /* Pending lines per partition, and per source so points are credited correctly. */
     struct tsr_batch batch[2];
     long *batch_points[2];
@@ -76,6 +81,8 @@ static void conn_free(struct conn *c)
     if (c->prev) c->prev->next = c->next;
     else ig->conns = c->next;
     if (c->next) c->next->prev = c->prev;
+    ig->nconns--;
+    tsr_metrics.conn[TSR_ENDPOINT_GRAPHITE].open = ig->nconns;
     bufferevent_free(c->bev);
     free(c);
 }
@@ -305,9 +312,22 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *c = arg;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+    if (what & BEV_EVENT_CONNECTED) {
+        c->tls_up = 1; /* the TLS handshake finished */
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        tsr_debug("graphite connection from %s: idle for graphite.idle_timeout_ms, closed",
+                  c->peer);
+        tsr_metrics.conn[TSR_ENDPOINT_GRAPHITE].timed_out++;
         read_lines(c, 1);
-        if (what & BEV_EVENT_ERROR)
+        conn_free(c);
+    } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        read_lines(c, 1);
+        if (c->ig->tls && !c->tls_up) {
+            tsr_tls_server_failed(c->ig->tls, bev, c->peer);
+            tsr_metrics.conn[TSR_ENDPOINT_GRAPHITE].tls_failed++;
+        } else if (what & BEV_EVENT_ERROR)
             tsr_debug("graphite connection from %s: %s", c->peer, strerror(errno));
         conn_free(c);
     }
@@ -317,19 +337,33 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
                       int salen, void *arg)
 {
     struct tsr_ingest_graphite *ig = arg;
+    struct tsr_conn_metrics *cm = &tsr_metrics.conn[TSR_ENDPOINT_GRAPHITE];
+    if (ig->nconns >= ig->cf->graphite_max_connections) {
+        cm->refused_connections++;
+        close(fd);
+        return;
+    }
     struct conn *c = calloc(1, sizeof(*c));
     if (!c) abort();
     c->ig = ig;
-    evutil_inet_ntop(sa->sa_family,
-                     sa->sa_family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)sa)->sin6_addr
-                                               : (void *)&((struct sockaddr_in *)sa)->sin_addr,
-                     c->peer, sizeof(c->peer));
-    /* Graphite senders keep one connection open and may be quiet for minutes: no idle
-     * timeout; TCP keepalive finds the peers that vanished. */
+    tsr_addr_ntop(sa, c->peer, sizeof(c->peer));
+    /* Graphite senders keep one connection open and may be quiet for minutes: a long
+     * idle timeout, and TCP keepalive to find the peers that vanished sooner. */
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-    c->bev = bufferevent_socket_new(ig->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->bev = ig->tls ? tsr_tls_server_accept(ig->tls, ig->base, fd)
+                     : bufferevent_socket_new(ig->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->bev) {
+        free(c);
+        return;
+    }
+    int64_t idle = ig->cf->graphite_idle_timeout_ms;
+    struct timeval tv = {(time_t)(idle / 1000), (suseconds_t)(idle % 1000) * 1000};
+    bufferevent_set_timeouts(c->bev, &tv, NULL);
     bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+    ig->nconns++;
+    cm->open = ig->nconns;
+    cm->accepted++;
     if (!ig->paused) bufferevent_enable(c->bev, EV_READ);
     c->next = ig->conns;
     if (ig->conns) ig->conns->prev = c;
@@ -374,12 +408,13 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 }
 
 int tsr_ingest_graphite_new(const struct tsr_config *cf, struct event_base *base,
-                            struct tsr_kafka *k, struct tsr_ingest_graphite **igp, char *err,
-                            size_t errlen)
+                            struct tsr_kafka *k, struct tsr_tls_server *tls,
+                            struct tsr_ingest_graphite **igp, char *err, size_t errlen)
 {
     struct tsr_ingest_graphite *ig = calloc(1, sizeof(*ig));
     if (!ig) abort();
     ig->cf = cf;
+    ig->tls = tls;
     ig->k = k;
     ig->base = base;
     ig->udp_fd = -1;

@@ -1,7 +1,5 @@
 #include "relay/ingest/http.h"
 
-#include <event2/buffer.h>
-#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <stdio.h>
@@ -9,9 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sys/socket.h>
-
-#include "relay/core/addr.h"
+#include "relay/core/httpd.h"
 #include "relay/ingest/auth.h"
 #include "relay/ingest/batch.h"
 #include "relay/ingest/influx_rules.h"
@@ -32,12 +28,13 @@
 #define DLQ_SINGLE_MAX 1000
 /* How much of a bad line an error message quotes. */
 #define QUOTE_MAX 128
+/* Request line and headers: InfluxDB clients send a few hundred bytes. */
+#define MAX_HEADER_BYTES (16 * 1024)
 
 struct tsr_ingest_http {
     const struct tsr_config *cf;
     struct tsr_kafka *k;
-    struct evhttp *http;
-    struct evhttp_bound_socket *sock;
+    struct tsr_httpd *srv;
     struct tsr_batch batch;
     struct tsr_buf line;   /* one normalised line, before it joins its partition */
     struct tsr_buf body;   /* a decoded gzip body */
@@ -52,7 +49,7 @@ struct tsr_ingest_http {
 /* A write request between parsing and its answer. */
 struct write_req {
     struct tsr_ingest_http *ih;
-    struct evhttp_request *req;
+    struct tsr_httpd_req *req;
     int v2;           /* answer in the /api/v2 error format */
     int records;      /* records produced and not yet reported, +1 while parsing */
     int failed;
@@ -78,10 +75,9 @@ static struct tsr_listener_metrics *lm(void)
 
 /* Sends a JSON error in the dialect the endpoint speaks: InfluxDB 1.x {"error":...}
  * or 2.x {"code":...,"message":...}. */
-static void reply_error(struct evhttp_request *req, int v2, int status, const char *code,
+static void reply_error(struct tsr_httpd_req *req, int v2, int status, const char *code,
                         const char *msg, int retry_after_s)
 {
-    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
     struct tsr_buf b = {0};
     if (v2) {
         tsr_buf_puts(&b, "{\"code\":\"");
@@ -92,24 +88,20 @@ static void reply_error(struct evhttp_request *req, int v2, int status, const ch
     }
     tsr_json_escape(&b, msg, strlen(msg));
     tsr_buf_puts(&b, "\"}\n");
-    evhttp_add_header(oh, "Content-Type", "application/json");
     if (retry_after_s > 0) {
         char ra[16];
         snprintf(ra, sizeof(ra), "%d", retry_after_s);
-        evhttp_add_header(oh, "Retry-After", ra);
+        tsr_httpd_add_header(req, "Retry-After", ra);
     }
-    struct evbuffer *out = evbuffer_new();
-    evbuffer_add(out, b.data, b.len);
-    tsr_buf_free(&b);
     if (status / 100 < 6) lm()->responses[status / 100]++;
-    evhttp_send_reply(req, status, NULL, out);
-    evbuffer_free(out);
+    tsr_httpd_reply(req, status, "application/json", b.data, b.len);
+    tsr_buf_free(&b);
 }
 
-static void reply_status(struct evhttp_request *req, int status)
+static void reply_status(struct tsr_httpd_req *req, int status)
 {
     lm()->responses[status / 100]++;
-    evhttp_send_reply(req, status, NULL, NULL);
+    tsr_httpd_reply(req, status, NULL, NULL, 0);
 }
 
 static void finish(struct write_req *wr)
@@ -117,13 +109,9 @@ static void finish(struct write_req *wr)
     struct tsr_ingest_http *ih = wr->ih;
     ih->pending--;
     if (wr->statement && !wr->failed) {
-        struct evbuffer *out = evbuffer_new();
-        evbuffer_add_printf(out, "{\"results\":[{\"statement_id\":0}]}\n");
-        evhttp_add_header(evhttp_request_get_output_headers(wr->req), "Content-Type",
-                          "application/json");
+        static const char ok[] = "{\"results\":[{\"statement_id\":0}]}\n";
         lm()->responses[2]++;
-        evhttp_send_reply(wr->req, 200, "OK", out);
-        evbuffer_free(out);
+        tsr_httpd_reply(wr->req, 200, "application/json", ok, sizeof(ok) - 1);
     } else if (wr->failed) {
         lm()->points_failed += (uint64_t)wr->points;
         char msg[256];
@@ -293,28 +281,24 @@ static const char *query_get(struct evkeyvalq *q, const char *key)
     return v && *v ? v : NULL;
 }
 
-static void handle_write(struct tsr_ingest_http *ih, struct evhttp_request *req, int v2)
+static void handle_write(struct tsr_ingest_http *ih, struct tsr_httpd_req *req, int v2)
 {
     struct evkeyvalq q = {0};
-    struct evkeyvalq *ih_hdrs = evhttp_request_get_input_headers(req);
-    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
     char dbbuf[512];
     struct tsr_kafka_hdrs hdrs = {.src = "http"};
     struct tsr_lp_opts opts = {0};
-    char *client = NULL;
-    ev_uint16_t port;
+    const char *client = tsr_httpd_peer(req);
 
     lm()->requests++;
-    evhttp_connection_get_peer(evhttp_request_get_connection(req), &client, &port);
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+    if (tsr_httpd_method(req) != TSR_HTTPD_POST) {
         reply_error(req, v2, 405, "method not allowed", "use POST", 0);
         return;
     }
-    if (evhttp_parse_query_str(query ? query : "", &q) != 0) {
+    if (evhttp_parse_query_str(tsr_httpd_query(req), &q) != 0) {
         reply_error(req, v2, 400, "invalid", "malformed query string", 0);
         return;
     }
-    if (tsr_auth_check(ih->cf, evhttp_find_header(ih_hdrs, "Authorization"), query_get(&q, "u"),
+    if (tsr_auth_check(ih->cf, tsr_httpd_header(req, "Authorization"), query_get(&q, "u"),
                        query_get(&q, "p")) != 0) {
         reply_error(req, v2, 401, "unauthorized", "authorization failed", 0);
         goto out;
@@ -358,11 +342,10 @@ static void handle_write(struct tsr_ingest_http *ih, struct evhttp_request *req,
         goto out;
     }
 
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t raw_len = evbuffer_get_length(in);
-    const char *body = (const char *)evbuffer_pullup(in, -1);
+    size_t raw_len;
+    const char *body = tsr_httpd_body(req, &raw_len);
     size_t body_len = raw_len;
-    const char *enc = evhttp_find_header(ih_hdrs, "Content-Encoding");
+    const char *enc = tsr_httpd_header(req, "Content-Encoding");
     if (enc && strcasecmp(enc, "gzip") == 0) {
         ih->body.len = 0;
         int rc = tsr_gunzip(body, raw_len, &ih->body, (size_t)ih->cf->ingest_max_body_bytes);
@@ -403,7 +386,7 @@ out:
 
 /* Makes a CREATE DATABASE durable as a record of its own, in the partition its
  * database's name hashes to; the client hears 200 once Kafka has it. */
-static void produce_statement(struct tsr_ingest_http *ih, struct evhttp_request *req,
+static void produce_statement(struct tsr_ingest_http *ih, struct tsr_httpd_req *req,
                               const char *db, const char *text)
 {
     struct write_req *wr = calloc(1, sizeof(*wr));
@@ -437,19 +420,18 @@ static void produce_statement(struct tsr_ingest_http *ih, struct evhttp_request 
     if (--wr->records == 0) finish(wr);
 }
 
-static void handle_query(struct tsr_ingest_http *ih, struct evhttp_request *req)
+static void handle_query(struct tsr_ingest_http *ih, struct tsr_httpd_req *req)
 {
     struct evkeyvalq q = {0};
-    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-    evhttp_parse_query_str(query ? query : "", &q);
+    evhttp_parse_query_str(tsr_httpd_query(req), &q);
     const char *stmt = evhttp_find_header(&q, "q");
-    if (!stmt && evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+    if (!stmt && tsr_httpd_method(req) == TSR_HTTPD_POST) {
         /* Clients may also send q= form-encoded in the body. */
-        struct evbuffer *in = evhttp_request_get_input_buffer(req);
-        size_t n = evbuffer_get_length(in);
+        size_t n;
+        const char *in = tsr_httpd_body(req, &n);
         char *form = malloc(n + 1);
         if (!form) abort();
-        evbuffer_copyout(in, form, n);
+        memcpy(form, in, n);
         form[n] = '\0';
         evhttp_clear_headers(&q);
         evhttp_parse_query_str(form, &q);
@@ -466,9 +448,7 @@ static void handle_query(struct tsr_ingest_http *ih, struct evhttp_request *req)
         reply_error(req, 0, 400, "invalid", msg, 0);
     } else if (rc < 0) {
         reply_error(req, 0, 400, "invalid", err, 0);
-    } else if (tsr_auth_check(ih->cf,
-                              evhttp_find_header(evhttp_request_get_input_headers(req),
-                                                 "Authorization"),
+    } else if (tsr_auth_check(ih->cf, tsr_httpd_header(req, "Authorization"),
                               evhttp_find_header(&q, "u"), evhttp_find_header(&q, "p")) != 0) {
         reply_error(req, 0, 401, "unauthorized", "authorization failed", 0);
     } else if (ih->draining || !tsr_kafka_ready(ih->k)) {
@@ -481,34 +461,30 @@ static void handle_query(struct tsr_ingest_http *ih, struct evhttp_request *req)
     evhttp_clear_headers(&q);
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+static void on_request(struct tsr_httpd_req *req, void *arg)
 {
     struct tsr_ingest_http *ih = arg;
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-    evhttp_add_header(oh, "X-Influxdb-Version", "1.8.10-tsrelay");
-    evhttp_add_header(oh, "X-Influxdb-Build", "OSS");
-    if (!path) path = "/";
+    const char *path = tsr_httpd_path(req);
+    tsr_httpd_add_header(req, "X-Influxdb-Version", "1.8.10-tsrelay");
+    tsr_httpd_add_header(req, "X-Influxdb-Build", "OSS");
 
     if (strcmp(path, "/write") == 0) {
         handle_write(ih, req, 0);
     } else if (strcmp(path, "/api/v2/write") == 0) {
         handle_write(ih, req, 1);
     } else if (strcmp(path, "/ping") == 0) {
-        enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-        if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
-            evhttp_send_reply(req, 204, "No Content", NULL);
+        enum tsr_httpd_method m = tsr_httpd_method(req);
+        if (m == TSR_HTTPD_GET || m == TSR_HTTPD_HEAD)
+            tsr_httpd_reply(req, 204, NULL, NULL, 0);
         else
             reply_error(req, 0, 405, "method not allowed", "use GET or HEAD", 0);
     } else if (strcmp(path, "/health") == 0) {
         int ok = tsr_kafka_ready(ih->k) && !ih->draining;
-        struct evbuffer *out = evbuffer_new();
-        evbuffer_add_printf(out,
-                            "{\"name\":\"tsrelay\",\"message\":\"%s\",\"status\":\"%s\"}\n",
-                            ok ? "ready for writes" : "kafka unavailable", ok ? "pass" : "fail");
-        evhttp_add_header(oh, "Content-Type", "application/json");
-        evhttp_send_reply(req, ok ? 200 : 503, NULL, out);
-        evbuffer_free(out);
+        char out[128];
+        int n = snprintf(out, sizeof(out),
+                         "{\"name\":\"tsrelay\",\"message\":\"%s\",\"status\":\"%s\"}\n",
+                         ok ? "ready for writes" : "kafka unavailable", ok ? "pass" : "fail");
+        tsr_httpd_reply(req, ok ? 200 : 503, "application/json", out, (size_t)n);
     } else if (strcmp(path, "/query") == 0) {
         handle_query(ih, req);
     } else {
@@ -517,8 +493,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 }
 
 int tsr_ingest_http_new(const struct tsr_config *cf, struct event_base *base,
-                        struct tsr_kafka *k, struct tsr_ingest_http **ihp, char *err,
-                        size_t errlen)
+                        struct tsr_kafka *k, struct tsr_tls_server *tls,
+                        struct tsr_ingest_http **ihp, char *err, size_t errlen)
 {
     struct tsr_ingest_http *ih = calloc(1, sizeof(*ih));
     if (!ih) abort();
@@ -526,20 +502,23 @@ int tsr_ingest_http_new(const struct tsr_config *cf, struct event_base *base,
     ih->k = k;
     ih->rules = tsr_influx_rules_new(cf);
     ih->no_unsigned = tsr_influx_rules_no_unsigned(cf);
-    ih->http = evhttp_new(base);
-    int fd = tsr_addr_listen(cf->listen_http, SOCK_STREAM, err, errlen);
-    if (fd < 0) goto fail;
-    ih->sock = evhttp_accept_socket_with_handle(ih->http, fd);
-    if (!ih->sock) {
-        snprintf(err, errlen, "cannot serve HTTP on '%s'", cf->listen_http);
-        goto fail;
-    }
-    evhttp_set_max_body_size(ih->http, (ev_ssize_t)cf->ingest_max_body_bytes);
-    evhttp_set_max_headers_size(ih->http, 64 * 1024);
-    struct timeval tv = {cf->ingest_read_timeout_ms / 1000, (cf->ingest_read_timeout_ms % 1000) * 1000};
-    evhttp_set_timeout_tv(ih->http, &tv);
-    evhttp_set_allowed_methods(ih->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
-    evhttp_set_gencb(ih->http, on_request, ih);
+    struct tsr_httpd_conf hc = {
+        .name = "http",
+        .listen = cf->listen_http,
+        .tls = tls,
+        .max_connections = cf->ingest_max_connections,
+        .max_header_bytes = MAX_HEADER_BYTES,
+        /* As sent: a gzip body is limited again after decoding. */
+        .max_body_bytes = cf->ingest_max_body_bytes,
+        .max_reading_bytes = cf->ingest_max_reading_bytes,
+        .header_timeout_ms = cf->ingest_header_timeout_ms,
+        .read_timeout_ms = cf->ingest_read_timeout_ms,
+        .idle_timeout_ms = cf->ingest_idle_timeout_ms,
+        .metrics = &tsr_metrics.conn[TSR_ENDPOINT_HTTP],
+        .on_request = on_request,
+        .arg = ih,
+    };
+    if (tsr_httpd_new(base, &hc, &ih->srv, err, errlen) != 0) goto fail;
     *ihp = ih;
     return 0;
 fail:
@@ -550,10 +529,7 @@ fail:
 void tsr_ingest_http_drain(struct tsr_ingest_http *ih)
 {
     ih->draining = 1;
-    if (ih->sock) {
-        evhttp_del_accept_socket(ih->http, ih->sock);
-        ih->sock = NULL;
-    }
+    if (ih->srv) tsr_httpd_stop_accepting(ih->srv);
 }
 
 int tsr_ingest_http_pending(const struct tsr_ingest_http *ih)
@@ -565,7 +541,7 @@ void tsr_ingest_http_free(struct tsr_ingest_http **ihp)
 {
     struct tsr_ingest_http *ih = *ihp;
     if (!ih) return;
-    if (ih->http) evhttp_free(ih->http);
+    tsr_httpd_free(&ih->srv);
     tsr_batch_free(&ih->batch);
     tsr_buf_free(&ih->line);
     tsr_buf_free(&ih->body);

@@ -12,6 +12,8 @@
 #   admin_get PATH              GET from the admin listener (Bearer $ADMIN_TOKEN if set)
 #   wait_relay_log REGEX T      wait up to T seconds for a line of $RELAY_LOG; 1 on timeout
 # Exports RELAY_HTTP_PORT, RELAY_GRAPHITE_PORT, RELAY_ADMIN_PORT, RELAY_PID, RELAY_LOG.
+# RELAY_ADMIN_SCHEME=https: the admin listener speaks TLS (curl trusts the test's CA
+# through CURL_CA_BUNDLE).
 
 RELAY_TOPIC=${RELAY_TOPIC:-metrics}
 
@@ -47,7 +49,7 @@ start_relay()
     local i
     for ((i = 0; i < 600; i++)); do
         alive "$RELAY_PID" || { tail -n 30 "$RELAY_LOG" >&2; fail "tsrelay exited at start"; }
-        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RELAY_ADMIN_PORT/ready")" = 200 ] && return 0
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "${RELAY_ADMIN_SCHEME:-http}://127.0.0.1:$RELAY_ADMIN_PORT/ready")" = 200 ] && return 0
         sleep 0.1
     done
     tail -n 30 "$RELAY_LOG" >&2
@@ -83,7 +85,7 @@ admin_get()
     local path=$1
     shift
     curl -s ${ADMIN_TOKEN:+-H "Authorization: Bearer $ADMIN_TOKEN"} "$@" \
-        "http://127.0.0.1:$RELAY_ADMIN_PORT$path"
+        "${RELAY_ADMIN_SCHEME:-http}://127.0.0.1:$RELAY_ADMIN_PORT$path"
 }
 
 wait_relay_log()

@@ -13,6 +13,7 @@ Exits 0 when every request was answered (whatever the status), 1 otherwise, unle
 import argparse
 import gzip
 import http.client
+import ssl
 import sys
 import time
 
@@ -41,7 +42,15 @@ def main():
                     help="timestamp step between lines (1000000 for TSDBs storing ms)")
     ap.add_argument("--duration", type=float, default=0.0,
                     help="keep sending batches (wrapping indexes) for this many seconds")
+    ap.add_argument("--tls-ca", help="https, trusting the CA certificates in this file")
+    ap.add_argument("--tls-cert", help="https: client certificate (with --tls-key)")
+    ap.add_argument("--tls-key")
     a = ap.parse_args()
+    tls = None
+    if a.tls_ca:
+        tls = ssl.create_default_context(cafile=a.tls_ca)
+        if a.tls_cert:
+            tls.load_cert_chain(a.tls_cert, a.tls_key)
     global STEP
     STEP = a.step_ns
 
@@ -64,7 +73,8 @@ def main():
         path = f"/write?db={a.db}" if kind in (0, 1) else f"/api/v2/write?org=o&bucket={a.db}"
         try:
             if conn is None:
-                conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=60)
+                conn = (http.client.HTTPSConnection("127.0.0.1", a.port, timeout=60, context=tls)
+                        if tls else http.client.HTTPConnection("127.0.0.1", a.port, timeout=60))
             conn.request("POST", path, body=body, headers=headers)
             resp = conn.getresponse()
             resp.read()
