@@ -938,6 +938,17 @@ static int validate(struct loader *ld, struct tsr_config *cf, yaml_node_t *root)
     yaml_node_t *seq = lookup(ld, root, "clusters", false);
     for (size_t i = 0; i < cf->nclusters; i++) {
         const struct tsr_cluster_conf *cc = &cf->clusters[i];
+        yaml_node_t *item = item_at(ld, seq, i);
+        if (!*cc->tls_cert_file != !*cc->tls_key_file)
+            return fail(ld, item->start_mark,
+                        "'clusters[%zu].tls_cert_file' and 'tls_key_file' go together", i);
+        if (*cc->bearer_token && (*cc->token || *cc->username))
+            return fail(ld, item->start_mark,
+                        "'clusters[%zu]' has one Authorization header: a bearer token, or "
+                        "token_*, or username, not two of them", i);
+    }
+    for (size_t i = 0; i < cf->nclusters; i++) {
+        const struct tsr_cluster_conf *cc = &cf->clusters[i];
         if (!*cc->password || *cc->username) continue;
         yaml_node_t *item = item_at(ld, seq, i);
         yaml_node_t *kn = lookup(ld, item, "password_file", true);

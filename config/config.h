@@ -54,6 +54,9 @@ struct tsr_cluster_conf {
     int64_t retry_max_ms;      /* cap of the exponential retry backoff */
     int create_database;       /* influxdb: CREATE DATABASE on "database not found" */
     char *tls_ca_file;         /* CA bundle for https URLs ("" = system) */
+    char *tls_cert_file;       /* client certificate for mTLS ("" = none) */
+    char *tls_key_file;        /* its key */
+    char *bearer_token;        /* sent as "Authorization: Bearer", from *_file / *_env */
     int tls_insecure;          /* skip certificate checks (tests only) */
     char *start_from;          /* "earliest" or "latest": where a cluster without a
                                   checkpoint starts */

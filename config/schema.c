@@ -387,6 +387,27 @@ const struct tsr_config_key tsr_config_cluster_keys[] = {
      .off = CL(tls_ca_file),
      .doc = "CA bundle for https URLs (writes, health probes and CREATE DATABASE); empty "
             "uses the system's"},
+    {.name = "tls_cert_file",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = CL(tls_cert_file),
+     .doc = "Client certificate (PEM) presented to https URLs that ask for one (mTLS); "
+            "with `tls_key_file`"},
+    {.name = "tls_key_file",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = CL(tls_key_file),
+     .doc = "Private key (PEM) of `tls_cert_file`"},
+    {.name = "bearer_token_file",
+     .type = TSR_CT_SECRET_FILE,
+     .off = CL(bearer_token),
+     .doc = "File holding a token sent as `Authorization: Bearer TOKEN` with writes, "
+            "probes and CREATE DATABASE (vmauth, a proxy in front of the TSDB); not "
+            "with `token_*` or `username`"},
+    {.name = "bearer_token_env",
+     .type = TSR_CT_SECRET_ENV,
+     .off = CL(bearer_token),
+     .doc = "Environment variable holding that token"},
     {.name = "tls_insecure",
      .type = TSR_CT_BOOL,
      .def = "false",

@@ -36,8 +36,7 @@ struct tsr_prober {
     int64_t *last_ms;        /* per URL, monotonic ms of its last probe */
     long timeout_ms;
     char *authorization;
-    char *ca_file; /* TLS: as the cluster's writes */
-    int insecure;
+    struct tsr_httpc_tls tls; /* as the cluster's writes; the strings are copies */
 };
 
 static const struct {
@@ -98,7 +97,7 @@ static void probe_url(struct tsr_prober *p, int url)
         .method = "GET",
         .authorization = p->authorization,
         .timeout_ms = p->timeout_ms,
-        .tls = {.ca_file = p->ca_file, .insecure = p->insecure},
+        .tls = p->tls,
     };
     if (tsr_httpc_send(p->hc, &req, on_done, pr) != 0) {
         /* A local failure (curl could not make a handle), not the cluster's: not fed. */
@@ -144,8 +143,12 @@ int tsr_prober_new(struct event_base *base, struct tsr_httpc *hc, struct tsr_hea
     p->interval_ms = interval_ms;
     p->timeout_ms = timeout_ms;
     p->authorization = authorization ? xstrdup(authorization) : NULL;
-    p->ca_file = tls.ca_file ? xstrdup(tls.ca_file) : NULL;
-    p->insecure = tls.insecure;
+    p->tls = (struct tsr_httpc_tls){
+        .ca_file = tls.ca_file ? xstrdup(tls.ca_file) : NULL,
+        .cert_file = tls.cert_file ? xstrdup(tls.cert_file) : NULL,
+        .key_file = tls.key_file ? xstrdup(tls.key_file) : NULL,
+        .insecure = tls.insecure,
+    };
     p->urls = calloc((size_t)nurls, sizeof(*p->urls));
     p->inflight = calloc((size_t)nurls, sizeof(*p->inflight));
     p->last_ms = calloc((size_t)nurls, sizeof(*p->last_ms));
@@ -191,7 +194,9 @@ void tsr_prober_free(struct tsr_prober **pp)
     free(p->last_ms);
     free(p->urls);
     free(p->authorization);
-    free(p->ca_file);
+    free((char *)p->tls.ca_file);
+    free((char *)p->tls.cert_file);
+    free((char *)p->tls.key_file);
     free(p);
     *pp = NULL;
 }

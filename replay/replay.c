@@ -434,14 +434,14 @@ static void on_sent(void *opaque, const struct tsr_httpc_resp *resp)
         return;
     }
     if (v == TSR_SINK_REJECTED || v == TSR_SINK_SPLIT) {
-        char reason[512], src[64];
-        snprintf(reason, sizeof(reason), "cluster %s rejected: HTTP %d: %.200s", u->job.cluster,
-                 resp->status, resp->body_len ? resp->body : "");
+        char reason[512], src[64], why[300];
+        tsr_sink_describe(u->cc, resp->status, resp->body_len ? resp->body : "", resp->error,
+                          why, sizeof(why));
+        snprintf(reason, sizeof(reason), "cluster %s rejected: %s", u->job.cluster, why);
         snprintf(src, sizeof(src), "replay:%llu", (unsigned long long)u->job.id);
         tsr_kafka_dead_letter(u->r->env.k, b->body.data, b->body.len, reason, src, -1, b->db, NULL);
-        tsr_warn("replay %llu: cluster '%s' rejected a line, sent to the dead-letter topic: HTTP "
-                 "%d: %.200s",
-                 (unsigned long long)u->job.id, u->job.cluster, resp->status, resp->body);
+        tsr_warn("replay %llu: cluster '%s' rejected a line, sent to the dead-letter topic: %s",
+                 (unsigned long long)u->job.id, u->job.cluster, why);
         b->points = 0;
     }
     if (v == TSR_SINK_DONE || v == TSR_SINK_REJECTED || v == TSR_SINK_SPLIT) {
@@ -468,10 +468,13 @@ static void on_sent(void *opaque, const struct tsr_httpc_resp *resp)
     b->next_try_ns = tsr_clock_mono_ns() + ms * 1000000;
     snprintf(u->job.result, sizeof(u->job.result), "retrying (try %d): %s", b->attempts,
              resp->status ? "cluster answered an error" : resp->error);
-    if (b->attempts == 1 || b->attempts % 10 == 0)
-        tsr_warn("replay %llu: write to cluster '%s' failed (try %d), will retry: HTTP %d %s",
-                 (unsigned long long)u->job.id, u->job.cluster, b->attempts, resp->status,
-                 resp->status ? resp->body : resp->error);
+    if (b->attempts == 1 || b->attempts % 10 == 0) {
+        char why[300];
+        tsr_sink_describe(u->cc, resp->status, resp->body_len ? resp->body : "", resp->error,
+                          why, sizeof(why));
+        tsr_warn("replay %llu: write to cluster '%s' failed (try %d), will retry: %s",
+                 (unsigned long long)u->job.id, u->job.cluster, b->attempts, why);
+    }
 }
 
 /* Records one step reads at most, so a long dry run does not hold up the loop that

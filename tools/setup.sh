@@ -19,8 +19,9 @@ pkgs=(make gcc libc6-dev pkg-config clang libclang-rt-14-dev clang-format cppche
 # The integration tests: the real servers (run by tests/lib/harness.sh, never as
 # services), kcat to poke Kafka, and the usual shell tools.
 pkgs+=(influxdb victoria-metrics kcat python3 curl procps)
-# TLS tests (0058) make their certificates with the openssl command.
-pkgs+=(openssl)
+# TLS tests (0058) make their certificates with the openssl command; 0037 puts nginx
+# (mTLS) in front of a VictoriaMetrics, as SREs do.
+pkgs+=(openssl nginx-light)
 # The status page test (0065) renders GET / in headless Chromium; fonts-liberation gives
 # it proportional fonts with the usual metrics.
 pkgs+=(chromium fonts-liberation)

@@ -217,6 +217,10 @@ int tsr_httpc_send(struct tsr_httpc *h, const struct tsr_httpc_req *req, tsr_htt
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (req->tls.ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, req->tls.ca_file);
+    if (req->tls.cert_file) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, req->tls.cert_file);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, req->tls.key_file);
+    }
     if (req->tls.insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);

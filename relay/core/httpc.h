@@ -15,8 +15,10 @@ struct tsr_httpc;
 
 /* What a request trusts over TLS. */
 struct tsr_httpc_tls {
-    const char *ca_file; /* CA bundle, NULL for the system's */
-    int insecure;        /* skip certificate verification (tests, never prod) */
+    const char *ca_file;   /* CA bundle, NULL for the system's */
+    const char *cert_file; /* client certificate (mTLS), or NULL */
+    const char *key_file;  /* its private key */
+    int insecure;          /* skip certificate verification (tests, never prod) */
 };
 
 struct tsr_httpc_req {

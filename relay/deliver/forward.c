@@ -404,14 +404,12 @@ static int answered_abandoned(struct lane *l)
     return 1;
 }
 
-/* The answer in words for logs and /status; no URL in it: a URL may hold credentials
- * (health names URLs safely). */
-static void describe(const struct tsr_httpc_resp *resp, char *why, size_t len)
+/* The answer in words for logs and /status (health names URLs safely). */
+static void describe(const struct tsr_forwarder *f, const struct tsr_httpc_resp *resp,
+                     char *why, size_t len)
 {
-    if (resp->status == 0)
-        snprintf(why, len, "%s", resp->error);
-    else
-        snprintf(why, len, "HTTP %d: %.200s", resp->status, resp->body_len ? resp->body : "");
+    tsr_sink_describe(f->cc, resp->status, resp->body_len ? resp->body : "", resp->error, why,
+                      len);
 }
 
 static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
@@ -429,7 +427,7 @@ static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
 
     enum tsr_sink_verdict v = tsr_sink_judge(resp->status, resp->body);
     char why[300];
-    describe(resp, why, sizeof(why));
+    describe(f, resp, why, sizeof(why));
     /* A cluster that answers for one database only is up: the others flow. */
     tsr_health_write(f->health, l->url,
                      v != TSR_SINK_RETRY   ? TSR_WRITE_OK
@@ -494,7 +492,7 @@ static void on_statement_done(void *opaque, const struct tsr_httpc_resp *resp)
     struct batch *b = l->sending;
     if (answered_abandoned(l)) return;
     char why[300];
-    describe(resp, why, sizeof(why));
+    describe(f, resp, why, sizeof(why));
     enum tsr_sink_verdict v = tsr_sink_judge(resp->status, resp->body);
     if (v == TSR_SINK_RETRY) {
         char what[300];

@@ -62,6 +62,11 @@ void tsr_sink_write_url(const struct tsr_cluster_conf *cc, int idx, const char *
 
 int tsr_sink_authorization(const struct tsr_cluster_conf *cc, struct tsr_buf *out)
 {
+    if (*cc->bearer_token) {
+        tsr_buf_puts(out, "Bearer ");
+        tsr_buf_puts(out, cc->bearer_token);
+        return 1;
+    }
     if (cc->token && *cc->token) {
         tsr_buf_puts(out, "Token ");
         tsr_buf_puts(out, cc->token);
@@ -95,17 +100,59 @@ static int about_one_database(int status, const char *body)
     return strstr(body, "retention policy not found") != NULL;
 }
 
+/* A 4xx from whatever checks credentials before the TSDB sees the lines. A TSDB's own
+ * refusal of a line quotes it, and the line may hold any word: those phrases win. */
+static int about_credentials(const char *body)
+{
+    if (!body) return 0;
+    if (strstr(body, "partial write") || strstr(body, "unable to parse") ||
+        strstr(body, "cannot parse"))
+        return 0;
+    static const char *const words[] = {"auth token", "Authorization", "authoriz",
+                                        "SSL certificate", "client certificate", "credential"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strcasestr(body, words[i])) return 1;
+    return 0;
+}
+
 enum tsr_sink_verdict tsr_sink_judge(int status, const char *body)
 {
     if (status == 0) return TSR_SINK_RETRY; /* no answer: a transport error */
     if (status >= 200 && status < 300) return TSR_SINK_DONE;
     if (about_one_database(status, body)) return TSR_SINK_PARK;
+    if ((status == 400 || status == 422) && about_credentials(body)) return TSR_SINK_RETRY;
     if (status == 400 || status == 422) return TSR_SINK_REJECTED;
     if (status == 413) return TSR_SINK_SPLIT;
     /* Everything else may pass and concerns every database: 429 and 5xx by nature, 401
      * and other 4xx once an operator fixes credentials or routing. Skipping would lose
      * data; holding is visible (the cluster turns degraded, then down). */
     return TSR_SINK_RETRY;
+}
+
+/* Replaces every copy of secret in s with "***", in place. */
+static void mask(char *s, const char *secret)
+{
+    size_t n = strlen(secret);
+    if (n == 0) return;
+    for (char *p = s; (p = strstr(p, secret)) != NULL;) {
+        memcpy(p, "***", 3);
+        memmove(p + 3, p + n, strlen(p + n) + 1);
+        p += 3;
+    }
+}
+
+void tsr_sink_describe(const struct tsr_cluster_conf *cc, int status, const char *body,
+                       const char *error, char *why, size_t len)
+{
+    if (status == 0)
+        snprintf(why, len, "%s", error ? error : "no answer");
+    else
+        snprintf(why, len, "HTTP %d: %.200s", status, body ? body : "");
+    /* "***" is never longer than a secret of 3 bytes or more; shorter ones would not
+     * be secrets. */
+    const char *secrets[] = {cc->bearer_token, cc->token, cc->password};
+    for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+        if (secrets[i] && strlen(secrets[i]) >= 3) mask(why, secrets[i]);
 }
 
 int tsr_sink_no_database(int status, const char *body)
@@ -137,6 +184,8 @@ void tsr_sink_create_db_url(const struct tsr_cluster_conf *cc, int idx, const ch
 struct tsr_httpc_tls tsr_sink_tls(const struct tsr_cluster_conf *cc)
 {
     return (struct tsr_httpc_tls){.ca_file = *cc->tls_ca_file ? cc->tls_ca_file : NULL,
+                                  .cert_file = *cc->tls_cert_file ? cc->tls_cert_file : NULL,
+                                  .key_file = *cc->tls_key_file ? cc->tls_key_file : NULL,
                                   .insecure = cc->tls_insecure};
 }
 

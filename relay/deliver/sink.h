@@ -23,8 +23,8 @@ struct tsr_cluster_conf;
 void tsr_sink_write_url(const struct tsr_cluster_conf *cc, int idx, const char *db,
                         const char *rp, struct tsr_buf *url);
 
-/* Appends the Authorization header value for the cluster ("Token t", "Basic b64"), or
- * nothing if it has no credentials. Returns 1 if it appended, 0 if not. */
+/* Appends the Authorization header value for the cluster ("Bearer t", "Token t",
+ * "Basic b64"), or nothing if it has no credentials. Returns 1 if it appended, 0 if not. */
 int tsr_sink_authorization(const struct tsr_cluster_conf *cc, struct tsr_buf *out);
 
 /* Appends a Kafka record (normalised lines) to a write body, ending it with '\n' if the
@@ -55,8 +55,17 @@ enum tsr_sink_verdict {
     TSR_SINK_RETRY,    /* transport errors, 5xx, 429, 408, 401 and the other 4xx: the
                         * cluster as a whole cannot take writes now; retry the request */
 };
-/* status 0: no answer arrived (a transport error). */
+/* status 0: no answer arrived (a transport error). A 400 that is about credentials, not
+ * lines (a proxy in front of the TSDB: vmauth's unknown token, nginx's missing client
+ * certificate), is RETRY: refusing the lines would dead-letter the whole stream. */
 enum tsr_sink_verdict tsr_sink_judge(int status, const char *body);
+
+/* An answer in words for logs, /status and dead-letter reasons: "HTTP 400: BODY" (the
+ * body's first 200 bytes), or the transport error when status is 0. The cluster's own
+ * secrets are masked, since a proxy may echo a token back (vmauth does). No URL, which
+ * may hold credentials too. */
+void tsr_sink_describe(const struct tsr_cluster_conf *cc, int status, const char *body,
+                       const char *error, char *why, size_t len);
 
 /* 1 if a PARK body says the database itself is missing (CREATE DATABASE may help). */
 int tsr_sink_no_database(int status, const char *body);

@@ -15,7 +15,9 @@ static struct tsr_cluster_conf cluster(const char *type)
 {
     struct tsr_cluster_conf cc = {.name = "c", .type = (char *)type, .urls = urls, .nurls = 2,
                                   .database = "", .retention_policy = "", .org = "",
-                                  .bucket = "", .token = "", .username = "", .password = ""};
+                                  .bucket = "", .token = "", .username = "", .password = "",
+                                  .bearer_token = "", .tls_ca_file = "", .tls_cert_file = "",
+                                  .tls_key_file = ""};
     return cc;
 }
 
@@ -68,11 +70,29 @@ static void test_authorization(void **state)
     assert_int_equal(tsr_sink_authorization(&cc, &b), 1);
     tsr_buf_putc(&b, '\0');
     assert_string_equal(b.data, "Token t0k");
+    b.len = 0;
+    cc.bearer_token = "b3arer";
+    assert_int_equal(tsr_sink_authorization(&cc, &b), 1);
+    tsr_buf_putc(&b, '\0');
+    assert_string_equal(b.data, "Bearer b3arer");
     tsr_buf_free(&b);
 }
 
 /* Each answer sorted by what the forwarder does with it: retried where it stands, parked
  * for one database or retention policy, split, or refused line by line. */
+/* A token a proxy echoes back is masked wherever the answer is shown. */
+static void test_describe_masks_secrets(void **state)
+{
+    struct tsr_cluster_conf cc = cluster("victoriametrics");
+    cc.bearer_token = "s3cr3t-tok";
+    char why[300];
+    tsr_sink_describe(&cc, 400, "no token \"Bearer s3cr3t-tok\" (s3cr3t-tok)", NULL, why,
+                      sizeof(why));
+    assert_string_equal(why, "HTTP 400: no token \"Bearer ***\" (***)");
+    tsr_sink_describe(&cc, 0, NULL, "Connection refused", why, sizeof(why));
+    assert_string_equal(why, "Connection refused");
+}
+
 static void test_verdicts(void **state)
 {
     assert_int_equal(tsr_sink_judge(204, ""), TSR_SINK_DONE);
@@ -81,6 +101,13 @@ static void test_verdicts(void **state)
     assert_int_equal(tsr_sink_judge(422, "{\"code\":\"unprocessable entity\"}"),
                      TSR_SINK_REJECTED);
     assert_int_equal(tsr_sink_judge(413, ""), TSR_SINK_SPLIT);
+    /* A proxy's refusal of the credentials is no line's fault: retried, not dead-lettered. */
+    assert_int_equal(tsr_sink_judge(400, "cannot find the provided auth token \"Bearer x\" in config"),
+                     TSR_SINK_RETRY);
+    assert_int_equal(tsr_sink_judge(400, "<center>No required SSL certificate was sent</center>"),
+                     TSR_SINK_RETRY);
+    assert_int_equal(tsr_sink_judge(400, "{\"error\":\"unable to parse 'authorization x=1'\"}"),
+                     TSR_SINK_REJECTED);
     assert_int_equal(tsr_sink_judge(404, "{\"error\":\"database not found: \\\"x\\\"\"}"),
                      TSR_SINK_PARK);
     assert_int_equal(tsr_sink_judge(404, "{\"code\":\"not found\",\"message\":\"bucket \\\"b\\\" not found\"}"),
@@ -130,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_urls),
         cmocka_unit_test(test_authorization),
         cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_describe_masks_secrets),
         cmocka_unit_test(test_create_db_url),
         cmocka_unit_test(test_append_record),
     };
