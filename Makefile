@@ -6,7 +6,7 @@
 #   make asan       unit tests and the bad-input integration test under ASan+UBSan
 #   make unit       unit tests only          make integration   integration tests only
 #   make fuzz       libFuzzer on every parser of outside bytes (tests/fuzz/run.sh), one
-#                   target after the other, FUZZ_SECONDS each (default 60; 7 targets)
+#                   target after the other, FUZZ_SECONDS each (default 60; 8 targets)
 #   make fuzz-long  the same for FUZZ_LONG_SECONDS each (default 600), not in make test;
 #                   FUZZ_TARGETS="json gzip" limits either to some targets
 #   make bench      ingest, end-to-end, clusters, replay and fleet benchmarks (vmagent side by side)

@@ -633,6 +633,17 @@ int tsr_httpd_new(struct event_base *base, const struct tsr_httpd_conf *conf,
     return 0;
 }
 
+int tsr_httpd_port(const struct tsr_httpd *h)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (!h->lev || getsockname(evconnlistener_get_fd(h->lev), (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return 0;
+}
+
 void tsr_httpd_stop_accepting(struct tsr_httpd *h)
 {
     if (h->lev) evconnlistener_free(h->lev);

@@ -61,6 +61,9 @@ struct tsr_httpd_conf {
 int tsr_httpd_new(struct event_base *base, const struct tsr_httpd_conf *conf,
                   struct tsr_httpd **hp, char *err, size_t errlen);
 
+/* The port it listens on (the one the system chose for ":0"), or 0 once it stopped. */
+int tsr_httpd_port(const struct tsr_httpd *h);
+
 /* Stops accepting; open connections are served until they close. */
 void tsr_httpd_stop_accepting(struct tsr_httpd *h);
 

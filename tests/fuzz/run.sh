@@ -11,6 +11,8 @@
 #   gzip       relay/core/gzip.c          Content-Encoding: gzip bodies
 #   statement  relay/ingest/statement.c   /query CREATE DATABASE
 #   park       relay/deliver/park.c       parked keys in Kafka commit metadata
+#   httpd      relay/core/httpd.c         HTTP requests on one connection (ingest and
+#              relay/admin/admin_auth.c   admin listeners), admin paths and query strings
 #
 # Each is built as build/fuzz/fuzz_NAME with libFuzzer + ASan + UBSan and run over a
 # scratch copy of its seeds (build/fuzz/corpus/NAME, so the checked-in seeds stay small).
@@ -20,7 +22,7 @@
 # build/fuzz/fuzz_NAME build/fuzz/NAME/crash-...), the log in build/fuzz/NAME.log.
 set -eu
 
-all="lineproto graphite config json gzip statement park"
+all="lineproto graphite config json gzip statement park httpd"
 if [ "${1:-}" = --list ]; then
     printf '%s\n' $all
     exit 0
@@ -42,6 +44,9 @@ sources() {
     gzip) echo "relay/core/gzip.c relay/core/buf.c -lz -ldeflate" ;;
     statement) echo "relay/ingest/statement.c" ;;
     park) echo "relay/deliver/park.c" ;;
+    httpd) echo "relay/core/httpd.c relay/core/tls_server.c relay/core/addr.c relay/core/buf.c
+                 relay/core/log.c relay/core/metrics.c relay/admin/admin_auth.c
+                 -levent -levent_openssl -lssl -lcrypto -lhttp_parser" ;;
     *) return 1 ;;
     esac
 }
@@ -57,7 +62,7 @@ for t in $targets; do
     src=$(sources "$t") || { echo "fuzz: unknown target '$t'" >&2; exit 2; }
     # shellcheck disable=SC2086 # $src is a list of files and -l flags
     clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -I. -D_GNU_SOURCE -Wall -Wextra \
+        -I. -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
         "tests/fuzz/fuzz_$t.c" $src -o "$out/fuzz_$t"
 
     rm -rf "$out/corpus/$t" "$out/$t"
