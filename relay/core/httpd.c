@@ -348,7 +348,8 @@ static int on_headers_complete(http_parser *p)
                 : p->method == HTTP_HEAD ? TSR_HTTPD_HEAD
                 : p->method == HTTP_POST ? TSR_HTTPD_POST
                                          : TSR_HTTPD_OTHER;
-    r->keep_alive = http_should_keep_alive(p);
+    /* Upgrade (h2c, websocket) and CONNECT are not served: answer, then close. */
+    r->keep_alive = http_should_keep_alive(p) && !p->upgrade && !(p->flags & F_UPGRADE);
     int chunked = (p->flags & F_CHUNKED) != 0;
     int64_t len = (p->flags & F_CONTENTLENGTH) ? (int64_t)p->content_length : 0;
     if (len > h->conf.max_body_bytes) {
@@ -437,6 +438,7 @@ static void parse_input(struct conn *c)
         size_t done = http_parser_execute(&c->parser, &settings, v.iov_base, v.iov_len);
         evbuffer_drain(in, done);
         enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+        if (e == HPE_OK && done == 0) e = HPE_UNKNOWN; /* no progress: never spin */
         if (e == HPE_PAUSED) {
             http_parser_pause(&c->parser, 0);
             dispatch(c);
