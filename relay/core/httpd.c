@@ -98,8 +98,7 @@ struct tsr_httpd {
     struct conn *conns;
     int64_t nconns;
     int64_t reading, reading_large;
-    time_t refusal_logged_at;
-    uint64_t refusals_unlogged;
+    struct tsr_log_limit refusals;
 };
 
 static const http_parser_settings settings;
@@ -230,18 +229,7 @@ static void refuse(struct conn *c, int status, const char *msg, int retry_after)
 
 static void log_refusal(struct tsr_httpd *h, const char *peer, const char *what)
 {
-    time_t now = time(NULL);
-    if (now - h->refusal_logged_at < REFUSAL_LOG_EVERY_S) {
-        h->refusals_unlogged++;
-        return;
-    }
-    if (h->refusals_unlogged)
-        tsr_warn("%s: %s refused: %s (and %llu more refusals since the last such line)",
-                 h->conf.name, peer, what, (unsigned long long)h->refusals_unlogged);
-    else
-        tsr_warn("%s: %s refused: %s", h->conf.name, peer, what);
-    h->refusal_logged_at = now;
-    h->refusals_unlogged = 0;
+    tsr_log_limited(&h->refusals, TSR_LOG_WARN, "%s: %s refused: %s", h->conf.name, peer, what);
 }
 
 /* ---- parser callbacks --------------------------------------------------------------- */
@@ -622,6 +610,7 @@ int tsr_httpd_new(struct event_base *base, const struct tsr_httpd_conf *conf,
     if (!h) abort();
     h->conf = *conf;
     h->base = base;
+    h->refusals.every_s = REFUSAL_LOG_EVERY_S;
     h->lev = evconnlistener_new(base, on_accept, h, LEV_OPT_CLOSE_ON_FREE, -1, fd);
     if (!h->lev) {
         close(fd);

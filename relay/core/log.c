@@ -44,3 +44,24 @@ void tsr_log_write(enum tsr_log_level level, const char *fmt, ...)
     ssize_t w = write(STDERR_FILENO, line, n);
     (void)w;
 }
+
+void tsr_log_limited(struct tsr_log_limit *lim, enum tsr_log_level level, const char *fmt, ...)
+{
+    if (level < tsr_log_min) return;
+    long long now = (long long)time(NULL);
+    if (lim->logged_at && now - lim->logged_at < lim->every_s) {
+        lim->unlogged++;
+        return;
+    }
+    char msg[1536];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (lim->unlogged)
+        tsr_log_write(level, "%s (and %llu more since the last such line)", msg, lim->unlogged);
+    else
+        tsr_log_write(level, "%s", msg);
+    lim->logged_at = now;
+    lim->unlogged = 0;
+}

@@ -21,6 +21,17 @@ void tsr_log_write(enum tsr_log_level level, const char *fmt, ...)
     do {                                                                                           \
         if ((level) >= tsr_log_min) tsr_log_write((level), __VA_ARGS__);                           \
     } while (0)
+/* A message that can repeat many times a second (refused clients, failed handshakes):
+ * at most one line every every_s seconds, saying how many were left out since the last.
+ * One per message kind, zeroed but for every_s; one thread per struct. */
+struct tsr_log_limit {
+    int every_s;
+    long long logged_at;
+    unsigned long long unlogged;
+};
+void tsr_log_limited(struct tsr_log_limit *lim, enum tsr_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #define tsr_debug(...) tsr_log(TSR_LOG_DEBUG, __VA_ARGS__)
 #define tsr_info(...)  tsr_log(TSR_LOG_INFO, __VA_ARGS__)
 #define tsr_warn(...)  tsr_log(TSR_LOG_WARN, __VA_ARGS__)

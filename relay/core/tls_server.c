@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -31,8 +30,7 @@ struct tsr_tls_server {
     struct file_id cert_id, key_id, ca_id;
     struct event *watch;
     uint64_t failures;
-    uint64_t unlogged;
-    time_t logged_at;
+    struct tsr_log_limit failure_log;
 };
 
 static void file_id_of(const char *path, struct file_id *id)
@@ -158,6 +156,7 @@ int tsr_tls_server_new(const struct tsr_config *cf, struct event_base *base,
     if (!ts) abort();
     ts->cf = cf;
     ts->ctx = ctx;
+    ts->failure_log.every_s = FAILURE_LOG_EVERY_S;
     remember_files(ts);
     ts->watch = event_new(base, -1, EV_PERSIST, on_watch, ts);
     struct timeval tv = {TSR_TLS_WATCH_MS / 1000, (TSR_TLS_WATCH_MS % 1000) * 1000};
@@ -199,18 +198,7 @@ void tsr_tls_server_failed(struct tsr_tls_server *ts, struct bufferevent *bev, c
         if (ERR_GET_LIB(e) != 0) real = e;
     if (real) ERR_error_string_n(real, why, sizeof(why));
     ERR_clear_error();
-    time_t now = time(NULL);
-    if (now - ts->logged_at < FAILURE_LOG_EVERY_S) {
-        ts->unlogged++;
-        return;
-    }
-    if (ts->unlogged)
-        tsr_warn("tls: handshake with %s failed: %s (and %llu more since the last such line)",
-                 peer, why, (unsigned long long)ts->unlogged);
-    else
-        tsr_warn("tls: handshake with %s failed: %s", peer, why);
-    ts->logged_at = now;
-    ts->unlogged = 0;
+    tsr_log_limited(&ts->failure_log, TSR_LOG_WARN, "tls: handshake with %s failed: %s", peer, why);
 }
 
 uint64_t tsr_tls_server_failures(const struct tsr_tls_server *ts)
