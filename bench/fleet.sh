@@ -237,6 +237,9 @@ kafka:
   topic: $run
   message_timeout_ms: 10000
   session_timeout_ms: $SESSION_MS
+  partitions: $PARTS
+  replication_factor: 1
+  min_insync_replicas: 1
 state_dir: $TSR_TMP/$run-state-r$i
 clusters:
   - name: vm

@@ -235,8 +235,8 @@ static int parse_duration(const char *s, int64_t *v)
         if (strncmp(p, "ms", 2) == 0) {
             mult = 1;
             p += 2;
-        } else if (*p == 's' || *p == 'm' || *p == 'h') {
-            mult = *p == 's' ? 1000 : *p == 'm' ? 60000 : 3600000;
+        } else if (*p == 's' || *p == 'm' || *p == 'h' || *p == 'd') {
+            mult = *p == 's' ? 1000 : *p == 'm' ? 60000 : *p == 'h' ? 3600000 : 86400000;
             p++;
         } else {
             return -1;
@@ -661,7 +661,7 @@ static int set_value(struct loader *ld, struct walk *w, const struct tsr_config_
         break;
     case TSR_CT_DURATION:
         if (!scalar || parse_duration(s, &v))
-            return fail(ld, m, "'%s' must be a duration such as 500ms, 30s or 2m", key);
+            return fail(ld, m, "'%s' must be a duration such as 500ms, 30s, 2m or 7d", key);
         break;
     case TSR_CT_BOOL:
         if (!scalar || parse_bool(s, (int *)field))
@@ -905,6 +905,11 @@ static int validate(struct loader *ld, struct tsr_config *cf, yaml_node_t *root)
     if (strcmp(cf->kafka_fleet_topic, cf->kafka_dlq_topic) == 0)
         return fail(ld, mark_of(ld, root, "kafka.fleet_topic", top),
                     "'kafka.fleet_topic' must differ from 'kafka.dlq_topic'");
+
+    if (cf->kafka_min_insync_replicas > cf->kafka_replication_factor)
+        return fail(ld, mark_of(ld, root, "kafka.min_insync_replicas", top),
+                    "'kafka.min_insync_replicas' must not exceed 'kafka.replication_factor' "
+                    "(no write could be acknowledged)");
 
     if (cf->ingest_max_line_bytes > cf->ingest_max_body_bytes)
         return fail(ld,

@@ -89,6 +89,12 @@ struct tsr_config {
     int64_t kafka_read_ahead_bytes;   /* per cluster reader; default 64 MiB */
     int64_t kafka_session_timeout_ms; /* a dead relay's partitions move after this */
     int64_t kafka_replay_read_ahead_bytes; /* per replay job; default 64 MiB */
+    int kafka_create_topics;          /* create the topic and dead-letter topic if missing */
+    int64_t kafka_partitions;         /* of a topic the relay creates */
+    int64_t kafka_replication_factor; /* of a topic it creates; less on one is reported */
+    int64_t kafka_min_insync_replicas;
+    int64_t kafka_retention_ms;       /* of a topic it creates */
+    int64_t kafka_min_retention_ms;   /* a topic keeping records less long is reported */
     struct tsr_kv *kafka_properties;  /* extra librdkafka properties (TLS, SASL, ...) */
     size_t nkafka_properties;
 

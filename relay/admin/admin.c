@@ -16,6 +16,7 @@
 #include "relay/deliver/delivery.h"
 #include "relay/core/json.h"
 #include "relay/kafka/kafka.h"
+#include "relay/kafka/topics.h"
 #include "relay/core/log.h"
 #include "relay/core/metrics.h"
 #include "relay/admin/admin_auth.h"
@@ -44,6 +45,27 @@ static void send_buf(struct tsr_httpd_req *req, int status, const char *ctype,
     tsr_httpd_reply(req, status, ctype, b->data, b->len);
 }
 
+/* The topic as the broker describes it, and the durability it cannot give. */
+static void render_topic(const struct tsr_admin *a, struct tsr_buf *b)
+{
+    struct tsr_topic_report r;
+    tsr_kafka_topic_report(a->k, &r);
+    if (!r.described) {
+        tsr_buf_puts(b, ",\"topic_settings\":null,\"topic_warnings\":[]");
+        return;
+    }
+    tsr_buf_printf(b,
+                   ",\"topic_settings\":{\"partitions\":%d,\"replication_factor\":%d,"
+                   "\"min_insync_replicas\":%d,\"retention_ms\":%lld},\"topic_warnings\":[",
+                   r.partitions, r.replication_factor, r.min_insync_replicas,
+                   (long long)r.retention_ms);
+    for (int i = 0; i < r.nwarnings; i++) {
+        if (i) tsr_buf_putc(b, ',');
+        tsr_json_string(b, r.warnings[i]);
+    }
+    tsr_buf_putc(b, ']');
+}
+
 static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
 {
     const struct tsr_metrics *m = &tsr_metrics;
@@ -67,6 +89,7 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
                    (long long)m->inflight_bytes, (unsigned long long)m->kafka_records,
                    (unsigned long long)m->kafka_errors);
     tsr_json_string(b, tsr_kafka_last_error(a->k));
+    render_topic(a, b);
     tsr_buf_putc(b, '}');
     tsr_buf_puts(b, ",\"listeners\":{");
     for (int l = 0; l < TSR_LISTENER_MAX; l++) {

@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "relay/core/log.h"
 #include "relay/core/metrics.h"
+#include "relay/kafka/topics.h"
 
 #define TSR_KAFKA_MAX_PARTITIONS 256
 
@@ -34,6 +35,8 @@ struct tsr_kafka {
     pthread_cond_t meta_cv;
     int meta_stop;
     atomic_int partitions;
+    struct tsr_topics topics;              /* the metadata thread's own */
+    struct tsr_topic_report topic_report;  /* its last report, under meta_mu */
 
     _Atomic int64_t high[TSR_KAFKA_MAX_PARTITIONS]; /* offset after the last confirmed record */
     int broker_up;
@@ -211,6 +214,13 @@ static void *meta_main(void *arg)
                          rd_kafka_err2str(md->topics[0].err));
         }
         if (md) rd_kafka_metadata_destroy(md);
+        /* Only with a broker answering: the Admin API calls wait seconds for one. A
+         * topic created now is seen by the next round, a second later. */
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR && tsr_topics_tend(&k->topics, k->rk) == 0) {
+            pthread_mutex_lock(&k->meta_mu);
+            k->topic_report = k->topics.report;
+            pthread_mutex_unlock(&k->meta_mu);
+        }
         /* A topic's partition count only grows; never shrink on a failed look-up. */
         int old = atomic_load(&k->partitions);
         if (n > old) {
@@ -343,6 +353,7 @@ int tsr_kafka_new(const struct tsr_config *cf, struct event_base *base, struct t
     event_add(k->wake_ev, NULL);
     event_add(k->tick_ev, &tick);
 
+    k->topics.cf = cf;
     if (pthread_create(&k->meta_thread, NULL, meta_main, k) != 0) {
         snprintf(err, errlen, "cannot start kafka metadata thread");
         goto fail;
@@ -406,6 +417,13 @@ const char *tsr_kafka_last_error(const struct tsr_kafka *k)
 int tsr_kafka_fatal(const struct tsr_kafka *k)
 {
     return k->fatal;
+}
+
+void tsr_kafka_topic_report(struct tsr_kafka *k, struct tsr_topic_report *out)
+{
+    pthread_mutex_lock(&k->meta_mu);
+    *out = k->topic_report;
+    pthread_mutex_unlock(&k->meta_mu);
 }
 
 int tsr_kafka_partitions(const struct tsr_kafka *k)

@@ -71,6 +71,11 @@ int tsr_kafka_fatal(const struct tsr_kafka *k);
 /* Partitions of the topic, 0 while unknown. */
 int tsr_kafka_partitions(const struct tsr_kafka *k);
 
+/* The topic as the broker last described it, and what it cannot give
+ * (relay/kafka/topics.h). Any thread. */
+struct tsr_topic_report;
+void tsr_kafka_topic_report(struct tsr_kafka *k, struct tsr_topic_report *out);
+
 /* The offset after the last record this relay's producer had confirmed in partition
  * p (-1 if none): a high watermark that is exact for what this relay wrote. Any
  * thread. */

@@ -73,6 +73,9 @@ kafka:
   topic: $RELAY_TOPIC
   message_timeout_ms: ${RELAY_MESSAGE_TIMEOUT_MS:-10000}
   session_timeout_ms: $FLEET_SESSION_TIMEOUT_MS
+  partitions: ${KAFKA_PARTITIONS:-4}
+  replication_factor: 1
+  min_insync_replicas: 1
 state_dir: $TSR_TMP/state$i
 clusters:
   - name: influx

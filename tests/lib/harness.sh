@@ -14,6 +14,8 @@
 #   TSRELAY_CACHE       where tools/kafka/fetch.sh put the jars ($HOME/.cache/tsrelay)
 #   KAFKA_LIBS          the Kafka jar dir, overriding the cache lookup
 #   KAFKA_PARTITIONS    num.partitions for auto-created topics (default 4)
+#   KAFKA_AUTO_CREATE   auto.create.topics.enable (default true; false: only the relay's
+#                       own CreateTopics makes its topics)
 #   KAFKA_EXTRA_CONFIG  lines appended to server.properties
 #   TSRELAY_BIN, TOOLS_DIR, REPO_ROOT   set by tests/run.sh; defaulted here too
 
@@ -353,7 +355,7 @@ log.dirs=$dir/data
 num.partitions=${KAFKA_PARTITIONS:-4}
 default.replication.factor=1
 min.insync.replicas=1
-auto.create.topics.enable=true
+auto.create.topics.enable=${KAFKA_AUTO_CREATE:-true}
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=4
 transaction.state.log.replication.factor=1

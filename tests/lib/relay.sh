@@ -33,6 +33,9 @@ kafka:
   brokers: $KAFKA_BROKERS
   topic: $RELAY_TOPIC
   message_timeout_ms: ${RELAY_MESSAGE_TIMEOUT_MS:-10000}
+  partitions: ${KAFKA_PARTITIONS:-4}
+  replication_factor: 1
+  min_insync_replicas: 1
 ${RELAY_KAFKA_EXTRA:-}
 state_dir: $TSR_TMP/state
 ${1:-}

@@ -224,7 +224,7 @@ static void test_errors(void **state)
          "t.yaml:6:49: unknown key 'clusters[0].timeout'"},
         /* wrong types */
         {BASE "  linger_ms: [5]\n", "t.yaml:5:14: 'kafka.linger_ms' must be a duration such as "
-                                    "500ms, 30s or 2m"},
+                                    "500ms, 30s, 2m or 7d"},
         {BASE "ingest:\n  max_tags: many\n", "t.yaml:6:13: 'ingest.max_tags' must be an integer"},
         {BASE "ingest:\n  max_tags: 1.5\n", "t.yaml:6:13: 'ingest.max_tags' must be an integer"},
         {BASE "ingest:\n  auth:\n    enabled: maybe\n",
@@ -573,7 +573,7 @@ static void test_durations(void **state)
         {"250", 250},     {"500ms", 500},  {"30s", 30000},    {"2m", 120000},
         {"1m30s", 90000}, {"1h", 3600000}, {"1s500ms", 1500}, {"\"45s\"", 45000},
     };
-    static const char *const bad[] = {"5x", "s", "1.5s", "-5", "30 s", "1d"};
+    static const char *const bad[] = {"5x", "s", "1.5s", "-5", "30 s", "1w"};
     char yaml[512];
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         snprintf(yaml, sizeof(yaml), BASE "ingest:\n  read_timeout_ms: %s\n", ok[i].text);
@@ -586,10 +586,18 @@ static void test_durations(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(yaml, sizeof(yaml), BASE "ingest:\n  read_timeout_ms: %s\n", bad[i]);
         load_err(yaml, "t.yaml:6:20: 'ingest.read_timeout_ms' must be a duration such as "
-                       "500ms, 30s or 2m");
+                       "500ms, 30s, 2m or 7d");
     }
     load_err(BASE "ingest:\n  read_timeout_ms: 2h\n",
              "t.yaml:6:20: 'ingest.read_timeout_ms' must be between 100 and 3600000");
+    /* Days, for retention. */
+    struct tsr_config *cf = load_ok(BASE "  retention: 2d\n  min_retention: 1d12h\n");
+    assert_int_equal(cf->kafka_retention_ms, 2 * 86400000LL);
+    assert_int_equal(cf->kafka_min_retention_ms, 36 * 3600000LL);
+    tsr_config_free(&cf);
+    load_err(BASE "  replication_factor: 2\n  min_insync_replicas: 3\n",
+             "t.yaml:6:24: 'kafka.min_insync_replicas' must not exceed 'kafka.replication_factor' "
+             "(no write could be acknowledged)");
 }
 
 static void test_bools(void **state)

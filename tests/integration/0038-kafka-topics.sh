@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# timeout: 180
+# The relay's topics as a managed dependency (relay/kafka/topics.h), against a broker
+# with auto.create.topics.enable=false:
+# 1. the relay creates its topic (kafka.partitions 3, retention 2d) and dead-letter
+#    topic (1 partition) itself; /status shows the settings the broker describes, with
+#    no warning; every point written reaches VictoriaMetrics through it.
+# 2. restarted with promises the topic cannot keep (replication_factor 3,
+#    min_insync_replicas 2, min_retention 30d on a one-broker topic with RF 1), the
+#    relay reports each in the log and /status, and goes on serving.
+. "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/relay.sh"
+. "$(dirname "$0")/../lib/forward.sh"
+
+KAFKA_AUTO_CREATE=false start_kafka
+start_victoriametrics
+KAFKA_PARTITIONS=3 RELAY_KAFKA_EXTRA="  retention: 2d" relay_config "clusters:
+  - name: vm
+    type: victoriametrics
+    urls: [$VM_URL]"
+start_relay
+wait_relay_log "kafka: created topic 'metrics': 3 partitions, replication factor 1" 10 ||
+    fail "no log line for the topic's creation"
+grep -q "kafka: created topic 'metrics.dlq': 1 partition" "$RELAY_LOG" ||
+    fail "no log line for the dead-letter topic's creation"
+kcat -L -b "$KAFKA_BROKERS" -t metrics.dlq | grep -q 'topic "metrics.dlq" with 1 partitions' ||
+    fail "metrics.dlq does not have 1 partition: $(kcat -L -b "$KAFKA_BROKERS" -t metrics.dlq)"
+topic() { admin_get /status | python3 -c 'import json, sys; k = json.load(sys.stdin)["kafka"]; print(json.dumps([k["topic_settings"], k["topic_warnings"]], sort_keys=True))'; }
+for ((i = 0; i < 100; i++)); do
+    [ "$(topic)" != '[null, []]' ] && break
+    sleep 0.1
+done
+assert_eq "$(topic)" '[{"min_insync_replicas": 1, "partitions": 3, "replication_factor": 1, "retention_ms": 172800000}, []]' \
+    "/status kafka topic settings and warnings"
+send --lines 3000 >/dev/null || fail "lpsend failed"
+wait_counts vm "$(expected_counts 3000)" 60
+stop_relay
+assert_eq "$RELAY_EXIT" 0 "relay exit code"
+
+# --- 2. promises the topic cannot keep ----------------------------------------------------
+sed -i 's/^  replication_factor: 1$/  replication_factor: 3/; s/^  min_insync_replicas: 1$/  min_insync_replicas: 2/' \
+    "$TSR_TMP/relay.yaml"
+sed -i 's/^  retention: 2d$/  retention: 2d\n  min_retention: 30d/' "$TSR_TMP/relay.yaml"
+start_relay
+for ((i = 0; i < 100; i++)); do
+    [ "$(topic | python3 -c 'import json, sys; print(len(json.load(sys.stdin)[1]))')" = 3 ] && break
+    sleep 0.1
+done
+warnings=$(topic)
+log "warnings: $warnings"
+grep -q "has replication factor 1, below kafka.replication_factor 3" <<<"$warnings" ||
+    fail "no warning for the replication factor: $warnings"
+grep -q "has min.insync.replicas 1, below kafka.min_insync_replicas 2" <<<"$warnings" ||
+    fail "no warning for min.insync.replicas: $warnings"
+grep -q "keeps records 172800000 ms, less than kafka.min_retention 2592000000 ms" <<<"$warnings" ||
+    fail "no warning for the retention: $warnings"
+grep -q "warn kafka: topic 'metrics' has replication factor 1" "$RELAY_LOG" ||
+    fail "the replication factor warning is not in the log"
+send --start 3000 --lines 2000 >/dev/null || fail "lpsend after the warnings failed"
+wait_counts vm "$(expected_counts 5000)" 60
+stop_relay
+assert_eq "$RELAY_EXIT" 0 "relay exit code"
