@@ -190,9 +190,10 @@ static void write_answer(struct conn *c, struct tsr_httpd_req *req, int status,
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, reason_phrase(status));
     if (ctype) evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
     if (req && req->out.len) evbuffer_add(out, req->out.data, req->out.len);
-    evbuffer_add_printf(out, "Content-Length: %zu\r\n%s\r\n", len,
-                        req && req->keep_alive ? "" : "Connection: close\r\n");
-    if (len && !head_only) evbuffer_add(out, body, len);
+    /* RFC 9110: no Content-Length (and no body) on a 204. */
+    if (status != 204) evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
+    evbuffer_add_printf(out, "%s\r\n", req && req->keep_alive ? "" : "Connection: close\r\n");
+    if (len && !head_only && status != 204) evbuffer_add(out, body, len);
 }
 
 /* Ends c after what is queued has been written (lingering if a body is still coming). */
