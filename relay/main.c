@@ -20,6 +20,7 @@
 #include "relay/ingest/graphite_listener.h"
 #include "relay/ingest/http.h"
 #include "relay/kafka/kafka.h"
+#include "relay/kafka/topics.h"
 #include "relay/core/log.h"
 #include "relay/core/metrics.h"
 #include "relay/core/tls_server.h"
@@ -52,8 +53,11 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: tsrelay -c FILE            run the relay\n"
-            "       tsrelay --check-config -c FILE\n"
-            "                                  validate FILE, print the problem and exit 2 if bad\n"
+            "       tsrelay --check-config [--live] -c FILE\n"
+            "                                  validate FILE, print the problem and exit 2 if bad;\n"
+            "                                  --live: also describe kafka.topic on the broker and\n"
+            "                                  exit 1 if it is unreachable or the topic cannot give\n"
+            "                                  the durability configured (docs/kafka.md)\n"
             "       tsrelay --config-reference print the reference of every config key (Markdown)\n"
             "       tsrelay --version | --help\n"
             "\n"
@@ -65,6 +69,24 @@ static void usage(FILE *out)
             "         confirmed by Kafka (up to kafka.message_timeout_ms), then exit\n"
             "         SIGHUP re-reads tls.cert_file and tls.key_file (also done when they change)\n"
             "exit codes: 0 clean shutdown, 1 runtime failure, 2 usage or config error\n");
+}
+
+/* --check-config --live: the topic as the broker has it, against the config. */
+static int check_live(const struct tsr_config *cf)
+{
+    struct tsr_topic_report tr;
+    char err[512];
+    tsr_log_min = TSR_LOG_ERROR; /* librdkafka's retries are not the answer */
+    if (tsr_kafka_check_topics(cf, &tr, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tsrelay: %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    printf("kafka topic '%s': %d partitions, replication factor %d, min.insync.replicas %d, "
+           "retention %lld ms\n",
+           cf->kafka_topic, tr.partitions, tr.replication_factor, tr.min_insync_replicas,
+           (long long)tr.retention_ms);
+    for (int i = 0; i < tr.nwarnings; i++) printf("warning: %s\n", tr.warnings[i]);
+    return tr.nwarnings ? EXIT_RUNTIME : EXIT_OK;
 }
 
 static void drain_check(evutil_socket_t fd, short what, void *arg)
@@ -202,6 +224,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, 'C'},
+        {"live", no_argument, NULL, 'L'},
         {"config-reference", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -216,11 +239,12 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 8 << 20);
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
     const char *path = NULL;
-    int check = 0, opt;
+    int check = 0, live = 0, opt;
     while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': path = optarg; break;
         case 'C': check = 1; break;
+        case 'L': live = 1; break;
         case 'R': tsr_config_write_reference(stdout); return EXIT_OK;
         case 'h': usage(stdout); return EXIT_OK;
         case 'V': printf("tsrelay %s\n", TSR_VERSION); return EXIT_OK;
@@ -265,8 +289,9 @@ int main(int argc, char **argv)
             }
         }
         printf("%s: configuration is valid\n", path);
+        int rc = live ? check_live(r.cf) : EXIT_OK;
         tsr_config_free(&r.cf);
-        return EXIT_OK;
+        return rc;
     }
     enum tsr_log_level level;
     if (tsr_log_level_parse(r.cf->log_level, &level) == 0) tsr_log_min = level;

@@ -317,6 +317,38 @@ fail:
     return NULL;
 }
 
+int tsr_kafka_check_topics(const struct tsr_config *cf, struct tsr_topic_report *r, char *err,
+                           size_t errlen)
+{
+    /* A handle of its own, configured as the relay's (TLS, SASL); nothing is produced,
+     * so its callbacks find an empty struct. */
+    struct tsr_kafka *k = calloc(1, sizeof(*k));
+    if (!k) abort();
+    int rc = -1;
+    char why[512];
+    rd_kafka_conf_t *conf = make_conf(cf, k, err, errlen);
+    if (conf) {
+        k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
+        if (!k->rk) {
+            rd_kafka_conf_destroy(conf);
+            snprintf(err, errlen, "cannot create kafka client: %s", why);
+        }
+    }
+    if (k->rk) {
+        struct tsr_topics t = {.cf = cf, .created = 1}; /* a check creates nothing */
+        if (tsr_topics_tend(&t, k->rk) == 0) {
+            *r = t.report;
+            rc = 0;
+        } else {
+            snprintf(err, errlen, "kafka '%s' did not describe topic '%s' (unreachable, or the "
+                     "topic does not exist)", cf->kafka_brokers, cf->kafka_topic);
+        }
+        rd_kafka_destroy(k->rk);
+    }
+    free(k);
+    return rc;
+}
+
 int tsr_kafka_new(const struct tsr_config *cf, struct event_base *base, struct tsr_kafka **kp,
                   char *err, size_t errlen)
 {

@@ -76,6 +76,11 @@ int tsr_kafka_partitions(const struct tsr_kafka *k);
 struct tsr_topic_report;
 void tsr_kafka_topic_report(struct tsr_kafka *k, struct tsr_topic_report *out);
 
+/* --check-config --live: describes cf->kafka_topic on the live broker (creating
+ * nothing) into *r. Blocks up to about 15 s. Returns 0, or -1 with err set. */
+int tsr_kafka_check_topics(const struct tsr_config *cf, struct tsr_topic_report *r, char *err,
+                           size_t errlen);
+
 /* The offset after the last record this relay's producer had confirmed in partition
  * p (-1 if none): a high watermark that is exact for what this relay wrote. Any
  * thread. */

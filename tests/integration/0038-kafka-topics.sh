@@ -8,6 +8,8 @@
 # 2. restarted with promises the topic cannot keep (replication_factor 3,
 #    min_insync_replicas 2, min_retention 30d on a one-broker topic with RF 1), the
 #    relay reports each in the log and /status, and goes on serving.
+# `tsrelay --check-config --live` describes the topic on the broker: exit 0 for 1., and
+# 1 with the three warnings for 2.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/relay.sh"
 . "$(dirname "$0")/../lib/forward.sh"
@@ -36,11 +38,20 @@ send --lines 3000 >/dev/null || fail "lpsend failed"
 wait_counts vm "$(expected_counts 3000)" 60
 stop_relay
 assert_eq "$RELAY_EXIT" 0 "relay exit code"
+rc=0
+out=$("$TSRELAY_BIN" --check-config --live -c "$TSR_TMP/relay.yaml" 2>&1) || rc=$?
+assert_eq "$rc" 0 "--check-config --live exit code on a good topic ($out)"
+grep -q "kafka topic 'metrics': 3 partitions, replication factor 1, min.insync.replicas 1, retention 172800000 ms" <<<"$out" ||
+    fail "--check-config --live does not describe the topic: $out"
 
 # --- 2. promises the topic cannot keep ----------------------------------------------------
 sed -i 's/^  replication_factor: 1$/  replication_factor: 3/; s/^  min_insync_replicas: 1$/  min_insync_replicas: 2/' \
     "$TSR_TMP/relay.yaml"
 sed -i 's/^  retention: 2d$/  retention: 2d\n  min_retention: 30d/' "$TSR_TMP/relay.yaml"
+rc=0
+out=$("$TSRELAY_BIN" --check-config --live -c "$TSR_TMP/relay.yaml" 2>&1) || rc=$?
+assert_eq "$rc" 1 "--check-config --live exit code on a topic below the promises ($out)"
+[ "$(grep -c '^warning: ' <<<"$out")" = 3 ] || fail "--check-config --live does not print 3 warnings: $out"
 start_relay
 for ((i = 0; i < 100; i++)); do
     [ "$(topic | python3 -c 'import json, sys; print(len(json.load(sys.stdin)[1]))')" = 3 ] && break
