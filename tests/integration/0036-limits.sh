@@ -3,10 +3,12 @@
 # Limits that hold the relay's memory (relay/core/httpd.h), against hostile clients while
 # a normal client writes:
 # - 1,000 slow clients at once (half trickle a request head, half a body and then stall)
-#   are all cut (with 408 once they have sent a byte) by ingest.header_timeout_ms / ingest.read_timeout_ms;
-# - 200 concurrent uploads of 25 MiB each (half with Expect: 100-continue) are either
-#   taken (204) or refused with 503 and Retry-After before their body is read, as
-#   ingest.max_reading_bytes (128 MiB, the default) allows;
+#   are all cut (with 408 once they have sent a byte) by ingest.header_timeout_ms and
+#   ingest.read_timeout_ms;
+# - 200 concurrent uploads of 25 MiB each (half with Expect: 100-continue) are taken
+#   (204) or refused with 503 and Retry-After before their body is read, as
+#   ingest.max_reading_bytes (128 MiB, the default) allows (or, taken but starved by the
+#   test's one event loop, cut with 408);
 # - connections past ingest.max_connections get 503 at once.
 # Meanwhile the normal client gets 204 for every request, the relay's peak RSS stays
 # under 256 MiB (docs/security.md), and VictoriaMetrics holds every point the relay
@@ -60,14 +62,16 @@ assert set(d["answered"]) == {"408"} and d.get("open_at_end", 0) == 0, d
 PY
 [ "$(relay_metric 'tsrelay_connection_timeouts_total{listener="http"}')" -ge 1000 ] ||
     fail "tsrelay_connection_timeouts_total below 1000"
-# Uploads: each answered, 204 or 503 with Retry-After; some taken, most refused.
+# Uploads: each answered: 204, or 503 with Retry-After, or 408 for one whose body stalled
+# past read_timeout_ms (one event loop feeds them all: a taken upload can starve); some
+# taken, most refused.
 read -r accepted refused retry per_upload < <(python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 st = d["status"]
-assert set(st) <= {"204", "503"}, st
+assert set(st) <= {"204", "503", "408"}, st
 print(st.get("204", 0), st.get("503", 0), d["retry_after"], d["points_per_upload"])' "$TSR_TMP/uploads.json") ||
-    fail "uploads not all answered 204 or 503: $(cut -c1-300 "$TSR_TMP/uploads.json")"
+    fail "uploads not all answered 204, 503 or 408: $(cut -c1-300 "$TSR_TMP/uploads.json")"
 [ "$accepted" -ge 1 ] || fail "no upload was taken"
 [ "$refused" -ge 1 ] || fail "no upload was refused: the reading budget did not hold"
 assert_eq "$retry" "$refused" "refused uploads with Retry-After"
