@@ -667,7 +667,10 @@ int tsr_kafka_fleet_create(struct tsr_kafka *k, const char *topic, struct tsr_ka
     struct tsr_kafka_create *c = *cp;
     if (!c) {
         char why[256];
-        rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, 1, -1, why, sizeof(why));
+        /* As many copies as the data topic: the fleet's jobs and ledger are state. */
+        const struct tsr_config *cf = k->topics.cf;
+        rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, 1, (int)cf->kafka_replication_factor,
+                                                        why, sizeof(why));
         if (!nt) {
             snprintf(err, errlen, "cannot describe topic '%s': %s", topic, why);
             return -1;
@@ -675,6 +678,9 @@ int tsr_kafka_fleet_create(struct tsr_kafka *k, const char *topic, struct tsr_ka
         /* Compacted: the newest record of each key (a job, a ledger interval) is what
          * counts, and the log stays small for a relay that reads it from the start. */
         rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+        char isr[32];
+        snprintf(isr, sizeof(isr), "%lld", (long long)cf->kafka_min_insync_replicas);
+        rd_kafka_NewTopic_set_config(nt, "min.insync.replicas", isr);
         c = calloc(1, sizeof(*c));
         if (!c) abort();
         c->q = rd_kafka_queue_new(k->rk);
@@ -701,7 +707,8 @@ int tsr_kafka_fleet_create(struct tsr_kafka *k, const char *topic, struct tsr_ka
                      : rd_kafka_err2str(e));
         rc = -1;
     } else if (!e) {
-        tsr_info("created the fleet topic '%s' (1 partition, compacted)", topic);
+        tsr_info("created the fleet topic '%s' (1 partition, compacted, replication factor %lld)",
+                 topic, (long long)k->topics.cf->kafka_replication_factor);
     }
     rd_kafka_event_destroy(ev);
     tsr_kafka_fleet_create_free(cp);
