@@ -251,6 +251,11 @@ int main(int argc, char **argv)
         default: usage(stderr); return EXIT_USAGE;
         }
     }
+    if (live && !check) {
+        fprintf(stderr, "tsrelay: --live goes with --check-config\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
     if (!path || optind != argc) {
         fprintf(stderr, "tsrelay: %s\n", path ? "unexpected argument" : "missing -c FILE");
         usage(stderr);

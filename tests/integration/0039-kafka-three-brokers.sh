@@ -26,11 +26,11 @@ relay_config "clusters:
 sed -i 's/^  replication_factor: 1$/  replication_factor: 3/; s/^  min_insync_replicas: 1$/  min_insync_replicas: 2/' \
     "$TSR_TMP/relay.yaml"
 start_relay
-settings=$(admin_get /status | python3 -c 'import json, sys; k = json.load(sys.stdin)["kafka"]; print(json.dumps([k["topic_settings"], k["topic_warnings"]], sort_keys=True))')
+topic() { admin_get /status | python3 -c 'import json, sys; k = json.load(sys.stdin)["kafka"]; print(json.dumps([k["topic_settings"], k["topic_warnings"]], sort_keys=True))'; }
 for ((i = 0; i < 100; i++)); do
+    settings=$(topic)
     [ "$settings" != '[null, []]' ] && break
     sleep 0.1
-    settings=$(admin_get /status | python3 -c 'import json, sys; k = json.load(sys.stdin)["kafka"]; print(json.dumps([k["topic_settings"], k["topic_warnings"]], sort_keys=True))')
 done
 assert_eq "$settings" '[{"min_insync_replicas": 2, "partitions": 4, "replication_factor": 3, "retention_ms": 604800000}, []]' \
     "the topic the relay created on three brokers"
