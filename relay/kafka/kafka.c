@@ -386,6 +386,7 @@ int tsr_kafka_new(const struct tsr_config *cf, struct event_base *base, struct t
     event_add(k->tick_ev, &tick);
 
     k->topics.cf = cf;
+    k->topics.create_log.every_s = 60;
     if (pthread_create(&k->meta_thread, NULL, meta_main, k) != 0) {
         snprintf(err, errlen, "cannot start kafka metadata thread");
         goto fail;

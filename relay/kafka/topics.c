@@ -42,7 +42,8 @@ static int create(struct tsr_topics *t, rd_kafka_t *rk)
     rd_kafka_NewTopic_t *nts[2] = {new_topic(cf, cf->kafka_topic, (int)cf->kafka_partitions),
                                    new_topic(cf, cf->kafka_dlq_topic, 1)};
     if (!nts[0] || !nts[1]) {
-        rd_kafka_NewTopic_destroy_array(nts, 2);
+        for (int i = 0; i < 2; i++)
+            if (nts[i]) rd_kafka_NewTopic_destroy(nts[i]);
         return -1;
     }
     char why[256];
@@ -66,7 +67,8 @@ static int create(struct tsr_topics *t, rd_kafka_t *rk)
                 done++;
             } else if (e) {
                 const char *s = rd_kafka_topic_result_error_string(tr[i]);
-                tsr_error("kafka: cannot create topic '%s': %s", name, s ? s : rd_kafka_err2str(e));
+                tsr_log_limited(&t->create_log, TSR_LOG_ERROR, "kafka: cannot create topic '%s': %s",
+                                name, s ? s : rd_kafka_err2str(e));
             } else {
                 done++;
                 tsr_info("kafka: created topic '%s': %d partition%s, replication factor %lld, "
@@ -79,7 +81,8 @@ static int create(struct tsr_topics *t, rd_kafka_t *rk)
             }
         }
     } else if (ev) {
-        tsr_warn("kafka: cannot create topics yet: %s", rd_kafka_event_error_string(ev));
+        tsr_log_limited(&t->create_log, TSR_LOG_WARN, "kafka: cannot create topics yet: %s",
+                        rd_kafka_event_error_string(ev));
     }
     if (ev) rd_kafka_event_destroy(ev);
     rd_kafka_queue_destroy(q);

@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "relay/core/log.h"
+
 struct rd_kafka_s;
 struct tsr_config;
 
@@ -36,6 +38,7 @@ struct tsr_topic_report {
 struct tsr_topics {
     const struct tsr_config *cf;
     int created;              /* both topics exist (made, or found) */
+    struct tsr_log_limit create_log; /* retried every second: logged once a minute */
     struct tsr_topic_report report;
 };
 

@@ -2,6 +2,8 @@
 # timeout: 180
 # The relay's topics as a managed dependency (relay/kafka/topics.h), against a broker
 # with auto.create.topics.enable=false:
+# 0. with replication_factor 3 on one broker the topic cannot be created: the relay
+#    says why, once a minute rather than at every retry, and is not ready;
 # 1. the relay creates its topic (kafka.partitions 3, retention 2d) and dead-letter
 #    topic (1 partition) itself; /status shows the settings the broker describes, with
 #    no warning; every point written reaches VictoriaMetrics through it.
@@ -20,6 +22,24 @@ KAFKA_PARTITIONS=3 RELAY_KAFKA_EXTRA="  retention: 2d" relay_config "clusters:
   - name: vm
     type: victoriametrics
     urls: [$VM_URL]"
+# 0. Promises one broker cannot keep: the topic is not created, the relay says why once
+#    (not every second as it retries) and is not ready.
+sed 's/^  replication_factor: 1$/  replication_factor: 3/' "$TSR_TMP/relay.yaml" >"$TSR_TMP/rf3.yaml"
+"$TSRELAY_BIN" -c "$TSR_TMP/rf3.yaml" >"$TSR_TMP/rf3.log" 2>&1 &
+rf3=$!
+track_pid "$rf3" tsrelay-rf3
+for ((i = 0; i < 100; i++)); do
+    grep -q "kafka: cannot create topic 'metrics': .*[Rr]eplication factor" "$TSR_TMP/rf3.log" && break
+    sleep 0.1
+done
+grep -q "kafka: cannot create topic 'metrics': .*[Rr]eplication factor" "$TSR_TMP/rf3.log" ||
+    fail "no log line saying why the topic cannot be created: $(tail -5 "$TSR_TMP/rf3.log")"
+sleep 3
+assert_eq "$(grep -c "cannot create topic 'metrics'" "$TSR_TMP/rf3.log")" 1 "lines about the failed creation in 3 s"
+assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RELAY_ADMIN_PORT/ready")" 503 \
+    "/ready without a topic"
+stop_pid "$rf3" 30
+
 start_relay
 wait_relay_log "kafka: created topic 'metrics': 3 partitions, replication factor 1" 10 ||
     fail "no log line for the topic's creation"
