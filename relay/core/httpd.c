@@ -506,13 +506,17 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     struct tsr_httpd *h = c->h;
     switch (c->state) {
     case ST_HEAD:
-        if (c->req && c->seen_bytes) {
-            if (h->conf.metrics) h->conf.metrics->timed_out++;
+        if (!c->seen_bytes) {
+            conn_free(c); /* a keep-alive connection idle between requests */
+            return;
+        }
+        if (h->conf.metrics) h->conf.metrics->timed_out++;
+        if (c->req) {
             log_refusal(h, c->peer, "request head not complete within header_timeout");
             refuse(c, 408, "request head not complete in time", 0);
             return;
         }
-        conn_free(c); /* idle keep-alive connection, or a TLS handshake that stalled */
+        conn_free(c); /* a new connection that sent nothing (or stalled its TLS handshake) */
         return;
     case ST_BODY:
         if (h->conf.metrics) h->conf.metrics->timed_out++;

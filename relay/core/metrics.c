@@ -76,7 +76,7 @@ static void render_connections(const struct tsr_metrics *m, struct tsr_buf *out)
                  "Requests answered 503 because max_reading_bytes of bodies were being received.",
                  C(reading_refused));
     per_endpoint(out, m, "tsrelay_connection_timeouts_total", "counter",
-                 "Requests cut by the header or body timeout.", C(timed_out));
+                 "Connections cut by the header timeout (a request head, or nothing, too slow) or the body timeout.", C(timed_out));
     per_endpoint(out, m, "tsrelay_tls_handshake_failures_total", "counter",
                  "TLS handshakes that failed (certificate refused, wrong protocol, ...).",
                  C(tls_failed));

@@ -43,7 +43,7 @@ struct tsr_conn_metrics {
     uint64_t refused_connections; /* over max_connections */
     uint64_t refused_requests;    /* answered by the server itself: 400/408/413/431/503 */
     uint64_t reading_refused;     /* of those: 503, max_reading_bytes */
-    uint64_t timed_out;           /* header, body or idle timeouts that cut a request */
+    uint64_t timed_out;           /* connections cut by the header or body timeout */
     uint64_t tls_failed;          /* TLS handshakes that failed */
     int64_t reading_bytes;        /* gauge: request bodies being received */
 };

@@ -24,8 +24,9 @@ import asyncio
 import json
 import sys
 
-async def read_status(reader, timeout):
-    """The status of the first non-1xx answer, or None if the connection closed first."""
+async def read_status(reader, timeout, bodies=None):
+    """The status of the first non-1xx answer, or None if the connection closed first.
+    bodies: a list that gets the body of an answer other than 204, 408 and 503."""
     try:
         while True:
             line = await asyncio.wait_for(reader.readline(), timeout)
@@ -41,6 +42,9 @@ async def read_status(reader, timeout):
                 k, _, v = h.decode("latin-1").partition(":")
                 headers[k.strip().lower()] = v.strip()
             if status >= 200:
+                n = int(headers.get("content-length", "0") or 0)
+                if bodies is not None and status not in (204, 408, 503) and n:
+                    bodies.append(f"{status}: " + (await reader.readexactly(n)).decode("latin-1"))
                 return status, headers
     except (asyncio.TimeoutError, ConnectionError, OSError, ValueError):
         return None, {}
@@ -55,7 +59,7 @@ async def slow_one(port, i, seconds, out):
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
     head = f"POST /write?db=slow HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n".encode()
-    reply = asyncio.ensure_future(read_status(reader, seconds + 5))
+    reply = asyncio.ensure_future(read_status(reader, seconds + 5, out.setdefault("why", [])))
     try:
         if i % 2 == 0:
             for b in head:  # a head that never ends in time
