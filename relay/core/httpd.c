@@ -182,17 +182,18 @@ static struct tsr_httpd_req *req_new(struct conn *c)
     return req;
 }
 
-/* Writes status line, headers and body of an answer to c. */
-static void write_answer(struct conn *c, struct tsr_httpd_req *req, int status,
-                         const char *ctype, const void *body, size_t len, int head_only)
+/* Writes status line, headers (extra: more header lines, "" for none) and body of an
+ * answer to c. */
+static void write_answer(struct conn *c, int status, const char *ctype, const char *extra,
+                         int keep_alive, const void *body, size_t len, int head_only)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, reason_phrase(status));
     if (ctype) evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
-    if (req && req->out.len) evbuffer_add(out, req->out.data, req->out.len);
+    evbuffer_add(out, extra, strlen(extra));
     /* RFC 9110: no Content-Length (and no body) on a 204. */
     if (status != 204) evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
-    evbuffer_add_printf(out, "%s\r\n", req && req->keep_alive ? "" : "Connection: close\r\n");
+    evbuffer_add_printf(out, "%s\r\n", keep_alive ? "" : "Connection: close\r\n");
     if (len && !head_only && status != 204) evbuffer_add(out, body, len);
 }
 
@@ -211,19 +212,11 @@ static void close_after_write(struct conn *c)
 /* An answer the server itself gives (limits, bad requests, timeouts); closes. */
 static void refuse(struct conn *c, int status, const char *msg, int retry_after)
 {
-    struct tsr_httpd_req *req = c->req;
-    char body[256];
+    char body[256], extra[32] = "";
     int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", msg);
-    if (req) {
-        release_body(req, c->h);
-        req->keep_alive = 0;
-        req->out.len = 0;
-        if (retry_after) tsr_buf_printf(&req->out, "Retry-After: %d\r\n", retry_after);
-    }
-    struct tsr_httpd_req tmp = {.keep_alive = 0};
-    if (!req && retry_after) tsr_buf_printf(&tmp.out, "Retry-After: %d\r\n", retry_after);
-    write_answer(c, req ? req : &tmp, status, "application/json", body, (size_t)n, 0);
-    tsr_buf_free(&tmp.out);
+    if (retry_after) snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", retry_after);
+    if (c->req) release_body(c->req, c->h);
+    write_answer(c, status, "application/json", extra, 0, body, (size_t)n, 0);
     if (c->h->conf.metrics) c->h->conf.metrics->refused_requests++;
     close_after_write(c);
 }
@@ -714,7 +707,9 @@ void tsr_httpd_reply(struct tsr_httpd_req *req, int status, const char *ctype,
     }
     struct tsr_httpd *h = c->h;
     if (!h->lev) req->keep_alive = 0; /* shutting down: let the client go elsewhere */
-    write_answer(c, req, status, ctype, body, len, req->method == TSR_HTTPD_HEAD);
+    tsr_buf_putc(&req->out, '\0');
+    write_answer(c, status, ctype, req->out.data, req->keep_alive, body, len,
+                 req->method == TSR_HTTPD_HEAD);
     int keep = req->keep_alive;
     release_body(req, h);
     req_free(req);

@@ -212,15 +212,15 @@ static void *meta_main(void *arg)
             else if (!logged_missing++)
                 tsr_warn("kafka topic '%s' is not usable: %s", rd_kafka_topic_name(k->rkt),
                          rd_kafka_err2str(md->topics[0].err));
+            /* Only with a broker answering: the Admin API calls wait seconds for one.
+             * A topic created now is seen by the next round, a second later. */
+            if (tsr_topics_tend(&k->topics, k->rk, &md->topics[0]) == 0) {
+                pthread_mutex_lock(&k->meta_mu);
+                k->topic_report = k->topics.report;
+                pthread_mutex_unlock(&k->meta_mu);
+            }
         }
         if (md) rd_kafka_metadata_destroy(md);
-        /* Only with a broker answering: the Admin API calls wait seconds for one. A
-         * topic created now is seen by the next round, a second later. */
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR && tsr_topics_tend(&k->topics, k->rk) == 0) {
-            pthread_mutex_lock(&k->meta_mu);
-            k->topic_report = k->topics.report;
-            pthread_mutex_unlock(&k->meta_mu);
-        }
         /* A topic's partition count only grows; never shrink on a failed look-up. */
         int old = atomic_load(&k->partitions);
         if (n > old) {
@@ -334,17 +334,22 @@ int tsr_kafka_check_topics(const struct tsr_config *cf, struct tsr_topic_report 
             snprintf(err, errlen, "cannot create kafka client: %s", why);
         }
     }
-    if (k->rk) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = k->rk ? rd_kafka_topic_new(k->rk, cf->kafka_topic, NULL) : NULL;
+    if (rkt) {
         struct tsr_topics t = {.cf = cf, .created = 1}; /* a check creates nothing */
-        if (tsr_topics_tend(&t, k->rk) == 0) {
+        if (rd_kafka_metadata(k->rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            md->topic_cnt == 1 && tsr_topics_tend(&t, k->rk, &md->topics[0]) == 0) {
             *r = t.report;
             rc = 0;
         } else {
             snprintf(err, errlen, "kafka '%s' did not describe topic '%s' (unreachable, or the "
                      "topic does not exist)", cf->kafka_brokers, cf->kafka_topic);
         }
-        rd_kafka_destroy(k->rk);
+        if (md) rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
     }
+    if (k->rk) rd_kafka_destroy(k->rk);
     free(k);
     return rc;
 }
@@ -669,19 +674,14 @@ int tsr_kafka_fleet_create(struct tsr_kafka *k, const char *topic, struct tsr_ka
     if (!c) {
         char why[256];
         /* As many copies as the data topic: the fleet's jobs and ledger are state. */
-        const struct tsr_config *cf = k->topics.cf;
-        rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, 1, (int)cf->kafka_replication_factor,
-                                                        why, sizeof(why));
+        rd_kafka_NewTopic_t *nt = tsr_topics_new_topic(k->topics.cf, topic, 1);
         if (!nt) {
-            snprintf(err, errlen, "cannot describe topic '%s': %s", topic, why);
+            snprintf(err, errlen, "cannot describe topic '%s' to create", topic);
             return -1;
         }
         /* Compacted: the newest record of each key (a job, a ledger interval) is what
          * counts, and the log stays small for a relay that reads it from the start. */
         rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
-        char isr[32];
-        snprintf(isr, sizeof(isr), "%lld", (long long)cf->kafka_min_insync_replicas);
-        rd_kafka_NewTopic_set_config(nt, "min.insync.replicas", isr);
         c = calloc(1, sizeof(*c));
         if (!c) abort();
         c->q = rd_kafka_queue_new(k->rk);

@@ -17,8 +17,8 @@ static rd_kafka_event_t *wait_result(rd_kafka_queue_t *q)
     return rd_kafka_queue_poll(q, ADMIN_TIMEOUT_MS + 2000);
 }
 
-static rd_kafka_NewTopic_t *new_topic(const struct tsr_config *cf, const char *name,
-                                      int partitions)
+rd_kafka_NewTopic_t *tsr_topics_new_topic(const struct tsr_config *cf, const char *name,
+                                          int partitions)
 {
     char why[256], v[32];
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(name, partitions,
@@ -39,8 +39,9 @@ static rd_kafka_NewTopic_t *new_topic(const struct tsr_config *cf, const char *n
 static int create(struct tsr_topics *t, rd_kafka_t *rk)
 {
     const struct tsr_config *cf = t->cf;
-    rd_kafka_NewTopic_t *nts[2] = {new_topic(cf, cf->kafka_topic, (int)cf->kafka_partitions),
-                                   new_topic(cf, cf->kafka_dlq_topic, 1)};
+    rd_kafka_NewTopic_t *nts[2] = {
+        tsr_topics_new_topic(cf, cf->kafka_topic, (int)cf->kafka_partitions),
+        tsr_topics_new_topic(cf, cf->kafka_dlq_topic, 1)};
     if (!nts[0] || !nts[1]) {
         for (int i = 0; i < 2; i++)
             if (nts[i]) rd_kafka_NewTopic_destroy(nts[i]);
@@ -71,10 +72,10 @@ static int create(struct tsr_topics *t, rd_kafka_t *rk)
                                 name, s ? s : rd_kafka_err2str(e));
             } else {
                 done++;
+                int parts = strcmp(name, cf->kafka_topic) == 0 ? (int)cf->kafka_partitions : 1;
                 tsr_info("kafka: created topic '%s': %d partition%s, replication factor %lld, "
                          "min.insync.replicas %lld, retention %lld ms",
-                         name, strcmp(name, cf->kafka_topic) ? 1 : (int)cf->kafka_partitions,
-                         strcmp(name, cf->kafka_topic) ? "" : "s",
+                         name, parts, parts == 1 ? "" : "s",
                          (long long)cf->kafka_replication_factor,
                          (long long)cf->kafka_min_insync_replicas,
                          (long long)cf->kafka_retention_ms);
@@ -159,25 +160,16 @@ static void judge(const struct tsr_config *cf, struct tsr_topic_report *r)
              topic, r->first_partitions, r->partitions);
 }
 
-int tsr_topics_tend(struct tsr_topics *t, rd_kafka_t *rk)
+int tsr_topics_tend(struct tsr_topics *t, rd_kafka_t *rk, const rd_kafka_metadata_topic_t *mt)
 {
     const struct tsr_config *cf = t->cf;
     if (!t->created && cf->kafka_create_topics && create(t, rk) == 0) t->created = 1;
+    if (mt->err != RD_KAFKA_RESP_ERR_NO_ERROR || mt->partition_cnt < 1) return -1;
 
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, cf->kafka_topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, ADMIN_TIMEOUT_MS);
-    rd_kafka_topic_destroy(rkt);
     struct tsr_topic_report r = t->report;
-    int ok = err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
-             md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0;
-    if (ok) {
-        r.partitions = md->topics[0].partition_cnt;
-        if (!r.first_partitions) r.first_partitions = r.partitions;
-        r.replication_factor = md->topics[0].partitions[0].replica_cnt;
-    }
-    if (md) rd_kafka_metadata_destroy(md);
-    if (!ok) return -1;
+    r.partitions = mt->partition_cnt;
+    if (!r.first_partitions) r.first_partitions = r.partitions;
+    r.replication_factor = mt->partitions[0].replica_cnt;
     r.min_insync_replicas = -1;
     r.retention_ms = -2;
     if (describe_configs(rk, cf->kafka_topic, &r) != 0) return -1;

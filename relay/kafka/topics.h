@@ -19,6 +19,8 @@
 #include "relay/core/log.h"
 
 struct rd_kafka_s;
+struct rd_kafka_metadata_topic;
+struct rd_kafka_NewTopic_s;
 struct tsr_config;
 
 #define TSR_TOPIC_WARNINGS 4
@@ -43,8 +45,15 @@ struct tsr_topics {
 };
 
 /* Creates what is missing (until both exist), then describes the topic into
- * t->report. Returns 0, or -1 when the broker did not answer (the caller tries again
- * at its next round). */
-int tsr_topics_tend(struct tsr_topics *t, struct rd_kafka_s *rk);
+ * t->report. mt: the topic as the caller's metadata request just returned it (the
+ * metadata thread asks every round anyway). Returns 0, or -1 when the topic is not
+ * there yet or the broker did not answer (the caller tries again at its next round). */
+int tsr_topics_tend(struct tsr_topics *t, struct rd_kafka_s *rk,
+                    const struct rd_kafka_metadata_topic *mt);
+
+/* A topic to create with cf's replication factor, min.insync.replicas and retention;
+ * NULL (logged) if librdkafka refuses the arguments. Any thread. */
+struct rd_kafka_NewTopic_s *tsr_topics_new_topic(const struct tsr_config *cf, const char *name,
+                                                 int partitions);
 
 #endif
