@@ -100,6 +100,10 @@ struct tsr_config {
 
     char *state_dir;
 
+    /* spool.* */
+    int spool_enabled;       /* writes Kafka cannot take go to state_dir/spool */
+    int64_t spool_max_bytes; /* its bound; full: 503 */
+
     /* ingest.* */
     int64_t ingest_max_body_bytes; /* after gzip decoding; default 25 MiB; 413 above */
     int64_t ingest_max_line_bytes; /* default 1 MiB */

@@ -455,7 +455,26 @@ const struct tsr_config_key tsr_config_keys[] = {
      .check = check_nonempty,
      .type_doc = "directory",
      .off = CF(state_dir),
-     .doc = "Where checkpoints, the out-of-sync ledger and replay jobs are kept (LMDB); local disk"},
+     .doc = "Where checkpoints, the out-of-sync ledger, replay jobs and the spool are kept "
+            "(LMDB); local disk"},
+    {.name = "spool.enabled",
+     .type = TSR_CT_BOOL,
+     .def = "true",
+     .off = CF(spool_enabled),
+     .doc = "While Kafka cannot take a write (no broker reachable, too few in-sync "
+            "replicas, `kafka.message_timeout_ms` passed), keep it in an LMDB spool in "
+            "`state_dir/spool` and answer 204 once it is on disk; once Kafka takes writes "
+            "again the spool drains into it in arrival order, new writes queued behind. "
+            "false: such writes get 503 (see docs/kafka.md)"},
+    {.name = "spool.max_bytes",
+     .type = TSR_CT_SIZE,
+     .def = "1GiB",
+     .min = MiB,
+     .max = INT64_C(1) << 40,
+     .off = CF(spool_max_bytes),
+     .doc = "Most bytes of records the spool holds (its file can take up to twice this "
+            "on disk); a write that does not fit gets 503 with Retry-After, as does one "
+            "the disk has no room for"},
     {.name = "clusters",
      .type = TSR_CT_MAPLIST,
      .off = CF(clusters),

@@ -19,6 +19,7 @@
 #include "relay/ingest/graphite.h"
 #include "relay/ingest/graphite_listener.h"
 #include "relay/ingest/http.h"
+#include "relay/kafka/durable.h"
 #include "relay/kafka/kafka.h"
 #include "relay/kafka/topics.h"
 #include "relay/core/log.h"
@@ -38,6 +39,7 @@ struct relay {
     struct tsr_config *cf;
     struct event_base *base;
     struct tsr_kafka *k;
+    struct tsr_durable *dur;
     struct tsr_delivery *d;
     struct tsr_ingest_http *ih;
     struct tsr_ingest_graphite *ig;
@@ -63,10 +65,12 @@ static void usage(FILE *out)
             "\n"
             "tsrelay accepts InfluxDB line protocol over HTTP (/write, /api/v2/write) and\n"
             "Graphite plaintext over TCP/UDP, and answers a write only once it is durable in\n"
-            "Kafka (acks=all). Operators use the admin listener: /health /ready /metrics /status.\n"
+            "Kafka (acks=all), or, while Kafka cannot take it, in the LMDB spool in state_dir\n"
+            "(spool.*; drained into Kafka in order once it is back). Operators use the admin\n"
+            "listener: /health /ready /metrics /status.\n"
             "\n"
             "signals: SIGTERM/SIGINT stop accepting, wait until every accepted write is\n"
-            "         confirmed by Kafka (up to kafka.message_timeout_ms), then exit\n"
+            "         confirmed by Kafka or the spool (up to kafka.message_timeout_ms), then exit\n"
             "         SIGHUP re-reads tls.cert_file and tls.key_file (also done when they change)\n"
             "exit codes: 0 clean shutdown, 1 runtime failure, 2 usage or config error\n");
 }
@@ -94,13 +98,22 @@ static void drain_check(evutil_socket_t fd, short what, void *arg)
     struct relay *r = arg;
     int pending = (r->ih ? tsr_ingest_http_pending(r->ih) : 0) +
                   (r->ig ? tsr_ingest_graphite_pending(r->ig) : 0);
-    if (pending == 0) {
+    /* While Kafka is there, the spool is emptied into it before the exit: a relay that
+     * is not coming back (scaled down) must not leave points on its disk. Without Kafka
+     * they stay spooled for the next start. */
+    if (pending == 0 && !tsr_durable_draining(r->dur)) {
         event_base_loopexit(r->base, NULL);
         return;
     }
     if (time(NULL) >= r->drain_deadline_s) {
-        tsr_error("shutdown deadline passed with %d writes still unconfirmed by kafka", pending);
-        r->exit_code = EXIT_RUNTIME;
+        if (pending) {
+            tsr_error("shutdown deadline passed with %d writes still unconfirmed by kafka",
+                      pending);
+            r->exit_code = EXIT_RUNTIME;
+        } else {
+            tsr_warn("shutdown deadline passed before the spool was drained into kafka; what "
+                     "is left goes first at the next start");
+        }
         event_base_loopexit(r->base, NULL);
     }
 }
@@ -159,19 +172,20 @@ static int start(struct relay *r)
 {
     char err[512];
     if (tsr_kafka_new(r->cf, r->base, &r->k, err, sizeof(err))) goto fail;
+    if (tsr_durable_new(r->cf, r->base, r->k, &r->dur, err, sizeof(err))) goto fail;
     if (r->cf->nclusters && tsr_delivery_start(r->cf, r->k, &tsr_replay_runner, &r->d, err, sizeof(err))) goto fail;
     if (*r->cf->tls_cert_file &&
         tsr_tls_server_new(r->cf, r->base, &r->tls, err, sizeof(err)))
         goto fail;
-    if (tsr_admin_new(r->cf, r->base, r->k, r->d, r->cf->tls_admin ? r->tls : NULL, &r->admin,
+    if (tsr_admin_new(r->cf, r->base, r->k, r->dur, r->d, r->cf->tls_admin ? r->tls : NULL, &r->admin,
                       err, sizeof(err)))
         goto fail;
     if (*r->cf->listen_http &&
-        tsr_ingest_http_new(r->cf, r->base, r->k, r->cf->tls_http ? r->tls : NULL, &r->ih, err,
+        tsr_ingest_http_new(r->cf, r->base, r->k, r->dur, r->cf->tls_http ? r->tls : NULL, &r->ih, err,
                             sizeof(err)))
         goto fail;
     if (*r->cf->listen_graphite &&
-        tsr_ingest_graphite_new(r->cf, r->base, r->k, r->cf->tls_graphite ? r->tls : NULL,
+        tsr_ingest_graphite_new(r->cf, r->base, r->k, r->dur, r->cf->tls_graphite ? r->tls : NULL,
                                 &r->ig, err, sizeof(err)))
         goto fail;
 
@@ -202,13 +216,18 @@ static void stop(struct relay *r)
     tsr_delivery_stop(&r->d);
     /* Kafka goes first: flushing it runs the last delivery reports, which answer HTTP
      * requests and release graphite records, so those modules must still exist. */
+    tsr_durable_stop(r->dur);
     if (r->k) {
         int left = tsr_kafka_free(&r->k, 5000);
-        if (left > 0) {
+        if (left > 0 && r->cf->spool_enabled) {
+            tsr_warn("%d kafka records unconfirmed at exit: they stay in the spool", left);
+        } else if (left > 0) {
             tsr_error("%d kafka records unconfirmed at exit", left);
             r->exit_code = EXIT_RUNTIME;
         }
     }
+    /* Commits what the flush spooled and answers those writes. */
+    tsr_durable_free(&r->dur);
     tsr_ingest_graphite_free(&r->ig);
     tsr_ingest_http_free(&r->ih);
     tsr_admin_free(&r->admin);

@@ -35,6 +35,29 @@ static int no_such_cluster(struct ctl *c, const struct tsr_jsonr *clusters)
     return EXIT_FAIL;
 }
 
+/* The spool: off, empty, or what it holds and how fast it drains. */
+static void print_spool(const struct tsr_jsonr *sp)
+{
+    char b1[32], b2[32], b3[32], b4[32], b5[32];
+    if (!sp || !tsr_jsonr_get_bool(sp, "enabled", 0)) {
+        printf("spool: off (writes kafka cannot take get 503)\n");
+        return;
+    }
+    const char *state = tsr_jsonr_get_str(sp, "state", "?");
+    if (strcmp(state, "empty") == 0) {
+        printf("spool: empty (limit %s)\n",
+               fmt_bytes((double)tsr_jsonr_get_int(sp, "max_bytes", 0), b1, sizeof(b1)));
+        return;
+    }
+    printf("spool: %s, %s records (%s of %s), oldest %.0fs old; draining %s records/s (%s/s)\n",
+           state, fmt_count(tsr_jsonr_get_int(sp, "records", 0), b1, sizeof(b1)),
+           fmt_bytes((double)tsr_jsonr_get_int(sp, "bytes", 0), b2, sizeof(b2)),
+           fmt_bytes((double)tsr_jsonr_get_int(sp, "max_bytes", 0), b3, sizeof(b3)),
+           tsr_jsonr_get_num(sp, "oldest_age_s", 0),
+           fmt_count((int64_t)tsr_jsonr_get_num(sp, "drain_rate", 0), b4, sizeof(b4)),
+           fmt_bytes(tsr_jsonr_get_num(sp, "drain_bytes_rate", 0), b5, sizeof(b5)));
+}
+
 static void lag_text(double s, char *buf, size_t len)
 {
     if (s < 60)
@@ -148,6 +171,7 @@ static void print_status(const struct tsr_jsonr *st)
     /* Why no broker is up: a wrong password or certificate says so here. */
     if (*tsr_jsonr_get_str(k, "last_error", ""))
         printf("kafka unreachable because: %s\n", tsr_jsonr_get_str(k, "last_error", ""));
+    print_spool(tsr_jsonr_get(st, "spool"));
 
     const struct tsr_jsonr *replays = tsr_jsonr_get(st, "replays");
     if (tsr_jsonr_len(replays) == 0) {

@@ -1,4 +1,5 @@
 #include "relay/admin/admin.h"
+#include "relay/admin/spool_view.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "config/config.h"
 #include "relay/deliver/delivery.h"
 #include "relay/core/json.h"
+#include "relay/kafka/durable.h"
 #include "relay/kafka/kafka.h"
 #include "relay/kafka/topics.h"
 #include "relay/core/log.h"
@@ -33,6 +35,7 @@ struct tsr_admin {
     struct event_base *base;
     const struct tsr_config *cf;
     struct tsr_kafka *k;
+    struct tsr_durable *dur;
     struct tsr_delivery *d;
     struct tsr_cluster_status *cs; /* scratch for snapshots */
     struct tsr_httpd *srv;
@@ -91,6 +94,7 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
     tsr_json_string(b, tsr_kafka_last_error(a->k));
     render_topic(a, b);
     tsr_buf_putc(b, '}');
+    tsr_spool_view_json(a->dur, b);
     tsr_buf_puts(b, ",\"listeners\":{");
     for (int l = 0; l < TSR_LISTENER_MAX; l++) {
         const struct tsr_listener_metrics *x = &m->listener[l];
@@ -466,11 +470,14 @@ static void on_request(struct tsr_httpd_req *req, void *arg)
         tsr_buf_puts(&b, "ok\n");
         send_buf(req, 200, "text/plain", &b);
     } else if (strcmp(path, "/ready") == 0) {
-        int ok = tsr_kafka_ready(a->k) && !a->draining;
+        /* Ready while writes are taken, by Kafka or by the spool. */
+        int ok = !tsr_durable_refusal(a->dur) && !a->draining;
         if (ok)
             tsr_buf_puts(&b, "ready\n");
         else if (a->draining)
             tsr_buf_puts(&b, "draining\n");
+        else if (tsr_kafka_ready(a->k))
+            tsr_buf_printf(&b, "%s\n", tsr_durable_refusal(a->dur));
         else if (*tsr_kafka_last_error(a->k))
             tsr_buf_printf(&b, "kafka unavailable: %s\n", tsr_kafka_last_error(a->k));
         else
@@ -478,6 +485,7 @@ static void on_request(struct tsr_httpd_req *req, void *arg)
         send_buf(req, ok ? 200 : 503, "text/plain", &b);
     } else if (strcmp(path, "/metrics") == 0) {
         tsr_metrics_render(&tsr_metrics, &b);
+        tsr_spool_view_metrics(a->dur, &b);
         render_cluster_metrics(a, &b);
         send_buf(req, 200, "text/plain; version=0.0.4", &b);
     } else if (strcmp(path, "/status") == 0) {
@@ -502,13 +510,14 @@ static void on_request(struct tsr_httpd_req *req, void *arg)
 }
 
 int tsr_admin_new(const struct tsr_config *cf, struct event_base *base, struct tsr_kafka *k,
-                  struct tsr_delivery *d, struct tsr_tls_server *tls, struct tsr_admin **ap,
+                  struct tsr_durable *dur, struct tsr_delivery *d, struct tsr_tls_server *tls, struct tsr_admin **ap,
                   char *err, size_t errlen)
 {
     struct tsr_admin *a = calloc(1, sizeof(*a));
     if (!a) abort();
     a->cf = cf;
     a->k = k;
+    a->dur = dur;
     a->d = d;
     a->base = base;
     a->cs = calloc(MAX_CLUSTERS, sizeof(*a->cs));

@@ -15,14 +15,15 @@
 struct event_base;
 struct tsr_config;
 struct tsr_kafka;
+struct tsr_durable;
 struct tsr_delivery;
 struct tsr_admin;
 struct tsr_tls_server;
 
-/* Borrows cf, k, d (NULL: no clusters) and tls (NULL: plain HTTP). Returns 0, or -1 with
+/* Borrows cf, k, dur (the spool), d (NULL: no clusters) and tls (NULL: plain HTTP). Returns 0, or -1 with
  * err set. */
 int tsr_admin_new(const struct tsr_config *cf, struct event_base *base, struct tsr_kafka *k,
-                  struct tsr_delivery *d, struct tsr_tls_server *tls, struct tsr_admin **ap,
+                  struct tsr_durable *dur, struct tsr_delivery *d, struct tsr_tls_server *tls, struct tsr_admin **ap,
                   char *err, size_t errlen);
 /* While draining, /ready answers 503 so traffic moves elsewhere before the exit. */
 void tsr_admin_set_draining(struct tsr_admin *a);

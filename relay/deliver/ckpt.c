@@ -1,6 +1,7 @@
 #include "relay/deliver/ckpt.h"
 
 #include "relay/core/buf.h"
+#include "relay/core/dir.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -184,33 +185,6 @@ bad:
 
 /* --- open / close -------------------------------------------------------------------- */
 
-/* mkdir -p with mode 0750 for what it creates. Returns 0, or -1 with errno set. */
-static int mkdir_p(const char *dir)
-{
-    char *p, *path = strdup(dir);
-    struct stat st;
-    int rc = -1;
-
-    if (!path) abort();
-    for (p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(path, 0750) != 0 && errno != EEXIST) goto leave;
-        *p = '/';
-    }
-    if (mkdir(path, 0750) != 0 && errno != EEXIST) goto leave;
-    /* EEXIST also covers a plain file of that name, which LMDB could not use. */
-    if (stat(path, &st) != 0) goto leave;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        goto leave;
-    }
-    rc = 0;
-leave:
-    free(path);
-    return rc;
-}
-
 int tsr_ckpt_open(const char *state_dir, struct tsr_ckpt **ckp, char *err, size_t errlen)
 {
     struct tsr_ckpt *ck;
@@ -219,7 +193,7 @@ int tsr_ckpt_open(const char *state_dir, struct tsr_ckpt **ckp, char *err, size_
     int rc, dead;
 
     *ckp = NULL;
-    if (mkdir_p(state_dir) != 0) {
+    if (tsr_mkdir_p(state_dir) != 0) {
         snprintf(err, errlen, "cannot create state directory '%s': %s", state_dir, strerror(errno));
         return -1;
     }

@@ -17,6 +17,7 @@
 #include "relay/core/clock.h"
 #include "config/config.h"
 #include "relay/ingest/graphite.h"
+#include "relay/kafka/durable.h"
 #include "relay/kafka/kafka.h"
 #include "relay/ingest/lineproto.h"
 #include "relay/core/log.h"
@@ -51,7 +52,8 @@ struct grec {
 
 struct tsr_ingest_graphite {
     const struct tsr_config *cf;
-    struct tsr_kafka *k;
+    struct tsr_kafka *k;     /* the dead-letter topic */
+    struct tsr_durable *dur; /* where points become durable */
     struct event_base *base;
     struct tsr_graphite_tmpl *tmpl;
     uint64_t db_hash;
@@ -110,7 +112,7 @@ static int produce(struct tsr_ingest_graphite *ig, struct grec *r)
     struct tsr_kafka_hdrs hdrs = {.db = ig->cf->graphite_database,
                                   .src = tsr_listener_names[r->src]};
     const char *why;
-    if (tsr_kafka_produce(ig->k, r->partition, r->data, r->len, &hdrs, record_done, r, &why)) {
+    if (tsr_durable_put(ig->dur, r->partition, r->data, r->len, &hdrs, record_done, r, &why)) {
         tsr_debug("graphite record queued for retry: %s", why);
         return -1;
     }
@@ -124,8 +126,9 @@ static void record_done(void *opaque, int err, const char *errstr)
     struct tsr_ingest_graphite *ig = r->ig;
     ig->inflight--;
     if (err) {
-        /* No client to tell: keep the points and try again once Kafka is back. */
-        tsr_warn("graphite record of %ld points not confirmed by kafka, will retry: %s",
+        /* No client to tell: keep the points and try again (the spool is off, or
+         * could not take them either). */
+        tsr_warn("graphite record of %ld points not made durable, will retry: %s",
                  r->points, errstr);
         retry_push(ig, r);
         return;
@@ -144,7 +147,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     while (list) {
         struct grec *r = list;
         list = list->next;
-        if (!tsr_kafka_ready(ig->k) || produce(ig, r) != 0) retry_push(ig, r);
+        if (tsr_durable_refusal(ig->dur) || produce(ig, r) != 0) retry_push(ig, r);
     }
 }
 
@@ -175,7 +178,7 @@ static void on_linger(evutil_socket_t fd, short what, void *arg)
 
 static int overloaded(const struct tsr_ingest_graphite *ig)
 {
-    return !tsr_kafka_ready(ig->k) || ig->retry_head != NULL ||
+    return tsr_durable_refusal(ig->dur) || ig->retry_head != NULL ||
            tsr_kafka_inflight_bytes(ig->k) >= ig->cf->ingest_max_inflight_bytes;
 }
 
@@ -249,7 +252,7 @@ static void take_line(struct tsr_ingest_graphite *ig, enum tsr_listener src, con
 /* Makes sure both batches have a slot per partition. */
 static int sync_partitions(struct tsr_ingest_graphite *ig)
 {
-    int n = tsr_kafka_partitions(ig->k);
+    int n = tsr_durable_partitions(ig->dur);
     if (n <= 0) return -1;
     for (int bi = 0; bi < 2; bi++) {
         if (n > ig->batch[bi].nparts) {
@@ -408,14 +411,16 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 }
 
 int tsr_ingest_graphite_new(const struct tsr_config *cf, struct event_base *base,
-                            struct tsr_kafka *k, struct tsr_tls_server *tls,
-                            struct tsr_ingest_graphite **igp, char *err, size_t errlen)
+                            struct tsr_kafka *k, struct tsr_durable *dur,
+                            struct tsr_tls_server *tls, struct tsr_ingest_graphite **igp,
+                            char *err, size_t errlen)
 {
     struct tsr_ingest_graphite *ig = calloc(1, sizeof(*ig));
     if (!ig) abort();
     ig->cf = cf;
     ig->tls = tls;
     ig->k = k;
+    ig->dur = dur;
     ig->base = base;
     ig->udp_fd = -1;
     ig->retry_tail = &ig->retry_head;

@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "relay/core/gzip.h"
 #include "relay/core/json.h"
+#include "relay/kafka/durable.h"
 #include "relay/kafka/kafka.h"
 #include "relay/ingest/lineproto.h"
 #include "relay/ingest/statement.h"
@@ -33,7 +34,8 @@
 
 struct tsr_ingest_http {
     const struct tsr_config *cf;
-    struct tsr_kafka *k;
+    struct tsr_kafka *k;     /* the dead-letter topic */
+    struct tsr_durable *dur; /* where writes become durable */
     struct tsr_httpd *srv;
     struct tsr_batch batch;
     struct tsr_buf line;   /* one normalised line, before it joins its partition */
@@ -153,7 +155,7 @@ static void record_done(void *opaque, int err, const char *errstr)
     free(rec);
     if (err && !wr->failed) {
         wr->failed = 1;
-        snprintf(wr->fail_reason, sizeof(wr->fail_reason), "kafka: %s", errstr);
+        snprintf(wr->fail_reason, sizeof(wr->fail_reason), "%s", errstr);
     }
     if (--wr->records == 0) finish(wr);
 }
@@ -169,11 +171,11 @@ static void produce_part(struct write_req *wr, int p, const struct tsr_kafka_hdr
     rec->wr = wr;
     rec->data = tsr_buf_detach(&ih->batch.parts[p], &len);
     const char *why;
-    if (tsr_kafka_produce(ih->k, p, rec->data, len, hdrs, record_done, rec, &why) != 0) {
+    if (tsr_durable_put(ih->dur, p, rec->data, len, hdrs, record_done, rec, &why) != 0) {
         free(rec->data);
         free(rec);
         wr->failed = 1;
-        snprintf(wr->fail_reason, sizeof(wr->fail_reason), "kafka: %s", why);
+        snprintf(wr->fail_reason, sizeof(wr->fail_reason), "%s", why);
         return;
     }
     wr->records++;
@@ -222,7 +224,7 @@ static void parse_body(struct write_req *wr, const char *body, size_t len,
     long line_no = 0;
     struct tsr_lp_result res;
 
-    tsr_batch_resize(&ih->batch, tsr_kafka_partitions(ih->k));
+    tsr_batch_resize(&ih->batch, tsr_durable_partitions(ih->dur));
     while (p < end && !wr->failed) {
         long this_line = line_no + 1;
         ih->line.len = 0;
@@ -331,9 +333,10 @@ static void handle_write(struct tsr_ingest_http *ih, struct tsr_httpd_req *req, 
         reply_error(req, v2, 503, "unavailable", "relay is shutting down", 1);
         goto out;
     }
-    if (!tsr_kafka_ready(ih->k)) {
+    const char *refusal = tsr_durable_refusal(ih->dur);
+    if (refusal) {
         lm()->throttled++;
-        reply_error(req, v2, 503, "unavailable", "kafka unavailable, write not accepted", 5);
+        reply_error(req, v2, 503, "unavailable", refusal, 5);
         goto out;
     }
     if (tsr_kafka_inflight_bytes(ih->k) >= ih->cf->ingest_max_inflight_bytes) {
@@ -397,8 +400,8 @@ static void produce_statement(struct tsr_ingest_http *ih, struct tsr_httpd_req *
     wr->records = 1;
     ih->pending++;
     struct tsr_kafka_hdrs hdrs = {.db = db, .src = "http", .kind = TSR_KAFKA_KIND_STATEMENT};
-    int nparts = tsr_kafka_partitions(ih->k);
-    int p = (int)(tsr_fnv1a64(TSR_FNV1A64_INIT, db, strlen(db)) % (uint64_t)(nparts > 0 ? nparts : 1));
+    int nparts = tsr_durable_partitions(ih->dur);
+    int p = (int)(tsr_fnv1a64(TSR_FNV1A64_INIT, db, strlen(db)) % (uint64_t)nparts);
     struct record *rec = malloc(sizeof(*rec));
     if (!rec) abort();
     rec->wr = wr;
@@ -407,11 +410,11 @@ static void produce_statement(struct tsr_ingest_http *ih, struct tsr_httpd_req *
     if (!rec->data) abort();
     snprintf(rec->data, n, "%s%s", TSR_KAFKA_STATEMENT_PREFIX, text);
     const char *why;
-    if (tsr_kafka_produce(ih->k, p, rec->data, strlen(rec->data), &hdrs, record_done, rec, &why)) {
+    if (tsr_durable_put(ih->dur, p, rec->data, strlen(rec->data), &hdrs, record_done, rec, &why)) {
         free(rec->data);
         free(rec);
         wr->failed = 1;
-        snprintf(wr->fail_reason, sizeof(wr->fail_reason), "kafka: %s", why);
+        snprintf(wr->fail_reason, sizeof(wr->fail_reason), "%s", why);
     } else {
         wr->records++;
         tsr_info("CREATE DATABASE \"%s\" accepted from the client; every cluster with databases "
@@ -451,10 +454,10 @@ static void handle_query(struct tsr_ingest_http *ih, struct tsr_httpd_req *req)
     } else if (tsr_auth_check(ih->cf, tsr_httpd_header(req, "Authorization"),
                               evhttp_find_header(&q, "u"), evhttp_find_header(&q, "p")) != 0) {
         reply_error(req, 0, 401, "unauthorized", "authorization failed", 0);
-    } else if (ih->draining || !tsr_kafka_ready(ih->k)) {
+    } else if (ih->draining || tsr_durable_refusal(ih->dur)) {
         lm()->throttled++;
         reply_error(req, 0, 503, "unavailable",
-                    ih->draining ? "relay is shutting down" : "kafka unavailable, not accepted", 5);
+                    ih->draining ? "relay is shutting down" : tsr_durable_refusal(ih->dur), 5);
     } else {
         produce_statement(ih, req, db, text);
     }
@@ -479,11 +482,11 @@ static void on_request(struct tsr_httpd_req *req, void *arg)
         else
             reply_error(req, 0, 405, "method not allowed", "use GET or HEAD", 0);
     } else if (strcmp(path, "/health") == 0) {
-        int ok = tsr_kafka_ready(ih->k) && !ih->draining;
+        int ok = !tsr_durable_refusal(ih->dur) && !ih->draining;
         char out[128];
         int n = snprintf(out, sizeof(out),
                          "{\"name\":\"tsrelay\",\"message\":\"%s\",\"status\":\"%s\"}\n",
-                         ok ? "ready for writes" : "kafka unavailable", ok ? "pass" : "fail");
+                         ok ? "ready for writes" : ih->draining ? "shutting down" : tsr_durable_refusal(ih->dur), ok ? "pass" : "fail");
         tsr_httpd_reply(req, ok ? 200 : 503, "application/json", out, (size_t)n);
     } else if (strcmp(path, "/query") == 0) {
         handle_query(ih, req);
@@ -493,13 +496,15 @@ static void on_request(struct tsr_httpd_req *req, void *arg)
 }
 
 int tsr_ingest_http_new(const struct tsr_config *cf, struct event_base *base,
-                        struct tsr_kafka *k, struct tsr_tls_server *tls,
-                        struct tsr_ingest_http **ihp, char *err, size_t errlen)
+                        struct tsr_kafka *k, struct tsr_durable *dur,
+                        struct tsr_tls_server *tls, struct tsr_ingest_http **ihp, char *err,
+                        size_t errlen)
 {
     struct tsr_ingest_http *ih = calloc(1, sizeof(*ih));
     if (!ih) abort();
     ih->cf = cf;
     ih->k = k;
+    ih->dur = dur;
     ih->rules = tsr_influx_rules_new(cf);
     ih->no_unsigned = tsr_influx_rules_no_unsigned(cf);
     struct tsr_httpd_conf hc = {

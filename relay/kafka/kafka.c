@@ -25,6 +25,7 @@ struct tsr_kafka {
     rd_kafka_topic_t *dlq_rkt;
     rd_kafka_topic_t *fleet_rkt;
     struct event_base *base;
+    int spool_enabled; /* only for the log line when the brokers go */
     int wake_fds[2]; /* librdkafka writes to [1] when its main queue becomes non-empty */
     struct event *wake_ev;
     struct event *tick_ev;
@@ -96,7 +97,8 @@ static void set_broker_up(struct tsr_kafka *k, int up)
     if (up)
         tsr_info("kafka reachable again");
     else
-        tsr_warn("kafka unreachable: no broker connection is up; writes get 503 until it returns");
+        tsr_warn("kafka unreachable: no broker connection is up; until it returns, writes %s",
+                 k->spool_enabled ? "go to the spool" : "get 503");
 }
 
 static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
@@ -360,6 +362,7 @@ int tsr_kafka_new(const struct tsr_config *cf, struct event_base *base, struct t
     struct tsr_kafka *k = calloc(1, sizeof(*k));
     if (!k) abort();
     k->base = base;
+    k->spool_enabled = cf->spool_enabled;
     k->wake_fds[0] = k->wake_fds[1] = -1;
     pthread_mutex_init(&k->meta_mu, NULL);
     pthread_cond_init(&k->meta_cv, NULL);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # timeout: 600
-# Kafka stopped while clients write: once the broker is gone, no request gets 204 (they
-# get 503/429 with Retry-After), and the relay's memory stays flat while clients keep
+# With the spool off (spool.enabled false; tests/integration/0033 runs it on), Kafka
+# stopped while clients write: once the broker is gone, no request gets 204 (they get
+# 503/429 with Retry-After), and the relay's memory stays flat while clients keep
 # writing. Kafka started again: writes succeed without restarting the relay, and every
 # line acknowledged at any time is in Kafka; writes recover within a few seconds of the
 # broker's return (not librdkafka's 10 s reconnect backoff).
@@ -12,7 +13,8 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$RELAY_PID/status"; }
 statuses() { wc -l <"$TSR_TMP/statuses"; }
 
 start_kafka
-RELAY_MESSAGE_TIMEOUT_MS=5000 relay_config
+RELAY_MESSAGE_TIMEOUT_MS=5000 relay_config "spool:
+  enabled: false"
 start_relay
 
 python3 "$REPO_ROOT/tests/tools/lpsend.py" --port "$RELAY_HTTP_PORT" --duration 600 \

@@ -144,6 +144,11 @@ start_failed()
     fail "$name: $why"
 }
 
+# at_exit CMD: run CMD (eval'd) at the end of the test, once its processes are stopped
+# and before $TSR_TMP is removed (an unmount, say).
+TSR_AT_EXIT=()
+at_exit() { TSR_AT_EXIT+=("$1"); }
+
 tsr_cleanup()
 {
     local rc=$? pid f i
@@ -162,6 +167,7 @@ tsr_cleanup()
         any_alive "${!TSR_PIDS[@]}" || break
         sleep 0.1
     done
+    for f in "${TSR_AT_EXIT[@]}"; do eval "$f"; done
     if [ -n "${KAFKA_PID:-}" ]; then
         # A broker that exited on SIGTERM has dumped its class archive.
         if [ -n "${TSR_PIDS[$KAFKA_PID]:-}" ]; then
