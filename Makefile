@@ -9,7 +9,7 @@
 #                   target after the other, FUZZ_SECONDS each (default 60; 8 targets)
 #   make fuzz-long  the same for FUZZ_LONG_SECONDS each (default 600), not in make test;
 #                   FUZZ_TARGETS="json gzip" limits either to some targets
-#   make bench      ingest, end-to-end, clusters, replay and fleet benchmarks (vmagent side by side)
+#   make bench      ingest, spool, end-to-end, clusters, replay and fleet benchmarks (vmagent side by side)
 #   make setup      install what the build and tests need (apt, Kafka jars via Maven,
 #                   Telegraf via the Go module proxy)
 #   make demo       the local demo from README.md
@@ -134,6 +134,7 @@ config-reference: $(BIN)/tsrelay
 # --- the rest ------------------------------------------------------------------------
 bench: all
 	bench/run.sh
+	bench/spool.sh
 	bench/e2e.sh
 	bench/clusters.sh
 	bench/replay.sh

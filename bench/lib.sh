@@ -2,6 +2,7 @@
 #
 #   cpu_s PID / hwm_mb PID / rss_mb PID   CPU seconds (utime+stime), peak and current RSS
 #   hwm_reset PID                         peak RSS := current, so the next peak is a phase's
+#   quiet_cpu PID                         wait until PID is quiet; its CPU seconds then
 #   calc 'AWK'   num X   met 'COND'       arithmetic, "is a number", yes/NO
 #   cluster_keys 'k: v, k2: v2'         extra per-cluster YAML lines (from a BENCH_*_
 #                                         CLUSTER_KEYS variable), each on its own line
@@ -23,6 +24,22 @@ hwm_reset() { echo 5 >"/proc/$1/clear_refs"; }
 calc() { awk "BEGIN { $1 }"; }
 num() { [[ $1 =~ ^-?[0-9.]+$ ]]; }
 met() { calc "print (($1) ? \"yes\" : \"NO\")"; }
+
+# quiet_cpu PID: wait until PID used at most one tick of CPU in 0.5 s (30 s at most);
+# prints its CPU seconds at the start of that quiet half-second.
+quiet_cpu()
+{
+    local a b i
+    b=$(cpu_s "$1")
+    for ((i = 0; i < 60; i++)); do
+        a=$b
+        sleep 0.5
+        b=$(cpu_s "$1")
+        calc "exit !($b - $a <= 0.011)" && break
+    done
+    [ "$i" -lt 60 ] || log "pid $1 not quiet after 30 s: measuring anyway"
+    echo "$a"
+}
 
 cluster_keys()
 {

@@ -16,7 +16,12 @@
  * the lines from FIRST instead of 0 (a warm-up of lines 0..FIRST-1 then leaves the
  * measured lines distinct from it). Series: host=h(n % SERIES), region=r((n % SERIES)
  * % 8), SERIES from -S (1000), so there are exactly SERIES series and a series' points
- * are SERIES * STEP_NS apart. */
+ * are SERIES * STEP_NS apart.
+ *
+ * -r RATE paces the requests at RATE lines/s in all (request r is sent no earlier than
+ * r * LINES_PER_REQUEST / RATE seconds after the start), for latency at a given load
+ * rather than the most the server takes. Each request's answer time (from its first
+ * byte sent to its status line read) is kept, and p50, p99 and the maximum printed. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -44,9 +49,12 @@ struct opts {
     long series;
     long first;
     int close_each; /* -k: one connection per request */
+    double rate;    /* -r: lines/s in all, 0: as fast as the server answers */
 };
 
-static struct opts o = {0, "/write?db=bench", 1000000, 5000, 2, 1000, 0, 1000, 0, 0};
+static struct opts o = {0, "/write?db=bench", 1000000, 5000, 2, 1000, 0, 1000, 0, 0, 0};
+static double t_start;
+static double *latency; /* per request, seconds; -1 when it failed */
 static long nbodies;
 static char **bodies;
 static size_t *body_len;
@@ -151,6 +159,15 @@ static void *worker(void *arg)
         long r = atomic_fetch_add(&next_req, 1);
         if (r >= total_reqs) break;
         long b = r % nbodies;
+        if (o.rate > 0) {
+            double due = t_start + (double)r * o.batch / o.rate, wait = due - now_s();
+            if (wait > 0) {
+                struct timespec ts = {(time_t)wait, (long)((wait - (time_t)wait) * 1e9)};
+                nanosleep(&ts, NULL);
+            }
+        }
+        double t_req = now_s();
+        latency[r] = -1;
         if (fd < 0) fd = connect_to();
         if (fd < 0) {
             atomic_fetch_add(&n_err, 1);
@@ -163,6 +180,7 @@ static void *worker(void *arg)
         int st = -1;
         if (send_all(fd, head, (size_t)hl) == 0 && send_all(fd, bodies[b], body_len[b]) == 0)
             st = read_response(fd);
+        if (st > 0) latency[r] = now_s() - t_req;
         if (st == 204) {
             atomic_fetch_add(&n_204, 1);
             atomic_fetch_add(&ok_lines, body_lines[b]);
@@ -184,10 +202,16 @@ static void *worker(void *arg)
     return NULL;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 int main(int argc, char **argv)
 {
     int c;
-    while ((c = getopt(argc, argv, "p:u:n:b:c:s:dS:o:kh")) != -1) {
+    while ((c = getopt(argc, argv, "p:u:n:b:c:s:dS:o:kr:h")) != -1) {
         switch (c) {
         case 'p': o.port = atoi(optarg); break;
         case 'u': o.path = optarg; break;
@@ -199,16 +223,18 @@ int main(int argc, char **argv)
         case 'S': o.series = atol(optarg); break;
         case 'o': o.first = atol(optarg); break;
         case 'k': o.close_each = 1; break;
+        case 'r': o.rate = atof(optarg); break;
         case 'h':
             printf("usage: loadgen -p PORT [-u PATH] [-n LINES] [-b LINES_PER_REQUEST] "
-                   "[-c CONNECTIONS] [-s STEP_NS] [-d] [-S SERIES] [-o FIRST] [-k]\n"
+                   "[-c CONNECTIONS] [-s STEP_NS] [-d] [-S SERIES] [-o FIRST] [-k] [-r RATE]\n"
                    "  -s STEP_NS  timestamp step between lines (default 1000)\n"
                    "  -d          every line distinct: one pre-built body per request\n"
                    "  -S SERIES   distinct series, host tag h0..h(SERIES-1) (default 1000)\n"
                    "  -o FIRST    number of the first line (default 0): its timestamp, f1\n"
                    "              and series\n"
                    "  -k          keep-alive off: a new connection per request, sent with\n"
-                   "              Connection: close and closed after the answer\n");
+                   "              Connection: close and closed after the answer\n"
+                   "  -r RATE     pace requests at RATE lines/s in all (default: no pacing)\n");
             return 0;
         default: return 2;
         }
@@ -218,16 +244,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "loadgen: -p PORT is required, and counts must be positive (see -h)\n");
         return 2;
     }
-    build_bodies((o.lines + o.batch - 1) / o.batch);
+    long total_reqs = (o.lines + o.batch - 1) / o.batch;
+    build_bodies(total_reqs);
+    latency = calloc((size_t)total_reqs, sizeof(*latency));
+    if (!latency) return 1;
     pthread_t th[64];
     if (o.conns > 64) o.conns = 64;
-    double t0 = now_s();
+    double t0 = t_start = now_s();
     for (int i = 0; i < o.conns; i++) pthread_create(&th[i], NULL, worker, NULL);
     for (int i = 0; i < o.conns; i++) pthread_join(th[i], NULL);
     double dt = now_s() - t0;
+    long nl = 0;
+    for (long r = 0; r < total_reqs; r++)
+        if (latency[r] >= 0) latency[nl++] = latency[r];
+    qsort(latency, (size_t)nl, sizeof(*latency), cmp_double);
+    double p50 = nl ? latency[nl / 2] : 0, p99 = nl ? latency[(nl * 99) / 100] : 0,
+           pmax = nl ? latency[nl - 1] : 0;
     printf("lines=%ld seconds=%.3f lines_per_s=%.0f status_204=%ld status_other=%ld "
-           "errors=%ld\n",
+           "errors=%ld p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
            atomic_load(&ok_lines), dt, atomic_load(&ok_lines) / dt, atomic_load(&n_204),
-           atomic_load(&n_other), atomic_load(&n_err));
+           atomic_load(&n_other), atomic_load(&n_err), p50 * 1e3, p99 * 1e3, pmax * 1e3);
     return atomic_load(&n_other) || atomic_load(&n_err) ? 1 : 0;
 }

@@ -34,22 +34,6 @@ TARGET_US=0.5 # relay CPU-µs per line, HTTP -> Kafka (issue 13)
 LOADGEN=$REPO_ROOT/build/release/bench/loadgen
 [ -x "$LOADGEN" ] || fail "$LOADGEN missing: run make"
 
-# quiet_cpu PID: wait until PID used at most one tick of CPU in 0.5 s (30 s at most);
-# prints its CPU seconds at the start of that quiet half-second.
-quiet_cpu()
-{
-    local a b i
-    b=$(cpu_s "$1")
-    for ((i = 0; i < 60; i++)); do
-        a=$b
-        sleep 0.5
-        b=$(cpu_s "$1")
-        calc "exit !($b - $a <= 0.011)" && break
-    done
-    [ "$i" -lt 60 ] || log "pid $1 not quiet after 30 s: measuring anyway"
-    echo "$a"
-}
-
 # measure NAME PID PORT KFLAG [BROKER_PID]: one row (SERIES from the loop, KFLAG "-k"
 # or ""); prints "lines_per_s cpu_us_per_line peak_rss_mb rss_mb broker_us_per_line".
 measure()

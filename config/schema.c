@@ -687,7 +687,8 @@ const struct tsr_config_key tsr_config_keys[] = {
      .min = MiB,
      .max = 64 * GiB,
      .off = CF(ingest_max_inflight_bytes),
-     .doc = "Bytes awaiting Kafka; above it HTTP answers 503 and TCP reads pause"},
+     .doc = "Bytes of accepted writes held in memory until Kafka confirms them or the spool "
+            "commits them; above it HTTP answers 429 with Retry-After and TCP reads pause"},
     {.name = "ingest.field_types_max",
      .type = TSR_CT_INT,
      .def = "100000",

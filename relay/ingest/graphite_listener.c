@@ -179,7 +179,7 @@ static void on_linger(evutil_socket_t fd, short what, void *arg)
 static int overloaded(const struct tsr_ingest_graphite *ig)
 {
     return tsr_durable_refusal(ig->dur) || ig->retry_head != NULL ||
-           tsr_kafka_inflight_bytes(ig->k) >= ig->cf->ingest_max_inflight_bytes;
+           tsr_durable_inflight_bytes(ig->dur) >= ig->cf->ingest_max_inflight_bytes;
 }
 
 static void set_paused(struct tsr_ingest_graphite *ig, int paused)

@@ -339,9 +339,9 @@ static void handle_write(struct tsr_ingest_http *ih, struct tsr_httpd_req *req, 
         reply_error(req, v2, 503, "unavailable", refusal, 5);
         goto out;
     }
-    if (tsr_kafka_inflight_bytes(ih->k) >= ih->cf->ingest_max_inflight_bytes) {
+    if (tsr_durable_inflight_bytes(ih->dur) >= ih->cf->ingest_max_inflight_bytes) {
         lm()->throttled++;
-        reply_error(req, v2, 429, "too many requests", "relay busy: kafka is behind", 1);
+        reply_error(req, v2, 429, "too many requests", "relay busy: writes are waiting for kafka or the spool", 1);
         goto out;
     }
 

@@ -21,6 +21,10 @@
 #define RETRY_MIN_MS 500
 #define RETRY_MAX_MS 5000
 #define RATE_WINDOW 10 /* seconds of drain rate in /status */
+/* A relay just started waits this long for its producer's first broker connection
+ * before it takes writes into the spool: spooling while the producer connects (about a
+ * second) would only add fsyncs and a drain. */
+#define START_GRACE_MS 5000
 
 /* A write on its way to Kafka, kept so that a failure can still spool it. */
 struct put {
@@ -51,6 +55,8 @@ struct tsr_durable {
     struct tsr_spool *spool; /* NULL: spool.enabled false */
     struct event *tick_ev;
     int stopped;
+    int64_t started_ms;
+    int kafka_seen;          /* Kafka was ready at least once since the start */
 
     int64_t spool_until_ms;  /* monotonic: Kafka failed a write; spool until then */
     int64_t retry_at_ms;     /* monotonic: the drain waits until then */
@@ -286,6 +292,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct tsr_durable *d = arg;
     if (d->stopped) return;
+    if (tsr_kafka_ready(d->k)) d->kafka_seen = 1;
     tsr_spool_set_partitions(d->spool, tsr_kafka_partitions(d->k));
     drain(d);
     sample_rate(d);
@@ -304,6 +311,7 @@ int tsr_durable_new(const struct tsr_config *cf, struct event_base *base, struct
     if (!d) abort();
     d->cf = cf;
     d->k = k;
+    d->started_ms = now_ms();
     *dp = d;
     if (!cf->spool_enabled) return 0;
     size_t n = strlen(cf->state_dir) + sizeof("/spool");
@@ -339,6 +347,11 @@ void tsr_durable_free(struct tsr_durable **dp)
     *dp = NULL;
 }
 
+int64_t tsr_durable_inflight_bytes(const struct tsr_durable *d)
+{
+    return tsr_kafka_inflight_bytes(d->k) + (d->spool ? tsr_spool_queued_bytes(d->spool) : 0);
+}
+
 int tsr_durable_draining(const struct tsr_durable *d)
 {
     return d->spool && !d->stopped && tsr_spool_records(d->spool) > 0 && tsr_kafka_ready(d->k);
@@ -348,6 +361,9 @@ const char *tsr_durable_refusal(const struct tsr_durable *d)
 {
     if (!d->spool)
         return tsr_kafka_ready(d->k) ? NULL : "kafka unavailable, write not accepted";
+    if (!tsr_kafka_ready(d->k) && !d->kafka_seen && tsr_spool_records(d->spool) == 0 &&
+        now_ms() - d->started_ms < START_GRACE_MS)
+        return "kafka not connected yet, write not accepted";
     if (spooling(d) && tsr_spool_bytes(d->spool) >= d->cf->spool_max_bytes)
         return "kafka unavailable and the spool is full, write not accepted";
     return NULL;

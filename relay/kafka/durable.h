@@ -42,6 +42,10 @@ void tsr_durable_free(struct tsr_durable **dp);
 /* 1 while the spool holds records and Kafka takes them: a shutdown waits for it. */
 int tsr_durable_draining(const struct tsr_durable *d);
 
+/* Bytes of writes in memory until they are durable: in Kafka's hands, or waiting for a
+ * spool commit. The backpressure signal. */
+int64_t tsr_durable_inflight_bytes(const struct tsr_durable *d);
+
 /* NULL while a write can be taken (by Kafka or the spool); else why not, for a 503. */
 const char *tsr_durable_refusal(const struct tsr_durable *d);
 

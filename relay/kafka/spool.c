@@ -63,6 +63,7 @@ struct tsr_spool {
     /* Loop thread only. */
     uint64_t next_seq;
     int64_t records, bytes;
+    int64_t queued_bytes; /* appends not yet committed (or refused) */
     uint64_t removes_queued;
     int partitions;
     uint64_t appended, refused;
@@ -305,6 +306,7 @@ static void run_done(struct tsr_spool *s)
     pthread_mutex_unlock(&s->mu);
     for (struct job *j = list, *next; j; j = next) {
         next = j->next;
+        s->queued_bytes -= (int64_t)j->bytes;
         if (j->err) {
             s->records--;
             s->bytes -= (int64_t)j->bytes;
@@ -458,6 +460,7 @@ int tsr_spool_append(struct tsr_spool *s, int32_t partition, const char *payload
     j->opaque = opaque;
     s->records++;
     s->bytes += (int64_t)j->bytes;
+    s->queued_bytes += (int64_t)j->bytes;
     enqueue(s, j);
     return 0;
 }
@@ -493,6 +496,11 @@ int64_t tsr_spool_records(const struct tsr_spool *s)
 int64_t tsr_spool_bytes(const struct tsr_spool *s)
 {
     return s->bytes;
+}
+
+int64_t tsr_spool_queued_bytes(const struct tsr_spool *s)
+{
+    return s->queued_bytes;
 }
 
 int tsr_spool_settled(struct tsr_spool *s)

@@ -71,6 +71,9 @@ void tsr_spool_remove(struct tsr_spool *s, uint64_t seq, size_t bytes);
 int64_t tsr_spool_records(const struct tsr_spool *s);
 int64_t tsr_spool_bytes(const struct tsr_spool *s);
 
+/* Bytes of appends waiting for their commit: held in memory until then. */
+int64_t tsr_spool_queued_bytes(const struct tsr_spool *s);
+
 /* 1 when every removal so far is committed: a read now sees none of those records. */
 int tsr_spool_settled(struct tsr_spool *s);
 
