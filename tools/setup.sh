@@ -27,6 +27,8 @@ pkgs+=(openssl nginx-light)
 pkgs+=(chromium fonts-liberation)
 # 0005 scores deploy/systemd/tsrelay.service with systemd-analyze (no systemd running).
 pkgs+=(systemd)
+# 0006 checks and unit-tests the alert rules in deploy/prometheus with promtool.
+pkgs+=(prometheus)
 # Kafka itself runs from Maven Central jars on a JRE; only install Java and Maven when
 # they are not already on the PATH (a developer may have their own).
 command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)

@@ -1,4 +1,5 @@
 #include "relay/admin/admin.h"
+#include "relay/admin/replay_metrics.h"
 #include "relay/admin/spool_view.h"
 
 #include <event2/event.h>
@@ -487,6 +488,8 @@ static void on_request(struct tsr_httpd_req *req, void *arg)
         tsr_metrics_render(&tsr_metrics, &b);
         tsr_spool_view_metrics(a->dur, &b);
         render_cluster_metrics(a, &b);
+        tsr_replay_metrics(a->d, &b);
+        tsr_info_metric(a->cf, &b);
         send_buf(req, 200, "text/plain; version=0.0.4", &b);
     } else if (strcmp(path, "/status") == 0) {
         render_status(a, &b);
