@@ -27,8 +27,12 @@ pkgs+=(openssl nginx-light)
 pkgs+=(chromium fonts-liberation)
 # 0005 scores deploy/systemd/tsrelay.service with systemd-analyze (no systemd running).
 pkgs+=(systemd)
-# 0006 checks and unit-tests the alert rules in deploy/prometheus with promtool.
+# 0006 checks and unit-tests the alert rules in deploy/prometheus with promtool, and
+# 0007 runs a Prometheus against a live relay for the dashboard's queries.
 pkgs+=(prometheus)
+# make deb (0008): man pages from --help, the package's Depends from the binaries, and
+# man to check the pages render.
+pkgs+=(help2man dpkg-dev man-db)
 # Kafka itself runs from Maven Central jars on a JRE; only install Java and Maven when
 # they are not already on the PATH (a developer may have their own).
 command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)

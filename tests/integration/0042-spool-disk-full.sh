@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # timeout: 400
 # The spool's disk fills up while Kafka is away: state_dir is a 48 MiB filesystem (tmpfs,
-# mounted by the test: needs root), a quarter of it taken by a filler file. Writes get
+# mounted by the test: needs root or sudo), a quarter of it taken by a filler file. Writes get
 # 204 while the spool has room, then 503 with Retry-After once the disk is full, and the
 # relay keeps serving; the filler removed, writes get 204 again. Kafka back: the spool
 # drains, and every line answered 204 is in Kafka.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/relay.sh"
 
-[ "$(id -u)" = 0 ] || fail "this test mounts a small tmpfs and needs root"
 small=$TSR_TMP/small
 mkdir -p "$small"
-mount -t tmpfs -o size=48m,mode=0755 tsrelay-test "$small" || fail "cannot mount a tmpfs on $small"
-at_exit 'umount "$small"'
+as_root mount -t tmpfs -o "size=48m,mode=0755,uid=$(id -u),gid=$(id -g)" tsrelay-test "$small" ||
+    fail "cannot mount a tmpfs on $small"
+at_exit 'as_root umount "$small"'
 dd if=/dev/zero of="$small/filler" bs=1M count=12 status=none || fail "cannot write the filler"
 
 send() { python3 "$REPO_ROOT/tests/tools/lpsend.py" --port "$RELAY_HTTP_PORT" --acked "$TSR_TMP/acked.lp" "$@"; }

@@ -144,6 +144,19 @@ start_failed()
     fail "$name: $why"
 }
 
+# as_root CMD...: run CMD as root (directly, or through sudo without a password); fails
+# the test, saying so, when neither is possible.
+as_root()
+{
+    if [ "$(id -u)" = 0 ]; then
+        "$@"
+    elif sudo -n true 2>/dev/null; then
+        sudo -n "$@"
+    else
+        fail "this test needs root (or sudo without a password) for: $*"
+    fi
+}
+
 # at_exit CMD: run CMD (eval'd) at the end of the test, once its processes are stopped
 # and before $TSR_TMP is removed (an unmount, say).
 TSR_AT_EXIT=()
