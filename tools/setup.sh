@@ -33,6 +33,8 @@ pkgs+=(prometheus)
 # make deb (0008): man pages from --help, the package's Depends from the binaries, and
 # man to check the pages render.
 pkgs+=(help2man dpkg-dev man-db)
+# 0009 reads the Helm chart's rendered manifests with Debian's python3-yaml.
+pkgs+=(python3-yaml)
 # Kafka itself runs from Maven Central jars on a JRE; only install Java and Maven when
 # they are not already on the PATH (a developer may have their own).
 command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)
@@ -75,3 +77,8 @@ echo "setup: kafka jars in $libs"
 # it is built from the Go module proxy (needs Go 1.25, e.g. /usr/local/go).
 telegraf=$("$root/tools/telegraf/build.sh")
 echo "setup: telegraf in $telegraf"
+
+# helm, kubeconform and the Kubernetes schemas for the chart test (0009), built from the
+# Go module proxy and PyPI (a few minutes once).
+k8s=$("$root/tools/k8s/build.sh" | tail -n 1)
+echo "setup: helm, kubeconform and schemas: $k8s"
