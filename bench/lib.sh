@@ -3,6 +3,7 @@
 #   cpu_s PID / hwm_mb PID / rss_mb PID   CPU seconds (utime+stime), peak and current RSS
 #   hwm_reset PID                         peak RSS := current, so the next peak is a phase's
 #   quiet_cpu PID                         wait until PID is quiet; its CPU seconds then
+#   start_vmagent                         vmagent into $VM_URL: VMAGENT_PORT, VMAGENT_PID
 #   calc 'AWK'   num X   met 'COND'       arithmetic, "is a number", yes/NO
 #   cluster_keys 'k: v, k2: v2'         extra per-cluster YAML lines (from a BENCH_*_
 #                                         CLUSTER_KEYS variable), each on its own line
@@ -24,6 +25,18 @@ hwm_reset() { echo 5 >"/proc/$1/clear_refs"; }
 calc() { awk "BEGIN { $1 }"; }
 num() { [[ $1 =~ ^-?[0-9.]+$ ]]; }
 met() { calc "print (($1) ? \"yes\" : \"NO\")"; }
+
+# start_vmagent: Debian's vmagent writing to $VM_URL, its queue in $TSR_TMP/vmagent;
+# sets VMAGENT_PORT and VMAGENT_PID.
+start_vmagent()
+{
+    VMAGENT_PORT=$(free_port)
+    spawn vmagent vmagent -httpListenAddr="127.0.0.1:$VMAGENT_PORT" \
+        -remoteWrite.url="$VM_URL/api/v1/write" -remoteWrite.tmpDataPath="$TSR_TMP/vmagent" \
+        -loggerLevel=WARN
+    VMAGENT_PID=$SPAWN_PID
+    wait_http "http://127.0.0.1:$VMAGENT_PORT/health" 30
+}
 
 # quiet_cpu PID: wait until PID used at most one tick of CPU in 0.5 s (30 s at most);
 # prints its CPU seconds at the start of that quiet half-second.

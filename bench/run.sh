@@ -61,12 +61,7 @@ start_kafka
 start_victoriametrics
 relay_config
 start_relay
-VMAGENT_PORT=$(free_port)
-spawn vmagent vmagent -httpListenAddr="127.0.0.1:$VMAGENT_PORT" \
-    -remoteWrite.url="$VM_URL/api/v1/write" -remoteWrite.tmpDataPath="$TSR_TMP/vmagent" \
-    -loggerLevel=WARN
-VMAGENT_PID=$SPAWN_PID
-wait_http "http://127.0.0.1:$VMAGENT_PORT/health" 30
+start_vmagent
 
 PARSE=$("$REPO_ROOT/build/release/bench/parsebench" 30)
 echo "$PARSE"

@@ -53,12 +53,7 @@ start_kafka
 start_victoriametrics
 relay_config
 start_relay
-VMAGENT_PORT=$(free_port)
-spawn vmagent vmagent -httpListenAddr="127.0.0.1:$VMAGENT_PORT" \
-    -remoteWrite.url="$VM_URL/api/v1/write" -remoteWrite.tmpDataPath="$TSR_TMP/vmagent" \
-    -loggerLevel=WARN
-VMAGENT_PID=$SPAWN_PID
-wait_http "http://127.0.0.1:$VMAGENT_PORT/health" 30
+start_vmagent
 
 read -r k_lps k_us k_p50 k_p99 k_max <<<"$(measure "tsrelay, kafka" "$RELAY_PID" "$RELAY_HTTP_PORT")"
 read -r vk_lps vk_us vk_p50 vk_p99 vk_max <<<"$(measure "vmagent, target up" "$VMAGENT_PID" "$VMAGENT_PORT")"

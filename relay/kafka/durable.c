@@ -171,8 +171,7 @@ static void direct_done(void *opaque, int err, const char *errstr)
         tsr_debug("kafka failed a write (%s); spooling it", errstr);
         const char *why;
         if (to_spool(p, &why) == 0) return;
-        tsr_log(TSR_LOG_WARN, "kafka failed a write (%s) and the spool cannot take it: %s",
-                errstr, why);
+        tsr_warn("kafka failed a write (%s) and the spool cannot take it: %s", errstr, why);
     }
     p->done(p->opaque, err, errstr);
     free(p);
@@ -182,6 +181,9 @@ int tsr_durable_put(struct tsr_durable *d, int32_t partition, const char *payloa
                     const struct tsr_kafka_hdrs *hdrs, tsr_kafka_done_fn *done, void *opaque,
                     const char **why)
 {
+    /* A partition count guessed while Kafka's was unknown may exceed the topic's. */
+    int nparts = tsr_kafka_partitions(d->k);
+    if (nparts > 0) partition %= nparts;
     if (!d->spool) return tsr_kafka_produce(d->k, partition, payload, len, hdrs, done, opaque, why);
     struct put *p = malloc(sizeof(*p) + strs_size(hdrs));
     if (!p) abort();
@@ -189,9 +191,7 @@ int tsr_durable_put(struct tsr_durable *d, int32_t partition, const char *payloa
                       .done = done, .opaque = opaque};
     copy_hdrs(hdrs, p->strs, &p->hdrs);
     if (!spooling(d)) {
-        int nparts = tsr_kafka_partitions(d->k);
-        if (tsr_kafka_produce(d->k, partition % nparts, payload, len, &p->hdrs, direct_done, p,
-                              why) == 0)
+        if (tsr_kafka_produce(d->k, partition, payload, len, &p->hdrs, direct_done, p, why) == 0)
             return 0;
         kafka_failed(d);
     }

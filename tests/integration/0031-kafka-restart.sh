@@ -65,10 +65,6 @@ sleep 2
 kill "$sender"
 wait "$sender" 2>/dev/null || true
 
-LC_ALL=C sort -u "$TSR_TMP/acked.lp" >"$TSR_TMP/want"
-topic_lines "$RELAY_TOPIC" | uniq >"$TSR_TMP/got"
-missing=$(comm -23 "$TSR_TMP/want" "$TSR_TMP/got" | wc -l)
-log "acknowledged: $(wc -l <"$TSR_TMP/want") lines, missing from kafka: $missing"
-assert_eq "$missing" 0 "acknowledged lines missing from kafka"
+assert_acked_in_topic "$TSR_TMP/acked.lp"
 stop_relay
 assert_eq "$RELAY_EXIT" 0 "exit code after SIGTERM"

@@ -59,11 +59,7 @@ for ((i = 0; i < 300; i++)); do
 done
 phase C 30000 10000
 assert_eq "$(sort -u "$TSR_TMP/C.statuses")" 204 "answers with all three brokers back"
-for ((i = 0; i < 600; i++)); do
-    [ "$(relay_metric tsrelay_spool_records)" = 0 ] && break
-    sleep 0.1
-done
-assert_eq "$(relay_metric tsrelay_spool_records)" 0 "records left in the spool 60 s after the brokers' return"
+wait_spool_empty 60
 
 # Every acknowledged line, once, in both TSDBs. Lines answered 503 in phase B may be
 # there too (a write whose answer was a timeout is unknown), but only those.

@@ -11,6 +11,8 @@
 #   kill_relay                  SIGKILL, no waiting for anything
 #   admin_get PATH              GET from the admin listener (Bearer $ADMIN_TOKEN if set)
 #   wait_relay_log REGEX T      wait up to T seconds for a line of $RELAY_LOG; 1 on timeout
+#   wait_spool_empty T          wait up to T seconds for the spool to drain; fails if not
+#   assert_acked_in_topic FILE  every line of FILE (lpsend --acked) is in $RELAY_TOPIC
 # Exports RELAY_HTTP_PORT, RELAY_GRAPHITE_PORT, RELAY_ADMIN_PORT, RELAY_PID, RELAY_LOG.
 # RELAY_ADMIN_SCHEME=https: the admin listener speaks TLS (curl trusts the test's CA
 # through CURL_CA_BUNDLE).
@@ -99,6 +101,27 @@ wait_relay_log()
         sleep 0.1
     done
     return 1
+}
+
+wait_spool_empty()
+{
+    local i
+    for ((i = 0; i < $1 * 10; i++)); do
+        [ "$(relay_metric tsrelay_spool_records)" = 0 ] && return 0
+        sleep 0.1
+    done
+    fail "$(relay_metric tsrelay_spool_records) records left in the spool after $1 s"
+}
+
+assert_acked_in_topic()
+{
+    local missing
+    LC_ALL=C sort -u "$1" >"$TSR_TMP/want"
+    topic_lines "$RELAY_TOPIC" >"$TSR_TMP/all"
+    uniq "$TSR_TMP/all" >"$TSR_TMP/got"
+    missing=$(comm -23 "$TSR_TMP/want" "$TSR_TMP/got" | wc -l)
+    log "acknowledged: $(wc -l <"$TSR_TMP/want") lines; in kafka: $(wc -l <"$TSR_TMP/all") lines, $(wc -l <"$TSR_TMP/got") distinct; missing: $missing"
+    assert_eq "$missing" 0 "acknowledged lines missing from kafka"
 }
 
 relay_metric()
