@@ -10,6 +10,7 @@
 #   make fuzz-long  the same for FUZZ_LONG_SECONDS each (default 600), not in make test;
 #                   FUZZ_TARGETS="json gzip" limits either to some targets
 #   make bench      ingest, spool, end-to-end, clusters, replay and fleet benchmarks (vmagent side by side)
+#   make image      the OCI image build/tsrelay_VERSION.oci.tar (deploy/container/build.sh)
 #   make deb        the Debian package build/tsrelay_VERSION_ARCH.deb (deploy/debian/build.sh)
 #   make setup      install what the build and tests need (apt, Kafka jars via Maven,
 #                   Telegraf via the Go module proxy)
@@ -57,7 +58,7 @@ TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRC = $(wildcard bench/*.c)
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test unit integration asan fuzz fuzz-long bench deb setup demo format lint clean \
+.PHONY: all test unit integration asan fuzz fuzz-long bench deb image setup demo format lint clean \
         config-reference check-reference tools
 all: $(BIN)/tsrelay $(BIN)/tsrelayctl tools
 
@@ -133,6 +134,11 @@ config-reference: $(BIN)/tsrelay
 	$(BIN)/tsrelay --config-reference > config/CONFIG.md
 
 # --- the rest ------------------------------------------------------------------------
+# The OCI image of bin/: build/tsrelay_VERSION.oci.tar (deploy/container/build.sh;
+# root, mmdebstrap and buildah). podman load -i it.
+image: all
+	deploy/container/build.sh build
+
 # The Debian package of bin/: build/tsrelay_VERSION_ARCH.deb (deploy/debian/build.sh).
 deb: all
 	deploy/debian/build.sh build

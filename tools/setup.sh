@@ -35,6 +35,9 @@ pkgs+=(prometheus)
 pkgs+=(help2man dpkg-dev man-db)
 # 0009 reads the Helm chart's rendered manifests with Debian's python3-yaml.
 pkgs+=(python3-yaml)
+# make image (0004): a root filesystem from Debian's packages, committed and run as an
+# OCI image without a registry or a Docker engine (runc: crun refuses hybrid cgroups).
+pkgs+=(mmdebstrap buildah podman runc uidmap)
 # Kafka itself runs from Maven Central jars on a JRE; only install Java and Maven when
 # they are not already on the PATH (a developer may have their own).
 command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)

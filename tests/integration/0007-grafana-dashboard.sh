@@ -11,13 +11,7 @@
 
 dash=$REPO_ROOT/deploy/grafana/tsrelay.json
 command -v prometheus >/dev/null || fail "prometheus not found: run tools/setup.sh"
-start_kafka
-start_victoriametrics
-relay_config "clusters:
-  - name: vm
-    type: victoriametrics
-    urls: [$VM_URL]"
-start_relay
+start_vm_relay
 wait_relay_log "cluster 'vm': delivering" 30 || fail "cluster vm got no partitions"
 send --lines 20000 >/dev/null || fail "writes not acknowledged"
 printf 'bad line\n' | curl -s -o /dev/null --data-binary @- "http://127.0.0.1:$RELAY_HTTP_PORT/write?db=tsrtest"

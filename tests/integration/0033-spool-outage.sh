@@ -11,6 +11,8 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/relay.sh"
 . "$(dirname "$0")/../lib/forward.sh"
+# No deduplication: a point delivered twice shows as two samples.
+export VM_FLAGS=-dedup.minScrapeInterval=0s
 
 STEP=1000000
 RELAY_MESSAGE_TIMEOUT_MS=5000 start_two_clusters

@@ -7,13 +7,7 @@
 . "$(dirname "$0")/../lib/relay.sh"
 . "$(dirname "$0")/../lib/forward.sh"
 
-start_kafka
-start_victoriametrics
-relay_config "clusters:
-  - name: vm
-    type: victoriametrics
-    urls: [$VM_URL]"
-start_relay
+start_vm_relay
 python3 "$REPO_ROOT/tests/tools/lpsend.py" --port "$RELAY_HTTP_PORT" --lines 1000 >/dev/null
 wait_cluster_ready vm 30 || fail "vm not in sync"
 

@@ -9,13 +9,7 @@
 
 STEP=1000000
 N=30000
-start_kafka
-start_victoriametrics
-relay_config "clusters:
-  - name: vm
-    type: victoriametrics
-    urls: [$VM_URL]"
-start_relay
+start_vm_relay
 wait_cluster_ready vm 30 || fail "vm not in sync"
 since=$(rfc3339 $(($(date +%s%3N) - 2000)))
 python3 "$REPO_ROOT/tests/tools/lpsend.py" --port "$RELAY_HTTP_PORT" --step-ns $STEP --lines $N >/dev/null ||

@@ -105,6 +105,18 @@ ctl() { "$(dirname "$TSRELAY_BIN")/tsrelayctl" -a "127.0.0.1:$RELAY_ADMIN_PORT" 
 # rfc3339 MS: a Unix time in ms as RFC 3339 (UTC, milliseconds)
 rfc3339() { python3 -c "import datetime,sys; print(datetime.datetime.fromtimestamp(int(sys.argv[1])/1000, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z')" "$1"; }
 
+# start_vm_relay: Kafka, VictoriaMetrics and the relay forwarding to it as cluster "vm".
+start_vm_relay()
+{
+    start_kafka
+    start_victoriametrics
+    relay_config "clusters:
+  - name: vm
+    type: victoriametrics
+    urls: [$VM_URL]"
+    start_relay
+}
+
 # start_two_clusters [EXTRA_INFLUX_YAML] [EXTRA_VM_YAML]: Kafka, InfluxDB (database
 # tsrtest created) and VictoriaMetrics, and
 # the relay forwarding to both, as clusters "influx" and "vm"; extra per-cluster keys
