@@ -18,7 +18,10 @@ log "built $(basename "$archive"): $(du -m "$archive" | cut -f1) MiB"
 # podman's storage of its own, under the test's directory (its run root must be a short
 # path); runc, as crun refuses this machine's hybrid cgroups.
 runroot=$(mktemp -d /tmp/tsrp.XXXXXX)
-at_exit 'as_root rm -rf "$TSR_TMP/storage" "$runroot"'
+name=tsrelay-test-$$
+# The container first: removing it after the storage would make podman create its run
+# root again.
+at_exit 'pod rm -f -t 0 "$name" >/dev/null 2>&1; as_root rm -rf "$TSR_TMP/storage" "$runroot"'
 pod() { as_root podman --root "$TSR_TMP/storage" --runroot "$runroot" --storage-driver vfs --runtime runc "$@"; }
 pod load -q -i "$archive" >"$TSR_TMP/load.log" 2>&1 || fail "podman load: $(cat "$TSR_TMP/load.log")"
 image=localhost/tsrelay:$version
@@ -41,8 +44,6 @@ sed -i 's|^state_dir: .*|state_dir: /var/lib/tsrelay|' "$TSR_TMP/relay.yaml"
 chmod 0644 "$TSR_TMP/relay.yaml"
 mkdir -p "$TSR_TMP/cstate"
 as_root chown 10001:10001 "$TSR_TMP/cstate"
-name=tsrelay-test-$$
-at_exit "pod rm -f -t 0 $name >/dev/null 2>&1"
 pod run -d --name "$name" "${run_opts[@]}" \
     -v "$TSR_TMP/relay.yaml:/etc/tsrelay/tsrelay.yaml:ro" -v "$TSR_TMP/cstate:/var/lib/tsrelay" \
     "$image" >/dev/null || fail "podman run failed"
