@@ -19,7 +19,7 @@
 # SANITIZE=1 builds with AddressSanitizer + UBSan into build/asan.
 
 CC      ?= cc
-PKGS     = rdkafka libevent libevent_pthreads libevent_openssl libcurl lmdb yaml-0.1 openssl zlib libdeflate
+PKGS     = rdkafka libevent libevent_pthreads libevent_openssl libcurl lmdb yaml-0.1 openssl zlib libdeflate libpcre2-8
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -pthread -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS))
@@ -64,7 +64,7 @@ all: $(BIN)/tsrelay $(BIN)/tsrelayctl tools
 
 tools: $(TOOL_BIN) $(BENCH_BIN)
 
-$(BIN)/tsrelay: $(BUILD)/relay/main.o $(LIB)
+$(BIN)/tsrelay: $(BUILD)/relay/main.o $(BUILD)/relay/check.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "relay/core/buf.h"
-#include "relay/ingest/lineproto.h"
+#include "relay/core/lineproto.h"
 
 int main(int argc, char **argv)
 {

@@ -554,8 +554,9 @@ static int set_map(struct loader *ld, void *base, const struct tsr_config_key *k
         if (scalar_text(ld, pv, name, &s)) return -1;
 
         size_t len = strlen(prop), cut = 0;
-        if (len > 5 && strcmp(prop + len - 5, "_file") == 0) cut = 5;
-        if (len > 4 && strcmp(prop + len - 4, "_env") == 0) cut = 4;
+        bool plain = k->flags & TSR_CK_PLAIN;
+        if (!plain && len > 5 && strcmp(prop + len - 5, "_file") == 0) cut = 5;
+        if (!plain && len > 4 && strcmp(prop + len - 4, "_env") == 0) cut = 4;
         char *pname = xstrndup(prop, len - cut);
         char shown[NAME_LEN];
         namef(shown, "%s.%s", key, pname);
@@ -565,7 +566,7 @@ static int set_map(struct loader *ld, void *base, const struct tsr_config_key *k
                 rc = fail(ld, pk->start_mark, "duplicate key '%s'", shown);
         if (!rc && k->check && k->check(pname, why, sizeof(why)))
             rc = fail(ld, pk->start_mark, "'%s' %s", shown, why);
-        if (!rc && !cut && is_secret_property(pname))
+        if (!rc && !cut && !plain && is_secret_property(pname))
             rc =
                 fail(ld, pk->start_mark,
                      "inline secret '%s' not allowed: use '%s_file' or '%s_env'", name, name, name);

@@ -30,6 +30,24 @@ struct tsr_admin_token {
     char *token; /* read from token_file or token_env; never logged */
 };
 
+/* A rule (rules[], clusters[].rules[]): which points, and what is done to them
+ * (relay/shape/rules.h). Patterns are exact, `prefix*` or `/regex/`. */
+struct tsr_rule_conf {
+    char *name;
+    char *match_database;
+    char *match_measurement;
+    char *match_field;          /* some field key matches */
+    struct tsr_kv *match_tags;  /* tag key -> value pattern; every one must match */
+    size_t nmatch_tags;
+    char *action; /* drop, keep, rename_measurement, add_tags, rename_tags, drop_tags,
+                     drop_fields */
+    char *to;                   /* rename_measurement */
+    struct tsr_kv *tags;        /* add_tags: key -> value; rename_tags: old -> new */
+    size_t ntags;
+    char **names;               /* drop_tags, drop_fields: key patterns */
+    size_t nnames;
+};
+
 struct tsr_cluster_conf {
     char *name;
     char *type; /* influxdb, influxdb2, victoriametrics, cnosdb */
@@ -61,6 +79,10 @@ struct tsr_cluster_conf {
     char *start_from;          /* "earliest" or "latest": where a cluster without a
                                   checkpoint starts */
     int64_t recovery_rewind_ms; /* resent from before an outage when a cluster returns */
+    char **databases; /* patterns of the databases it receives; none: every one */
+    size_t ndatabases;
+    struct tsr_rule_conf *rules; /* applied as its points are delivered */
+    size_t nrules;
 };
 
 struct tsr_config {
@@ -130,6 +152,17 @@ struct tsr_config {
     char *graphite_database;  /* db header on graphite points; default "graphite" */
     int64_t graphite_max_connections;
     int64_t graphite_idle_timeout_ms; /* a TCP connection that sends nothing is closed */
+    int graphite_reject_ids; /* refuse paths with a component that looks like an ID */
+
+    /* rules[]: applied at ingest, in order, before Kafka */
+    struct tsr_rule_conf *rules;
+    size_t nrules;
+
+    /* cardinality.*: new series admitted per database and measurement per window */
+    int64_t cardinality_max_series;       /* 0: no guard */
+    int64_t cardinality_window_ms;
+    int64_t cardinality_max_measurements; /* per database per window; 0: no cap */
+    int64_t cardinality_tracked_series;   /* the bloom filter's capacity */
 
     /* tls.*: the relay's own listeners; off while cert_file is "" */
     char *tls_cert_file;
@@ -192,6 +225,7 @@ enum tsr_config_type {
 };
 
 #define TSR_CK_REQUIRED 1u /* for a SECRET_FILE/_ENV pair: one of the two is required */
+#define TSR_CK_PLAIN 2u    /* MAP: keys are data (tag names), never NAME_file / NAME_env */
 
 struct tsr_config_key {
     const char *name; /* full dotted name; in a sub-table, relative to the list entry */
@@ -217,5 +251,6 @@ extern const struct tsr_config_key tsr_config_keys[];
 extern const struct tsr_config_key tsr_config_cluster_keys[];
 extern const struct tsr_config_key tsr_config_user_keys[];
 extern const struct tsr_config_key tsr_config_admin_token_keys[];
+extern const struct tsr_config_key tsr_config_rule_keys[];
 
 #endif

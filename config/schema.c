@@ -13,6 +13,7 @@
 #define CL(field)  offsetof(struct tsr_cluster_conf, field)
 #define USR(field) offsetof(struct tsr_user, field)
 #define ATK(field) offsetof(struct tsr_admin_token, field)
+#define RL(field)  offsetof(struct tsr_rule_conf, field)
 
 #define KiB (INT64_C(1) << 10)
 #define MiB (INT64_C(1) << 20)
@@ -226,6 +227,73 @@ const struct tsr_config_key tsr_config_admin_token_keys[] = {
     {.name = NULL},
 };
 
+/* A rule: rules[] at ingest, clusters[].rules[] at delivery (relay/shape/rules.h). */
+const struct tsr_config_key tsr_config_rule_keys[] = {
+    {.name = "name",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = RL(name),
+     .doc = "Names the rule in `--test-input` and in errors; empty: `rules[N]`"},
+    {.name = "match.database",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .type_doc = "pattern",
+     .off = RL(match_database),
+     .doc = "The point's database: `name` exactly, `prefix*`, or `/regex/` (PCRE2); empty: "
+            "any"},
+    {.name = "match.measurement",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .type_doc = "pattern",
+     .off = RL(match_measurement),
+     .doc = "The measurement (unescaped, as InfluxDB names it); empty: any"},
+    {.name = "match.tags",
+     .type = TSR_CT_MAP,
+     .flags = TSR_CK_PLAIN,
+     .type_doc = "map of tag key to pattern",
+     .off = RL(match_tags),
+     .count_off = RL(nmatch_tags),
+     .doc = "Every tag key named must be present with a value matching its pattern (`*`: "
+            "any value)"},
+    {.name = "match.field",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .type_doc = "pattern",
+     .off = RL(match_field),
+     .doc = "Some field key of the point matches; empty: any"},
+    {.name = "action",
+     .type = TSR_CT_STRING,
+     .flags = TSR_CK_REQUIRED,
+     .choices = "drop|keep|rename_measurement|add_tags|rename_tags|drop_tags|drop_fields",
+     .off = RL(action),
+     .doc = "What is done to a matching point: `drop` it; `keep` (drop every point that does "
+            "not match); `rename_measurement` to `to`; `add_tags` (`tags`: key to value, "
+            "replacing a value already there); `rename_tags` (`tags`: old key to new); "
+            "`drop_tags` and `drop_fields` whose keys match one of `names` (a point left "
+            "without a field is dropped)"},
+    {.name = "to",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = RL(to),
+     .doc = "rename_measurement: the new name"},
+    {.name = "tags",
+     .type = TSR_CT_MAP,
+     .flags = TSR_CK_PLAIN,
+     .type_doc = "map of strings",
+     .off = RL(tags),
+     .count_off = RL(ntags),
+     .doc = "add_tags: key to value; rename_tags: old key to new key"},
+    {.name = "names",
+     .type = TSR_CT_LIST,
+     .min = 0,
+     .max = 1000,
+     .type_doc = "list of patterns",
+     .off = RL(names),
+     .count_off = RL(nnames),
+     .doc = "drop_tags, drop_fields: the keys to drop, as patterns"},
+    {.name = NULL},
+};
+
 const struct tsr_config_key tsr_config_cluster_keys[] = {
     {.name = "name",
      .type = TSR_CT_STRING,
@@ -430,6 +498,24 @@ const struct tsr_config_key tsr_config_cluster_keys[] = {
      .off = CL(start_from),
      .doc = "Where a cluster with no checkpoint starts reading the topic: everything Kafka "
             "retains, or only new points"},
+    {.name = "databases",
+     .type = TSR_CT_LIST,
+     .min = 0,
+     .max = 1000,
+     .type_doc = "list of patterns",
+     .off = CL(databases),
+     .count_off = CL(ndatabases),
+     .doc = "The databases this cluster receives (exact, `prefix*` or `/regex/`); empty: "
+            "every one"},
+    {.name = "rules",
+     .type = TSR_CT_MAPLIST,
+     .off = CL(rules),
+     .count_off = CL(nrules),
+     .sub = tsr_config_rule_keys,
+     .sub_size = sizeof(struct tsr_rule_conf),
+     .type_doc = "list of rules, keys as in `rules[]`",
+     .doc = "Rules applied, in order, to this cluster's points as they are delivered "
+            "(live, catch-up and replays); the other clusters are unaffected"},
     {.name = NULL},
 };
 
@@ -481,7 +567,16 @@ const struct tsr_config_key tsr_config_keys[] = {
      .count_off = CF(nclusters),
      .sub = tsr_config_cluster_keys,
      .sub_size = sizeof(struct tsr_cluster_conf),
-     .doc = "Downstream clusters; every point goes to every cluster; may be empty"},
+     .doc = "Downstream clusters; every point goes to every cluster (unless its "
+            "`databases` or `rules` say otherwise); may be empty"},
+    {.name = "rules",
+     .type = TSR_CT_MAPLIST,
+     .off = CF(rules),
+     .count_off = CF(nrules),
+     .sub = tsr_config_rule_keys,
+     .sub_size = sizeof(struct tsr_rule_conf),
+     .doc = "Rules applied in order to every point at ingest, before Kafka: a dropped point "
+            "costs nothing downstream (docs/shaping.md)"},
 
     {.name = "listen.http",
      .type = TSR_CT_STRING,
@@ -789,6 +884,46 @@ const struct tsr_config_key tsr_config_keys[] = {
      .max = 86400000,
      .off = CF(graphite_idle_timeout_ms),
      .doc = "A Graphite TCP connection that sends nothing this long is closed"},
+    {.name = "graphite.reject_ids",
+     .type = TSR_CT_BOOL,
+     .def = "false",
+     .off = CF(graphite_reject_ids),
+     .doc = "Refuse a path with a component that looks like an ID or a timestamp (9 or more "
+            "digits, 16 or more hex digits, a UUID), naming it: such paths make a new series "
+            "per value"},
+
+    {.name = "cardinality.max_series",
+     .type = TSR_CT_INT,
+     .def = "0",
+     .min = 0,
+     .max = 1000000000,
+     .off = CF(cardinality_max_series),
+     .doc = "Series admitted per database and measurement per window; points of other "
+            "series are refused (400 naming the reason, dead-lettered); 0: no guard"},
+    {.name = "cardinality.window",
+     .type = TSR_CT_DURATION,
+     .def = "1h",
+     .min = 1000,
+     .max = 604800000,
+     .off = CF(cardinality_window_ms),
+     .doc = "The window over which series are counted; every series is new again in the "
+            "next"},
+    {.name = "cardinality.max_measurements",
+     .type = TSR_CT_INT,
+     .def = "0",
+     .min = 0,
+     .max = 100000000,
+     .off = CF(cardinality_max_measurements),
+     .doc = "Measurements admitted per database per window (Graphite paths with IDs in "
+            "them make a measurement each); 0: no cap"},
+    {.name = "cardinality.tracked_series",
+     .type = TSR_CT_INT,
+     .def = "4000000",
+     .min = 1000,
+     .max = 1000000000,
+     .off = CF(cardinality_tracked_series),
+     .doc = "Series the guard's Bloom filter is sized for (1.2 bytes each: 4.6 MiB at the "
+            "default); beyond it more new series slip past a cap (docs/shaping.md)"},
 
     {.name = "tls.cert_file",
      .type = TSR_CT_STRING,
@@ -853,6 +988,7 @@ static const struct {
     {"ingest", "Limits on what clients may send and on what the relay holds in memory."},
     {"ingest.auth", "Credentials for HTTP ingest, compatible with InfluxDB clients."},
     {"graphite", "How Graphite plaintext lines become points."},
+    {"cardinality", "The cardinality guard: see docs/shaping.md. Off by default."},
     {"log", "Logs go to stderr."},
     {"tls", "TLS on the relay's own listeners: see docs/security.md."},
     {"admin", "Who may use the admin listener (`listen.admin`): see docs/security.md."},

@@ -14,18 +14,18 @@
 #include <time.h>
 
 #include "relay/admin/admin.h"
+#include "relay/check.h"
 #include "config/config.h"
 #include "relay/deliver/delivery.h"
-#include "relay/ingest/graphite.h"
 #include "relay/ingest/graphite_listener.h"
 #include "relay/ingest/http.h"
 #include "relay/kafka/durable.h"
 #include "relay/kafka/kafka.h"
-#include "relay/kafka/topics.h"
 #include "relay/core/log.h"
 #include "relay/core/metrics.h"
 #include "relay/core/tls_server.h"
 #include "relay/core/version.h"
+#include "relay/shape/shaper.h"
 #include "replay/replay.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
@@ -44,6 +44,7 @@ struct relay {
     struct tsr_ingest_http *ih;
     struct tsr_ingest_graphite *ig;
     struct tsr_admin *admin;
+    struct tsr_shaper *shaper;  /* ingest rules and the cardinality guard */
     struct tsr_tls_server *tls; /* NULL: no listener speaks TLS */
     struct event *sigterm_ev, *sigint_ev, *sighup_ev, *house_ev, *drain_ev;
     int draining;
@@ -55,11 +56,17 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: tsrelay -c FILE            run the relay\n"
-            "       tsrelay --check-config [--live] -c FILE\n"
-            "                                  validate FILE, print the problem and exit 2 if bad;\n"
+            "       tsrelay --check-config [--live] [--test-input FILE [--db DB] [--graphite]] -c FILE\n"
+            "                                  validate FILE (keys, templates, rules, certificates),\n"
+            "                                  print the problem and exit 2 if bad;\n"
             "                                  --live: also describe kafka.topic on the broker and\n"
             "                                  exit 1 if it is unreachable or the topic cannot give\n"
-            "                                  the durability configured (docs/kafka.md)\n"
+            "                                  the durability configured (docs/kafka.md);\n"
+            "                                  --test-input: print what the rules make of each line\n"
+            "                                  of FILE (- for stdin): kept, rewritten or dropped, at\n"
+            "                                  ingest and per cluster (docs/shaping.md); lines are\n"
+            "                                  line protocol of database DB (default test), or\n"
+            "                                  Graphite plaintext with --graphite\n"
             "       tsrelay --config-reference print the reference of every config key (Markdown)\n"
             "       tsrelay --version | --help\n"
             "\n"
@@ -71,26 +78,9 @@ static void usage(FILE *out)
             "\n"
             "signals: SIGTERM/SIGINT stop accepting, wait until every accepted write is\n"
             "         confirmed by Kafka or the spool (up to kafka.message_timeout_ms), then exit\n"
-            "         SIGHUP re-reads tls.cert_file and tls.key_file (also done when they change)\n"
+            "         SIGHUP re-reads tls.cert_file and tls.key_file (also done when they change);\n"
+            "         other settings, rules included, need a restart\n"
             "exit codes: 0 clean shutdown, 1 runtime failure, 2 usage or config error\n");
-}
-
-/* --check-config --live: the topic as the broker has it, against the config. */
-static int check_live(const struct tsr_config *cf)
-{
-    struct tsr_topic_report tr;
-    char err[512];
-    tsr_log_min = TSR_LOG_ERROR; /* librdkafka's retries are not the answer */
-    if (tsr_kafka_check_topics(cf, &tr, err, sizeof(err)) != 0) {
-        fprintf(stderr, "tsrelay: %s\n", err);
-        return EXIT_RUNTIME;
-    }
-    printf("kafka topic '%s': %d partitions, replication factor %d, min.insync.replicas %d, "
-           "retention %lld ms\n",
-           cf->kafka_topic, tr.partitions, tr.replication_factor, tr.min_insync_replicas,
-           (long long)tr.retention_ms);
-    for (int i = 0; i < tr.nwarnings; i++) printf("warning: %s\n", tr.warnings[i]);
-    return tr.nwarnings ? EXIT_RUNTIME : EXIT_OK;
 }
 
 static void drain_check(evutil_socket_t fd, short what, void *arg)
@@ -177,16 +167,18 @@ static int start(struct relay *r)
     if (*r->cf->tls_cert_file &&
         tsr_tls_server_new(r->cf, r->base, &r->tls, err, sizeof(err)))
         goto fail;
+    if (tsr_shaper_new(r->cf, &r->shaper, err, sizeof(err))) goto fail;
     if (tsr_admin_new(r->cf, r->base, r->k, r->dur, r->d, r->cf->tls_admin ? r->tls : NULL, &r->admin,
                       err, sizeof(err)))
         goto fail;
+    tsr_admin_set_shaper(r->admin, r->shaper);
     if (*r->cf->listen_http &&
-        tsr_ingest_http_new(r->cf, r->base, r->k, r->dur, r->cf->tls_http ? r->tls : NULL, &r->ih, err,
-                            sizeof(err)))
+        tsr_ingest_http_new(r->cf, r->base, r->k, r->dur, r->shaper,
+                            r->cf->tls_http ? r->tls : NULL, &r->ih, err, sizeof(err)))
         goto fail;
     if (*r->cf->listen_graphite &&
-        tsr_ingest_graphite_new(r->cf, r->base, r->k, r->dur, r->cf->tls_graphite ? r->tls : NULL,
-                                &r->ig, err, sizeof(err)))
+        tsr_ingest_graphite_new(r->cf, r->base, r->k, r->dur, r->shaper,
+                                r->cf->tls_graphite ? r->tls : NULL, &r->ig, err, sizeof(err)))
         goto fail;
 
     r->sigterm_ev = evsignal_new(r->base, SIGTERM, on_signal, r);
@@ -231,6 +223,7 @@ static void stop(struct relay *r)
     tsr_ingest_graphite_free(&r->ig);
     tsr_ingest_http_free(&r->ih);
     tsr_admin_free(&r->admin);
+    tsr_shaper_free(&r->shaper);
     tsr_tls_server_free(&r->tls);
     struct event **evs[] = {&r->sigterm_ev, &r->sigint_ev, &r->sighup_ev, &r->house_ev,
                             &r->drain_ev};
@@ -244,6 +237,9 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, 'C'},
         {"live", no_argument, NULL, 'L'},
+        {"test-input", required_argument, NULL, 'T'},
+        {"db", required_argument, NULL, 'D'},
+        {"graphite", no_argument, NULL, 'G'},
         {"config-reference", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -258,20 +254,25 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 8 << 20);
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
     const char *path = NULL;
-    int check = 0, live = 0, opt;
+    int check = 0, opt;
+    struct tsr_check_opts co = {0};
     while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': path = optarg; break;
         case 'C': check = 1; break;
-        case 'L': live = 1; break;
+        case 'L': co.live = 1; break;
+        case 'T': co.test_input = optarg; break;
+        case 'D': co.db = optarg; break;
+        case 'G': co.graphite = 1; break;
         case 'R': tsr_config_write_reference(stdout); return EXIT_OK;
         case 'h': usage(stdout); return EXIT_OK;
         case 'V': printf("tsrelay %s\n", TSR_VERSION); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
     }
-    if (live && !check) {
-        fprintf(stderr, "tsrelay: --live goes with --check-config\n");
+    if ((co.live || co.test_input || co.db || co.graphite) && !check) {
+        fprintf(stderr, "tsrelay: --live, --test-input, --db and --graphite go with "
+                        "--check-config\n");
         usage(stderr);
         return EXIT_USAGE;
     }
@@ -288,32 +289,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (check) {
-        /* Templates are compiled by the graphite listener; compile them here too so a
-         * bad one fails the check, not the start. */
-        struct tsr_graphite_tmpl *tmpl = NULL;
-        if (tsr_graphite_tmpl_compile((const char *const *)r.cf->graphite_templates,
-                                      r.cf->ngraphite_templates, r.cf->graphite_separator, &tmpl,
-                                      err, sizeof(err))) {
-            fprintf(stderr, "tsrelay: %s: graphite.templates: %s\n", path, err);
-            tsr_config_free(&r.cf);
-            return EXIT_USAGE;
-        }
-        tsr_graphite_tmpl_free(&tmpl);
-        if (*r.cf->tls_cert_file) {
-            /* A certificate that does not load fails the check, not the start. */
-            struct event_base *base = event_base_new();
-            struct tsr_tls_server *tls = NULL;
-            int bad = tsr_tls_server_new(r.cf, base, &tls, err, sizeof(err));
-            tsr_tls_server_free(&tls);
-            event_base_free(base);
-            if (bad) {
-                fprintf(stderr, "tsrelay: %s: %s\n", path, err);
-                tsr_config_free(&r.cf);
-                return EXIT_USAGE;
-            }
-        }
-        printf("%s: configuration is valid\n", path);
-        int rc = live ? check_live(r.cf) : EXIT_OK;
+        int rc = tsr_check(r.cf, path, &co);
         tsr_config_free(&r.cf);
         return rc;
     }

@@ -58,6 +58,41 @@ static void print_spool(const struct tsr_jsonr *sp)
            fmt_bytes(tsr_jsonr_get_num(sp, "drain_bytes_rate", 0), b5, sizeof(b5)));
 }
 
+/* The ingest rules and the cardinality guard: what they dropped and refused, and the
+ * measurements near or over their cap with the tag keys that make their series. */
+static void print_shaping(const struct tsr_jsonr *sh)
+{
+    char b1[32], b2[32];
+    if (!sh) return;
+    printf("rules: %lld at ingest, %s points dropped\n",
+           (long long)tsr_jsonr_get_int(sh, "rules", 0),
+           fmt_count(tsr_jsonr_get_int(sh, "points_dropped", 0), b1, sizeof(b1)));
+    const struct tsr_jsonr *g = tsr_jsonr_get(sh, "cardinality");
+    if (!g || !tsr_jsonr_get_bool(g, "enabled", 0)) {
+        printf("cardinality guard: off\n");
+        return;
+    }
+    char w[32];
+    tsr_ctl_duration_format(tsr_jsonr_get_int(g, "window_ms", 0), w, sizeof(w));
+    printf("cardinality guard: %s series this %s window, %s points refused in it\n",
+           fmt_count(tsr_jsonr_get_int(g, "series", 0), b1, sizeof(b1)), w,
+           fmt_count(tsr_jsonr_get_int(g, "refused_window", 0), b2, sizeof(b2)));
+    const struct tsr_jsonr *ms = tsr_jsonr_get(g, "measurements");
+    for (size_t i = 0; i < tsr_jsonr_len(ms); i++) {
+        const struct tsr_jsonr *m = tsr_jsonr_at(ms, i);
+        int64_t n = tsr_jsonr_get_int(m, "series", 0), cap = tsr_jsonr_get_int(m, "cap", 0);
+        printf("  %s %s/%s: %lld of %lld series, %s points refused; top tags:",
+               n >= cap ? "OVER" : "near", tsr_jsonr_get_str(m, "db", "?"),
+               tsr_jsonr_get_str(m, "measurement", "?"), (long long)n, (long long)cap,
+               fmt_count(tsr_jsonr_get_int(m, "refused", 0), b1, sizeof(b1)));
+        const struct tsr_jsonr *tags = tsr_jsonr_get(m, "top_tags");
+        for (size_t t = 0; t < tsr_jsonr_len(tags); t++)
+            printf(" %s (~%lld values)", tsr_jsonr_get_str(tsr_jsonr_at(tags, t), "key", "?"),
+                   (long long)tsr_jsonr_get_int(tsr_jsonr_at(tags, t), "distinct_values", 0));
+        printf("\n");
+    }
+}
+
 static void lag_text(double s, char *buf, size_t len)
 {
     if (s < 60)
@@ -172,6 +207,7 @@ static void print_status(const struct tsr_jsonr *st)
     if (*tsr_jsonr_get_str(k, "last_error", ""))
         printf("kafka unreachable because: %s\n", tsr_jsonr_get_str(k, "last_error", ""));
     print_spool(tsr_jsonr_get(st, "spool"));
+    print_shaping(tsr_jsonr_get(st, "shaping"));
 
     const struct tsr_jsonr *replays = tsr_jsonr_get(st, "replays");
     if (tsr_jsonr_len(replays) == 0) {

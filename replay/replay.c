@@ -18,6 +18,7 @@
 #include "relay/core/log.h"
 #include "relay/core/pace.h"
 #include "relay/kafka/board.h"
+#include "relay/deliver/route.h"
 #include "relay/deliver/sink.h"
 
 #define DEFAULT_RATE 100000
@@ -59,6 +60,7 @@ struct run {
     struct tsr_replayer *r;
     struct tsr_replay_job job;
     const struct tsr_cluster_conf *cc;
+    struct tsr_route *route; /* the cluster's databases and rules */
     rd_kafka_t *rk;
     rd_kafka_queue_t *q;
     struct event *step_ev;
@@ -267,13 +269,14 @@ static int take(struct run *u, rd_kafka_message_t *m, int pi)
     /* A statement (CREATE DATABASE) ran when live forwarding met it: points only. */
     if (*kind) goto taken;
     if (*u->job.db && strcmp(db, u->job.db) != 0) goto taken;
+    if (!tsr_route_wants(u->route, db)) goto taken;
     if (!u->job.dry_run && b->points > 0 && (strcmp(db, b->db) || strcmp(rp, b->rp))) return -1;
     snprintf(b->db, sizeof(b->db), "%s", db);
     snprintf(b->rp, sizeof(b->rp), "%s", rp);
     size_t plen = strlen(u->job.measurement_prefix);
     if (!plen && !u->job.dry_run) {
         /* Every line goes: the record as it is, as live forwarding sends it. */
-        b->points += tsr_sink_append_record(&b->body, m->payload, m->len);
+        b->points += tsr_route_append(u->route, db, &b->body, m->payload, m->len);
         goto taken;
     }
     for (const char *p = m->payload, *end = p + m->len; p < end;) {
@@ -285,9 +288,7 @@ static int take(struct run *u, rd_kafka_message_t *m, int pi)
                 u->job.points_sent++;
                 u->job.bytes_sent += (int64_t)len + 1;
             } else {
-                tsr_buf_append(&b->body, p, len);
-                tsr_buf_putc(&b->body, '\n');
-                b->points++;
+                b->points += tsr_route_append(u->route, db, &b->body, p, len);
             }
         }
         p = nl ? nl + 1 : end;
@@ -600,6 +601,12 @@ static struct run *run_new(struct tsr_replayer *r, const struct tsr_cluster_conf
     if (!u) abort();
     u->r = r;
     u->cc = cc;
+    char err[512];
+    /* The config was checked at start: a route that does not compile now is a bug. */
+    if (tsr_route_new(cc, (int)(cc - r->env.cf->clusters), &u->route, err, sizeof(err))) {
+        tsr_error("replay: %s", err);
+        abort();
+    }
     u->step_ev = event_new(r->env.base, -1, EV_PERSIST, on_step, u);
     u->bucket.at_ns = tsr_clock_mono_ns();
     struct tsr_buf auth = {0};
@@ -700,6 +707,7 @@ void tsr_replayer_free(struct tsr_replayer **rp)
         close_consumer(u);
         event_free(u->step_ev);
         tsr_replay_job_clear(&u->job);
+        tsr_route_free(&u->route);
         free(u->authorization);
         free(u);
     }

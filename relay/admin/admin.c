@@ -1,6 +1,7 @@
 #include "relay/admin/admin.h"
 #include "relay/admin/replay_metrics.h"
 #include "relay/admin/spool_view.h"
+#include "relay/shape/shaper.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ struct tsr_admin {
     struct tsr_kafka *k;
     struct tsr_durable *dur;
     struct tsr_delivery *d;
+    struct tsr_shaper *shaper;     /* NULL until set: ingest rules and cardinality guard */
     struct tsr_cluster_status *cs; /* scratch for snapshots */
     struct tsr_httpd *srv;
     int draining;
@@ -96,6 +98,10 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
     render_topic(a, b);
     tsr_buf_putc(b, '}');
     tsr_spool_view_json(a->dur, b);
+    if (a->shaper) {
+        tsr_buf_puts(b, ",\"shaping\":");
+        tsr_shaper_json(a->shaper, tsr_clock_now_ns() / 1000000, b);
+    }
     tsr_buf_puts(b, ",\"listeners\":{");
     for (int l = 0; l < TSR_LISTENER_MAX; l++) {
         const struct tsr_listener_metrics *x = &m->listener[l];
@@ -487,6 +493,7 @@ static void on_request(struct tsr_httpd_req *req, void *arg)
     } else if (strcmp(path, "/metrics") == 0) {
         tsr_metrics_render(&tsr_metrics, &b);
         tsr_spool_view_metrics(a->dur, &b);
+        if (a->shaper) tsr_shaper_metrics(a->shaper, &b);
         render_cluster_metrics(a, &b);
         tsr_replay_metrics(a->d, &b);
         tsr_info_metric(a->cf, &b);
@@ -560,6 +567,11 @@ int tsr_admin_new(const struct tsr_config *cf, struct event_base *base, struct t
 void tsr_admin_set_draining(struct tsr_admin *a)
 {
     a->draining = 1;
+}
+
+void tsr_admin_set_shaper(struct tsr_admin *a, struct tsr_shaper *s)
+{
+    a->shaper = s;
 }
 
 void tsr_admin_free(struct tsr_admin **ap)

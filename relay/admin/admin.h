@@ -18,6 +18,7 @@ struct tsr_kafka;
 struct tsr_durable;
 struct tsr_delivery;
 struct tsr_admin;
+struct tsr_shaper;
 struct tsr_tls_server;
 
 /* Borrows cf, k, dur (the spool), d (NULL: no clusters) and tls (NULL: plain HTTP). Returns 0, or -1 with
@@ -27,6 +28,9 @@ int tsr_admin_new(const struct tsr_config *cf, struct event_base *base, struct t
                   char *err, size_t errlen);
 /* While draining, /ready answers 503 so traffic moves elsewhere before the exit. */
 void tsr_admin_set_draining(struct tsr_admin *a);
+/* /status "shaping" and the tsrelay_rules_* / tsrelay_cardinality_* metrics come from s
+ * (borrowed; main loop only, as the listeners that use it). */
+void tsr_admin_set_shaper(struct tsr_admin *a, struct tsr_shaper *s);
 void tsr_admin_free(struct tsr_admin **ap);
 
 #endif

@@ -220,7 +220,7 @@ void fwd_drain_pull(struct tsr_forwarder *f)
         tsr_kafka_header(m, "rp", rp, sizeof(rp));
         tsr_kafka_header(m, "kind", kind, sizeof(kind));
         if (!*kind && strcmp(db, k->db) == 0 && strcmp(rp, k->rp) == 0) {
-            b->points += tsr_sink_append_record(&b->body, m->payload, m->len);
+            b->points += tsr_route_append(f->route, db, &b->body, m->payload, m->len);
             b->records++;
             b->touched[p] = 1;
         }

@@ -115,6 +115,12 @@ static int take(struct lane *l, rd_kafka_message_t *m)
     tsr_kafka_header(m, "rp", rp, sizeof(rp));
     tsr_kafka_header(m, "kind", kind, sizeof(kind));
     int32_t p = m->partition;
+    if (!tsr_route_wants(f->route, db)) {
+        /* Not a database this cluster receives: the position moves over it. */
+        note_offset(f, b, m);
+        rd_kafka_message_destroy(m);
+        return 0;
+    }
     int statement = strcmp(kind, TSR_KAFKA_KIND_STATEMENT) == 0;
     struct tsr_park_key *k = statement ? NULL : tsr_park_on(&f->park, db, rp, p);
     if (k) {
@@ -149,7 +155,7 @@ static int take(struct lane *l, rd_kafka_message_t *m)
         snprintf(b->db, sizeof(b->db), "%s", db);
         snprintf(b->rp, sizeof(b->rp), "%s", rp);
     }
-    long points = tsr_sink_append_record(&b->body, m->payload, m->len);
+    long points = tsr_route_append(f->route, db, &b->body, m->payload, m->len);
     b->points += points;
     if (m->offset < f->parts[p].resend_until) f->st.points_resent += (uint64_t)points;
     note_offset(f, b, m);
@@ -1338,6 +1344,7 @@ int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_co
     f->health = tsr_health_new(&hc, (int)cc->nurls, on_health_change, f);
     f->bucket.at_ns = tsr_clock_mono_ns();
     f->recover_ev = event_new(env->base, -1, 0, on_recover, f);
+    if (tsr_route_new(cc, f->index, &f->route, err, errlen)) goto fail;
 
     if (pipe2(f->wake_fds, O_NONBLOCK | O_CLOEXEC) != 0) {
         snprintf(err, errlen, "cannot create wake-up pipe");
@@ -1384,6 +1391,7 @@ void tsr_forwarder_free(struct tsr_forwarder **fp)
     struct tsr_forwarder *f = *fp;
     if (!f) return;
     tsr_prober_free(&f->prober);
+    tsr_route_free(&f->route);
     if (f->rk) {
         /* SIGTERM: the requests in flight are answered or abandoned by now. Commit where
          * every partition stands, so whoever delivers it next sends nothing twice. */

@@ -17,6 +17,7 @@
 #include "relay/deliver/fleet.h"
 #include "relay/deliver/forward.h"
 #include "relay/deliver/park.h"
+#include "relay/deliver/route.h"
 
 #define MAX_LANES 64
 
@@ -79,6 +80,7 @@ struct part {
 struct tsr_forwarder {
     struct tsr_fwd_env env;
     const struct tsr_cluster_conf *cc;
+    struct tsr_route *route; /* its databases and rules; NULL: everything as it is */
     rd_kafka_t *rk;
     int wake_fds[2];
     struct event *wake_ev;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "relay/core/buf.h"
-#include "relay/ingest/lineproto.h"
+#include "relay/core/lineproto.h"
 
 struct tsr_batch {
     struct tsr_buf *parts;

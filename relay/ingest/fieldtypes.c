@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relay/ingest/lineproto.h"
+#include "relay/core/lineproto.h"
 
 #define WAYS      8
 #define TYPE_MASK 7ULL

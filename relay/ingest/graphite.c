@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "relay/ingest/lineproto.h"
+#include "relay/core/lineproto.h"
 
 /* Bounds both filters and templates. Names may have more segments: only the first
  * MAX_PARTS are ever looked at one by one, the rest is reached through "*" parts. */
@@ -394,7 +394,7 @@ static const struct tmpl *tmpl_match(const struct tsr_graphite_tmpl *t, const st
 }
 
 /* Escaping writer for one line-protocol token. Line protocol has no escape for the
- * backslash itself, and its two scanners treat one differently (relay/ingest/lineproto.c, as
+ * backslash itself, and its two scanners treat one differently (relay/core/lineproto.c, as
  * InfluxDB): in a measurement or tag, a delimiter is escaped when the byte before it is
  * a backslash, so only a token that ends in a backslash is ambiguous (its delimiter would
  * be taken as escaped); in a field key a backslash escapes whatever byte follows, so a
@@ -726,4 +726,59 @@ int tsr_graphite_line(const struct tsr_graphite_tmpl *t, const char *line, size_
 done:
     tsr_buf_free(&lp);
     return rc;
+}
+
+static int all_of(const char *s, size_t n, const char *set)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strchr(set, s[i])) return 0;
+    return 1;
+}
+
+static int has_digit(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= '0' && s[i] <= '9') return 1;
+    return 0;
+}
+
+static int is_uuid(const char *s, size_t n)
+{
+    static const int dash[] = {8, 13, 18, 23};
+    if (n != 36) return 0;
+    for (size_t i = 0, d = 0; i < n; i++) {
+        if (d < 4 && (int)i == dash[d]) {
+            if (s[i] != '-') return 0;
+            d++;
+        } else if (!strchr("0123456789abcdefABCDEF", s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int tsr_graphite_id_component(const char *line, size_t len, const char **comp, size_t *clen,
+                              const char **what)
+{
+    const char *sp = memchr(line, ' ', len), *end = sp ? sp : line + len;
+    const char *semi = memchr(line, ';', (size_t)(end - line)); /* tags are not the path */
+    if (semi) end = semi;
+    for (const char *p = line; p < end;) {
+        const char *dot = memchr(p, '.', (size_t)(end - p)), *ce = dot ? dot : end;
+        size_t n = (size_t)(ce - p);
+        const char *kind = NULL;
+        if (n >= 9 && all_of(p, n, "0123456789"))
+            kind = "a timestamp or a number";
+        else if ((n >= 16 && all_of(p, n, "0123456789abcdefABCDEF") && has_digit(p, n)) ||
+                 is_uuid(p, n))
+            kind = "an ID";
+        if (kind) {
+            *comp = p;
+            *clen = n;
+            *what = kind;
+            return 1;
+        }
+        p = dot ? dot + 1 : end;
+    }
+    return 0;
 }

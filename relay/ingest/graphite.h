@@ -9,7 +9,7 @@
  * tagged name "name;tag=value;..." has its tags split off first: the name alone goes
  * through the templates, and the tags join the point (over template tags of the same
  * name).
- * Output is normalised exactly as relay/ingest/lineproto.h does (sorted tags, ns timestamp). */
+ * Output is normalised exactly as relay/core/lineproto.h does (sorted tags, ns timestamp). */
 #ifndef TSR_GRAPHITE_H
 #define TSR_GRAPHITE_H
 
@@ -26,6 +26,12 @@ struct tsr_graphite_tmpl;
 int tsr_graphite_tmpl_compile(const char *const *specs, size_t n, const char *separator,
                               struct tsr_graphite_tmpl **tp, char *err, size_t errlen);
 void tsr_graphite_tmpl_free(struct tsr_graphite_tmpl **tp);
+
+/* If a component of the line's path looks like an ID or a timestamp (9 or more digits,
+ * 16 or more hex digits with a digit among them, a UUID), returns 1 with *comp and
+ * *clen set to it and *what to "a timestamp or a number" or "an ID"; else 0. */
+int tsr_graphite_id_component(const char *line, size_t len, const char **comp, size_t *clen,
+                              const char **what);
 
 /* Converts one line (no '\n'; a trailing '\r' is ignored). The timestamp is Unix seconds
  * (fractions allowed); missing or -1 means now_ns. Returns 0 and appends one normalised

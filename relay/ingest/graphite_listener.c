@@ -19,9 +19,10 @@
 #include "relay/ingest/graphite.h"
 #include "relay/kafka/durable.h"
 #include "relay/kafka/kafka.h"
-#include "relay/ingest/lineproto.h"
+#include "relay/core/lineproto.h"
 #include "relay/core/log.h"
 #include "relay/core/metrics.h"
+#include "relay/shape/shaper.h"
 #include "relay/core/tls_server.h"
 
 #define LINGER_MS 50
@@ -56,6 +57,8 @@ struct tsr_ingest_graphite {
     struct tsr_durable *dur; /* where points become durable */
     struct event_base *base;
     struct tsr_graphite_tmpl *tmpl;
+    struct tsr_shaper *shaper; /* the ingest rules and the cardinality guard */
+    struct tsr_buf why;        /* a refusal's reason being built */
     uint64_t db_hash;
     struct evconnlistener *lev;
     int udp_fd;
@@ -227,9 +230,37 @@ static void take_line(struct tsr_ingest_graphite *ig, enum tsr_listener src, con
     uint64_t hash;
     const char *reason;
     ig->line.len = 0;
-    int rc = tsr_graphite_line(ig->tmpl, s, len, tsr_clock_now_ns(), &ig->line, &hash, &reason);
+    ig->why.len = 0;
+    const char *comp, *what;
+    size_t clen;
+    int64_t now_ns = tsr_clock_now_ns();
+    int rc = tsr_graphite_line(ig->tmpl, s, len, now_ns, &ig->line, &hash, &reason);
     if (rc == 1) return;
+    if (rc == 0 && ig->cf->graphite_reject_ids &&
+        tsr_graphite_id_component(s, len, &comp, &clen, &what)) {
+        tsr_buf_printf(&ig->why, "path component '%.*s' looks like %s (graphite.reject_ids)",
+                       (int)(clen > 64 ? 64 : clen), comp, what);
+        rc = -1;
+    }
+    const char *pl = ig->line.data;
+    size_t plen = ig->line.len;
+    if (rc == 0) {
+        switch (tsr_shaper_apply(ig->shaper, ig->cf->graphite_database, &pl, &plen, &hash,
+                                 now_ns / 1000000, &ig->why)) {
+        case TSR_SHAPE_PASS:
+            break;
+        case TSR_SHAPE_DROP:
+            return;
+        case TSR_SHAPE_REFUSE:
+            rc = -1;
+            break;
+        }
+    }
     if (rc != 0) {
+        if (ig->why.len) {
+            tsr_buf_putc(&ig->why, '\0');
+            reason = ig->why.data;
+        }
         tsr_metrics.listener[src].points_rejected++;
         tsr_debug("graphite line %ld from %s rejected: %s", line_no, peer, reason);
         tsr_kafka_dead_letter(ig->k, s, len, reason, tsr_listener_names[src], line_no,
@@ -238,10 +269,9 @@ static void take_line(struct tsr_ingest_graphite *ig, enum tsr_listener src, con
     }
     struct tsr_batch *b = &ig->batch[bi];
     int p = tsr_batch_partition(b, hash, ig->db_hash);
-    if (b->parts[p].len + ig->line.len > (size_t)ig->cf->kafka_record_max_bytes &&
-        b->parts[p].len > 0)
+    if (b->parts[p].len + plen > (size_t)ig->cf->kafka_record_max_bytes && b->parts[p].len > 0)
         flush_part(ig, bi, p);
-    tsr_buf_append(&b->parts[p], ig->line.data, ig->line.len);
+    tsr_buf_append(&b->parts[p], pl, plen);
     ig->batch_points[bi][p]++;
     if (!evtimer_pending(ig->linger_ev, NULL)) {
         struct timeval tv = {0, LINGER_MS * 1000};
@@ -412,13 +442,14 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 
 int tsr_ingest_graphite_new(const struct tsr_config *cf, struct event_base *base,
                             struct tsr_kafka *k, struct tsr_durable *dur,
-                            struct tsr_tls_server *tls, struct tsr_ingest_graphite **igp,
-                            char *err, size_t errlen)
+                            struct tsr_shaper *shaper, struct tsr_tls_server *tls,
+                            struct tsr_ingest_graphite **igp, char *err, size_t errlen)
 {
     struct tsr_ingest_graphite *ig = calloc(1, sizeof(*ig));
     if (!ig) abort();
     ig->cf = cf;
     ig->tls = tls;
+    ig->shaper = shaper;
     ig->k = k;
     ig->dur = dur;
     ig->base = base;
@@ -501,6 +532,7 @@ void tsr_ingest_graphite_free(struct tsr_ingest_graphite **igp)
     }
     tsr_graphite_tmpl_free(&ig->tmpl);
     tsr_buf_free(&ig->line);
+    tsr_buf_free(&ig->why);
     if (ig->linger_ev) event_free(ig->linger_ev);
     if (ig->resume_ev) event_free(ig->resume_ev);
     if (ig->retry_ev) event_free(ig->retry_ev);

@@ -17,17 +17,19 @@ struct event_base;
 struct tsr_config;
 struct tsr_kafka;
 struct tsr_durable;
+struct tsr_shaper;
 struct tsr_tls_server;
 struct tsr_ingest_graphite;
 
 /* Binds TCP and UDP on cf->listen_graphite; TCP speaks TLS through tls unless it is
  * NULL. At most cf->graphite_max_connections TCP connections (more are closed at once),
- * each closed after cf->graphite_idle_timeout_ms without data. Borrows cf, k (the dead-letter topic),
- * dur (where points become durable) and tls.
+ * each closed after cf->graphite_idle_timeout_ms without data. Borrows cf, k (the
+ * dead-letter topic), dur (where points become durable), shaper (the ingest rules and
+ * the cardinality guard: points go through it as HTTP's do) and tls.
  * Returns 0, or -1 with err set (a bad template, an address in use). */
 int tsr_ingest_graphite_new(const struct tsr_config *cf, struct event_base *base,
                             struct tsr_kafka *k, struct tsr_durable *dur,
-                            struct tsr_tls_server *tls,
+                            struct tsr_shaper *shaper, struct tsr_tls_server *tls,
                             struct tsr_ingest_graphite **igp, char *err, size_t errlen);
 
 /* Shutdown: stop accepting and reading, convert what was already received, produce

@@ -17,10 +17,11 @@
 #include "relay/core/json.h"
 #include "relay/kafka/durable.h"
 #include "relay/kafka/kafka.h"
-#include "relay/ingest/lineproto.h"
+#include "relay/core/lineproto.h"
 #include "relay/ingest/statement.h"
 #include "relay/core/log.h"
 #include "relay/core/metrics.h"
+#include "relay/shape/shaper.h"
 
 /* How many bad lines a 400 answer describes one by one; the rest are counted. */
 #define ERRORS_LISTED 20
@@ -43,6 +44,7 @@ struct tsr_ingest_http {
     struct tsr_buf dlq;    /* overflow of rejected lines past DLQ_SINGLE_MAX */
     int draining;
     int pending; /* requests waiting for delivery reports */
+    struct tsr_shaper *shaper;      /* the ingest rules and the cardinality guard */
     struct tsr_influx_rules *rules; /* InfluxDB's store-time refusals, at ingest */
     int no_unsigned;                /* an InfluxDB 1.x cluster: refuse `5u` */
     struct tsr_buf why;             /* one InfluxDB reason being built */
@@ -222,6 +224,7 @@ static void parse_body(struct write_req *wr, const char *body, size_t len,
     size_t max_record = (size_t)ih->cf->kafka_record_max_bytes;
     uint64_t db_hash = tsr_fnv1a64(TSR_FNV1A64_INIT, hdrs->db, strlen(hdrs->db));
     long line_no = 0;
+    int64_t now_ms = opts->now_ns / 1000000;
     struct tsr_lp_result res;
 
     tsr_batch_resize(&ih->batch, tsr_durable_partitions(ih->dur));
@@ -230,24 +233,35 @@ static void parse_body(struct write_req *wr, const char *body, size_t len,
         ih->line.len = 0;
         tsr_lp_parse_line(p, end, opts, &ih->line, &res);
         if (res.status == TSR_LP_OK) {
+            const char *pl = ih->line.data;
+            size_t plen = ih->line.len;
+            uint64_t series = res.series_hash;
             ih->why.len = 0;
-            if (tsr_influx_rules_check(ih->rules, hdrs->db, hdrs->rp, ih->line.data,
-                                       ih->line.len, &ih->why) != 0) {
+            switch (tsr_shaper_apply(ih->shaper, hdrs->db, &pl, &plen, &series, now_ms, &ih->why)) {
+            case TSR_SHAPE_PASS:
+                break;
+            case TSR_SHAPE_DROP:
+                goto next;
+            case TSR_SHAPE_REFUSE:
                 tsr_buf_putc(&ih->why, '\0');
                 note_rejected(wr, p, res.line_len, this_line, ih->why.data, 1, hdrs->db, client);
                 goto next;
             }
-            int part = tsr_batch_partition(&ih->batch, res.series_hash, db_hash);
+            if (tsr_influx_rules_check(ih->rules, hdrs->db, hdrs->rp, pl, plen, &ih->why) != 0) {
+                tsr_buf_putc(&ih->why, '\0');
+                note_rejected(wr, p, res.line_len, this_line, ih->why.data, 1, hdrs->db, client);
+                goto next;
+            }
+            int part = tsr_batch_partition(&ih->batch, series, db_hash);
             struct tsr_buf *pb = &ih->batch.parts[part];
-            if (pb->len + ih->line.len > max_record && pb->len > 0)
-                produce_part(wr, part, hdrs);
+            if (pb->len + plen > max_record && pb->len > 0) produce_part(wr, part, hdrs);
             if (pb->cap == 0) {
                 /* Sized once for this partition's share of the rest of the body, rather
                  * than grown by doubling (each growth copying the record so far). */
-                size_t share = (size_t)(end - p) / (size_t)ih->batch.nparts + ih->line.len;
+                size_t share = (size_t)(end - p) / (size_t)ih->batch.nparts + plen;
                 tsr_buf_reserve(pb, share < max_record ? share : max_record);
             }
-            tsr_buf_append(pb, ih->line.data, ih->line.len);
+            tsr_buf_append(pb, pl, plen);
             wr->points++;
         } else if (res.status == TSR_LP_ERR && res.kind != TSR_LP_KIND_PARSE) {
             ih->why.len = 0;
@@ -496,7 +510,7 @@ static void on_request(struct tsr_httpd_req *req, void *arg)
 }
 
 int tsr_ingest_http_new(const struct tsr_config *cf, struct event_base *base,
-                        struct tsr_kafka *k, struct tsr_durable *dur,
+                        struct tsr_kafka *k, struct tsr_durable *dur, struct tsr_shaper *shaper,
                         struct tsr_tls_server *tls, struct tsr_ingest_http **ihp, char *err,
                         size_t errlen)
 {
@@ -505,6 +519,7 @@ int tsr_ingest_http_new(const struct tsr_config *cf, struct event_base *base,
     ih->cf = cf;
     ih->k = k;
     ih->dur = dur;
+    ih->shaper = shaper;
     ih->rules = tsr_influx_rules_new(cf);
     ih->no_unsigned = tsr_influx_rules_no_unsigned(cf);
     struct tsr_httpd_conf hc = {

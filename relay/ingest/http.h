@@ -20,15 +20,16 @@ struct event_base;
 struct tsr_config;
 struct tsr_kafka;
 struct tsr_durable;
+struct tsr_shaper;
 struct tsr_tls_server;
 struct tsr_ingest_http;
 
 /* Binds cf->listen_http, speaking TLS through tls unless it is NULL. Borrows cf, k (the
- * dead-letter topic), dur (where writes become durable) and tls, which must outlive the
- * listener. Limits and timeouts: cf->ingest_* (see
- * relay/core/httpd.h). Returns 0, or -1 with err set (address in use, say). */
+ * dead-letter topic), dur (where writes become durable), shaper (ingest rules and the
+ * cardinality guard, relay/shape/shaper.h) and tls, which must outlive the listener.
+ * Limits and timeouts: cf->ingest_* (see relay/core/httpd.h). Returns 0, or -1 with err set (address in use, say). */
 int tsr_ingest_http_new(const struct tsr_config *cf, struct event_base *base,
-                        struct tsr_kafka *k, struct tsr_durable *dur,
+                        struct tsr_kafka *k, struct tsr_durable *dur, struct tsr_shaper *shaper,
                         struct tsr_tls_server *tls,
                         struct tsr_ingest_http **ihp, char *err, size_t errlen);
 

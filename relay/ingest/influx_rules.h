@@ -1,7 +1,7 @@
 /* relay/ingest/influx_rules.h — what InfluxDB would refuse when it stores a point,
  * refused at ingest with InfluxDB's own words.
  *
- * The line-protocol parser (relay/ingest/lineproto.h) refuses what InfluxDB's parser
+ * The line-protocol parser (relay/core/lineproto.h) refuses what InfluxDB's parser
  * refuses. InfluxDB refuses more when it writes a point to a shard, after the client
  * would already have had its 204 from the relay: a field whose type differs from the
  * type the field already has, a tag key `time`, a point whose only fields are `time`.
@@ -21,7 +21,7 @@
 #include <stddef.h>
 
 #include "relay/core/buf.h"
-#include "relay/ingest/lineproto.h"
+#include "relay/core/lineproto.h"
 
 struct tsr_config;
 struct tsr_influx_rules;

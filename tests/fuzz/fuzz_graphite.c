@@ -16,7 +16,7 @@
 
 #include "tests/fuzz/fuzz.h"
 #include "relay/ingest/graphite.h"
-#include "relay/ingest/lineproto.h"
+#include "relay/core/lineproto.h"
 
 #define MAX_SPECS 16
 

@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_lineproto.c — libFuzzer target for relay/ingest/lineproto.c.
+/* tests/fuzz/fuzz_lineproto.c — libFuzzer target for relay/core/lineproto.c.
  *
  * The first input byte picks the options (precision, and whether max_line_bytes and
  * max_tags are set), the rest is a request body walked line by line as the HTTP ingest
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "tests/fuzz/fuzz.h"
-#include "relay/ingest/lineproto.h"
+#include "relay/core/lineproto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -4,7 +4,7 @@
 # tests/fuzz/run.sh --list — print the target names, one a line.
 #
 # Targets (tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/; all by default):
-#   lineproto  relay/ingest/lineproto.c   HTTP /write bodies
+#   lineproto  relay/core/lineproto.c   HTTP /write bodies
 #   graphite   relay/ingest/graphite.c    templates and Graphite plaintext lines
 #   config     config/config.c, schema.c  tsrelay.yaml
 #   json       replay/ctl_json.c          admin API and POST /replays bodies
@@ -37,8 +37,8 @@ mkdir -p "$out"
 # The sources and libraries each target links, and its largest input.
 sources() {
     case $1 in
-    lineproto) echo "relay/ingest/lineproto.c relay/core/buf.c -lm" ;;
-    graphite) echo "relay/ingest/graphite.c relay/ingest/lineproto.c relay/core/buf.c -lm" ;;
+    lineproto) echo "relay/core/lineproto.c relay/core/buf.c -lm" ;;
+    graphite) echo "relay/ingest/graphite.c relay/core/lineproto.c relay/core/buf.c -lm" ;;
     config) echo "config/config.c config/schema.c relay/core/buf.c -lyaml -lm" ;;
     json) echo "replay/ctl_json.c -lm" ;;
     gzip) echo "relay/core/gzip.c relay/core/buf.c -lz -ldeflate" ;;

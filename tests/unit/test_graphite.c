@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "relay/ingest/graphite.h"
-#include "relay/ingest/lineproto.h"
+#include "relay/core/lineproto.h"
 
 /* The "now" handed in; every point without a timestamp must carry exactly this. */
 #define NOW 1700000000123456789LL

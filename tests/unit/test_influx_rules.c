@@ -14,7 +14,7 @@
 #include "config/config.h"
 #include "relay/ingest/fieldtypes.h"
 #include "relay/ingest/influx_rules.h"
-#include "relay/ingest/lineproto.h"
+#include "relay/core/lineproto.h"
 
 /* Checks `line` (raw line protocol, normalised first as the HTTP listener does). Returns
  * the rule's verdict; *why gets InfluxDB's reason on -1. */

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "relay/ingest/lineproto.h"
+#include "relay/core/lineproto.h"
 
 #define NOW   1700000000123456789LL
 #define NOWS  "1700000000123456789"

@@ -1,4 +1,4 @@
-/* relay/ingest/lineproto.c — InfluxDB 1.x line protocol: one strict pass per line.
+/* relay/core/lineproto.c — InfluxDB 1.x line protocol: one strict pass per line.
  *
  * The parser walks the line once, recording where the key (measurement and tags), the
  * field set and the timestamp lie, then copies those spans into `out`. Nothing is
@@ -15,7 +15,7 @@
  * A bad line is not rescanned strictly: `line_end` finds where it stops with the same
  * structure but no validation, so one bad line never hides the lines after it (except an
  * unterminated string, which runs to the end of the body exactly as in InfluxDB). */
-#include "relay/ingest/lineproto.h"
+#include "relay/core/lineproto.h"
 
 #include <assert.h>
 #include <math.h>

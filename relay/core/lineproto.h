@@ -1,4 +1,4 @@
-/* relay/ingest/lineproto.h — InfluxDB 1.x line protocol: validation and normalisation.
+/* relay/core/lineproto.h — InfluxDB 1.x line protocol: validation and normalisation.
  *
  * Owns: the grammar. One call parses one line of a request body and, if the line is
  * valid, appends its normalised form to the caller's buffer:

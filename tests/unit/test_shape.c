@@ -1,0 +1,305 @@
+/* tests/unit/test_shape.c — the rules (relay/shape/rules.h), their patterns, the
+ * cardinality guard (relay/shape/cardinality.h) and Graphite's ID components: what a
+ * point becomes, that a rewritten point is normalised again (its series hash is the
+ * parser's for the new line), and that the guard counts, refuses and forgets as
+ * documented. Rules come from YAML through the config loader, as a user writes them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "relay/core/lineproto.h"
+#include "relay/ingest/graphite.h"
+#include "relay/shape/cardinality.h"
+#include "relay/shape/match.h"
+#include "relay/shape/rules.h"
+
+static struct tsr_config *load(const char *tail)
+{
+    char yaml[4096];
+    snprintf(yaml, sizeof(yaml),
+             "datacenter: dc1\nkafka: {brokers: 'k:9092', topic: t}\nstate_dir: /tmp/x\n%s", tail);
+    struct tsr_config *cf = NULL;
+    char err[512];
+    if (tsr_config_load_string(yaml, strlen(yaml), "test.yaml", &cf, err, sizeof(err)))
+        fail_msg("%s", err);
+    return cf;
+}
+
+static struct tsr_rules *compile(const struct tsr_config *cf)
+{
+    struct tsr_rules *r = NULL;
+    char err[512];
+    if (tsr_rules_compile(cf->rules, cf->nrules, "rules", &r, err, sizeof(err))) fail_msg("%s", err);
+    assert_non_null(r);
+    return r;
+}
+
+static void normalise(const char *raw, struct tsr_buf *out, uint64_t *hash)
+{
+    struct tsr_lp_opts o = {.now_ns = 1};
+    struct tsr_lp_result res;
+    out->len = 0;
+    tsr_lp_parse_line(raw, raw + strlen(raw), &o, out, &res);
+    assert_int_equal(res.status, TSR_LP_OK);
+    *hash = res.series_hash;
+}
+
+/* Applies r to raw (normalised first); returns the verdict and the line as it leaves
+ * (without '\n'), checking that a rewritten line is what the parser would make of it. */
+static enum tsr_rules_verdict run(struct tsr_rules *r, const char *db, const char *raw,
+                                  char *got, size_t gotlen)
+{
+    struct tsr_buf in = {0}, out = {0}, again = {0};
+    uint64_t h;
+    normalise(raw, &in, &h);
+    struct tsr_rules_result res;
+    tsr_rules_apply(r, db, in.data, in.len, &out, &res, NULL);
+    const struct tsr_buf *line = res.verdict == TSR_RULES_REWRITTEN ? &out : &in;
+    snprintf(got, gotlen, "%.*s", (int)(line->len ? line->len - 1 : 0), line->data);
+    if (res.verdict == TSR_RULES_REWRITTEN) {
+        uint64_t h2;
+        char copy[1024];
+        snprintf(copy, sizeof(copy), "%.*s", (int)out.len - 1, out.data);
+        normalise(copy, &again, &h2);
+        assert_int_equal(again.len, out.len);
+        assert_memory_equal(again.data, out.data, out.len);
+        assert_true(h2 == res.hash);
+    }
+    if (res.verdict == TSR_RULES_DROPPED) assert_non_null(strstr(res.reason, "dropped by"));
+    tsr_buf_free(&in);
+    tsr_buf_free(&out);
+    tsr_buf_free(&again);
+    return res.verdict;
+}
+
+static void test_patterns(void **state)
+{
+    struct tsr_match m;
+    struct tsr_match_scratch sc;
+    char why[256];
+    tsr_match_scratch_init(&sc);
+    assert_int_equal(tsr_match_compile(&m, "cpu", why, sizeof(why)), 0);
+    assert_true(tsr_match_test(&m, "cpu", 3, &sc));
+    assert_false(tsr_match_test(&m, "cpu2", 4, &sc));
+    tsr_match_free(&m);
+    assert_int_equal(tsr_match_compile(&m, "cpu_*", why, sizeof(why)), 0);
+    assert_true(tsr_match_test(&m, "cpu_0", 5, &sc));
+    assert_true(tsr_match_test(&m, "cpu_", 4, &sc));
+    assert_false(tsr_match_test(&m, "cpu", 3, &sc));
+    tsr_match_free(&m);
+    assert_int_equal(tsr_match_compile(&m, "*", why, sizeof(why)), 0);
+    assert_true(tsr_match_test(&m, "", 0, &sc));
+    tsr_match_free(&m);
+    assert_int_equal(tsr_match_compile(&m, "/^web\\d+$/", why, sizeof(why)), 0);
+    assert_true(tsr_match_test(&m, "web12", 5, &sc));
+    assert_false(tsr_match_test(&m, "web12x", 6, &sc));
+    assert_true(tsr_match_test(&m, "web12x", 5, &sc)); /* the length given, not a NUL */
+    tsr_match_free(&m);
+    assert_int_equal(tsr_match_compile(&m, "/a(/", why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "invalid regular expression /a(/: missing closing parenthesis"));
+    tsr_match_scratch_free(&sc);
+    (void)state;
+}
+
+static void test_actions(void **state)
+{
+    struct tsr_config *cf = load(
+        "rules:\n"
+        "  - {name: no-debug, match: {measurement: 'debug_*'}, action: drop}\n"
+        "  - {match: {database: prod, measurement: 'cpu'}, action: rename_measurement, to: 'cpu all'}\n"
+        "  - {match: {tags: {host: '/^web/'}}, action: add_tags, tags: {role: web, a: '1'}}\n"
+        "  - {action: rename_tags, tags: {dc: datacenter}}\n"
+        "  - {action: drop_tags, names: ['/_id$/']}\n"
+        "  - {match: {field: 'tmp_*'}, action: drop_fields, names: ['tmp_*']}\n");
+    struct tsr_rules *r = compile(cf);
+    char got[1024];
+    assert_int_equal(run(r, "prod", "debug_x v=1 5", got, sizeof(got)), TSR_RULES_DROPPED);
+    assert_int_equal(run(r, "prod", "mem v=1 5", got, sizeof(got)), TSR_RULES_SAME);
+    assert_string_equal(got, "mem v=1 5");
+    assert_int_equal(run(r, "prod", "cpu,host=web1 v=1 5", got, sizeof(got)), TSR_RULES_REWRITTEN);
+    assert_string_equal(got, "cpu\\ all,a=1,host=web1,role=web v=1 5");
+    assert_int_equal(run(r, "dev", "cpu,host=db1 v=1 5", got, sizeof(got)), TSR_RULES_SAME);
+    /* A renamed key lands in its sorted place, and wins over a tag of that key. */
+    assert_int_equal(run(r, "dev", "m,dc=x,datacenter=y,z=1 v=1 5", got, sizeof(got)),
+                     TSR_RULES_REWRITTEN);
+    assert_string_equal(got, "m,datacenter=x,z=1 v=1 5");
+    assert_int_equal(run(r, "dev", "m,req_id=7,user_id=9,host=h v=1 5", got, sizeof(got)),
+                     TSR_RULES_REWRITTEN);
+    assert_string_equal(got, "m,host=h v=1 5");
+    assert_int_equal(run(r, "dev", "m tmp_a=1,v=2,tmp_b=\"x\" 5", got, sizeof(got)),
+                     TSR_RULES_REWRITTEN);
+    assert_string_equal(got, "m v=2 5");
+    assert_int_equal(run(r, "dev", "m tmp_a=1 5", got, sizeof(got)), TSR_RULES_DROPPED);
+    /* Escaped names are matched unescaped. */
+    assert_int_equal(run(r, "dev", "debug_a\\ b v=1 5", got, sizeof(got)), TSR_RULES_DROPPED);
+    tsr_rules_free(&r);
+    assert_null(r);
+    tsr_config_free(&cf);
+    (void)state;
+}
+
+static void test_keep(void **state)
+{
+    struct tsr_config *cf =
+        load("rules:\n  - {match: {database: '/^(a|b)$/', tags: {env: prod}}, action: keep}\n");
+    struct tsr_rules *r = compile(cf);
+    char got[256];
+    assert_int_equal(run(r, "a", "m,env=prod v=1 1", got, sizeof(got)), TSR_RULES_SAME);
+    assert_int_equal(run(r, "a", "m,env=dev v=1 1", got, sizeof(got)), TSR_RULES_DROPPED);
+    assert_int_equal(run(r, "a", "m v=1 1", got, sizeof(got)), TSR_RULES_DROPPED);
+    assert_int_equal(run(r, "c", "m,env=prod v=1 1", got, sizeof(got)), TSR_RULES_DROPPED);
+    tsr_rules_free(&r);
+    tsr_config_free(&cf);
+    (void)state;
+}
+
+static void test_record(void **state)
+{
+    struct tsr_config *cf = load("rules:\n  - {match: {measurement: drop}, action: drop}\n"
+                                 "  - {action: add_tags, tags: {t: x}}\n");
+    struct tsr_rules *r = compile(cf);
+    /* A string field may hold a newline: the line does not end there. */
+    const char rec[] = "a s=\"one\ndrop v=1 2\" 1\ndrop v=1 2\nb v=2 3\n";
+    struct tsr_buf body = {0};
+    long n = tsr_rules_append_record(r, "db", rec, sizeof(rec) - 1, &body);
+    assert_int_equal(n, 2);
+    assert_int_equal(body.len, strlen("a,t=x s=\"one\ndrop v=1 2\" 1\nb,t=x v=2 3\n"));
+    assert_memory_equal(body.data, "a,t=x s=\"one\ndrop v=1 2\" 1\nb,t=x v=2 3\n", body.len);
+    tsr_buf_free(&body);
+    tsr_rules_free(&r);
+    tsr_config_free(&cf);
+    (void)state;
+}
+
+static void expect_error(const char *rules, const char *want)
+{
+    struct tsr_config *cf = load(rules);
+    struct tsr_rules *r = NULL;
+    char err[512];
+    assert_int_equal(tsr_rules_compile(cf->rules, cf->nrules, "rules", &r, err, sizeof(err)), -1);
+    assert_null(r);
+    if (!strstr(err, want)) fail_msg("'%s' does not say '%s'", err, want);
+    tsr_config_free(&cf);
+}
+
+static void test_errors(void **state)
+{
+    expect_error("rules:\n  - {action: rename_measurement}\n", "rules[0]: rename_measurement needs 'to'");
+    expect_error("rules:\n  - {name: x, action: drop, to: y}\n", "rule 'x': 'to' belongs to");
+    expect_error("rules:\n  - {action: add_tags}\n", "this action needs 'tags'");
+    expect_error("rules:\n  - {action: rename_tags, tags: {a: time}}\n", "must not be empty or 'time'");
+    expect_error("rules:\n  - {action: drop, match: {measurement: '/(/'}}\n",
+                 "rules[0]: match.measurement: invalid regular expression");
+    /* The loader refuses an unknown action and names the key. */
+    char err[512];
+    struct tsr_config *cf = NULL;
+    const char *y = "datacenter: d\nkafka: {brokers: 'k:1', topic: t}\nstate_dir: /x\n"
+                    "rules:\n  - {action: explode}\n";
+    assert_int_equal(tsr_config_load_string(y, strlen(y), "t.yaml", &cf, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "rules[0].action"));
+    (void)state;
+}
+
+/* Admits the point raw; returns 0 or -1, the reason in why. */
+static int admit(struct tsr_cardinality *g, const char *db, const char *raw, int64_t now_ms,
+                 char *why, size_t whylen)
+{
+    struct tsr_buf line = {0}, w = {0};
+    uint64_t h;
+    normalise(raw, &line, &h);
+    int rc = tsr_cardinality_admit(g, db, line.data, line.len - 1, h, now_ms, &w);
+    snprintf(why, whylen, "%.*s", (int)w.len, w.data ? w.data : "");
+    tsr_buf_free(&line);
+    tsr_buf_free(&w);
+    return rc;
+}
+
+static void test_cardinality(void **state)
+{
+    struct tsr_config *cf = load("cardinality: {max_series: 100, window: 1h}\n");
+    struct tsr_cardinality *g = tsr_cardinality_new(cf);
+    assert_non_null(g);
+    char line[128], why[256];
+    int64_t t0 = 3600000 * 10;
+    int admitted = 0;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(line, sizeof(line), "req,host=h%d,id=%d v=1 1", i % 5, i);
+        admitted += admit(g, "db", line, t0, why, sizeof(why)) == 0;
+    }
+    assert_int_equal(admitted, 100);
+    assert_string_equal(why, "cardinality guard: measurement 'req' of database 'db' has 100 "
+                             "series this window (cardinality.max_series)");
+    /* Admitted series keep passing, others measurements and databases are apart. */
+    assert_int_equal(admit(g, "db", "req,host=h0,id=0 v=2 2", t0, why, sizeof(why)), 0);
+    assert_int_equal(admit(g, "db", "other,id=1 v=2 2", t0, why, sizeof(why)), 0);
+    assert_int_equal(admit(g, "db2", "req,host=h0,id=999 v=2 2", t0, why, sizeof(why)), 0);
+    struct tsr_buf js = {0};
+    tsr_cardinality_json(g, t0, &js);
+    tsr_buf_putc(&js, '\0');
+    assert_non_null(strstr(js.data, "\"measurement\":\"req\",\"series\":100,\"cap\":100,\"refused\":900"));
+    /* The tag key with the most values comes first: id (about 900), not host (5). */
+    assert_non_null(strstr(js.data, "\"top_tags\":[{\"key\":\"id\""));
+    assert_non_null(strstr(js.data, "{\"key\":\"host\",\"distinct_values\":5}"));
+    tsr_buf_free(&js);
+    /* The next window starts from nothing. */
+    assert_int_equal(admit(g, "db", "req,host=h1,id=500 v=1 1", t0 + 3600000, why, sizeof(why)), 0);
+    tsr_cardinality_free(&g);
+    tsr_config_free(&cf);
+
+    cf = load("cardinality: {max_measurements: 3}\n");
+    g = tsr_cardinality_new(cf);
+    for (int i = 0; i < 3; i++) {
+        snprintf(line, sizeof(line), "stats.app.%d.count value=1 1", 1557471341 + i);
+        assert_int_equal(admit(g, "graphite", line, t0, why, sizeof(why)), 0);
+    }
+    assert_int_equal(admit(g, "graphite", "stats.app.9.count value=1 1", t0, why, sizeof(why)), -1);
+    assert_string_equal(why, "cardinality guard: database 'graphite' has 3 measurements this "
+                             "window (cardinality.max_measurements)");
+    assert_int_equal(admit(g, "other", "x value=1 1", t0, why, sizeof(why)), 0);
+    tsr_cardinality_free(&g);
+    tsr_config_free(&cf);
+
+    cf = load("");
+    assert_null(tsr_cardinality_new(cf));
+    tsr_config_free(&cf);
+    (void)state;
+}
+
+static void test_graphite_ids(void **state)
+{
+    const char *comp, *what;
+    size_t n;
+    const char *l = "stats.application.dc1.1557471341.count 4 1557471341";
+    assert_int_equal(tsr_graphite_id_component(l, strlen(l), &comp, &n, &what), 1);
+    assert_int_equal(n, 10);
+    assert_memory_equal(comp, "1557471341", 10);
+    assert_string_equal(what, "a timestamp or a number");
+    l = "jobs.4f3c2a9e8d7b6a5f.duration 1";
+    assert_int_equal(tsr_graphite_id_component(l, strlen(l), &comp, &n, &what), 1);
+    assert_string_equal(what, "an ID");
+    l = "req.123e4567-e89b-12d3-a456-426614174000.ms 1";
+    assert_int_equal(tsr_graphite_id_component(l, strlen(l), &comp, &n, &what), 1);
+    l = "servers.web01.cpu.user 1 1557471341";
+    assert_int_equal(tsr_graphite_id_component(l, strlen(l), &comp, &n, &what), 0);
+    l = "deadbeefdeadbeefcafe.x 1"; /* hex letters alone could be a word; this has none */
+    assert_int_equal(tsr_graphite_id_component(l, strlen(l), &comp, &n, &what), 0);
+    (void)state;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_patterns),     cmocka_unit_test(test_actions),
+        cmocka_unit_test(test_keep),         cmocka_unit_test(test_record),
+        cmocka_unit_test(test_errors),       cmocka_unit_test(test_cardinality),
+        cmocka_unit_test(test_graphite_ids),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
