@@ -366,6 +366,84 @@ static void free_fields(const struct tsr_config_key *keys, void *base)
     }
 }
 
+/* ---- comparing two configs (reload) ---------------------------------------------------- */
+
+static bool str_eq(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static bool rows_equal(const struct tsr_config_key *keys, const void *a, const void *b);
+
+static bool field_equal(const struct tsr_config_key *k, const void *a, const void *b)
+{
+    const void *fa = FIELD(a, k->off, const void), *fb = FIELD(b, k->off, const void);
+    size_t na = k->count_off ? *FIELD(a, k->count_off, const size_t) : 0;
+    size_t nb = k->count_off ? *FIELD(b, k->count_off, const size_t) : 0;
+    switch (k->type) {
+    case TSR_CT_STRING:
+    case TSR_CT_SECRET_FILE:
+    case TSR_CT_SECRET_ENV:
+        return str_eq(*(char *const *)fa, *(char *const *)fb);
+    case TSR_CT_INT:
+    case TSR_CT_SIZE:
+    case TSR_CT_DURATION:
+        return *(const int64_t *)fa == *(const int64_t *)fb;
+    case TSR_CT_BOOL:
+        return *(const int *)fa == *(const int *)fb;
+    case TSR_CT_LIST:
+    case TSR_CT_SECRET_FILES:
+    case TSR_CT_SECRET_ENVS:
+        if (na != nb) return false;
+        for (size_t i = 0; i < na; i++)
+            if (!str_eq((*(char **const *)fa)[i], (*(char **const *)fb)[i])) return false;
+        return true;
+    case TSR_CT_MAP:
+        if (na != nb) return false;
+        for (size_t i = 0; i < na; i++) {
+            const struct tsr_kv *x = &(*(struct tsr_kv *const *)fa)[i];
+            const struct tsr_kv *y = &(*(struct tsr_kv *const *)fb)[i];
+            if (!str_eq(x->key, y->key) || !str_eq(x->value, y->value)) return false;
+        }
+        return true;
+    case TSR_CT_MAPLIST:
+        if (na != nb) return false;
+        for (size_t i = 0; i < na; i++)
+            if (!rows_equal(k->sub, (const char *)*(void *const *)fa + i * k->sub_size,
+                            (const char *)*(void *const *)fb + i * k->sub_size))
+                return false;
+        return true;
+    }
+    return true;
+}
+
+static bool rows_equal(const struct tsr_config_key *keys, const void *a, const void *b)
+{
+    for (const struct tsr_config_key *k = keys; k->name; k++)
+        if (!field_equal(k, a, b)) return false;
+    return true;
+}
+
+/* name is prefix, or lies under it ("ingest.auth" holds "ingest.auth.users"). */
+static bool under(const char *name, const char *const *prefixes)
+{
+    for (; prefixes && *prefixes; prefixes++) {
+        size_t n = strlen(*prefixes);
+        if (strncmp(name, *prefixes, n) == 0 && (name[n] == '\0' || name[n] == '.')) return true;
+    }
+    return false;
+}
+
+const char *tsr_config_differs(const struct tsr_config *a, const struct tsr_config *b,
+                               const char *const *within, const char *const *except)
+{
+    for (const struct tsr_config_key *k = tsr_config_keys; k->name; k++) {
+        if ((within && !under(k->name, within)) || under(k->name, except)) continue;
+        if (!field_equal(k, a, b)) return k->name;
+    }
+    return NULL;
+}
+
 /* ---- secrets ------------------------------------------------------------------------- */
 
 /* The whole file, minus trailing newlines. Read with read(2) into one buffer that is

@@ -200,6 +200,13 @@ int tsr_config_load_string(const char *yaml, size_t len, const char *name,
 
 void tsr_config_free(struct tsr_config **cfp);
 
+/* The first key (its schema name, e.g. "listen.http" or "clusters") whose value differs
+ * between a and b, among the keys under one of the NULL-terminated prefixes `within`
+ * (NULL: every key), leaving out those under a prefix of `except` (NULL: none); NULL
+ * when they are all equal. Secrets are compared by content. For reload. */
+const char *tsr_config_differs(const struct tsr_config *a, const struct tsr_config *b,
+                               const char *const *within, const char *const *except);
+
 /* Writes the generated reference (Markdown, one row per key with type, default, bounds
  * and description) to out. config/CONFIG.md is this output. */
 void tsr_config_write_reference(FILE *out);

@@ -52,42 +52,41 @@ static void free_compiled(struct compiled *c)
     free(c->routes);
 }
 
-/* Everything the start compiles; 0, or -1 with the problem printed. */
-static int compile_all(const struct tsr_config *cf, const char *path, struct compiled *c)
+/* Everything the start compiles; 0, or -1 with the problem in err. */
+static int compile_all(const struct tsr_config *cf, struct compiled *c, char *err, size_t errlen)
 {
-    char err[1024];
+    char why[1024];
     if (tsr_graphite_tmpl_compile((const char *const *)cf->graphite_templates,
-                                  cf->ngraphite_templates, cf->graphite_separator, &c->tmpl, err,
-                                  sizeof(err))) {
-        fprintf(stderr, "tsrelay: %s: graphite.templates: %s\n", path, err);
+                                  cf->ngraphite_templates, cf->graphite_separator, &c->tmpl, why,
+                                  sizeof(why))) {
+        snprintf(err, errlen, "graphite.templates: %s", why);
         return -1;
     }
-    if (tsr_rules_compile(cf->rules, cf->nrules, "rules", &c->rules, err, sizeof(err))) {
-        fprintf(stderr, "tsrelay: %s: %s\n", path, err);
-        return -1;
-    }
+    if (tsr_rules_compile(cf->rules, cf->nrules, "rules", &c->rules, err, errlen)) return -1;
     c->routes = calloc(cf->nclusters ? cf->nclusters : 1, sizeof(*c->routes));
     if (!c->routes) abort();
-    for (; c->nroutes < cf->nclusters; c->nroutes++) {
+    for (; c->nroutes < cf->nclusters; c->nroutes++)
         if (tsr_route_new(&cf->clusters[c->nroutes], (int)c->nroutes, &c->routes[c->nroutes], err,
-                          sizeof(err))) {
-            fprintf(stderr, "tsrelay: %s: %s\n", path, err);
+                          errlen))
             return -1;
-        }
-    }
     if (*cf->tls_cert_file) {
         /* A certificate that does not load fails the check, not the start. */
         struct event_base *base = event_base_new();
         struct tsr_tls_server *tls = NULL;
-        int bad = tsr_tls_server_new(cf, base, &tls, err, sizeof(err));
+        int bad = tsr_tls_server_new(cf, base, &tls, err, errlen);
         tsr_tls_server_free(&tls);
         event_base_free(base);
-        if (bad) {
-            fprintf(stderr, "tsrelay: %s: %s\n", path, err);
-            return -1;
-        }
+        if (bad) return -1;
     }
     return 0;
+}
+
+int tsr_check_compile(const struct tsr_config *cf, char *err, size_t errlen)
+{
+    struct compiled c = {0};
+    int rc = compile_all(cf, &c, err, errlen);
+    free_compiled(&c);
+    return rc;
 }
 
 static void print_line(const char *s, size_t n)
@@ -201,7 +200,9 @@ static int test_input(const struct tsr_config *cf, struct compiled *c, const str
 int tsr_check(const struct tsr_config *cf, const char *path, const struct tsr_check_opts *o)
 {
     struct compiled c = {0};
-    if (compile_all(cf, path, &c)) {
+    char err[1024];
+    if (compile_all(cf, &c, err, sizeof(err))) {
+        fprintf(stderr, "tsrelay: %s: %s\n", path, err);
         free_compiled(&c);
         return EXIT_USAGE;
     }

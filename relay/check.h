@@ -3,9 +3,11 @@
  *
  * Owns nothing beyond the call: it compiles the Graphite templates, the TLS
  * certificates, the ingest rules and every cluster's route, as the start does, and
- * frees them. Main thread, before the relay runs. */
+ * frees them. Main thread: before the relay runs, and on a reload. */
 #ifndef TSR_CHECK_H
 #define TSR_CHECK_H
+
+#include <stddef.h>
 
 struct tsr_config;
 
@@ -19,5 +21,9 @@ struct tsr_check_opts {
 /* Prints the verdict (and the test lines' fates) to stdout, problems to stderr.
  * Returns the exit code: 0 valid, 1 --live found a problem, 2 invalid. */
 int tsr_check(const struct tsr_config *cf, const char *path, const struct tsr_check_opts *o);
+
+/* Compiles what the start compiles (templates, rules, routes, certificates) and frees
+ * it: 0, or -1 with the problem in err. For a reload, before anything is swapped. */
+int tsr_check_compile(const struct tsr_config *cf, char *err, size_t errlen);
 
 #endif

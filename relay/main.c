@@ -37,6 +37,11 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 struct relay {
     struct tsr_config *cf;
+    /* Configs replaced by a reload: the producer, the spool and the listeners still
+     * borrow the first one (what they read is equal in every one, or the reload was
+     * refused), so all are kept until the exit. */
+    struct tsr_config **old_cfs;
+    size_t nold_cfs;
     struct event_base *base;
     struct tsr_kafka *k;
     struct tsr_durable *dur;
@@ -78,8 +83,10 @@ static void usage(FILE *out)
             "\n"
             "signals: SIGTERM/SIGINT stop accepting, wait until every accepted write is\n"
             "         confirmed by Kafka or the spool (up to kafka.message_timeout_ms), then exit\n"
-            "         SIGHUP re-reads tls.cert_file and tls.key_file (also done when they change);\n"
-            "         other settings, rules included, need a restart\n"
+            "         SIGHUP reloads FILE (as tsrelayctl reload does): rules, cardinality, clusters,\n"
+            "         ingest.auth, admin.tokens, log.level and the TLS certificate change live; a\n"
+            "         change to anything else is refused, naming the key (it needs a restart);\n"
+            "         a file that does not validate is refused and the running config kept\n"
             "exit codes: 0 clean shutdown, 1 runtime failure, 2 usage or config error\n");
 }
 
@@ -123,18 +130,108 @@ static void begin_drain(struct relay *r, const char *why)
     event_add(r->drain_ev, &tv);
 }
 
+/* What a reload may change; every other key must be as it was, or it is refused. */
+static const char *const reloadable[] = {
+    "rules", "cardinality", "clusters", "ingest.auth", "admin.tokens", "admin.metrics_public",
+    "log.level", NULL,
+};
+/* What the forwarding thread is made from: a change restarts it. */
+static const char *const delivery_keys[] = {"clusters", NULL};
+
+/* SIGHUP and POST /reload: re-reads the config file, validates and compiles it, and
+ * swaps it in only if all of that succeeded and nothing that needs a restart changed.
+ * Appends what it did, or why not, to msg; returns 0 or -1. */
+static int reload(struct relay *r, struct tsr_buf *msg)
+{
+    char err[1024];
+    struct tsr_config *cf = NULL;
+    int rc = -1;
+    if (r->draining) {
+        tsr_buf_puts(msg, "the relay is shutting down");
+        goto out;
+    }
+    if (tsr_config_load(r->cf->path, &cf, err, sizeof(err)) || tsr_check_compile(cf, err, sizeof(err))) {
+        tsr_buf_printf(msg, "%s; the running configuration is unchanged", err);
+        goto out;
+    }
+    const char *fixed = tsr_config_differs(r->cf, cf, NULL, reloadable);
+    if (fixed) {
+        tsr_buf_printf(msg, "'%s' changed, which needs a restart; nothing was reloaded", fixed);
+        goto out;
+    }
+    int restart = tsr_config_differs(r->cf, cf, delivery_keys, NULL) != NULL;
+    if (tsr_shaper_reload(r->shaper, cf, err, sizeof(err))) {
+        tsr_buf_printf(msg, "%s; the running configuration is unchanged", err);
+        goto out;
+    }
+    if (restart) {
+        /* Handed off as on SIGTERM (positions committed once the requests in flight are
+         * answered), then started again: no point lost, none sent twice. Ingest goes on. */
+        tsr_admin_set_config(r->admin, r->cf, NULL);
+        tsr_delivery_stop(&r->d);
+        if (cf->nclusters &&
+            tsr_delivery_start(cf, r->k, &tsr_replay_runner, &r->d, err, sizeof(err))) {
+            /* The checks passed, so this is the state store or a thread: not recoverable
+             * here. Exit as a start that failed would. */
+            tsr_error("reload: cannot restart delivery: %s", err);
+            r->exit_code = EXIT_RUNTIME;
+            begin_drain(r, "delivery failed to restart");
+            tsr_buf_printf(msg, "delivery could not restart (%s): the relay is stopping", err);
+            goto out;
+        }
+    }
+    if (r->ih) tsr_ingest_http_set_config(r->ih, cf);
+    tsr_admin_set_config(r->admin, cf, r->d);
+    enum tsr_log_level level;
+    if (tsr_log_level_parse(cf->log_level, &level) == 0) tsr_log_min = level;
+    r->old_cfs = realloc(r->old_cfs, sizeof(*r->old_cfs) * (r->nold_cfs + 1));
+    if (!r->old_cfs) abort();
+    r->old_cfs[r->nold_cfs++] = r->cf;
+    r->cf = cf;
+    cf = NULL;
+    tsr_buf_printf(msg, "reloaded: %zu ingest rules, %zu clusters%s%s", r->cf->nrules,
+                   r->cf->nclusters, restart ? " (delivery restarted)" : "",
+                   r->tls ? ", TLS certificate re-read" : "");
+    rc = 0;
+out:
+    /* The certificate is re-read whatever became of the rest: it validates itself, and
+     * keeps serving the last good one if the new one does not load. */
+    if (r->tls && !r->draining) tsr_tls_server_reload(r->tls);
+    tsr_buf_putc(msg, '\0');
+    msg->len--;
+    if (rc)
+        tsr_warn("reload refused: %s", msg->data);
+    else
+        tsr_info("%s", msg->data);
+    tsr_config_free(&cf);
+    return rc;
+}
+
+static int admin_reload(void *opaque, struct tsr_buf *msg)
+{
+    return reload(opaque, msg);
+}
+
+static void on_sighup(evutil_socket_t fd, short what, void *arg)
+{
+    struct relay *r = arg;
+    if (tsr_admin_busy(r->admin)) {
+        /* A replay request is on the forwarding thread, which a reload may restart. */
+        struct timeval tv = {0, 200000};
+        event_base_once(r->base, -1, EV_TIMEOUT, on_sighup, r, &tv);
+        return;
+    }
+    struct tsr_buf msg = {0};
+    tsr_info("SIGHUP received: reloading %s", r->cf->path);
+    reload(r, &msg);
+    tsr_buf_free(&msg);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct relay *r = arg;
     if (sig == SIGHUP) {
-        if (r->tls) {
-            tsr_info("SIGHUP received: re-reading the TLS certificate and key; other settings "
-                     "need a restart");
-            tsr_tls_server_reload(r->tls);
-        } else {
-            tsr_warn("SIGHUP received: only TLS certificates are reloaded live, and none is "
-                     "configured; restart to apply other changes");
-        }
+        on_sighup(-1, 0, r);
         return;
     }
     if (r->draining) {
@@ -172,6 +269,7 @@ static int start(struct relay *r)
                       err, sizeof(err)))
         goto fail;
     tsr_admin_set_shaper(r->admin, r->shaper);
+    tsr_admin_set_reload(r->admin, admin_reload, r);
     if (*r->cf->listen_http &&
         tsr_ingest_http_new(r->cf, r->base, r->k, r->dur, r->shaper,
                             r->cf->tls_http ? r->tls : NULL, &r->ih, err, sizeof(err)))
@@ -311,6 +409,8 @@ int main(int argc, char **argv)
     stop(&r);
     if (r.base) event_base_free(r.base);
     tsr_config_free(&r.cf);
+    for (size_t i = 0; i < r.nold_cfs; i++) tsr_config_free(&r.old_cfs[i]);
+    free(r.old_cfs);
     tsr_info("tsrelay stopped (exit %d)", r.exit_code);
     return r.exit_code;
 }

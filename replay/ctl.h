@@ -110,6 +110,8 @@ int wait_job(struct ctl *c, int dry);
 /* The commands: each runs one request (or a wait) and returns the exit code.
  * ctl_status.c */
 int cmd_status(struct ctl *c);
+/* ctl_reload.c */
+int cmd_reload(struct ctl *c);
 int cmd_checkpoints(struct ctl *c);
 int cmd_ledger(struct ctl *c);
 /* ctl_replay.c */

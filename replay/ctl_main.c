@@ -37,6 +37,9 @@ static void usage(FILE *out)
         "  replay list                 every job, finished ones too\n"
         "  replay show ID [--follow]   one job; --follow shows progress until it finishes\n"
         "  replay pause ID | resume ID | cancel ID\n"
+        "  reload                      have the relay re-read its config file (as SIGHUP):\n"
+        "                              applied only if it validates; exit 1 with the reason\n"
+        "                              otherwise, the running config kept\n"
         "\n"
         "options:\n"
         "  -a, --admin HOST:PORT  the relay's admin listener (default: $TSRELAY_ADMIN,\n"
@@ -91,6 +94,7 @@ static const struct command {
     int (*run)(struct ctl *c);
 } commands[] = {
     {"status", NULL, 0, 0, cmd_status},
+    {"reload", NULL, 0, 0, cmd_reload},
     {"checkpoints", NULL, 0, OPT_CLUSTER, cmd_checkpoints},
     {"ledger", NULL, 0, OPT_CLUSTER, cmd_ledger},
     {"replay", "start", 0,

@@ -40,6 +40,9 @@ struct tsr_admin {
     struct tsr_durable *dur;
     struct tsr_delivery *d;
     struct tsr_shaper *shaper;     /* NULL until set: ingest rules and cardinality guard */
+    tsr_admin_reload_fn *reload;   /* POST /reload; NULL: 404 */
+    void *reload_opaque;
+    int tasks;                     /* replay calls handed to the forwarding thread */
     struct tsr_cluster_status *cs; /* scratch for snapshots */
     struct tsr_httpd *srv;
     int draining;
@@ -242,15 +245,33 @@ static void replay_work(struct tsr_replayer *r, void *arg)
 
 static void replay_reply(void *arg);
 
+static void json_error(struct tsr_httpd_req *req, int status, const char *msg);
+
+/* Hands c to the forwarding thread, counted until its reply: a reload waits for none to
+ * be there, since stopping the thread drops what it has not run. */
+static void run_call(struct replay_call *c)
+{
+    c->a->tasks++;
+    tsr_delivery_run(c->a->d, replay_work, c, c->a->base, replay_reply);
+}
+
 static void replay_again(evutil_socket_t fd, short what, void *arg)
 {
     struct replay_call *c = arg;
-    tsr_delivery_run(c->a->d, replay_work, c, c->a->base, replay_reply);
+    if (!c->a->d) {
+        json_error(c->req, 503, "no clusters are configured any more");
+        if (c->again) event_free(c->again);
+        tsr_buf_free(&c->out);
+        free(c);
+        return;
+    }
+    run_call(c);
 }
 
 static void replay_reply(void *arg)
 {
     struct replay_call *c = arg;
+    c->a->tasks--;
     if (c->status == 0) {
         /* Asked the fleet's coordinator through Kafka: look for its answer again soon. */
         if (!c->deadline_ns) c->deadline_ns = tsr_clock_mono_ns() + (int64_t)FLEET_ANSWER_MS * 1000000;
@@ -359,7 +380,7 @@ static void replays(struct tsr_admin *a, struct tsr_httpd_req *req, const char *
             snprintf(c->verb, sizeof(c->verb), "show");
         }
     }
-    tsr_delivery_run(a->d, replay_work, c, a->base, replay_reply);
+    run_call(c);
 }
 
 /* Per-cluster Prometheus families, after the process-wide ones. */
@@ -449,6 +470,32 @@ static void cluster_ready(struct tsr_admin *a, struct tsr_httpd_req *req, const 
     tsr_buf_free(&b);
 }
 
+/* POST /reload: re-read the config file (relay/main.c does it; see docs/shaping.md). */
+static void reload(struct tsr_admin *a, struct tsr_httpd_req *req)
+{
+    if (tsr_httpd_method(req) != TSR_HTTPD_POST) {
+        json_error(req, 405, "use POST");
+        return;
+    }
+    if (a->tasks) {
+        json_error(req, 503, "a replay request is being handled: try again in a moment");
+        return;
+    }
+    struct tsr_buf msg = {0}, b = {0};
+    int rc = a->reload(a->reload_opaque, &msg);
+    tsr_buf_putc(&msg, '\0');
+    if (rc) {
+        json_error(req, 400, msg.data);
+    } else {
+        tsr_buf_puts(&b, "{\"reloaded\":true,\"message\":");
+        tsr_json_string(&b, msg.data);
+        tsr_buf_puts(&b, "}\n");
+        send_buf(req, 200, "application/json", &b);
+    }
+    tsr_buf_free(&msg);
+    tsr_buf_free(&b);
+}
+
 static void on_request(struct tsr_httpd_req *req, void *arg)
 {
     struct tsr_admin *a = arg;
@@ -501,6 +548,8 @@ static void on_request(struct tsr_httpd_req *req, void *arg)
     } else if (strcmp(path, "/status") == 0) {
         render_status(a, &b);
         send_buf(req, 200, "application/json", &b);
+    } else if (strcmp(path, "/reload") == 0 && a->reload) {
+        reload(a, req);
     } else if (strncmp(path, "/replays", 8) == 0 && (path[8] == '\0' || path[8] == '/')) {
         replays(a, req, path, who);
     } else if (strncmp(path, "/clusters/", 10) == 0 && strlen(path) > 16 &&
@@ -572,6 +621,23 @@ void tsr_admin_set_draining(struct tsr_admin *a)
 void tsr_admin_set_shaper(struct tsr_admin *a, struct tsr_shaper *s)
 {
     a->shaper = s;
+}
+
+void tsr_admin_set_reload(struct tsr_admin *a, tsr_admin_reload_fn *fn, void *opaque)
+{
+    a->reload = fn;
+    a->reload_opaque = opaque;
+}
+
+int tsr_admin_busy(const struct tsr_admin *a)
+{
+    return a->tasks;
+}
+
+void tsr_admin_set_config(struct tsr_admin *a, const struct tsr_config *cf, struct tsr_delivery *d)
+{
+    a->cf = cf;
+    a->d = d;
 }
 
 void tsr_admin_free(struct tsr_admin **ap)

@@ -571,3 +571,9 @@ void tsr_ingest_http_free(struct tsr_ingest_http **ihp)
     free(ih);
     *ihp = NULL;
 }
+
+void tsr_ingest_http_set_config(struct tsr_ingest_http *ih, const struct tsr_config *cf)
+{
+    ih->cf = cf;
+    ih->no_unsigned = tsr_influx_rules_no_unsigned(cf);
+}

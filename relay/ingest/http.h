@@ -37,6 +37,10 @@ int tsr_ingest_http_new(const struct tsr_config *cf, struct event_base *base,
  * get 503. Requests already being written still get their real answer. */
 void tsr_ingest_http_drain(struct tsr_ingest_http *ih);
 
+/* A reload: the credentials (ingest.auth) and the clusters' types come from cf from now
+ * on; cf must differ from the old one in nothing else (the listener keeps its limits). */
+void tsr_ingest_http_set_config(struct tsr_ingest_http *ih, const struct tsr_config *cf);
+
 /* Requests parsed and waiting for Kafka's delivery reports. */
 int tsr_ingest_http_pending(const struct tsr_ingest_http *ih);
 

@@ -2,6 +2,7 @@
 #include "relay/shape/shaper.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "config/config.h"
 #include "relay/shape/cardinality.h"
@@ -11,9 +12,18 @@ struct tsr_shaper {
     struct tsr_rules *rules;
     size_t nrules;
     struct tsr_cardinality *guard;
+    int64_t guard_conf[4]; /* the cardinality.* values the guard was made with */
     struct tsr_buf out;
     uint64_t dropped;
 };
+
+static void guard_conf(const struct tsr_config *cf, int64_t out[4])
+{
+    out[0] = cf->cardinality_max_series;
+    out[1] = cf->cardinality_window_ms;
+    out[2] = cf->cardinality_max_measurements;
+    out[3] = cf->cardinality_tracked_series;
+}
 
 int tsr_shaper_new(const struct tsr_config *cf, struct tsr_shaper **sp, char *err, size_t errlen)
 {
@@ -25,7 +35,27 @@ int tsr_shaper_new(const struct tsr_config *cf, struct tsr_shaper **sp, char *er
     }
     s->nrules = cf->nrules;
     s->guard = tsr_cardinality_new(cf);
+    guard_conf(cf, s->guard_conf);
     *sp = s;
+    return 0;
+}
+
+int tsr_shaper_reload(struct tsr_shaper *s, const struct tsr_config *cf, char *err, size_t errlen)
+{
+    struct tsr_rules *rules;
+    if (tsr_rules_compile(cf->rules, cf->nrules, "rules", &rules, err, errlen)) return -1;
+    tsr_rules_free(&s->rules);
+    s->rules = rules;
+    s->nrules = cf->nrules;
+    int64_t gc[4];
+    guard_conf(cf, gc);
+    if (memcmp(gc, s->guard_conf, sizeof(gc)) != 0) {
+        /* New limits: counting starts again (a smaller table or filter cannot take the
+         * old one's contents over). */
+        tsr_cardinality_free(&s->guard);
+        s->guard = tsr_cardinality_new(cf);
+        memcpy(s->guard_conf, gc, sizeof(gc));
+    }
     return 0;
 }
 

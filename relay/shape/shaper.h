@@ -20,6 +20,10 @@ struct tsr_shaper;
 int tsr_shaper_new(const struct tsr_config *cf, struct tsr_shaper **sp, char *err, size_t errlen);
 void tsr_shaper_free(struct tsr_shaper **sp);
 
+/* Takes cf's rules (compiled first: on failure -1 with err set, and nothing changes) and,
+ * if cardinality.* changed, a new guard (its counts start again; unchanged, they go on). */
+int tsr_shaper_reload(struct tsr_shaper *s, const struct tsr_config *cf, char *err, size_t errlen);
+
 enum tsr_shape_verdict {
     TSR_SHAPE_PASS,   /* *line, *len and *hash are the point to produce (maybe rewritten) */
     TSR_SHAPE_DROP,   /* a rule dropped it: not an error, the client is not told */
