@@ -146,6 +146,7 @@ deb: all
 bench: all
 	bench/run.sh
 	bench/spool.sh
+	bench/shaping.sh
 	bench/e2e.sh
 	bench/clusters.sh
 	bench/replay.sh

@@ -3,7 +3,8 @@
 #   cpu_s PID / hwm_mb PID / rss_mb PID   CPU seconds (utime+stime), peak and current RSS
 #   hwm_reset PID                         peak RSS := current, so the next peak is a phase's
 #   quiet_cpu PID                         wait until PID is quiet; its CPU seconds then
-#   start_vmagent                         vmagent into $VM_URL: VMAGENT_PORT, VMAGENT_PID
+#   start_vmagent [FLAGS]                 vmagent into $VM_URL: VMAGENT_PORT, VMAGENT_PID
+#   measure NAME PID PORT KFLAG [BROKER]  one ingest row with loadgen (see below)
 #   calc 'AWK'   num X   met 'COND'       arithmetic, "is a number", yes/NO
 #   cluster_keys 'k: v, k2: v2'         extra per-cluster YAML lines (from a BENCH_*_
 #                                         CLUSTER_KEYS variable), each on its own line
@@ -32,8 +33,8 @@ start_vmagent()
 {
     VMAGENT_PORT=$(free_port)
     spawn vmagent vmagent -httpListenAddr="127.0.0.1:$VMAGENT_PORT" \
-        -remoteWrite.url="$VM_URL/api/v1/write" -remoteWrite.tmpDataPath="$TSR_TMP/vmagent" \
-        -loggerLevel=WARN
+        -remoteWrite.url="$VM_URL/api/v1/write" -remoteWrite.tmpDataPath="$TSR_TMP/vmagent${VMAGENT_QUEUE:-}" \
+        -loggerLevel=WARN "$@"
     VMAGENT_PID=$SPAWN_PID
     wait_http "http://127.0.0.1:$VMAGENT_PORT/health" 30
 }
@@ -90,4 +91,31 @@ vm_count()
     curl -sf -m 30 -o /dev/null "$(vm_url "$1")/internal/force_flush"
     curl -sf -m 120 "$(vm_url "$1")/api/v1/export" -d 'match[]=bench_f1' -d start=0 |
         python3 -c 'import json, sys; print(sum(len(json.loads(l)["values"]) for l in sys.stdin if l.strip()))'
+}
+
+# measure NAME PID PORT KFLAG [BROKER_PID]: one ingest row into PORT: a WARMUP-line
+# warm-up, RELAY_PID and VMAGENT_PID left to go quiet, PID's VmHWM reset, then LINES
+# lines of SERIES series in BATCH-line requests over 2 connections (KFLAG "-k": a
+# connection per request); the CPU of PID (and BROKER_PID) from just before loadgen
+# until PID is quiet again. Prints "lines_per_s cpu_us_per_line peak_rss_mb rss_mb
+# broker_us_per_line". LOADGEN, WARMUP, LINES, SERIES and BATCH come from the caller.
+measure()
+{
+    local name=$1 pid=$2 port=$3 kflag=$4 bpid=${5:-} c0 c1 b0 b1 out lps us bus=-
+    local args=(-p "$port" -u "/write?db=bench" -b "$BATCH" -c 2 -S "$SERIES" $kflag)
+    out=$("$LOADGEN" "${args[@]}" -n "$WARMUP") || fail "$name: warm-up: $out"
+    quiet_cpu "$RELAY_PID" >/dev/null
+    quiet_cpu "$VMAGENT_PID" >/dev/null
+    hwm_reset "$pid" # VmHWM := VmRSS, so the peak is this row's
+    c0=$(cpu_s "$pid")
+    [ -z "$bpid" ] || b0=$(cpu_s "$bpid")
+    out=$("$LOADGEN" "${args[@]}" -n "$LINES") || fail "$name: $out"
+    log "$name, $SERIES series${kflag:+, a connection per request}: $out"
+    c1=$(quiet_cpu "$pid")
+    [ -z "$bpid" ] || b1=$(cpu_s "$bpid")
+    lps=${out#*lines_per_s=}
+    lps=${lps%% *}
+    us=$(calc "printf \"%.3f\", ($c1 - $c0) * 1e6 / $LINES")
+    [ -z "$bpid" ] || bus=$(calc "printf \"%.3f\", ($b1 - $b0) * 1e6 / $LINES")
+    echo "$lps $us $(hwm_mb "$pid") $(rss_mb "$pid") $bus"
 }

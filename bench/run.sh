@@ -34,29 +34,6 @@ TARGET_US=0.5 # relay CPU-µs per line, HTTP -> Kafka (issue 13)
 LOADGEN=$REPO_ROOT/build/release/bench/loadgen
 [ -x "$LOADGEN" ] || fail "$LOADGEN missing: run make"
 
-# measure NAME PID PORT KFLAG [BROKER_PID]: one row (SERIES from the loop, KFLAG "-k"
-# or ""); prints "lines_per_s cpu_us_per_line peak_rss_mb rss_mb broker_us_per_line".
-measure()
-{
-    local name=$1 pid=$2 port=$3 kflag=$4 bpid=${5:-} c0 c1 b0 b1 out lps us bus=-
-    local args=(-p "$port" -u "/write?db=bench" -b "$BATCH" -c 2 -S "$SERIES" $kflag)
-    out=$("$LOADGEN" "${args[@]}" -n "$WARMUP") || fail "$name: warm-up: $out"
-    quiet_cpu "$RELAY_PID" >/dev/null
-    quiet_cpu "$VMAGENT_PID" >/dev/null
-    hwm_reset "$pid" # VmHWM := VmRSS, so the peak is this row's
-    c0=$(cpu_s "$pid")
-    [ -z "$bpid" ] || b0=$(cpu_s "$bpid")
-    out=$("$LOADGEN" "${args[@]}" -n "$LINES") || fail "$name: $out"
-    log "$name, $SERIES series${kflag:+, a connection per request}: $out"
-    c1=$(quiet_cpu "$pid")
-    [ -z "$bpid" ] || b1=$(cpu_s "$bpid")
-    lps=${out#*lines_per_s=}
-    lps=${lps%% *}
-    us=$(calc "printf \"%.3f\", ($c1 - $c0) * 1e6 / $LINES")
-    [ -z "$bpid" ] || bus=$(calc "printf \"%.3f\", ($b1 - $b0) * 1e6 / $LINES")
-    echo "$lps $us $(hwm_mb "$pid") $(rss_mb "$pid") $bus"
-}
-
 start_kafka
 start_victoriametrics
 relay_config

@@ -628,6 +628,11 @@ static uint64_t key_hash(const char *s, size_t n)
     return hash_finish(&hs);
 }
 
+uint64_t tsr_lp_series_hash(const char *key, size_t n)
+{
+    return key_hash(key, n);
+}
+
 struct tag {
     const char *p; /* "key=value" */
     uint32_t klen;

@@ -125,4 +125,8 @@ static inline uint64_t tsr_fnv1a64(uint64_t h, const void *data, size_t len)
 }
 #define TSR_FNV1A64_INIT 0xcbf29ce484222325ULL
 
+/* The series hash of a series key (measurement and sorted tags, as in a normalised
+ * line): tsr_fnv1a64 from TSR_FNV1A64_INIT, as the parser computes it. */
+uint64_t tsr_lp_series_hash(const char *key, size_t n);
+
 #endif

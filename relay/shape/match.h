@@ -12,6 +12,7 @@
 #define TSR_SHAPE_MATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum tsr_match_kind { TSR_MATCH_EXACT, TSR_MATCH_PREFIX, TSR_MATCH_REGEX };
 
@@ -20,11 +21,29 @@ struct tsr_match {
     char *text;  /* EXACT: the name; PREFIX: the prefix; REGEX: the expression */
     size_t len;
     void *code;  /* REGEX: pcre2_code_8 */
+    uint32_t id; /* REGEX: tells its answers apart in the scratch's cache */
+    /* REGEX: what PCRE2 knows every match needs, checked before calling it: an anchored
+     * pattern's possible first bytes, and a byte that must appear. */
+    int anchored_first; /* first[] holds the bytes a name may start with */
+    uint8_t first[32];
+    int required;       /* -1: none */
 };
 
-/* Per thread: PCRE2's match data, sized for any compiled pattern. */
+/* Recent answers of regular expressions: names repeat from line to line (tag keys, field
+ * keys, measurements, the request's database), and a lookup here costs a fraction of a
+ * PCRE2 call. Direct-mapped; a name longer than TSR_MATCH_CACHED is not kept. */
+#define TSR_MATCH_CACHE 1024
+#define TSR_MATCH_CACHED 54
+struct tsr_match_answer {
+    uint32_t id; /* 0: empty */
+    unsigned char len, yes;
+    char name[TSR_MATCH_CACHED];
+};
+
+/* Per thread: PCRE2's match data, sized for any compiled pattern, and the answer cache. */
 struct tsr_match_scratch {
     void *md; /* pcre2_match_data_8 */
+    struct tsr_match_answer *cache;
 };
 
 /* Compiles pattern text s into m. Returns 0, or -1 with why set ("invalid regular

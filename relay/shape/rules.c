@@ -27,12 +27,14 @@ static const char *const action_names[] = {
 
 struct tag_match {
     char *key; /* plain */
+    size_t klen;
     struct tsr_match value;
 };
 
 /* A tag to add, or a key to rename: escaped once here, spliced into points as is. */
 struct tag_edit {
     char *from;  /* rename_tags: the plain old key */
+    size_t from_len;
     struct tsr_buf key, value; /* escaped */
 };
 
@@ -45,6 +47,8 @@ struct rule {
     struct tag_match *tags;
     size_t ntags;
     bool needs_point; /* matches on tags or fields, or rewrites */
+    bool by_name;     /* matches on database and measurement alone: memoised */
+    bool on_fields;   /* looks at the fields (match.field, drop_fields): run per line */
     struct tsr_buf to; /* rename_measurement, escaped */
     struct tag_edit *edits;
     size_t nedits;
@@ -52,9 +56,47 @@ struct rule {
     size_t nnames;
 };
 
+/* Lines in a row mostly share their database and measurement: the answers of the rules
+ * that look at nothing else are kept for the last pair (bit i: rule i matched). */
+#define MEMO_RULES 64
+struct name_memo {
+    int valid;
+    struct tsr_buf key; /* db '\0' measurement (escaped) */
+    uint64_t bits;
+};
+
+/* What the rules make of one series, kept for the next line of it: lines of a series come
+ * again and again, and all but the rules on fields give the same answer each time. The
+ * rules on fields run per line, in their place, with the rest of their match
+ * (database, measurement, tags as the rules before left them) taken from here. */
+#define SERIES_MEMO 32768 /* two ways per set; about 5 MiB when full */
+#define SERIES_KEY_MAX 240
+struct series_memo {
+    uint64_t key;       /* series hash mixed with the database's; 0: empty */
+    uint16_t in_len;    /* of db '\0' input series key, at buf */
+    uint16_t out_len;   /* of the output series key, after it */
+    int16_t drop_rule;  /* index of the rule (not on fields) that drops it; -1: none */
+    uint8_t changed;    /* the output series key differs from the input one */
+    uint64_t field_bits; /* rules on fields whose other conditions hold in their place */
+    uint64_t out_hash;
+    char buf[];
+};
+
+/* The key in the table itself: a lookup that misses touches no memo. */
+struct memo_slot {
+    uint64_t key;
+    struct series_memo *e;
+};
+
 struct tsr_rules {
     struct rule *r;
     size_t n;
+    struct name_memo memo;
+    int cacheable;               /* <= 64 rules, rules on fields only drop or drop fields */
+    struct memo_slot *series;    /* SERIES_MEMO slots, made on first use */
+    /* More series than the memo holds make it miss most of the time, and a miss costs
+     * more than the rules themselves: then it is left alone for a while. */
+    unsigned lookups, misses, bypass;
     struct tsr_point pt;
     struct tsr_match_scratch sc;
     struct tsr_buf line; /* a record's line being rewritten */
@@ -118,6 +160,7 @@ static int compile_rule(struct rule *r, const struct tsr_rule_conf *c, const cha
         char key[320];
         snprintf(key, sizeof(key), "match.tags.%s", c->match_tags[i].key);
         r->tags[i].key = xstrdup_(c->match_tags[i].key);
+        r->tags[i].klen = strlen(r->tags[i].key);
         if (compile_pattern(&r->tags[i].value, c->match_tags[i].value, key, err, errlen, label))
             return -1;
     }
@@ -144,8 +187,10 @@ static int compile_rule(struct rule *r, const struct tsr_rule_conf *c, const cha
         if (r->action == A_ADD_TAGS && !*c->tags[i].value)
             return bad(err, errlen, label, "a tag value must not be empty");
         tsr_point_escape(&e->key, key, TSR_KEY_SPECIALS);
-        if (r->action == A_RENAME_TAGS)
+        if (r->action == A_RENAME_TAGS) {
             e->from = xstrdup_(c->tags[i].key);
+            e->from_len = strlen(e->from);
+        }
         else
             tsr_point_escape(&e->value, c->tags[i].value, TSR_KEY_SPECIALS);
     }
@@ -153,6 +198,8 @@ static int compile_rule(struct rule *r, const struct tsr_rule_conf *c, const cha
     for (size_t i = 0; i < c->nnames; i++, r->nnames++)
         if (compile_pattern(&r->names[i], c->names[i], "names", err, errlen, label)) return -1;
     r->needs_point = r->ntags || r->has_field || (r->action != A_DROP && r->action != A_KEEP);
+    r->by_name = !r->ntags && !r->has_field;
+    r->on_fields = r->has_field || r->action == A_DROP_FIELDS;
     return 0;
 }
 
@@ -198,6 +245,14 @@ int tsr_rules_compile(const struct tsr_rule_conf *rc, size_t n, const char *wher
             return -1;
         }
     }
+    rs->cacheable = rs->n <= 64;
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct rule *r = &rs->r[i];
+        /* A rename or an added tag decided by a field would make the series depend on
+         * the line: such a set goes the slow way. */
+        if (r->has_field && r->action != A_DROP && r->action != A_KEEP && r->action != A_DROP_FIELDS)
+            rs->cacheable = 0;
+    }
     *rp = rs;
     return 0;
 }
@@ -210,6 +265,10 @@ void tsr_rules_free(struct tsr_rules **rp)
     free(rs->r);
     tsr_point_free(&rs->pt);
     tsr_match_scratch_free(&rs->sc);
+    tsr_buf_free(&rs->memo.key);
+    if (rs->series)
+        for (size_t i = 0; i < SERIES_MEMO; i++) free(rs->series[i].e);
+    free(rs->series);
     tsr_buf_free(&rs->line);
     free(rs);
     *rp = NULL;
@@ -217,9 +276,9 @@ void tsr_rules_free(struct tsr_rules **rp)
 
 /* ---- applying --------------------------------------------------------------------- */
 
-static bool span_is(struct tsr_span s, const char *plain)
+static inline bool span_is(struct tsr_span s, const char *plain, size_t n)
 {
-    return strlen(plain) == s.n && memcmp(s.p, plain, s.n) == 0;
+    return n == s.n && (n == 0 || (*s.p == *plain && memcmp(s.p, plain, n) == 0));
 }
 
 static bool test_span(struct tsr_rules *rs, const struct tsr_match *m, struct tsr_span s,
@@ -229,23 +288,34 @@ static bool test_span(struct tsr_rules *rs, const struct tsr_match *m, struct ts
     return tsr_match_test(m, plain.p, plain.n, &rs->sc);
 }
 
-static bool matches(struct tsr_rules *rs, const struct rule *r, const char *db)
+static bool matches_part(struct tsr_rules *rs, const struct rule *r, const char *db, size_t dblen,
+                         bool with_fields);
+
+static bool matches(struct tsr_rules *rs, const struct rule *r, const char *db, size_t dblen)
+{
+    return matches_part(rs, r, db, dblen, true);
+}
+
+/* Whether r's match holds; without with_fields, its field condition is left out. */
+static bool matches_part(struct tsr_rules *rs, const struct rule *r, const char *db, size_t dblen,
+                         bool with_fields)
 {
     struct tsr_point *pt = &rs->pt;
-    if (r->has_db && !tsr_match_test(&r->db, db, strlen(db), &rs->sc)) return false;
+    if (r->has_db && !tsr_match_test(&r->db, db, dblen, &rs->sc)) return false;
     if (r->has_meas && !test_span(rs, &r->meas, pt->meas, TSR_MEAS_SPECIALS)) return false;
     for (size_t i = 0; i < r->ntags; i++) {
         bool found = false;
         for (size_t t = 0; t < pt->ntags && !found; t++) {
             struct tsr_span k = tsr_point_plain(pt, pt->tags[t].key, TSR_KEY_SPECIALS);
-            if (!span_is(k, r->tags[i].key)) continue;
+            if (!span_is(k, r->tags[i].key, r->tags[i].klen)) continue;
             found = true;
             if (!test_span(rs, &r->tags[i].value, pt->tags[t].value, TSR_KEY_SPECIALS))
                 return false;
         }
         if (!found) return false;
     }
-    if (r->has_field) {
+    if (r->has_field && with_fields) {
+        tsr_point_fields(pt);
         bool any = false;
         for (size_t f = 0; f < pt->nfields && !any; f++)
             any = test_span(rs, &r->field, pt->fields[f].key, TSR_KEY_SPECIALS);
@@ -306,8 +376,8 @@ static int act(struct tsr_rules *rs, const struct rule *r)
     case A_RENAME_TAGS:
         for (size_t i = 0; i < r->nedits; i++) {
             for (size_t t = 0; t < pt->ntags; t++) {
-                if (!span_is(tsr_point_plain(pt, pt->tags[t].key, TSR_KEY_SPECIALS), r->edits[i].from))
-                    continue;
+                struct tsr_span k = tsr_point_plain(pt, pt->tags[t].key, TSR_KEY_SPECIALS);
+                if (!span_is(k, r->edits[i].from, r->edits[i].from_len)) continue;
                 struct tsr_span key = {r->edits[i].key.data, r->edits[i].key.len};
                 struct tsr_span value = pt->tags[t].value;
                 drop_tag(pt, t);
@@ -328,6 +398,7 @@ static int act(struct tsr_rules *rs, const struct rule *r)
         }
         break;
     case A_DROP_FIELDS:
+        tsr_point_fields(pt);
         for (size_t f = 0; f < pt->nfields;) {
             if (any_name(rs, r, pt->fields[f].key)) {
                 memmove(&pt->fields[f], &pt->fields[f + 1],
@@ -350,6 +421,25 @@ static void trace_add(struct tsr_buf *trace, const struct rule *r, const char *w
     tsr_buf_printf(trace, "%s: %s", r->label, what);
 }
 
+/* The answers of the by_name rules for this database and the point's measurement. */
+static uint64_t name_answers(struct tsr_rules *rs, const char *db, size_t dblen)
+{
+    struct name_memo *mm = &rs->memo;
+    struct tsr_span meas = rs->pt.meas;
+    if (mm->valid && mm->key.len == dblen + 1 + meas.n && memcmp(mm->key.data, db, dblen) == 0 &&
+        memcmp(mm->key.data + dblen + 1, meas.p, meas.n) == 0)
+        return mm->bits;
+    uint64_t bits = 0;
+    for (size_t i = 0; i < rs->n && i < MEMO_RULES; i++)
+        if (rs->r[i].by_name && matches(rs, &rs->r[i], db, dblen)) bits |= UINT64_C(1) << i;
+    mm->key.len = 0;
+    tsr_buf_append(&mm->key, db, dblen + 1);
+    tsr_buf_append(&mm->key, meas.p, meas.n);
+    mm->bits = bits;
+    mm->valid = 1;
+    return bits;
+}
+
 void tsr_rules_apply(struct tsr_rules *rs, const char *db, const char *line, size_t len,
                      struct tsr_buf *out, struct tsr_rules_result *res, struct tsr_buf *trace)
 {
@@ -357,10 +447,15 @@ void tsr_rules_apply(struct tsr_rules *rs, const char *db, const char *line, siz
     res->verdict = TSR_RULES_SAME;
     res->reason = NULL;
     tsr_point_parse(&rs->pt, line, len);
-    int changed = 0;
+    int changed = 0, renamed = 0;
+    size_t dblen = strlen(db);
+    uint64_t bits = name_answers(rs, db, dblen);
     for (size_t i = 0; i < rs->n; i++) {
         const struct rule *r = &rs->r[i];
-        bool m = matches(rs, r, db);
+        /* After a rename the measurement is another: the memo says nothing of it. */
+        bool m = r->by_name && i < MEMO_RULES && !renamed ? (bits >> i) & 1
+                                                           : matches(rs, r, db, dblen);
+        renamed |= r->action == A_RENAME_MEASUREMENT && m;
         if (r->action == A_KEEP ? m : !m) continue;
         if (r->action == A_DROP || r->action == A_KEEP) {
             res->verdict = TSR_RULES_DROPPED;
@@ -372,7 +467,7 @@ void tsr_rules_apply(struct tsr_rules *rs, const char *db, const char *line, siz
             changed = 1;
             trace_add(trace, r, action_names[r->action]);
         }
-        if (rs->pt.nfields == 0) {
+        if (rs->pt.fields_read && rs->pt.nfields == 0) {
             res->verdict = TSR_RULES_DROPPED;
             res->reason = r->reason;
             trace_add(trace, r, "no field left");
@@ -382,6 +477,158 @@ void tsr_rules_apply(struct tsr_rules *rs, const char *db, const char *line, siz
     if (!changed) return;
     res->verdict = TSR_RULES_REWRITTEN;
     res->hash = tsr_point_write(&rs->pt, out);
+}
+
+/* ---- the series memo ---------------------------------------------------------------- */
+
+/* Learns what the rules not on fields make of the series of the point in rs->pt. */
+static struct series_memo *series_learn(struct tsr_rules *rs, const char *db, size_t dblen,
+                                        const char *inkey, size_t klen, uint64_t key)
+{
+    int16_t drop = -1;
+    uint64_t fbits = 0;
+    int changed = 0, renamed = 0;
+    uint64_t bits = name_answers(rs, db, dblen);
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct rule *r = &rs->r[i];
+        if (r->on_fields) {
+            if (matches_part(rs, r, db, dblen, false)) fbits |= UINT64_C(1) << i;
+            continue;
+        }
+        bool m = r->by_name && !renamed ? (bits >> i) & 1 : matches(rs, r, db, dblen);
+        renamed |= r->action == A_RENAME_MEASUREMENT && m;
+        if (r->action == A_KEEP ? m : !m) continue;
+        if (r->action == A_DROP || r->action == A_KEEP) {
+            drop = (int16_t)i;
+            break;
+        }
+        changed |= act(rs, r);
+    }
+    struct tsr_buf out = {0};
+    uint64_t h = changed ? tsr_point_write_key(&rs->pt, &out) : 0;
+    size_t in_len = dblen + 1 + klen;
+    if (out.len > SERIES_KEY_MAX) {
+        tsr_buf_free(&out);
+        return NULL;
+    }
+    struct series_memo *e = malloc(sizeof(*e) + in_len + out.len);
+    if (!e) abort();
+    *e = (struct series_memo){.key = key, .in_len = (uint16_t)in_len, .out_len = (uint16_t)out.len,
+                              .drop_rule = drop, .changed = (uint8_t)changed, .field_bits = fbits,
+                              .out_hash = h};
+    memcpy(e->buf, db, dblen + 1);
+    memcpy(e->buf + dblen + 1, inkey, klen);
+    if (out.len) memcpy(e->buf + in_len, out.data, out.len);
+    tsr_buf_free(&out);
+    return e;
+}
+
+/* End of the series key at the start of a normalised line: its first unescaped space. */
+static size_t key_len(const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && line[i] != ' ') i += line[i] == '\\' && i + 1 < len ? 2 : 1;
+    return i;
+}
+
+void tsr_rules_apply_series(struct tsr_rules *rs, const char *db, const char *line, size_t len,
+                            uint64_t series_hash, struct tsr_buf *out, struct tsr_rules_result *res)
+{
+    if (len && line[len - 1] == '\n') len--;
+    size_t dblen = strlen(db), klen = key_len(line, len);
+    if (!rs->cacheable || dblen + 1 + klen > SERIES_KEY_MAX || klen >= len) {
+        tsr_rules_apply(rs, db, line, len, out, res, NULL);
+        return;
+    }
+    uint64_t key = series_hash ^ (tsr_fnv1a64(TSR_FNV1A64_INIT, db, dblen) * 0x9E3779B97F4A7C15ULL);
+    key |= key == 0;
+    if (!rs->series) {
+        rs->series = calloc(SERIES_MEMO, sizeof(*rs->series));
+        if (!rs->series) abort();
+    }
+    if (rs->bypass) {
+        rs->bypass--;
+        tsr_rules_apply(rs, db, line, len, out, res, NULL);
+        return;
+    }
+    /* Two ways: the one found moves to the front, a new series replaces the back one. */
+    struct memo_slot *set = &rs->series[(key % (SERIES_MEMO / 2)) * 2];
+    struct series_memo *e = NULL;
+    for (int w = 0; w < 2 && !e; w++) {
+        struct series_memo *c = set[w].e;
+        if (set[w].key == key && c->in_len == dblen + 1 + klen &&
+            memcmp(c->buf, db, dblen + 1) == 0 && memcmp(c->buf + dblen + 1, line, klen) == 0) {
+            e = c;
+            struct memo_slot t = set[w];
+            set[w] = set[0];
+            set[0] = t;
+        }
+    }
+    if (++rs->lookups == 1024) {
+        if (rs->misses > 768) rs->bypass = 16384;
+        rs->lookups = rs->misses = 0;
+    }
+    if (!e) {
+        rs->misses++;
+        tsr_point_parse(&rs->pt, line, len);
+        e = series_learn(rs, db, dblen, line, klen, key);
+        if (!e) {
+            tsr_rules_apply(rs, db, line, len, out, res, NULL);
+            return;
+        }
+        free(set[1].e);
+        set[1] = set[0];
+        set[0] = (struct memo_slot){key, e};
+    }
+
+    /* The rules on fields, in their place: before the rule that drops the series. */
+    res->verdict = TSR_RULES_SAME;
+    res->reason = NULL;
+    int drop = e->drop_rule, touched = 0;
+    size_t last = drop >= 0 ? (size_t)drop : rs->n;
+    struct tsr_point *pt = &rs->pt;
+    tsr_point_set_rest(pt, line + klen + 1, len - klen - 1);
+    for (size_t i = 0; i < last; i++) {
+        const struct rule *r = &rs->r[i];
+        if (!r->on_fields) continue;
+        bool m = (e->field_bits >> i) & 1;
+        if (m && r->has_field) {
+            tsr_point_fields(pt);
+            bool any = false;
+            for (size_t f = 0; f < pt->nfields && !any; f++)
+                any = test_span(rs, &r->field, pt->fields[f].key, TSR_KEY_SPECIALS);
+            m = any;
+        }
+        if (r->action == A_KEEP ? m : !m) continue;
+        if (r->action == A_DROP || r->action == A_KEEP) {
+            drop = (int)i;
+            break;
+        }
+        touched |= act(rs, r); /* drop_fields */
+        if (pt->nfields == 0) {
+            drop = (int)i;
+            break;
+        }
+    }
+    if (drop >= 0) {
+        res->verdict = TSR_RULES_DROPPED;
+        res->reason = rs->r[drop].reason;
+        return;
+    }
+    if (!e->changed && !touched) return;
+    res->verdict = TSR_RULES_REWRITTEN;
+    res->hash = e->changed ? e->out_hash : series_hash;
+    if (e->changed)
+        tsr_buf_append(out, e->buf + e->in_len, e->out_len);
+    else
+        tsr_buf_append(out, line, klen);
+    if (touched) {
+        tsr_point_write_fields(pt, out);
+    } else {
+        tsr_buf_putc(out, ' ');
+        tsr_buf_append(out, line + klen + 1, len - klen - 1);
+    }
+    tsr_buf_putc(out, '\n');
 }
 
 /* The '\n' that ends the normalised line at p, or NULL: a quoted string field may hold
@@ -405,7 +652,8 @@ long tsr_rules_append_record(struct tsr_rules *rs, const char *db, const char *r
         const char *nl = line_end(p, end);
         const char *le = nl ? nl : end;
         if (le > p) {
-            tsr_rules_apply(rs, db, p, (size_t)(le - p), body, &res, NULL);
+            size_t n = (size_t)(le - p);
+            tsr_rules_apply_series(rs, db, p, n, tsr_lp_series_hash(p, key_len(p, n)), body, &res);
             if (res.verdict == TSR_RULES_SAME) {
                 tsr_buf_append(body, p, (size_t)(le - p));
                 tsr_buf_putc(body, '\n');

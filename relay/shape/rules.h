@@ -46,6 +46,13 @@ struct tsr_rules_result {
 void tsr_rules_apply(struct tsr_rules *r, const char *db, const char *line, size_t len,
                      struct tsr_buf *out, struct tsr_rules_result *res, struct tsr_buf *trace);
 
+/* The same for a line whose series hash is known (the parser's, or tsr_lp_series_hash
+ * of its series key), with the same results: what the rules make of a series is kept
+ * for its next lines (a memo of 32,768 series), and only the rules on fields run
+ * again for each line. */
+void tsr_rules_apply_series(struct tsr_rules *r, const char *db, const char *line, size_t len,
+                            uint64_t series_hash, struct tsr_buf *out, struct tsr_rules_result *res);
+
 /* Applies the rules to a record of normalised lines of database db, appending what is
  * left to body (each line ending in '\n'); returns the points appended. For the
  * delivery side: a record's points, as one cluster gets them. */

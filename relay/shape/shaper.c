@@ -77,7 +77,7 @@ enum tsr_shape_verdict tsr_shaper_apply(struct tsr_shaper *s, const char *db, co
     if (s->rules) {
         struct tsr_rules_result res;
         s->out.len = 0;
-        tsr_rules_apply(s->rules, db, *line, *len, &s->out, &res, NULL);
+        tsr_rules_apply_series(s->rules, db, *line, *len, *hash, &s->out, &res);
         if (res.verdict == TSR_RULES_DROPPED) {
             s->dropped++;
             return TSR_SHAPE_DROP;

@@ -102,6 +102,26 @@ static void test_patterns(void **state)
     assert_false(tsr_match_test(&m, "web12x", 6, &sc));
     assert_true(tsr_match_test(&m, "web12x", 5, &sc)); /* the length given, not a NUL */
     tsr_match_free(&m);
+    /* What PCRE2 says a match needs is checked before calling it: those checks must
+     * never refuse a name the expression matches. */
+    static const struct {
+        const char *re, *name;
+        int yes;
+    } cases[] = {
+        {"/^(a|b)x/", "bx", 1},       {"/^(a|b)x/", "cx", 0},     {"/^(a|b)x/", "", 0},
+        {"/_id$/", "user_id", 1},     {"/_id$/", "host", 0},      {"/(?i)^abc/", "ABC", 1},
+        {"/(?i)^abc/", "xbc", 0},     {"/a(?i)bc/", "aBC", 1},    {"/(?i)_ID$/", "user_id", 1},
+        {"/^$/", "", 1},              {"/^x*$/", "", 1},          {"/\\.\\d{9,}\\./", "a.155747134.b", 1},
+        {"/\\.\\d{9,}\\./", "a.1.b", 0}, {"/^[0-9a-f]{8}-/", "deadbeef-1", 1},
+        {"/^[0-9a-f]{8}-/", "h1234567-", 0},   {"/(?i)^[a-f]x/", "Fx", 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(tsr_match_compile(&m, cases[i].re, why, sizeof(why)), 0);
+        for (int twice = 0; twice < 2; twice++) /* the second answer from the cache */
+            if (tsr_match_test(&m, cases[i].name, strlen(cases[i].name), &sc) != cases[i].yes)
+                fail_msg("%s on '%s': want %d", cases[i].re, cases[i].name, cases[i].yes);
+        tsr_match_free(&m);
+    }
     assert_int_equal(tsr_match_compile(&m, "/a(/", why, sizeof(why)), -1);
     assert_non_null(strstr(why, "invalid regular expression /a(/: missing closing parenthesis"));
     tsr_match_scratch_free(&sc);
@@ -137,6 +157,10 @@ static void test_actions(void **state)
                      TSR_RULES_REWRITTEN);
     assert_string_equal(got, "m v=2 5");
     assert_int_equal(run(r, "dev", "m tmp_a=1 5", got, sizeof(got)), TSR_RULES_DROPPED);
+    /* A string field holding ',', ' ', '=' and escaped quotes is one field. */
+    assert_int_equal(run(r, "dev", "m s=\"a, b=c \\\"q\\\"\",tmp_z=1 5", got, sizeof(got)),
+                     TSR_RULES_REWRITTEN);
+    assert_string_equal(got, "m s=\"a, b=c \\\"q\\\"\" 5");
     /* Escaped names are matched unescaped. */
     assert_int_equal(run(r, "dev", "debug_a\\ b v=1 5", got, sizeof(got)), TSR_RULES_DROPPED);
     tsr_rules_free(&r);
@@ -174,6 +198,52 @@ static void test_record(void **state)
     assert_memory_equal(body.data, "a,t=x s=\"one\ndrop v=1 2\" 1\nb,t=x v=2 3\n", body.len);
     tsr_buf_free(&body);
     tsr_rules_free(&r);
+    tsr_config_free(&cf);
+    (void)state;
+}
+
+/* The series memo (tsr_rules_apply_series) answers as the rules themselves do, line for
+ * line, with rules on fields between the others, renames before matches on the new
+ * name, keeps and drops, over series that come back. */
+static void test_series_memo(void **state)
+{
+    struct tsr_config *cf = load(
+        "rules:\n"
+        "  - {match: {measurement: '/^cpu[0-9]$/'}, action: rename_measurement, to: cpu}\n"
+        "  - {match: {measurement: cpu, field: 'debug_*'}, action: drop}\n"
+        "  - {match: {tags: {host: '/[05]$/'}}, action: drop}\n"
+        "  - {match: {measurement: cpu}, action: drop_fields, names: ['tmp_*']}\n"
+        "  - {action: rename_tags, tags: {region: zone}}\n"
+        "  - {match: {tags: {zone: r2}}, action: add_tags, tags: {hot: 'yes'}}\n"
+        "  - {match: {field: '/^(v|tmp_a|debug_x|s)$/'}, action: keep}\n"
+        "  - {match: {database: scratch}, action: drop}\n");
+    struct tsr_rules *direct = compile(cf), *memo = compile(cf);
+    static const char *const fields[] = {"v=1", "v=1,tmp_a=2", "tmp_a=2", "debug_x=1,v=2",
+                                         "w=3", "s=\"a b,c\",tmp_q=1"};
+    struct tsr_buf in = {0}, a = {0}, b = {0};
+    for (int i = 0; i < 20000; i++) {
+        char raw[256];
+        snprintf(raw, sizeof(raw), "cpu%d,host=h%d,region=r%d %s %d", i % 3, (i * 7) % 23, i % 4,
+                 fields[(i / 3) % 6], i);
+        uint64_t h;
+        normalise(raw, &in, &h);
+        const char *db = i % 11 == 0 ? "scratch" : "prod";
+        struct tsr_rules_result ra, rb;
+        a.len = b.len = 0;
+        tsr_rules_apply(direct, db, in.data, in.len, &a, &ra, NULL);
+        tsr_rules_apply_series(memo, db, in.data, in.len, h, &b, &rb);
+        if (ra.verdict != rb.verdict || (ra.verdict == TSR_RULES_DROPPED && strcmp(ra.reason, rb.reason)) ||
+            (ra.verdict == TSR_RULES_REWRITTEN &&
+             (a.len != b.len || memcmp(a.data, b.data, a.len) || ra.hash != rb.hash)))
+            fail_msg("line %d '%s' (%s): direct %d '%.*s' %s, memo %d '%.*s' %s", i, raw, db,
+                     ra.verdict, (int)a.len, a.data ? a.data : "", ra.reason ? ra.reason : "",
+                     rb.verdict, (int)b.len, b.data ? b.data : "", rb.reason ? rb.reason : "");
+    }
+    tsr_buf_free(&in);
+    tsr_buf_free(&a);
+    tsr_buf_free(&b);
+    tsr_rules_free(&direct);
+    tsr_rules_free(&memo);
     tsr_config_free(&cf);
     (void)state;
 }
@@ -299,7 +369,7 @@ int main(void)
         cmocka_unit_test(test_patterns),     cmocka_unit_test(test_actions),
         cmocka_unit_test(test_keep),         cmocka_unit_test(test_record),
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_cardinality),
-        cmocka_unit_test(test_graphite_ids),
+        cmocka_unit_test(test_graphite_ids), cmocka_unit_test(test_series_memo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
