@@ -156,11 +156,12 @@ static int compile_rule(struct rule *r, const struct tsr_rule_conf *c, const cha
         compile_pattern(&r->field, c->match_field, "match.field", err, errlen, label))
         return -1;
     r->tags = xcalloc_(c->nmatch_tags, sizeof(*r->tags));
-    for (size_t i = 0; i < c->nmatch_tags; i++, r->ntags++) {
+    for (size_t i = 0; i < c->nmatch_tags; i++) {
         char key[320];
         snprintf(key, sizeof(key), "match.tags.%s", c->match_tags[i].key);
         r->tags[i].key = xstrdup_(c->match_tags[i].key);
         r->tags[i].klen = strlen(r->tags[i].key);
+        r->ntags = i + 1; /* counted before the pattern, so a failed one is freed too */
         if (compile_pattern(&r->tags[i].value, c->match_tags[i].value, key, err, errlen, label))
             return -1;
     }
