@@ -9,7 +9,9 @@
 #                   target after the other, FUZZ_SECONDS each (default 60; 8 targets)
 #   make fuzz-long  the same for FUZZ_LONG_SECONDS each (default 600), not in make test;
 #                   FUZZ_TARGETS="json gzip" limits either to some targets
-#   make bench      ingest, spool, end-to-end, clusters, replay and fleet benchmarks (vmagent side by side)
+#   make bench      ingest, spool, shaping, end-to-end, clusters, replay and fleet benchmarks (vmagent side by side)
+#   make soak       a fleet under random faults for SOAK_MINUTES (10) per run, SOAK_RUNS (1)
+#                   runs, each checked point by point (tests/soak/soak.sh; SOAK_SEED repeats one)
 #   make image      the OCI image build/tsrelay_VERSION.oci.tar (deploy/container/build.sh)
 #   make deb        the Debian package build/tsrelay_VERSION_ARCH.deb (deploy/debian/build.sh)
 #   make setup      install what the build and tests need (apt, Kafka jars via Maven,
@@ -58,7 +60,7 @@ TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRC = $(wildcard bench/*.c)
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test unit integration asan fuzz fuzz-long bench deb image setup demo format lint clean \
+.PHONY: all test unit integration asan fuzz fuzz-long bench soak deb image setup demo format lint clean \
         config-reference check-reference tools
 all: $(BIN)/tsrelay $(BIN)/tsrelayctl tools
 
@@ -151,6 +153,12 @@ bench: all
 	bench/clusters.sh
 	bench/replay.sh
 	bench/fleet.sh
+
+# Each run gets its own seed (printed; SOAK_SEED=N repeats one). Not part of make test.
+soak: all
+	@rc=0; for run in $$(seq 1 $${SOAK_RUNS:-1}); do \
+	  tests/soak/soak.sh || rc=1; unset SOAK_SEED; \
+	done; exit $$rc
 
 setup:
 	tools/setup.sh
