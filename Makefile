@@ -103,7 +103,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/relay/main.d $(CTL_OBJ:.o=.d) $(UNIT_SRC:%.c=$(BUILD)/%.d) \
+-include $(LIB_OBJ:.o=.d) $(BUILD)/relay/main.d $(BUILD)/relay/check.d $(CTL_OBJ:.o=.d) $(UNIT_SRC:%.c=$(BUILD)/%.d) \
          $(TOOL_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)
 # Keep the objects of tools and tests: they are intermediate files to make otherwise.
 .SECONDARY:

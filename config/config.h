@@ -18,6 +18,15 @@ struct tsr_kv {
     char *value;
 };
 
+/* A line-protocol UDP listener (udp[], InfluxDB's [[udp]]). */
+struct tsr_udp_conf {
+    char *listen;    /* host:port */
+    char *database;  /* every point of the listener goes to this database */
+    char *retention_policy; /* "" : the database's default */
+    char *precision; /* of timestamps without a unit: ns, us, ms, s, m, h */
+    int64_t read_buffer; /* SO_RCVBUF */
+};
+
 struct tsr_user {
     char *name;
     char *password; /* read from password_file or password_env; never logged */
@@ -154,6 +163,10 @@ struct tsr_config {
     int64_t graphite_idle_timeout_ms; /* a TCP connection that sends nothing is closed */
     int graphite_reject_ids; /* refuse paths with a component that looks like an ID */
 
+    /* udp[]: line protocol over UDP */
+    struct tsr_udp_conf *udp;
+    size_t nudp;
+
     /* rules[]: applied at ingest, in order, before Kafka */
     struct tsr_rule_conf *rules;
     size_t nrules;
@@ -259,5 +272,6 @@ extern const struct tsr_config_key tsr_config_cluster_keys[];
 extern const struct tsr_config_key tsr_config_user_keys[];
 extern const struct tsr_config_key tsr_config_admin_token_keys[];
 extern const struct tsr_config_key tsr_config_rule_keys[];
+extern const struct tsr_config_key tsr_config_udp_keys[];
 
 #endif

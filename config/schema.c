@@ -14,6 +14,7 @@
 #define USR(field) offsetof(struct tsr_user, field)
 #define ATK(field) offsetof(struct tsr_admin_token, field)
 #define RL(field)  offsetof(struct tsr_rule_conf, field)
+#define UDP(field) offsetof(struct tsr_udp_conf, field)
 
 #define KiB (INT64_C(1) << 10)
 #define MiB (INT64_C(1) << 20)
@@ -291,6 +292,43 @@ const struct tsr_config_key tsr_config_rule_keys[] = {
      .off = RL(names),
      .count_off = RL(nnames),
      .doc = "drop_tags, drop_fields: the keys to drop, as patterns"},
+    {.name = NULL},
+};
+
+/* A line-protocol UDP listener (relay/ingest/udp.h). */
+const struct tsr_config_key tsr_config_udp_keys[] = {
+    {.name = "listen",
+     .type = TSR_CT_STRING,
+     .flags = TSR_CK_REQUIRED,
+     .check = check_addr,
+     .type_doc = "address",
+     .off = UDP(listen),
+     .doc = "Where to receive datagrams of InfluxDB line protocol, one or more lines each"},
+    {.name = "database",
+     .type = TSR_CT_STRING,
+     .def = "udp",
+     .check = check_nonempty,
+     .off = UDP(database),
+     .doc = "The database of every point received"},
+    {.name = "retention_policy",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = UDP(retention_policy),
+     .doc = "Their retention policy; empty: the database's default"},
+    {.name = "precision",
+     .type = TSR_CT_STRING,
+     .def = "ns",
+     .choices = "ns|us|ms|s|m|h",
+     .off = UDP(precision),
+     .doc = "The unit of the timestamps in the lines"},
+    {.name = "read_buffer",
+     .type = TSR_CT_SIZE,
+     .def = "8MiB",
+     .min = 64 * KiB,
+     .max = GiB,
+     .off = UDP(read_buffer),
+     .doc = "The socket's receive buffer (SO_RCVBUF; the kernel caps it at "
+            "net.core.rmem_max): what rides out a pause while Kafka is slow"},
     {.name = NULL},
 };
 
@@ -577,6 +615,16 @@ const struct tsr_config_key tsr_config_keys[] = {
      .sub_size = sizeof(struct tsr_rule_conf),
      .doc = "Rules applied in order to every point at ingest, before Kafka: a dropped point "
             "costs nothing downstream (docs/shaping.md)"},
+    {.name = "udp",
+     .type = TSR_CT_MAPLIST,
+     .off = CF(udp),
+     .count_off = CF(nudp),
+     .sub = tsr_config_udp_keys,
+     .sub_size = sizeof(struct tsr_udp_conf),
+     .type_doc = "list of listeners",
+     .doc = "Line-protocol listeners over UDP, each with its database (InfluxDB's "
+            "`[[udp]]`). UDP has no answer: a point is durable once Kafka or the spool has "
+            "it, bad lines go to the dead-letter topic (docs/influxdb-compat.md#udp)"},
 
     {.name = "listen.http",
      .type = TSR_CT_STRING,

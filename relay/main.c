@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "relay/deliver/delivery.h"
 #include "relay/ingest/graphite_listener.h"
+#include "relay/ingest/udp.h"
 #include "relay/ingest/http.h"
 #include "relay/kafka/durable.h"
 #include "relay/kafka/kafka.h"
@@ -48,6 +49,8 @@ struct relay {
     struct tsr_delivery *d;
     struct tsr_ingest_http *ih;
     struct tsr_ingest_graphite *ig;
+    struct tsr_ingest_udp **iu; /* one per udp[] listener */
+    size_t niu;
     struct tsr_admin *admin;
     struct tsr_shaper *shaper;  /* ingest rules and the cardinality guard */
     struct tsr_tls_server *tls; /* NULL: no listener speaks TLS */
@@ -95,6 +98,7 @@ static void drain_check(evutil_socket_t fd, short what, void *arg)
     struct relay *r = arg;
     int pending = (r->ih ? tsr_ingest_http_pending(r->ih) : 0) +
                   (r->ig ? tsr_ingest_graphite_pending(r->ig) : 0);
+    for (size_t i = 0; i < r->niu; i++) pending += tsr_ingest_udp_pending(r->iu[i]);
     /* While Kafka is there, the spool is emptied into it before the exit: a relay that
      * is not coming back (scaled down) must not leave points on its disk. Without Kafka
      * they stay spooled for the next start. */
@@ -124,6 +128,7 @@ static void begin_drain(struct relay *r, const char *why)
     if (r->admin) tsr_admin_set_draining(r->admin);
     if (r->ih) tsr_ingest_http_drain(r->ih);
     if (r->ig) tsr_ingest_graphite_drain(r->ig);
+    for (size_t i = 0; i < r->niu; i++) tsr_ingest_udp_drain(r->iu[i]);
     r->drain_deadline_s = time(NULL) + r->cf->kafka_message_timeout_ms / 1000 + 5;
     r->drain_ev = event_new(r->base, -1, EV_PERSIST, drain_check, r);
     struct timeval tv = {0, 20000};
@@ -278,6 +283,12 @@ static int start(struct relay *r)
         tsr_ingest_graphite_new(r->cf, r->base, r->k, r->dur, r->shaper,
                                 r->cf->tls_graphite ? r->tls : NULL, &r->ig, err, sizeof(err)))
         goto fail;
+    r->iu = calloc(r->cf->nudp ? r->cf->nudp : 1, sizeof(*r->iu));
+    if (!r->iu) abort();
+    for (; r->niu < r->cf->nudp; r->niu++)
+        if (tsr_ingest_udp_new(r->cf, &r->cf->udp[r->niu], r->base, r->k, r->dur, r->shaper,
+                               &r->iu[r->niu], err, sizeof(err)))
+            goto fail;
 
     r->sigterm_ev = evsignal_new(r->base, SIGTERM, on_signal, r);
     r->sigint_ev = evsignal_new(r->base, SIGINT, on_signal, r);
@@ -294,6 +305,11 @@ static int start(struct relay *r)
              r->cf->listen_graphite, r->cf->tls_graphite ? " (tls, tcp)" : "",
              r->cf->listen_admin, r->cf->tls_admin ? " (tls)" : "", r->cf->kafka_brokers,
              r->cf->kafka_topic);
+    for (size_t i = 0; i < r->cf->nudp; i++)
+        tsr_info("udp line protocol on '%s': database '%s'%s%s, precision %s",
+                 r->cf->udp[i].listen, r->cf->udp[i].database,
+                 *r->cf->udp[i].retention_policy ? ", retention policy " : "",
+                 r->cf->udp[i].retention_policy, r->cf->udp[i].precision);
     return 0;
 fail:
     tsr_error("%s", err);
@@ -319,6 +335,10 @@ static void stop(struct relay *r)
     /* Commits what the flush spooled and answers those writes. */
     tsr_durable_free(&r->dur);
     tsr_ingest_graphite_free(&r->ig);
+    for (size_t i = 0; i < r->niu; i++) tsr_ingest_udp_free(&r->iu[i]);
+    free(r->iu);
+    r->iu = NULL;
+    r->niu = 0;
     tsr_ingest_http_free(&r->ih);
     tsr_admin_free(&r->admin);
     tsr_shaper_free(&r->shaper);

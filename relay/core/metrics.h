@@ -14,6 +14,7 @@ enum tsr_listener {
     TSR_LISTENER_HTTP,
     TSR_LISTENER_GRAPHITE_TCP,
     TSR_LISTENER_GRAPHITE_UDP,
+    TSR_LISTENER_UDP, /* line protocol over UDP (udp[]) */
     TSR_LISTENER_MAX
 };
 

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "relay/core/addr.h"
-#include "relay/ingest/batch.h"
 #include "relay/core/clock.h"
 #include "config/config.h"
 #include "relay/ingest/graphite.h"
@@ -22,12 +21,10 @@
 #include "relay/core/lineproto.h"
 #include "relay/core/log.h"
 #include "relay/core/metrics.h"
+#include "relay/ingest/unacked.h"
 #include "relay/shape/shaper.h"
 #include "relay/core/tls_server.h"
 
-#define LINGER_MS 50
-#define RESUME_CHECK_MS 50
-#define RETRY_MS 1000
 #define UDP_MAX 65536
 
 struct conn {
@@ -40,17 +37,6 @@ struct conn {
     struct conn *prev, *next;
 };
 
-/* A record produced from graphite lines; kept until Kafka confirms it. */
-struct grec {
-    struct tsr_ingest_graphite *ig;
-    char *data;
-    size_t len;
-    int partition;
-    long points;
-    enum tsr_listener src;
-    struct grec *next; /* in the retry list */
-};
-
 struct tsr_ingest_graphite {
     const struct tsr_config *cf;
     struct tsr_kafka *k;     /* the dead-letter topic */
@@ -59,24 +45,16 @@ struct tsr_ingest_graphite {
     struct tsr_graphite_tmpl *tmpl;
     struct tsr_shaper *shaper; /* the ingest rules and the cardinality guard */
     struct tsr_buf why;        /* a refusal's reason being built */
-    uint64_t db_hash;
     struct evconnlistener *lev;
     int udp_fd;
     struct event *udp_ev;
     struct conn *conns;
     int64_t nconns;
     struct tsr_tls_server *tls; /* NULL: plain TCP */
-    /* Pending lines per partition, and per source so points are credited correctly. */
-    struct tsr_batch batch[2];
-    long *batch_points[2];
+    /* Records per source, so points are credited to their listener. */
+    struct tsr_unacked *tcp_records, *udp_records;
     struct tsr_buf line;
-    struct event *linger_ev;
-    struct event *resume_ev;
-    struct event *retry_ev;
-    struct grec *retry_head, **retry_tail;
-    int inflight; /* records produced, not yet reported */
-    int paused;
-    int draining;
+    int tcp_paused;
     char *udp_buf;
 };
 
@@ -92,141 +70,38 @@ static void conn_free(struct conn *c)
     free(c);
 }
 
-static int batch_index(enum tsr_listener src)
-{
-    return src == TSR_LISTENER_GRAPHITE_UDP;
-}
-
-static void retry_push(struct tsr_ingest_graphite *ig, struct grec *r)
-{
-    r->next = NULL;
-    *ig->retry_tail = r;
-    ig->retry_tail = &r->next;
-    if (!evtimer_pending(ig->retry_ev, NULL)) {
-        struct timeval tv = {RETRY_MS / 1000, (RETRY_MS % 1000) * 1000};
-        evtimer_add(ig->retry_ev, &tv);
-    }
-}
-
-static void record_done(void *opaque, int err, const char *errstr);
-
-static int produce(struct tsr_ingest_graphite *ig, struct grec *r)
-{
-    struct tsr_kafka_hdrs hdrs = {.db = ig->cf->graphite_database,
-                                  .src = tsr_listener_names[r->src]};
-    const char *why;
-    if (tsr_durable_put(ig->dur, r->partition, r->data, r->len, &hdrs, record_done, r, &why)) {
-        tsr_debug("graphite record queued for retry: %s", why);
-        return -1;
-    }
-    ig->inflight++;
-    return 0;
-}
-
-static void record_done(void *opaque, int err, const char *errstr)
-{
-    struct grec *r = opaque;
-    struct tsr_ingest_graphite *ig = r->ig;
-    ig->inflight--;
-    if (err) {
-        /* No client to tell: keep the points and try again (the spool is off, or
-         * could not take them either). */
-        tsr_warn("graphite record of %ld points not made durable, will retry: %s",
-                 r->points, errstr);
-        retry_push(ig, r);
-        return;
-    }
-    tsr_metrics.listener[r->src].points_accepted += (uint64_t)r->points;
-    free(r->data);
-    free(r);
-}
-
-static void on_retry(evutil_socket_t fd, short what, void *arg)
+/* Pauses or resumes reading every TCP connection. */
+static void tcp_reading(void *arg, int on)
 {
     struct tsr_ingest_graphite *ig = arg;
-    struct grec *list = ig->retry_head;
-    ig->retry_head = NULL;
-    ig->retry_tail = &ig->retry_head;
-    while (list) {
-        struct grec *r = list;
-        list = list->next;
-        if (tsr_durable_refusal(ig->dur) || produce(ig, r) != 0) retry_push(ig, r);
-    }
-}
-
-static void flush_part(struct tsr_ingest_graphite *ig, int bi, int p)
-{
-    struct grec *r = malloc(sizeof(*r));
-    if (!r) abort();
-    r->ig = ig;
-    r->partition = p;
-    r->src = bi ? TSR_LISTENER_GRAPHITE_UDP : TSR_LISTENER_GRAPHITE_TCP;
-    r->points = ig->batch_points[bi][p];
-    ig->batch_points[bi][p] = 0;
-    r->data = tsr_buf_detach(&ig->batch[bi].parts[p], &r->len);
-    if (produce(ig, r) != 0) retry_push(ig, r);
-}
-
-static void flush_all(struct tsr_ingest_graphite *ig)
-{
-    for (int bi = 0; bi < 2; bi++)
-        for (int p = 0; p < ig->batch[bi].nparts; p++)
-            if (ig->batch[bi].parts[p].len) flush_part(ig, bi, p);
-}
-
-static void on_linger(evutil_socket_t fd, short what, void *arg)
-{
-    flush_all(arg);
-}
-
-static int overloaded(const struct tsr_ingest_graphite *ig)
-{
-    return tsr_durable_refusal(ig->dur) || ig->retry_head != NULL ||
-           tsr_durable_inflight_bytes(ig->dur) >= ig->cf->ingest_max_inflight_bytes;
-}
-
-static void set_paused(struct tsr_ingest_graphite *ig, int paused)
-{
-    if (paused == ig->paused || ig->draining) return;
-    ig->paused = paused;
+    ig->tcp_paused = !on;
     for (struct conn *c = ig->conns; c; c = c->next) {
-        if (paused)
-            bufferevent_disable(c->bev, EV_READ);
-        else
+        if (on)
             bufferevent_enable(c->bev, EV_READ);
-    }
-    if (ig->udp_ev) {
-        if (paused)
-            event_del(ig->udp_ev);
         else
-            event_add(ig->udp_ev, NULL);
-    }
-    if (paused) {
-        tsr_metrics.listener[TSR_LISTENER_GRAPHITE_TCP].throttled++;
-        struct timeval tv = {0, RESUME_CHECK_MS * 1000};
-        evtimer_add(ig->resume_ev, &tv);
-        tsr_info("graphite: reads paused until kafka catches up");
-    } else {
-        tsr_info("graphite: reads resumed");
+            bufferevent_disable(c->bev, EV_READ);
     }
 }
 
-static void on_resume_check(evutil_socket_t fd, short what, void *arg)
+static void udp_reading(void *arg, int on)
 {
     struct tsr_ingest_graphite *ig = arg;
-    if (overloaded(ig)) {
-        struct timeval tv = {0, RESUME_CHECK_MS * 1000};
-        evtimer_add(ig->resume_ev, &tv);
-    } else {
-        set_paused(ig, 0);
-    }
+    if (!ig->udp_ev) return;
+    if (on)
+        event_add(ig->udp_ev, NULL);
+    else
+        event_del(ig->udp_ev);
+}
+
+static struct tsr_unacked *records(struct tsr_ingest_graphite *ig, enum tsr_listener src)
+{
+    return src == TSR_LISTENER_GRAPHITE_UDP ? ig->udp_records : ig->tcp_records;
 }
 
 /* Converts one line and adds it to its partition's pending record. */
 static void take_line(struct tsr_ingest_graphite *ig, enum tsr_listener src, const char *s,
                       size_t len, long line_no, const char *peer)
 {
-    int bi = batch_index(src);
     uint64_t hash;
     const char *reason;
     ig->line.len = 0;
@@ -267,33 +142,7 @@ static void take_line(struct tsr_ingest_graphite *ig, enum tsr_listener src, con
                               ig->cf->graphite_database, peer);
         return;
     }
-    struct tsr_batch *b = &ig->batch[bi];
-    int p = tsr_batch_partition(b, hash, ig->db_hash);
-    if (b->parts[p].len + plen > (size_t)ig->cf->kafka_record_max_bytes && b->parts[p].len > 0)
-        flush_part(ig, bi, p);
-    tsr_buf_append(&b->parts[p], pl, plen);
-    ig->batch_points[bi][p]++;
-    if (!evtimer_pending(ig->linger_ev, NULL)) {
-        struct timeval tv = {0, LINGER_MS * 1000};
-        evtimer_add(ig->linger_ev, &tv);
-    }
-}
-
-/* Makes sure both batches have a slot per partition. */
-static int sync_partitions(struct tsr_ingest_graphite *ig)
-{
-    int n = tsr_durable_partitions(ig->dur);
-    if (n <= 0) return -1;
-    for (int bi = 0; bi < 2; bi++) {
-        if (n > ig->batch[bi].nparts) {
-            int old = ig->batch[bi].nparts;
-            tsr_batch_resize(&ig->batch[bi], n);
-            ig->batch_points[bi] = realloc(ig->batch_points[bi], sizeof(long) * (size_t)n);
-            if (!ig->batch_points[bi]) abort();
-            for (int i = old; i < n; i++) ig->batch_points[bi][i] = 0;
-        }
-    }
-    return 0;
+    tsr_unacked_add(records(ig, src), pl, plen, hash);
 }
 
 /* Takes every complete line from a connection's input; at EOF also the unterminated
@@ -303,7 +152,7 @@ static void read_lines(struct conn *c, int at_eof)
     struct tsr_ingest_graphite *ig = c->ig;
     struct evbuffer *in = bufferevent_get_input(c->bev);
     size_t n = evbuffer_get_length(in);
-    if (n == 0 || sync_partitions(ig) != 0) return;
+    if (n == 0 || tsr_unacked_ready(ig->tcp_records) != 0) return;
     const char *data = (const char *)evbuffer_pullup(in, -1);
     const char *p = data, *end = data + n;
     size_t max_line = (size_t)ig->cf->ingest_max_line_bytes;
@@ -334,7 +183,7 @@ static void read_lines(struct conn *c, int at_eof)
         p = nl + 1;
     }
     evbuffer_drain(in, (size_t)(p - data));
-    if (overloaded(ig)) set_paused(ig, 1);
+    tsr_unacked_check(ig->tcp_records);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -397,7 +246,7 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     ig->nconns++;
     cm->open = ig->nconns;
     cm->accepted++;
-    if (!ig->paused) bufferevent_enable(c->bev, EV_READ);
+    if (!ig->tcp_paused) bufferevent_enable(c->bev, EV_READ);
     c->next = ig->conns;
     if (ig->conns) ig->conns->prev = c;
     ig->conns = c;
@@ -408,8 +257,8 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 static int read_datagrams(struct tsr_ingest_graphite *ig, int max)
 {
     int fd = ig->udp_fd, i;
-    if (sync_partitions(ig) != 0) return 0;
-    for (i = 0; i < max && !overloaded(ig); i++) {
+    if (tsr_unacked_ready(ig->udp_records) != 0) return 0;
+    for (i = 0; i < max && !tsr_unacked_overloaded(ig->udp_records); i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         ssize_t n = recvfrom(fd, ig->udp_buf, UDP_MAX, 0, (struct sockaddr *)&ss, &sl);
@@ -437,7 +286,7 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
     struct tsr_ingest_graphite *ig = arg;
     /* A bounded number of datagrams per wake-up keeps the loop fair to HTTP clients. */
     read_datagrams(ig, 64);
-    if (overloaded(ig)) set_paused(ig, 1);
+    tsr_unacked_check(ig->udp_records);
 }
 
 int tsr_ingest_graphite_new(const struct tsr_config *cf, struct event_base *base,
@@ -454,11 +303,10 @@ int tsr_ingest_graphite_new(const struct tsr_config *cf, struct event_base *base
     ig->dur = dur;
     ig->base = base;
     ig->udp_fd = -1;
-    ig->retry_tail = &ig->retry_head;
-    ig->db_hash = tsr_fnv1a64(TSR_FNV1A64_INIT, cf->graphite_database, strlen(cf->graphite_database));
-    ig->linger_ev = evtimer_new(base, on_linger, ig);
-    ig->resume_ev = evtimer_new(base, on_resume_check, ig);
-    ig->retry_ev = evtimer_new(base, on_retry, ig);
+    ig->tcp_records = tsr_unacked_new(cf, base, dur, TSR_LISTENER_GRAPHITE_TCP,
+                                      cf->graphite_database, NULL, tcp_reading, ig);
+    ig->udp_records = tsr_unacked_new(cf, base, dur, TSR_LISTENER_GRAPHITE_UDP,
+                                      cf->graphite_database, NULL, udp_reading, ig);
     ig->udp_buf = malloc(UDP_MAX);
     if (!ig->udp_buf) abort();
 
@@ -489,7 +337,8 @@ void tsr_ingest_graphite_drain(struct tsr_ingest_graphite *ig)
         evconnlistener_free(ig->lev);
         ig->lev = NULL;
     }
-    ig->draining = 1;
+    tsr_unacked_drain(ig->tcp_records);
+    tsr_unacked_drain(ig->udp_records);
     if (ig->udp_ev) {
         /* Datagrams already in the socket buffer were sent to us: take them. */
         while (read_datagrams(ig, 64) > 0) {
@@ -501,14 +350,13 @@ void tsr_ingest_graphite_drain(struct tsr_ingest_graphite *ig)
         read_lines(ig->conns, 1);
         conn_free(ig->conns);
     }
-    flush_all(ig);
+    tsr_unacked_drain(ig->tcp_records);
+    tsr_unacked_drain(ig->udp_records);
 }
 
 int tsr_ingest_graphite_pending(const struct tsr_ingest_graphite *ig)
 {
-    int n = ig->inflight;
-    for (struct grec *r = ig->retry_head; r; r = r->next) n++;
-    return n;
+    return tsr_unacked_pending(ig->tcp_records) + tsr_unacked_pending(ig->udp_records);
 }
 
 void tsr_ingest_graphite_free(struct tsr_ingest_graphite **igp)
@@ -519,23 +367,11 @@ void tsr_ingest_graphite_free(struct tsr_ingest_graphite **igp)
     if (ig->lev) evconnlistener_free(ig->lev);
     if (ig->udp_ev) event_free(ig->udp_ev);
     if (ig->udp_fd >= 0) close(ig->udp_fd);
-    while (ig->retry_head) {
-        struct grec *r = ig->retry_head;
-        ig->retry_head = r->next;
-        tsr_error("graphite: %ld points never confirmed by kafka are lost at exit", r->points);
-        free(r->data);
-        free(r);
-    }
-    for (int bi = 0; bi < 2; bi++) {
-        tsr_batch_free(&ig->batch[bi]);
-        free(ig->batch_points[bi]);
-    }
+    tsr_unacked_free(&ig->tcp_records);
+    tsr_unacked_free(&ig->udp_records);
     tsr_graphite_tmpl_free(&ig->tmpl);
     tsr_buf_free(&ig->line);
     tsr_buf_free(&ig->why);
-    if (ig->linger_ev) event_free(ig->linger_ev);
-    if (ig->resume_ev) event_free(ig->resume_ev);
-    if (ig->retry_ev) event_free(ig->retry_ev);
     free(ig->udp_buf);
     free(ig);
     *igp = NULL;

@@ -1,12 +1,12 @@
 /* relay/ingest/graphite_listener.h — Graphite plaintext over TCP and UDP (listen.graphite).
  *
  * Owns: the TCP listener and its connections, the UDP socket, and the records built
- * from them. Lines are converted by relay/ingest/graphite.h, grouped by partition and
- * produced when a record is full or after a short linger. Graphite has no
- * acknowledgement, so the listener keeps every record until Kafka confirms it and
- * re-produces the ones that failed; while Kafka is behind, unreachable or retrying,
- * it stops reading (TCP senders feel backpressure; UDP datagrams wait in the socket
- * buffer). Bad lines are logged, counted and sent to the dead-letter topic.
+ * from them, one relay/ingest/unacked.h per transport. Lines are converted by
+ * relay/ingest/graphite.h. Graphite has no acknowledgement, so every record is kept
+ * until Kafka confirms it and re-produced if it failed; while Kafka is behind,
+ * unreachable or retrying, the listener stops reading (TCP senders feel backpressure;
+ * UDP datagrams wait in the socket buffer). Bad lines are logged, counted and sent to
+ * the dead-letter topic.
  * Event-loop thread only. */
 #ifndef TSR_INGEST_GRAPHITE_H
 #define TSR_INGEST_GRAPHITE_H

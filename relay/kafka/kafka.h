@@ -35,7 +35,7 @@ typedef void tsr_kafka_done_fn(void *opaque, int err, const char *errstr);
 struct tsr_kafka_hdrs {
     const char *db; /* database (or v2 bucket) */
     const char *rp; /* retention policy, may be NULL */
-    const char *src; /* listener: "http", "graphite_tcp", "graphite_udp" */
+    const char *src; /* listener: "http", "graphite_tcp", "graphite_udp", "udp" */
     const char *kind; /* NULL: points; TSR_KAFKA_KIND_STATEMENT: an InfluxQL statement */
 };
 
