@@ -216,15 +216,19 @@ fault()
         note "end $kind relay$r"
         ;;
     replay)
-        note "start $kind relay$r"
+        # The cluster is drawn in a subshell, which leaves the seed's sequence as it was.
+        local cluster
+        cluster=$([ $((RANDOM % 2)) = 0 ] && echo influx || echo vm)
+        note "start $kind relay$r $cluster"
         id=$("$(dirname "$TSRELAY_BIN")/tsrelayctl" -a "127.0.0.1:${FLEET_ADMIN[$r]}" --json replay start \
-            --cluster "$([ $((RANDOM % 2)) = 0 ] && echo influx || echo vm)" --since -2m 2>/dev/null |
+            --cluster "$cluster" --since -2m 2>/dev/null |
             python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' 2>/dev/null || true)
         sleep "$dur"
         if [ -n "$id" ] && [ $((RANDOM % 2)) = 0 ]; then
             "$(dirname "$TSRELAY_BIN")/tsrelayctl" -a "127.0.0.1:${FLEET_ADMIN[$r]}" replay cancel "$id" >/dev/null 2>&1 || true
+            note "info replay job $id cancelled"
         fi
-        note "end $kind relay$r job ${id:-none}"
+        note "end $kind relay$r $cluster"
         ;;
     reload)
         note "start $kind relay$r"
