@@ -46,6 +46,8 @@ enum {
     OPT_DRY_RUN = 1 << 6,
     OPT_WAIT = 1 << 7,
     OPT_FOLLOW = 1 << 8,
+    OPT_POINTS_SINCE = 1 << 9,
+    OPT_POINTS_UNTIL = 1 << 10,
 };
 
 /* One run: the command line as parsed, the curl handle, and the failure to print. */
@@ -57,7 +59,7 @@ struct ctl {
     const char *ca_file, *cert_file, *key_file;
     int json;
     unsigned given; /* OPT_* seen on the command line */
-    const char *cluster, *since, *until, *rate, *db, *measurement;
+    const char *cluster, *since, *until, *rate, *db, *measurement, *points_since, *points_until;
     int64_t id; /* the job of show/pause/resume/cancel */
     int tty;    /* stdout is a terminal: redraw progress in place */
     /* The admin token, sent as "Authorization: Bearer TOKEN" with every request; "" for

@@ -73,7 +73,15 @@ void print_job(const struct tsr_jsonr *job, int detail)
            dry ? " (dry run)" : "");
     printf("  cluster      %s\n", tsr_jsonr_get_str(job, "cluster", ""));
     job_range(job, line, sizeof(line));
-    printf("  range        %s\n", line);
+    printf("  range        %s (when the points entered kafka)\n", line);
+    int64_t ps = tsr_jsonr_get_int(job, "points_since_ms", 0),
+            pu = tsr_jsonr_get_int(job, "points_until_ms", 0);
+    if (ps || pu) {
+        char a[40] = "the earliest", b[40] = "the latest";
+        if (ps) fmt_time(ps, a, sizeof(a));
+        if (pu) fmt_time(pu, b, sizeof(b));
+        printf("  point times  %s .. %s (the points' own timestamps)\n", a, b);
+    }
     const char *db = tsr_jsonr_get_str(job, "db", ""),
                *mp = tsr_jsonr_get_str(job, "measurement_prefix", "");
     if (*db || *mp) {

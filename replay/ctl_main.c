@@ -32,7 +32,8 @@ static void usage(FILE *out)
         "  ledger --cluster NAME       when the cluster fell out of sync, each with the\n"
         "                              replay command that resends that interval\n"
         "  replay start --cluster NAME --since TIME [--until TIME] [--rate N] [--db DB]\n"
-        "               [--measurement PREFIX] [--dry-run] [--wait]\n"
+        "               [--measurement PREFIX] [--points-since TIME] [--points-until TIME]\n"
+        "               [--dry-run] [--wait]\n"
         "                              resend what Kafka holds for [since, until) to one cluster\n"
         "  replay list                 every job, finished ones too\n"
         "  replay show ID [--follow]   one job; --follow shows progress until it finishes\n"
@@ -52,8 +53,11 @@ static void usage(FILE *out)
         "  --token-file FILE      send the admin token in FILE (Authorization: Bearer);\n"
         "                         default: $TSRELAY_TOKEN, else no token\n"
         "  --json                 print the server's JSON instead of tables\n"
-        "  --since TIME           first point time to resend (inclusive); also 'earliest'\n"
-        "  --until TIME           end (exclusive); default: the moment the job is created\n"
+        "  --since TIME           resend what entered Kafka from TIME (inclusive); also\n"
+        "                         'earliest' (the default with --points-since/--points-until)\n"
+        "  --until TIME           up to TIME (exclusive); default: the job's creation\n"
+        "  --points-since TIME    only points whose own timestamp is at or after TIME\n"
+        "  --points-until TIME    only points whose own timestamp is before TIME\n"
         "  --rate N               at most N points/s (the relay's default otherwise)\n"
         "  --db DB                only points of database DB\n"
         "  --measurement PREFIX   only measurements whose name starts with PREFIX\n"
@@ -99,7 +103,7 @@ static const struct command {
     {"ledger", NULL, 0, OPT_CLUSTER, cmd_ledger},
     {"replay", "start", 0,
      OPT_CLUSTER | OPT_SINCE | OPT_UNTIL | OPT_RATE | OPT_DB | OPT_MEASUREMENT | OPT_DRY_RUN |
-         OPT_WAIT,
+         OPT_WAIT | OPT_POINTS_SINCE | OPT_POINTS_UNTIL,
      cmd_replay_start},
     {"replay", "list", 0, 0, cmd_replay_list},
     {"replay", "show", 1, OPT_FOLLOW, cmd_replay_show},
@@ -115,6 +119,7 @@ static const struct {
     {OPT_CLUSTER, "--cluster"}, {OPT_SINCE, "--since"}, {OPT_UNTIL, "--until"},
     {OPT_RATE, "--rate"},       {OPT_DB, "--db"},       {OPT_MEASUREMENT, "--measurement"},
     {OPT_DRY_RUN, "--dry-run"}, {OPT_WAIT, "--wait"},   {OPT_FOLLOW, "--follow"},
+    {OPT_POINTS_SINCE, "--points-since"}, {OPT_POINTS_UNTIL, "--points-until"},
 };
 
 /* HOST:PORT (an IPv6 host in brackets), optionally written as http://HOST:PORT/ or
@@ -232,6 +237,8 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         O_DRY_RUN,
         O_WAIT,
         O_FOLLOW,
+        O_POINTS_SINCE,
+        O_POINTS_UNTIL,
         O_TOKEN_FILE,
         O_CA_FILE,
         O_CERT_FILE,
@@ -256,6 +263,8 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         {"dry-run", no_argument, NULL, O_DRY_RUN},
         {"wait", no_argument, NULL, O_WAIT},
         {"follow", no_argument, NULL, O_FOLLOW},
+        {"points-since", required_argument, NULL, O_POINTS_SINCE},
+        {"points-until", required_argument, NULL, O_POINTS_UNTIL},
         {NULL, 0, NULL, 0},
     };
     const char *words[4] = {NULL}, *admin = NULL, *token_file = NULL;
@@ -325,6 +334,12 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
             break;
         case O_FOLLOW:
             c->given |= OPT_FOLLOW;
+            break;
+        case O_POINTS_SINCE:
+            c->points_since = optarg, c->given |= OPT_POINTS_SINCE;
+            break;
+        case O_POINTS_UNTIL:
+            c->points_until = optarg, c->given |= OPT_POINTS_UNTIL;
             break;
         case ':':
             *rc = fail(c, EXIT_USAGE, "option '%s' needs a value", argv[optind - 1]);

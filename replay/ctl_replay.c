@@ -40,11 +40,23 @@ static int time_arg(struct ctl *c, const char *opt, const char *s, int64_t now, 
 
 int cmd_replay_start(struct ctl *c)
 {
-    int64_t now = wall_ms(), since, until = 0, rate = 0;
+    int64_t now = wall_ms(), since, until = 0, rate = 0, psince = 0, puntil = 0;
     int rc;
+    int by_time = c->points_since || c->points_until;
     if (!c->cluster) return fail(c, EXIT_USAGE, "replay start needs --cluster NAME");
-    if (!c->since) return fail(c, EXIT_USAGE, "replay start needs --since TIME");
+    if (!c->since && !by_time)
+        return fail(c, EXIT_USAGE, "replay start needs --since TIME (or --points-since TIME)");
+    /* Points may have entered Kafka long after their own time: search all it retains
+     * unless told otherwise. */
+    if (!c->since) c->since = "earliest";
     if ((rc = time_arg(c, "--since", c->since, now, TSR_CTL_TIME_EARLIEST, &since))) return rc;
+    if (c->points_since && (rc = time_arg(c, "--points-since", c->points_since, now, 0, &psince)))
+        return rc;
+    if (c->points_until && (rc = time_arg(c, "--points-until", c->points_until, now, 0, &puntil)))
+        return rc;
+    if (c->points_until && c->points_since && puntil <= psince)
+        return fail(c, EXIT_USAGE, "invalid --points-until '%s': not after --points-since '%s'",
+                    c->points_until, c->points_since);
     if (c->until && (rc = time_arg(c, "--until", c->until, now, 0, &until))) return rc;
     if (c->until && until <= since)
         return fail(c, EXIT_USAGE, "invalid --until '%s': not after --since '%s'", c->until,
@@ -70,6 +82,8 @@ int cmd_replay_start(struct ctl *c)
     if (c->db) tsr_buf_puts(&body, ",\"db\":"), tsr_json_string(&body, c->db);
     if (c->measurement)
         tsr_buf_puts(&body, ",\"measurement_prefix\":"), tsr_json_string(&body, c->measurement);
+    if (psince) tsr_buf_printf(&body, ",\"points_since_ms\":%lld", (long long)psince);
+    if (puntil) tsr_buf_printf(&body, ",\"points_until_ms\":%lld", (long long)puntil);
     if (c->given & OPT_DRY_RUN) tsr_buf_puts(&body, ",\"dry_run\":true");
     tsr_buf_puts(&body, ",\"started_by\":");
     tsr_json_string(&body, started_by(who, sizeof(who)));

@@ -76,6 +76,10 @@ void tsr_replay_job_encode(const struct tsr_replay_job *j, struct tsr_buf *out)
                    j->updated_ms, j->finished_ms, j->points_sent, j->bytes_sent);
     put_text(out, "db", j->db);
     put_text(out, "measurement_prefix", j->measurement_prefix);
+    /* Written only when set, so an older relay reads the record as it always did. */
+    if (j->points_since_ms || j->points_until_ms)
+        tsr_buf_printf(out, "points_since_ms %" PRId64 "\npoints_until_ms %" PRId64 "\n",
+                       j->points_since_ms, j->points_until_ms);
     put_text(out, "started_by", j->started_by);
     put_text(out, "result", j->result);
     for (int i = 0; i < j->nparts; i++)
@@ -117,6 +121,8 @@ int tsr_replay_job_decode(const char *rec, size_t len, struct tsr_replay_job *j)
             else if (KEY("since_ms")) j->since_ms = strtoll(num, NULL, 10);
             else if (KEY("until_ms")) j->until_ms = strtoll(num, NULL, 10);
             else if (KEY("rate")) j->rate = strtoll(num, NULL, 10);
+            else if (KEY("points_since_ms")) j->points_since_ms = strtoll(num, NULL, 10);
+            else if (KEY("points_until_ms")) j->points_until_ms = strtoll(num, NULL, 10);
             else if (KEY("dry_run")) j->dry_run = atoi(num);
             else if (KEY("state")) j->state = (enum tsr_replay_state)atoi(num);
             else if (KEY("created_ms")) j->created_ms = strtoll(num, NULL, 10);
@@ -165,6 +171,8 @@ void tsr_replay_job_json(const struct tsr_replay_job *j, struct tsr_buf *out)
     tsr_json_string(out, j->db);
     tsr_buf_puts(out, ",\"measurement_prefix\":");
     tsr_json_string(out, j->measurement_prefix);
+    tsr_buf_printf(out, ",\"points_since_ms\":%" PRId64 ",\"points_until_ms\":%" PRId64,
+                   j->points_since_ms, j->points_until_ms);
     tsr_buf_printf(out, ",\"dry_run\":%s,\"state\":\"%s\",\"started_by\":",
                    j->dry_run ? "true" : "false", tsr_replay_state_name(j->state));
     tsr_json_string(out, j->started_by);

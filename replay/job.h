@@ -44,6 +44,7 @@ struct tsr_replay_job {
     int64_t rate; /* points/s */
     char db[256];
     char measurement_prefix[256];
+    int64_t points_since_ms, points_until_ms; /* the points' own time; 0: no bound */
     int dry_run;
     enum tsr_replay_state state;
     char started_by[128];

@@ -257,6 +257,19 @@ static size_t measurement_len(const char *s, size_t len)
     return i;
 }
 
+/* Whether a normalised line's own timestamp (its last word, in ns) is in the job's point
+ * range. */
+static int in_point_range(const struct tsr_replay_job *j, const char *p, size_t len)
+{
+    const char *sp = p + len;
+    while (sp > p && sp[-1] != ' ') sp--;
+    int64_t ms = 0;
+    for (const char *q = sp; q < p + len && *q >= '0' && *q <= '9'; q++) ms = ms * 10 + (*q - '0');
+    ms /= 1000000;
+    if (sp < p + len && *sp == '-') ms = -1; /* before 1970: before any range */
+    return ms >= j->points_since_ms && (!j->points_until_ms || ms < j->points_until_ms);
+}
+
 /* Takes one record's matching lines into the batch being built (or counts them for a
  * dry run). Returns -1 if the record belongs to another database than that batch. */
 static int take(struct run *u, rd_kafka_message_t *m, int pi)
@@ -274,7 +287,8 @@ static int take(struct run *u, rd_kafka_message_t *m, int pi)
     snprintf(b->db, sizeof(b->db), "%s", db);
     snprintf(b->rp, sizeof(b->rp), "%s", rp);
     size_t plen = strlen(u->job.measurement_prefix);
-    if (!plen && !u->job.dry_run) {
+    int by_time = u->job.points_since_ms || u->job.points_until_ms;
+    if (!plen && !by_time && !u->job.dry_run) {
         /* Every line goes: the record as it is, as live forwarding sends it. */
         b->points += tsr_route_append(u->route, db, &b->body, m->payload, m->len);
         goto taken;
@@ -282,7 +296,8 @@ static int take(struct run *u, rd_kafka_message_t *m, int pi)
     for (const char *p = m->payload, *end = p + m->len; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = (size_t)((nl ? nl : end) - p);
-        if (len > 0 && (!plen || (len >= plen && !memcmp(p, u->job.measurement_prefix, plen)))) {
+        if (len > 0 && (!plen || (len >= plen && !memcmp(p, u->job.measurement_prefix, plen))) &&
+            (!by_time || in_point_range(&u->job, p, len))) {
             if (u->job.dry_run) {
                 tsr_replay_count(&u->job, p, measurement_len(p, len), 1, (int64_t)len + 1);
                 u->job.points_sent++;
@@ -766,6 +781,17 @@ int tsr_replayer_start(struct tsr_replayer *r, const struct tsr_replay_req *req,
         return error_json(out, 400, "empty or inverted range: since %s is not before until %s", a, b);
     }
     if (req->rate < 0) return error_json(out, 400, "rate must be positive");
+    if (req->points_since_ms < 0 || req->points_until_ms < 0)
+        return error_json(out, 400, "point times must be positive");
+    if (req->points_until_ms && req->points_since_ms >= req->points_until_ms) {
+        char a[32], b[32];
+        fmt_time(req->points_since_ms, a, sizeof(a));
+        fmt_time(req->points_until_ms, b, sizeof(b));
+        return error_json(out, 400,
+                          "empty or inverted point range: points_since %s is not before "
+                          "points_until %s",
+                          a, b);
+    }
     int nparts = tsr_kafka_partitions(r->env.k);
     if (nparts <= 0) return error_json(out, 503, "kafka topic partitions not known yet");
     if (nparts > TSR_CKPT_MAX_PARTITIONS) nparts = TSR_CKPT_MAX_PARTITIONS;
@@ -812,6 +838,8 @@ int tsr_replayer_start(struct tsr_replayer *r, const struct tsr_replay_req *req,
     snprintf(job.db, sizeof(job.db), "%s", req->db ? req->db : "");
     snprintf(job.measurement_prefix, sizeof(job.measurement_prefix), "%s",
              req->measurement_prefix ? req->measurement_prefix : "");
+    job.points_since_ms = req->points_since_ms;
+    job.points_until_ms = req->points_until_ms;
     snprintf(job.started_by, sizeof(job.started_by), "%s", req->started_by ? req->started_by : "");
     job.dry_run = req->dry_run;
     job.state = TSR_REPLAY_RUNNING;
@@ -1000,6 +1028,8 @@ static void answer_request(struct tsr_replayer *r, const struct request *q)
             .rate = field_int(q->val, "rate"),
             .db = field(q->val, "db", db, sizeof(db)),
             .measurement_prefix = field(q->val, "measurement_prefix", prefix, sizeof(prefix)),
+            .points_since_ms = field_int(q->val, "points_since_ms"),
+            .points_until_ms = field_int(q->val, "points_until_ms"),
             .started_by = field(q->val, "started_by", by, sizeof(by)),
             .dry_run = (int)field_int(q->val, "dry_run"),
         };
@@ -1118,10 +1148,12 @@ int tsr_replayer_request(struct tsr_replayer *r, const char *verb, uint64_t id,
     if (req)
         tsr_buf_printf(&rec,
                        "cluster %s\nsince_ms %lld\nuntil_ms %lld\nrate %lld\ndb %s\n"
-                       "measurement_prefix %s\nstarted_by %s\ndry_run %d\n",
+                       "measurement_prefix %s\npoints_since_ms %lld\npoints_until_ms %lld\n"
+                       "started_by %s\ndry_run %d\n",
                        req->cluster ? req->cluster : "", (long long)req->since_ms,
                        (long long)req->until_ms, (long long)req->rate, req->db ? req->db : "",
                        req->measurement_prefix ? req->measurement_prefix : "",
+                       (long long)req->points_since_ms, (long long)req->points_until_ms,
                        req->started_by ? req->started_by : "", req->dry_run);
     char key[96];
     snprintf(key, sizeof(key), "req/%s/%llu", r->env.cf->instance, (unsigned long long)*ticket);

@@ -36,6 +36,9 @@ struct tsr_replay_req {
     int64_t rate;      /* points/s; 0: the default (100,000) */
     const char *db;    /* "" or NULL: all */
     const char *measurement_prefix;
+    /* Only points whose own timestamp is in [points_since_ms, points_until_ms); 0: no
+     * bound. since/until still choose the Kafka range, by when points entered it. */
+    int64_t points_since_ms, points_until_ms;
     const char *started_by;
     int dry_run;
 };

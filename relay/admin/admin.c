@@ -332,6 +332,8 @@ static int read_start(struct tsr_httpd_req *req, struct replay_call *c)
         .rate = tsr_jsonr_get_int(root, "rate", 0),
         .db = c->db,
         .measurement_prefix = c->prefix,
+        .points_since_ms = tsr_jsonr_get_int(root, "points_since_ms", 0),
+        .points_until_ms = tsr_jsonr_get_int(root, "points_until_ms", 0),
         .started_by = c->started_by,
         .dry_run = tsr_jsonr_get_bool(root, "dry_run", 0),
     };
