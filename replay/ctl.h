@@ -9,6 +9,7 @@
  *   ctl_status.c  status, checkpoints, ledger (all read GET /status)
  *   ctl_replay.c  replay start, list, show, pause, resume, cancel (/replays)
  *   ctl_jobs.c    a replay job printed, followed with a progress line, waited for
+ *   ctl_dlq.c     dlq list, dlq show: the dead-letter topic, read from Kafka itself
  *   ctl_text.c    numbers, times and aligned tables as text (ctl_text.h)
  *   ctl_json.c, ctl_time.c  reading the answers, TIME arguments
  *
@@ -48,6 +49,9 @@ enum {
     OPT_FOLLOW = 1 << 8,
     OPT_POINTS_SINCE = 1 << 9,
     OPT_POINTS_UNTIL = 1 << 10,
+    OPT_CONFIG = 1 << 11,
+    OPT_REASON = 1 << 12,
+    OPT_LIMIT = 1 << 13,
 };
 
 /* One run: the command line as parsed, the curl handle, and the failure to print. */
@@ -60,7 +64,10 @@ struct ctl {
     int json;
     unsigned given; /* OPT_* seen on the command line */
     const char *cluster, *since, *until, *rate, *db, *measurement, *points_since, *points_until;
+    const char *config, *reason, *limit; /* dlq: the relay's config file, filters */
     int64_t id; /* the job of show/pause/resume/cancel */
+    int32_t ref_partition; /* dlq show PARTITION:OFFSET */
+    int64_t ref_offset;
     int tty;    /* stdout is a terminal: redraw progress in place */
     /* The admin token, sent as "Authorization: Bearer TOKEN" with every request; "" for
      * none. From --token-file (token_file, argv's, for messages) else TSRELAY_TOKEN
@@ -118,6 +125,9 @@ int cmd_checkpoints(struct ctl *c);
 int cmd_ledger(struct ctl *c);
 /* ctl_replay.c */
 int cmd_replay_start(struct ctl *c);
+/* ctl_dlq.c */
+int cmd_dlq_list(struct ctl *c);
+int cmd_dlq_show(struct ctl *c);
 int cmd_replay_list(struct ctl *c);
 int cmd_replay_show(struct ctl *c);
 int cmd_replay_pause(struct ctl *c);

@@ -41,6 +41,13 @@ static void usage(FILE *out)
         "  reload                      have the relay re-read its config file (as SIGHUP):\n"
         "                              applied only if it validates; exit 1 with the reason\n"
         "                              otherwise, the running config kept\n"
+        "  dlq list -c FILE [--since TIME] [--until TIME] [--reason TEXT] [--cluster NAME]\n"
+        "           [--db DB] [--limit N]\n"
+        "                              the dead-letter topic's records, partition by partition\n"
+        "                              in order, read from Kafka with the relay's config FILE\n"
+        "                              (no relay needed)\n"
+        "  dlq show -c FILE PARTITION:OFFSET\n"
+        "                              one record: every header and the whole value\n"
         "\n"
         "options:\n"
         "  -a, --admin HOST:PORT  the relay's admin listener (default: $TSRELAY_ADMIN,\n"
@@ -63,6 +70,10 @@ static void usage(FILE *out)
         "  --measurement PREFIX   only measurements whose name starts with PREFIX\n"
         "  --dry-run              count what would be sent, per measurement; send nothing\n"
         "  --wait                 show progress until the job finishes\n"
+        "  -c, --config FILE      dlq: the relay's config file (kafka.* and the topics)\n"
+        "  --reason TEXT          dlq list: only records whose reason contains TEXT\n"
+        "  --cluster NAME         dlq list: only what cluster NAME refused at delivery\n"
+        "  --limit N              dlq list: at most N records (default 100)\n"
         "  -h, --help             this text          --version   print the version\n"
         "\n"
         "TIME: RFC 3339 (2026-11-23T05:00:00Z, 2026-11-23T07:00:00+02:00, fractions allowed),\n"
@@ -72,7 +83,7 @@ static void usage(FILE *out)
         "            1 the server refused (401: a token is needed or not known; 403: the\n"
         "              token's role may not do that), or the job failed or was cancelled\n"
         "            2 usage error (also an unreadable or empty --token-file)\n"
-        "            3 the admin endpoint cannot be reached\n");
+        "            3 the admin endpoint (dlq: Kafka) cannot be reached\n");
 }
 
 int fail(struct ctl *c, int rc, const char *fmt, ...)
@@ -106,6 +117,10 @@ static const struct command {
          OPT_WAIT | OPT_POINTS_SINCE | OPT_POINTS_UNTIL,
      cmd_replay_start},
     {"replay", "list", 0, 0, cmd_replay_list},
+    {"dlq", "list", 0,
+     OPT_CONFIG | OPT_SINCE | OPT_UNTIL | OPT_REASON | OPT_CLUSTER | OPT_DB | OPT_LIMIT,
+     cmd_dlq_list},
+    {"dlq", "show", 2, OPT_CONFIG, cmd_dlq_show},
     {"replay", "show", 1, OPT_FOLLOW, cmd_replay_show},
     {"replay", "pause", 1, 0, cmd_replay_pause},
     {"replay", "resume", 1, 0, cmd_replay_resume},
@@ -120,6 +135,7 @@ static const struct {
     {OPT_RATE, "--rate"},       {OPT_DB, "--db"},       {OPT_MEASUREMENT, "--measurement"},
     {OPT_DRY_RUN, "--dry-run"}, {OPT_WAIT, "--wait"},   {OPT_FOLLOW, "--follow"},
     {OPT_POINTS_SINCE, "--points-since"}, {OPT_POINTS_UNTIL, "--points-until"},
+    {OPT_CONFIG, "--config"}, {OPT_REASON, "--reason"}, {OPT_LIMIT, "--limit"},
 };
 
 /* HOST:PORT (an IPv6 host in brackets), optionally written as http://HOST:PORT/ or
@@ -239,6 +255,8 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         O_FOLLOW,
         O_POINTS_SINCE,
         O_POINTS_UNTIL,
+        O_REASON,
+        O_LIMIT,
         O_TOKEN_FILE,
         O_CA_FILE,
         O_CERT_FILE,
@@ -265,6 +283,9 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         {"follow", no_argument, NULL, O_FOLLOW},
         {"points-since", required_argument, NULL, O_POINTS_SINCE},
         {"points-until", required_argument, NULL, O_POINTS_UNTIL},
+        {"config", required_argument, NULL, 'c'},
+        {"reason", required_argument, NULL, O_REASON},
+        {"limit", required_argument, NULL, O_LIMIT},
         {NULL, 0, NULL, 0},
     };
     const char *words[4] = {NULL}, *admin = NULL, *token_file = NULL;
@@ -273,7 +294,7 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
     /* The leading '-' hands over words in order wherever they are, so options may come
      * before or after the command ("tsrelayctl replay list --json") even under
      * POSIXLY_CORRECT. */
-    while ((opt = getopt_long(argc, argv, "-:a:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "-:a:c:h", opts, NULL)) != -1) {
         switch (opt) {
         case 1:
             if (nwords == 4) {
@@ -341,6 +362,15 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         case O_POINTS_UNTIL:
             c->points_until = optarg, c->given |= OPT_POINTS_UNTIL;
             break;
+        case 'c':
+            c->config = optarg, c->given |= OPT_CONFIG;
+            break;
+        case O_REASON:
+            c->reason = optarg, c->given |= OPT_REASON;
+            break;
+        case O_LIMIT:
+            c->limit = optarg, c->given |= OPT_LIMIT;
+            break;
         case ':':
             *rc = fail(c, EXIT_USAGE, "option '%s' needs a value", argv[optind - 1]);
             return NULL;
@@ -372,9 +402,9 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         if (!known_word)
             *rc = fail(c, EXIT_USAGE, "unknown command '%s'", words[0]);
         else if (nwords == 1)
-            *rc = fail(c, EXIT_USAGE,
-                       "'%s' needs a subcommand: start, list, show, pause, resume or cancel",
-                       words[0]);
+            *rc = fail(c, EXIT_USAGE, "'%s' needs a subcommand: %s", words[0],
+                       strcmp(words[0], "dlq") == 0 ? "list or show"
+                                                    : "start, list, show, pause, resume or cancel");
         else
             *rc = fail(c, EXIT_USAGE, "unknown command '%s %s'", words[0], words[1]);
         return NULL;
@@ -383,7 +413,26 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
     char name[64];
     snprintf(name, sizeof(name), "%s%s%s", cmd->word, cmd->sub ? " " : "",
              cmd->sub ? cmd->sub : "");
-    if (cmd->takes_id) {
+    if (cmd->takes_id == 2) {
+        /* dlq show PARTITION:OFFSET, as dlq list prints it */
+        char *end;
+        long long p, o = -1;
+        if (nwords <= used) {
+            *rc = fail(c, EXIT_USAGE, "%s needs a record: PARTITION:OFFSET", name);
+            return NULL;
+        }
+        errno = 0;
+        p = strtoll(words[used], &end, 10);
+        if (!errno && end != words[used] && *end == ':') o = strtoll(end + 1, &end, 10);
+        if (errno || *end || p < 0 || p > INT32_MAX || o < 0) {
+            *rc = fail(c, EXIT_USAGE, "invalid record '%s': expected PARTITION:OFFSET like 3:1042",
+                       words[used]);
+            return NULL;
+        }
+        c->ref_partition = (int32_t)p;
+        c->ref_offset = o;
+        used++;
+    } else if (cmd->takes_id) {
         char *end;
         if (nwords <= used) {
             *rc = fail(c, EXIT_USAGE, "%s needs a replay ID", name);
