@@ -43,7 +43,8 @@ BIN     ?= $(if $(filter 1,$(SANITIZE)),$(BUILD)/bin,bin)
 # tsrelayctl's own files. Its JSON reader and TIME parser stay in the library: the
 # relay reads POST /replays with the one, and the unit tests link both.
 CTL_SRC  = replay/ctl_main.c replay/ctl_http.c replay/ctl_status.c replay/ctl_replay.c \
-           replay/ctl_jobs.c replay/ctl_text.c replay/ctl_reload.c replay/ctl_dlq.c
+           replay/ctl_jobs.c replay/ctl_text.c replay/ctl_reload.c replay/ctl_dlq.c \
+           replay/ctl_kafka.c replay/ctl_verify.c
 CTL_OBJ  = $(CTL_SRC:%.c=$(BUILD)/%.o)
 
 # Everything but main() goes into one static library, which the daemon, the unit tests

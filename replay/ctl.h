@@ -10,6 +10,8 @@
  *   ctl_replay.c  replay start, list, show, pause, resume, cancel (/replays)
  *   ctl_jobs.c    a replay job printed, followed with a progress line, waited for
  *   ctl_dlq.c     dlq list, dlq show: the dead-letter topic, read from Kafka itself
+ *   ctl_verify.c  verify [--repair]: a cluster's contents against Kafka's, per window
+ *   ctl_kafka.c   reading a topic from Kafka with the relay's config file
  *   ctl_text.c    numbers, times and aligned tables as text (ctl_text.h)
  *   ctl_json.c, ctl_time.c  reading the answers, TIME arguments
  *
@@ -52,6 +54,8 @@ enum {
     OPT_CONFIG = 1 << 11,
     OPT_REASON = 1 << 12,
     OPT_LIMIT = 1 << 13,
+    OPT_WINDOW = 1 << 14,
+    OPT_REPAIR = 1 << 15,
 };
 
 /* One run: the command line as parsed, the curl handle, and the failure to print. */
@@ -65,6 +69,7 @@ struct ctl {
     unsigned given; /* OPT_* seen on the command line */
     const char *cluster, *since, *until, *rate, *db, *measurement, *points_since, *points_until;
     const char *config, *reason, *limit; /* dlq: the relay's config file, filters */
+    const char *window;                  /* verify */
     int64_t id; /* the job of show/pause/resume/cancel */
     int32_t ref_partition; /* dlq show PARTITION:OFFSET */
     int64_t ref_offset;
@@ -128,6 +133,8 @@ int cmd_replay_start(struct ctl *c);
 /* ctl_dlq.c */
 int cmd_dlq_list(struct ctl *c);
 int cmd_dlq_show(struct ctl *c);
+/* ctl_verify.c */
+int cmd_verify(struct ctl *c);
 int cmd_replay_list(struct ctl *c);
 int cmd_replay_show(struct ctl *c);
 int cmd_replay_pause(struct ctl *c);

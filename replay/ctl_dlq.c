@@ -1,11 +1,7 @@
 /* replay/ctl_dlq.c — tsrelayctl dlq list and dlq show: the dead-letter topic read
- * straight from Kafka, with the relay's own config file (-c) for the brokers, the topic
- * and the client's TLS and SASL settings. The relay is not asked: what a cluster or the
- * ingest refused is there even when no relay runs.
- *
- * A consumer with no group and manual assignment reads every partition from the first
- * record at or after --since up to the high watermark seen at the start; nothing is
- * committed. One thread, blocking. */
+ * straight from Kafka (replay/ctl_kafka.h), with the relay's own config file (-c). The
+ * relay is not asked: what a cluster or the ingest refused is there even when no relay
+ * runs. One thread, blocking. */
 #include "ctl.h"
 
 #include <inttypes.h>
@@ -18,10 +14,10 @@
 #include "relay/core/buf.h"
 #include "relay/core/json.h"
 #include "relay/kafka/kafka.h"
+#include "replay/ctl_kafka.h"
 #include "replay/ctl_text.h"
 #include "replay/ctl_time.h"
 
-#define TIMEOUT_MS 10000
 #define VALUE_SHOWN 60 /* bytes of a record's value in the list */
 
 struct dlq_rec {
@@ -94,117 +90,6 @@ static void value_short(const struct dlq_rec *r, char *out, size_t outlen)
     out[n] = '\0';
 }
 
-struct reader {
-    rd_kafka_t *rk;
-    const char *topic;
-    int nparts;
-    int64_t *high; /* per partition: stop before this offset */
-    int open;      /* partitions not yet read to their end */
-};
-
-static int reader_open(struct ctl *c, const struct tsr_config *cf, int64_t since, int32_t only,
-                       int64_t at, struct reader *rd)
-{
-    char err[512];
-    memset(rd, 0, sizeof(*rd));
-    rd->topic = cf->kafka_dlq_topic;
-    rd->rk = tsr_kafka_consumer_new(cf, "tsrelayctl-dlq", "earliest", 4 << 20, NULL, err,
-                                    sizeof(err));
-    if (!rd->rk) return fail(c, EXIT_UNREACHABLE, "%s", err);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *t = rd_kafka_topic_new(rd->rk, rd->topic, NULL);
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rd->rk, 0, t, &md, TIMEOUT_MS);
-    rd_kafka_topic_destroy(t);
-    if (e || md->topic_cnt != 1 || md->topics[0].err) {
-        int rc = fail(c, EXIT_UNREACHABLE, "cannot read the dead-letter topic '%s' from %s: %s",
-                      rd->topic, cf->kafka_brokers,
-                      rd_kafka_err2str(e ? e : md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
-        if (md) rd_kafka_metadata_destroy(md);
-        return rc;
-    }
-    rd->nparts = md->topics[0].partition_cnt;
-    rd_kafka_metadata_destroy(md);
-    rd->high = calloc((size_t)rd->nparts + 1, sizeof(*rd->high));
-    if (!rd->high) abort();
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(rd->nparts);
-    for (int p = 0; p < rd->nparts; p++) {
-        if (only >= 0 && p != only) continue;
-        int64_t lo, hi;
-        e = rd_kafka_query_watermark_offsets(rd->rk, rd->topic, p, &lo, &hi, TIMEOUT_MS);
-        if (e) {
-            rd_kafka_topic_partition_list_destroy(parts);
-            return fail(c, EXIT_UNREACHABLE, "dead-letter topic '%s' partition %d: %s", rd->topic,
-                        p, rd_kafka_err2str(e));
-        }
-        rd->high[p] = only >= 0 ? (at + 1 < hi ? at + 1 : hi) : hi;
-        int64_t start = only >= 0 ? at : since ? since : lo;
-        if ((only >= 0 && (at < lo || at >= hi)) || lo >= rd->high[p]) continue;
-        rd_kafka_topic_partition_list_add(parts, rd->topic, p)->offset = start;
-    }
-    /* --since is a time: ask Kafka for the first offset at or after it. */
-    if (since && only < 0 && parts->cnt &&
-        (e = rd_kafka_offsets_for_times(rd->rk, parts, TIMEOUT_MS))) {
-        rd_kafka_topic_partition_list_destroy(parts);
-        return fail(c, EXIT_UNREACHABLE, "dead-letter topic '%s': offsets for --since: %s",
-                    rd->topic, rd_kafka_err2str(e));
-    }
-    for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        if (tp->offset < 0 || tp->offset >= rd->high[tp->partition])
-            rd->high[tp->partition] = 0; /* nothing that late: done already */
-        else
-            rd->open++;
-    }
-    e = rd_kafka_assign(rd->rk, parts);
-    rd_kafka_topic_partition_list_destroy(parts);
-    if (e) return fail(c, EXIT_UNREACHABLE, "dead-letter topic: %s", rd_kafka_err2str(e));
-    return EXIT_OK;
-}
-
-/* The next record, or NULL once every partition is read to its end (or on an error,
- * with *rc set). */
-static rd_kafka_message_t *reader_next(struct ctl *c, struct reader *rd, int *rc)
-{
-    while (rd->open > 0) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rd->rk, TIMEOUT_MS);
-        if (!m) {
-            *rc = fail(c, EXIT_UNREACHABLE, "dead-letter topic '%s': no record for %d s",
-                       rd->topic, TIMEOUT_MS / 1000);
-            return NULL;
-        }
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        if (m->err) {
-            *rc = fail(c, EXIT_UNREACHABLE, "dead-letter topic '%s': %s", rd->topic,
-                       rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
-            return NULL;
-        }
-        int32_t p = m->partition;
-        if (p < 0 || p >= rd->nparts || m->offset >= rd->high[p]) {
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        if (m->offset + 1 >= rd->high[p]) {
-            rd->high[p] = 0;
-            rd->open--;
-        }
-        return m;
-    }
-    return NULL;
-}
-
-static void reader_close(struct reader *rd)
-{
-    if (rd->rk) {
-        rd_kafka_consumer_close(rd->rk);
-        rd_kafka_destroy(rd->rk);
-    }
-    free(rd->high);
-}
-
 static int load_config(struct ctl *c, struct tsr_config **cfp)
 {
     char err[1024];
@@ -238,9 +123,9 @@ int cmd_dlq_list(struct ctl *c)
             goto out;
         }
     }
-    struct reader rd;
-    if ((rc = reader_open(c, cf, since, -1, 0, &rd))) {
-        reader_close(&rd);
+    struct ctl_reader rd;
+    if ((rc = ctl_reader_open(c, cf, cf->kafka_dlq_topic, since, -1, 0, &rd))) {
+        ctl_reader_close(&rd);
         goto out;
     }
     struct table t;
@@ -251,7 +136,7 @@ int cmd_dlq_list(struct ctl *c)
     tsr_buf_puts(&js, ",\"records\":[");
     int64_t shown = 0, matched = 0;
     rd_kafka_message_t *m;
-    while ((m = reader_next(c, &rd, &rc))) {
+    while ((m = ctl_reader_next(c, &rd, &rc))) {
         struct dlq_rec r;
         rec_from(&r, m);
         if (wanted(c, &r, until) && matched++ < limit) {
@@ -270,7 +155,7 @@ int cmd_dlq_list(struct ctl *c)
         }
         rd_kafka_message_destroy(m);
     }
-    reader_close(&rd);
+    ctl_reader_close(&rd);
     if (!rc) {
         if (c->json) {
             tsr_buf_printf(&js, "],\"matched\":%" PRId64 ",\"shown\":%" PRId64 "}", matched, shown);
@@ -295,12 +180,12 @@ int cmd_dlq_show(struct ctl *c)
     struct tsr_config *cf = NULL;
     int rc = load_config(c, &cf);
     if (rc) return rc;
-    struct reader rd;
-    if ((rc = reader_open(c, cf, 0, c->ref_partition, c->ref_offset, &rd))) {
-        reader_close(&rd);
+    struct ctl_reader rd;
+    if ((rc = ctl_reader_open(c, cf, cf->kafka_dlq_topic, 0, c->ref_partition, c->ref_offset, &rd))) {
+        ctl_reader_close(&rd);
         goto out;
     }
-    rd_kafka_message_t *m = rd.open ? reader_next(c, &rd, &rc) : NULL;
+    rd_kafka_message_t *m = rd.open ? ctl_reader_next(c, &rd, &rc) : NULL;
     if (!m && !rc)
         rc = fail(c, EXIT_FAIL, "no record %d:%lld in '%s'", (int)c->ref_partition,
                   (long long)c->ref_offset, rd.topic);
@@ -326,7 +211,7 @@ int cmd_dlq_show(struct ctl *c)
         }
         rd_kafka_message_destroy(m);
     }
-    reader_close(&rd);
+    ctl_reader_close(&rd);
 out:
     tsr_config_free(&cf);
     return rc;

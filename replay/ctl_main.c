@@ -48,6 +48,13 @@ static void usage(FILE *out)
         "                              (no relay needed)\n"
         "  dlq show -c FILE PARTITION:OFFSET\n"
         "                              one record: every header and the whole value\n"
+        "  verify -c FILE --cluster NAME --since TIME [--until TIME] [--window 5m] [--db DB]\n"
+        "         [--repair]\n"
+        "                              per window of the points' own time, the field values\n"
+        "                              Kafka holds for the cluster against what it holds;\n"
+        "                              exit 1 when a window differs. --repair replays each run\n"
+        "                              of windows that misses values (through -a), then\n"
+        "                              verifies again\n"
         "\n"
         "options:\n"
         "  -a, --admin HOST:PORT  the relay's admin listener (default: $TSRELAY_ADMIN,\n"
@@ -74,6 +81,8 @@ static void usage(FILE *out)
         "  --reason TEXT          dlq list: only records whose reason contains TEXT\n"
         "  --cluster NAME         dlq list: only what cluster NAME refused at delivery\n"
         "  --limit N              dlq list: at most N records (default 100)\n"
+        "  --window DURATION      verify: the windows' width (30s, 5m, 1h; default 5m)\n"
+        "  --repair               verify: replay the windows that miss values, verify again\n"
         "  -h, --help             this text          --version   print the version\n"
         "\n"
         "TIME: RFC 3339 (2026-11-23T05:00:00Z, 2026-11-23T07:00:00+02:00, fractions allowed),\n"
@@ -121,6 +130,8 @@ static const struct command {
      OPT_CONFIG | OPT_SINCE | OPT_UNTIL | OPT_REASON | OPT_CLUSTER | OPT_DB | OPT_LIMIT,
      cmd_dlq_list},
     {"dlq", "show", 2, OPT_CONFIG, cmd_dlq_show},
+    {"verify", NULL, 0,
+     OPT_CONFIG | OPT_CLUSTER | OPT_SINCE | OPT_UNTIL | OPT_DB | OPT_WINDOW | OPT_REPAIR, cmd_verify},
     {"replay", "show", 1, OPT_FOLLOW, cmd_replay_show},
     {"replay", "pause", 1, 0, cmd_replay_pause},
     {"replay", "resume", 1, 0, cmd_replay_resume},
@@ -136,6 +147,7 @@ static const struct {
     {OPT_DRY_RUN, "--dry-run"}, {OPT_WAIT, "--wait"},   {OPT_FOLLOW, "--follow"},
     {OPT_POINTS_SINCE, "--points-since"}, {OPT_POINTS_UNTIL, "--points-until"},
     {OPT_CONFIG, "--config"}, {OPT_REASON, "--reason"}, {OPT_LIMIT, "--limit"},
+    {OPT_WINDOW, "--window"}, {OPT_REPAIR, "--repair"},
 };
 
 /* HOST:PORT (an IPv6 host in brackets), optionally written as http://HOST:PORT/ or
@@ -257,6 +269,8 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         O_POINTS_UNTIL,
         O_REASON,
         O_LIMIT,
+        O_WINDOW,
+        O_REPAIR,
         O_TOKEN_FILE,
         O_CA_FILE,
         O_CERT_FILE,
@@ -286,6 +300,8 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         {"config", required_argument, NULL, 'c'},
         {"reason", required_argument, NULL, O_REASON},
         {"limit", required_argument, NULL, O_LIMIT},
+        {"window", required_argument, NULL, O_WINDOW},
+        {"repair", no_argument, NULL, O_REPAIR},
         {NULL, 0, NULL, 0},
     };
     const char *words[4] = {NULL}, *admin = NULL, *token_file = NULL;
@@ -370,6 +386,12 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
             break;
         case O_LIMIT:
             c->limit = optarg, c->given |= OPT_LIMIT;
+            break;
+        case O_WINDOW:
+            c->window = optarg, c->given |= OPT_WINDOW;
+            break;
+        case O_REPAIR:
+            c->given |= OPT_REPAIR;
             break;
         case ':':
             *rc = fail(c, EXIT_USAGE, "option '%s' needs a value", argv[optind - 1]);
