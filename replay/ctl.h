@@ -56,6 +56,8 @@ enum {
     OPT_LIMIT = 1 << 13,
     OPT_WINDOW = 1 << 14,
     OPT_REPAIR = 1 << 15,
+    OPT_TO_TOPIC = 1 << 16,
+    OPT_TO_CLUSTER = 1 << 17,
 };
 
 /* One run: the command line as parsed, the curl handle, and the failure to print. */
@@ -70,6 +72,7 @@ struct ctl {
     const char *cluster, *since, *until, *rate, *db, *measurement, *points_since, *points_until;
     const char *config, *reason, *limit; /* dlq: the relay's config file, filters */
     const char *window;                  /* verify */
+    const char *to_cluster;              /* dlq resend */
     int64_t id; /* the job of show/pause/resume/cancel */
     int32_t ref_partition; /* dlq show PARTITION:OFFSET */
     int64_t ref_offset;
@@ -133,6 +136,7 @@ int cmd_replay_start(struct ctl *c);
 /* ctl_dlq.c */
 int cmd_dlq_list(struct ctl *c);
 int cmd_dlq_show(struct ctl *c);
+int cmd_dlq_resend(struct ctl *c);
 /* ctl_verify.c */
 int cmd_verify(struct ctl *c);
 int cmd_replay_list(struct ctl *c);

@@ -48,6 +48,11 @@ static void usage(FILE *out)
         "                              (no relay needed)\n"
         "  dlq show -c FILE PARTITION:OFFSET\n"
         "                              one record: every header and the whole value\n"
+        "  dlq resend -c FILE (--to-topic | --to-cluster NAME) [dlq list's filters] [--dry-run]\n"
+        "                              normalise the records' lines again (a line without a\n"
+        "                              timestamp gets the time it was dead-lettered) and\n"
+        "                              produce them into the relay's topic, or write them to\n"
+        "                              one cluster through its rules, once the cause is fixed\n"
         "  verify -c FILE --cluster NAME --since TIME [--until TIME] [--window 5m] [--db DB]\n"
         "         [--repair]\n"
         "                              per window of the points' own time, the field values\n"
@@ -83,6 +88,8 @@ static void usage(FILE *out)
         "  --limit N              dlq list: at most N records (default 100)\n"
         "  --window DURATION      verify: the windows' width (30s, 5m, 1h; default 5m)\n"
         "  --repair               verify: replay the windows that miss values, verify again\n"
+        "  --to-topic, --to-cluster NAME\n"
+        "                         dlq resend: where the points go\n"
         "  -h, --help             this text          --version   print the version\n"
         "\n"
         "TIME: RFC 3339 (2026-11-23T05:00:00Z, 2026-11-23T07:00:00+02:00, fractions allowed),\n"
@@ -130,6 +137,10 @@ static const struct command {
      OPT_CONFIG | OPT_SINCE | OPT_UNTIL | OPT_REASON | OPT_CLUSTER | OPT_DB | OPT_LIMIT,
      cmd_dlq_list},
     {"dlq", "show", 2, OPT_CONFIG, cmd_dlq_show},
+    {"dlq", "resend", 0,
+     OPT_CONFIG | OPT_SINCE | OPT_UNTIL | OPT_REASON | OPT_CLUSTER | OPT_DB | OPT_TO_TOPIC |
+         OPT_TO_CLUSTER | OPT_DRY_RUN,
+     cmd_dlq_resend},
     {"verify", NULL, 0,
      OPT_CONFIG | OPT_CLUSTER | OPT_SINCE | OPT_UNTIL | OPT_DB | OPT_WINDOW | OPT_REPAIR, cmd_verify},
     {"replay", "show", 1, OPT_FOLLOW, cmd_replay_show},
@@ -147,7 +158,8 @@ static const struct {
     {OPT_DRY_RUN, "--dry-run"}, {OPT_WAIT, "--wait"},   {OPT_FOLLOW, "--follow"},
     {OPT_POINTS_SINCE, "--points-since"}, {OPT_POINTS_UNTIL, "--points-until"},
     {OPT_CONFIG, "--config"}, {OPT_REASON, "--reason"}, {OPT_LIMIT, "--limit"},
-    {OPT_WINDOW, "--window"}, {OPT_REPAIR, "--repair"},
+    {OPT_WINDOW, "--window"}, {OPT_REPAIR, "--repair"}, {OPT_TO_TOPIC, "--to-topic"},
+    {OPT_TO_CLUSTER, "--to-cluster"},
 };
 
 /* HOST:PORT (an IPv6 host in brackets), optionally written as http://HOST:PORT/ or
@@ -271,6 +283,8 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         O_LIMIT,
         O_WINDOW,
         O_REPAIR,
+        O_TO_TOPIC,
+        O_TO_CLUSTER,
         O_TOKEN_FILE,
         O_CA_FILE,
         O_CERT_FILE,
@@ -302,6 +316,8 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         {"limit", required_argument, NULL, O_LIMIT},
         {"window", required_argument, NULL, O_WINDOW},
         {"repair", no_argument, NULL, O_REPAIR},
+        {"to-topic", no_argument, NULL, O_TO_TOPIC},
+        {"to-cluster", required_argument, NULL, O_TO_CLUSTER},
         {NULL, 0, NULL, 0},
     };
     const char *words[4] = {NULL}, *admin = NULL, *token_file = NULL;
@@ -393,6 +409,12 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
         case O_REPAIR:
             c->given |= OPT_REPAIR;
             break;
+        case O_TO_TOPIC:
+            c->given |= OPT_TO_TOPIC;
+            break;
+        case O_TO_CLUSTER:
+            c->to_cluster = optarg, c->given |= OPT_TO_CLUSTER;
+            break;
         case ':':
             *rc = fail(c, EXIT_USAGE, "option '%s' needs a value", argv[optind - 1]);
             return NULL;
@@ -425,7 +447,7 @@ static const struct command *parse_args(struct ctl *c, int argc, char **argv, in
             *rc = fail(c, EXIT_USAGE, "unknown command '%s'", words[0]);
         else if (nwords == 1)
             *rc = fail(c, EXIT_USAGE, "'%s' needs a subcommand: %s", words[0],
-                       strcmp(words[0], "dlq") == 0 ? "list or show"
+                       strcmp(words[0], "dlq") == 0 ? "list, show or resend"
                                                     : "start, list, show, pause, resume or cancel");
         else
             *rc = fail(c, EXIT_USAGE, "unknown command '%s %s'", words[0], words[1]);

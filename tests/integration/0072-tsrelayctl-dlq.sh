@@ -6,7 +6,10 @@
 # numbers) and one point InfluxDB refused at delivery (a field type conflict with what
 # it already holds) are listed with their source, database, line and reason; --cluster,
 # --reason, --since and --limit select; show prints one record whole; all of it works
-# with the relay stopped; usage errors exit 2, a record that is not there exits 1.
+# with the relay stopped; usage errors exit 2, a record that is not there exits 1. After
+# 50 more conflicting points, a cluster rule (reloaded) moves them to a measurement of
+# their own and `dlq resend --cluster influx --to-topic` delivers all 51 through it;
+# --to-cluster writes them to the cluster directly, --dry-run counts.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/relay.sh"
 . "$(dirname "$0")/../lib/forward.sh"
@@ -62,6 +65,37 @@ assert_eq "$(dlq list --reason 'field type conflict' | tail -1)" "1 dead-lettere
 assert_eq "$(dlq list --since "$(rfc3339 $(($(date +%s%3N) + 60000)))" | tail -1)" "0 dead-lettered records in 'metrics.dlq'" "--since in the future"
 assert_eq "$(dlq list --since "$(rfc3339 "$before")" | tail -1)" "4 dead-lettered records in 'metrics.dlq'" "--since before the writes"
 dlq list --limit 2 | tail -1 | grep -q "^4 dead-lettered records, the first 2 shown (--limit)" || fail "--limit"
+
+log "50 more points InfluxDB refuses; then a cluster rule moves them to a measurement of their own, and dlq resend"
+body=$(for i in $(seq 1 50); do printf 'typed v="t%d" %d\n' "$i" $((1700000000000000100 + i)); done)
+assert_eq "$(post dlqdb "$body")" 204 "50 points InfluxDB will refuse"
+for ((i = 0; i < 100; i++)); do
+    [ "$(relay_metric tsrelay_dlq_records_total)" -ge 54 ] && break
+    sleep 0.2
+done
+assert_eq "$(relay_metric tsrelay_dlq_records_total)" 54 "dead-lettered records (InfluxDB's 400 split to each line)"
+out=$(dlq resend --cluster influx --to-topic --dry-run) || fail "dry run: $out"
+assert_eq "$out" "would re-send 51 points of 51 dead-lettered records into 'metrics'; 0 lines still invalid, not sent" "resend --dry-run"
+cat >>"$TSR_TMP/relay.yaml" <<YAML
+    rules:
+      - name: text-values-apart
+        match: {measurement: typed}
+        action: rename_measurement
+        to: typed_text
+YAML
+ctl reload >/dev/null || fail "reload with the rule"
+out=$(dlq resend --cluster influx --to-topic) || fail "resend: $out"
+log "$out"
+for ((i = 0; i < 50; i++)); do
+    n=$(influx_query dlqdb 'SELECT count(v) FROM typed_text' | python3 -c 'import json,sys; s=json.load(sys.stdin)["results"][0].get("series"); print(s[0]["values"][0][1] if s else 0)')
+    [ "$n" = 51 ] && break
+    sleep 0.2
+done
+assert_eq "$n" 51 "points re-sent and delivered through the new rule"
+rc=0; dlq resend --cluster influx >/dev/null 2>&1 || rc=$?
+assert_eq "$rc" 2 "dlq resend without a target"
+out=$(dlq resend --cluster influx --to-cluster influx) || fail "resend to the cluster: $out"
+assert_eq "$out" "re-sent 51 points of 51 dead-lettered records to cluster 'influx'; 0 lines still invalid, not sent" "resend --to-cluster"
 
 log "dlq show $ref, with the relay stopped"
 stop_relay
