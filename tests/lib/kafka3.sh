@@ -8,9 +8,17 @@
 #   kill_broker N       SIGKILL broker N, as a crash would
 #   start_broker N      start broker N again on its port and data
 #   brokers_up          how many brokers the cluster's metadata names
+#   cut_broker N        with KAFKA3_CLIENT_PROXY=1: the network between the clients and
+#   heal_broker N       broker N fails, or works again (tests/tools/tcpproxy.py)
+# KAFKA3_CLIENT_PROXY=1: clients reach each broker through tcpproxy.py, on a listener of
+# their own (CLIENT); the brokers reach each other directly. KAFKA_BROKERS then names the
+# proxies, and so does the metadata the brokers give clients.
 # Heaps stay small (KAFKA_JVM_OPTS): three JVMs share two cores.
 
-declare -a KAFKA3_PORT=() KAFKA3_CTRL=() KAFKA3_PID=()
+declare -a KAFKA3_PORT=() KAFKA3_CTRL=() KAFKA3_PID=() KAFKA3_CLIENT=() KAFKA3_PROXY=()
+
+cut_broker() { curl -sf -o /dev/null -X POST "http://127.0.0.1:$KAFKA3_PROXY_CONTROL/cut?pair=$(($1 - 1))"; }
+heal_broker() { curl -sf -o /dev/null -X POST "http://127.0.0.1:$KAFKA3_PROXY_CONTROL/heal?pair=$(($1 - 1))"; }
 
 start_broker()
 {
@@ -49,19 +57,36 @@ start_kafka3()
         KAFKA3_CTRL[$n]=$(free_port)
         voters+="${voters:+,}$n@127.0.0.1:${KAFKA3_CTRL[$n]}"
     done
+    local proxied=${KAFKA3_CLIENT_PROXY:-0} pairs=()
+    if [ "$proxied" = 1 ]; then
+        for n in 1 2 3; do
+            KAFKA3_CLIENT[$n]=$(free_port)
+            KAFKA3_PROXY[$n]=$(free_port)
+            pairs+=(--pair "${KAFKA3_PROXY[$n]}:${KAFKA3_CLIENT[$n]}")
+        done
+        KAFKA3_PROXY_CONTROL=$(free_port)
+        spawn tcpproxy python3 "$REPO_ROOT/tests/tools/tcpproxy.py" "${pairs[@]}" --control "$KAFKA3_PROXY_CONTROL"
+        wait_server tcpproxy "$SPAWN_PID" 30 curl -sf -o /dev/null -m 1 "http://127.0.0.1:$KAFKA3_PROXY_CONTROL/stats"
+    fi
     id=$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))')
     for n in 1 2 3; do
         local dir=$TSR_TMP/kafka3-$n
         mkdir -p "$dir/data"
+        local listeners="PLAINTEXT://127.0.0.1:${KAFKA3_PORT[$n]},CONTROLLER://127.0.0.1:${KAFKA3_CTRL[$n]}"
+        local advertised="PLAINTEXT://127.0.0.1:${KAFKA3_PORT[$n]}"
+        if [ "$proxied" = 1 ]; then
+            listeners+=",CLIENT://127.0.0.1:${KAFKA3_CLIENT[$n]}"
+            advertised+=",CLIENT://127.0.0.1:${KAFKA3_PROXY[$n]}"
+        fi
         cat >"$dir/server.properties" <<EOF
 process.roles=broker,controller
 node.id=$n
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:${KAFKA3_PORT[$n]},CONTROLLER://127.0.0.1:${KAFKA3_CTRL[$n]}
-advertised.listeners=PLAINTEXT://127.0.0.1:${KAFKA3_PORT[$n]}
+listeners=$listeners
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,CLIENT:PLAINTEXT
 log.dirs=$dir/data
 num.partitions=${KAFKA_PARTITIONS:-4}
 default.replication.factor=3
@@ -94,6 +119,8 @@ EOF
             >>"$TSR_TMP/kafka3-format.log" 2>&1 || start_failed kafka "storage format of broker $n failed"
     done
     export KAFKA_BROKERS="127.0.0.1:${KAFKA3_PORT[1]},127.0.0.1:${KAFKA3_PORT[2]},127.0.0.1:${KAFKA3_PORT[3]}"
+    [ "$proxied" != 1 ] ||
+        KAFKA_BROKERS="127.0.0.1:${KAFKA3_PROXY[1]},127.0.0.1:${KAFKA3_PROXY[2]},127.0.0.1:${KAFKA3_PROXY[3]}"
     for n in 1 2 3; do start_broker "$n"; done
     wait_server kafka "${KAFKA3_PID[1]}" 90 eval '[ "$(brokers_up)" = 3 ]'
     log "kafka: 3 brokers up on $KAFKA_BROKERS in $(($(date +%s%3N) - t0)) ms"

@@ -14,7 +14,7 @@
 # HTTP and one over Graphite TCP, each over every relay in turn. The nemesis picks a
 # fault at random, holds it 2-16 s, heals it, waits 1-8 s, and again until the time is
 # up: relay SIGKILL or SIGTERM (started again after), a broker SIGKILL (started again)
-# or SIGSTOP/SIGCONT, InfluxDB SIGKILL (started again on its data) or SIGSTOP,
+# or SIGSTOP/SIGCONT or cut off from the relays (tests/tools/tcpproxy.py), InfluxDB SIGKILL (started again on its data) or SIGSTOP,
 # VictoriaMetrics SIGTERM (started again) or SIGSTOP, the proxy answering 500, 429 or
 # slowly, or holding requests unanswered, a relay's state disk full, a replay started
 # (and cancelled half the time), a config reload (SIGHUP). Then the faults stop, the
@@ -37,7 +37,8 @@ RATE=${SOAK_RATE:-1000}
 RANDOM=$SEED
 OUT=$REPO_ROOT/build/soak/$SEED
 mkdir -p "$OUT"
-export KAFKA_PARTITIONS=8 RELAY_TOPIC=soak
+# Clients reach the brokers through tcpproxy.py, which can cut one off (broker_cut).
+export KAFKA_PARTITIONS=8 RELAY_TOPIC=soak KAFKA3_CLIENT_PROXY=1
 NEMESIS_LOG=$TSR_TMP/nemesis.log
 : >"$NEMESIS_LOG"
 log "soak: seed $SEED, $MINUTES minutes, $NRELAYS relays, 2 HTTP writers at $RATE lines/s, Graphite at $((RATE / 10))"
@@ -141,7 +142,7 @@ relay_signal()
 }
 broker_up() { [ -n "${KAFKA3_PID[$1]:-}" ] || start_broker "$1"; }
 
-KINDS=(relay_kill relay_term broker_kill broker_stop vm_restart influx_kill vm_stop influx_stop proxy_500 proxy_429
+KINDS=(relay_kill relay_term broker_kill broker_stop broker_cut vm_restart influx_kill vm_stop influx_stop proxy_500 proxy_429
     proxy_slow proxy_hang disk_full replay reload)
 declare -A COUNT=()
 fault()
@@ -163,6 +164,15 @@ fault()
         kill_broker "$b"
         sleep "$dur"
         broker_up "$b"
+        note "end $kind broker$b"
+        ;;
+    broker_cut)
+        # The network between the relays and broker b fails; the brokers still see
+        # each other, so b stays the leader of its partitions.
+        note "start $kind broker$b"
+        cut_broker "$b"
+        sleep "$dur"
+        heal_broker "$b"
         note "end $kind broker$b"
         ;;
     broker_stop)
