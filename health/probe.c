@@ -47,6 +47,7 @@ static const struct {
     {"influxdb2", "/health"},
     {"victoriametrics", "/health"},
     {"cnosdb", "/api/v1/ping"},
+    {"prometheus", "/-/healthy"},
 };
 
 static char *xstrdup(const char *s)

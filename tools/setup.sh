@@ -15,7 +15,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # clang-format for `make lint` / `make format`.
 pkgs=(make gcc libc6-dev pkg-config clang libclang-rt-14-dev clang-format cppcheck
       librdkafka-dev libevent-dev libcurl4-openssl-dev liblmdb-dev libssl-dev libyaml-dev
-      libcmocka-dev zlib1g-dev libdeflate-dev libhttp-parser-dev libpcre2-dev)
+      libcmocka-dev zlib1g-dev libdeflate-dev libhttp-parser-dev libpcre2-dev
+      libsnappy-dev libprotobuf-c-dev protobuf-c-compiler)
 # The integration tests: the real servers (run by tests/lib/harness.sh, never as
 # services), kcat to poke Kafka, and the usual shell tools.
 pkgs+=(influxdb victoria-metrics kcat python3 curl procps)

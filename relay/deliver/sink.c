@@ -1,5 +1,6 @@
 #include "relay/deliver/sink.h"
 
+#include "relay/deliver/remote_write.h"
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +42,11 @@ void tsr_sink_write_url(const struct tsr_cluster_conf *cc, int idx, const char *
     const char *tdb = *cc->database ? cc->database : db;
     const char *trp = *cc->retention_policy ? cc->retention_policy : rp ? rp : "";
     put_base(url, cc, idx);
+    if (strcmp(cc->type, "prometheus") == 0) {
+        /* Remote write has no databases: each sample carries its db as a label. */
+        tsr_buf_puts(url, "/api/v1/write");
+        return;
+    }
     if (strcmp(cc->type, "influxdb2") == 0) {
         tsr_buf_puts(url, "/api/v2/write");
         if (*cc->org) put_param(url, "org", cc->org);
@@ -195,7 +201,13 @@ int tsr_sink_send(struct tsr_httpc *hc, const struct tsr_cluster_conf *cc, int i
                   void *opaque)
 {
     const char *encoding = NULL;
-    if (strcmp(cc->compression, "gzip") == 0) {
+    if (strcmp(cc->type, "prometheus") == 0) {
+        /* Remote write is snappy-compressed protobuf, whatever compression says. */
+        tsr_remote_write_encode(*cc->database ? cc->database : db, body, len, gz);
+        body = gz->data;
+        len = gz->len;
+        encoding = "snappy";
+    } else if (strcmp(cc->compression, "gzip") == 0) {
         gz->len = 0;
         /* Level 1: across a WAN most of the gain for a fraction of the CPU. A body that
          * will not compress goes as it is. */

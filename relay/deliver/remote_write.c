@@ -1,0 +1,190 @@
+#include "relay/deliver/remote_write.h"
+
+#include <snappy-c.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prompb.pb-c.h"
+#include "relay/core/lineproto.h"
+
+/* One sample's series and the sample, in one allocation: its strings follow it. */
+struct one {
+    Prometheus__TimeSeries ts;
+    Prometheus__Sample sample;
+    Prometheus__Sample *samples[1];
+    Prometheus__Label **labels;
+};
+
+/* Prometheus names: [a-zA-Z_:][a-zA-Z0-9_:]* for metrics, no ':' in label names. */
+static void sanitise(char *s, int metric)
+{
+    for (char *p = s; *p; p++) {
+        int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+                 (metric && *p == ':') || (p > s && *p >= '0' && *p <= '9');
+        if (!ok) *p = '_';
+    }
+}
+
+struct tag {
+    size_t key, value; /* offsets into the tags buffer, NUL-terminated */
+};
+
+/* The unescaped, sanitised tags of a normalised line's series key [0, klen). */
+static size_t read_tags(const char *line, size_t klen, struct tsr_buf *strs, struct tag **tags,
+                        size_t *cap)
+{
+    size_t n = 0;
+    const char *p = line, *end = line + klen;
+    while (p < end && *p != ',') p += *p == '\\' && p + 1 < end ? 2 : 1; /* the measurement */
+    while (p < end && *p == ',') {
+        const char *k = ++p;
+        while (p < end && *p != '=') p += *p == '\\' && p + 1 < end ? 2 : 1;
+        const char *ke = p++;
+        const char *v = p;
+        while (p < end && *p != ',') p += *p == '\\' && p + 1 < end ? 2 : 1;
+        if (n == *cap) {
+            *cap = *cap ? *cap * 2 : 16;
+            *tags = realloc(*tags, sizeof(**tags) * *cap);
+            if (!*tags) abort();
+        }
+        (*tags)[n].key = strs->len;
+        tsr_lp_unescape(strs, k, (size_t)(ke - k), ",= ");
+        tsr_buf_putc(strs, '\0');
+        sanitise(strs->data + (*tags)[n].key, 0);
+        (*tags)[n].value = strs->len;
+        tsr_lp_unescape(strs, v, (size_t)(p - v), ",= ");
+        tsr_buf_putc(strs, '\0');
+        n++;
+    }
+    return n;
+}
+
+static int value_of(const struct tsr_lp_field *f, double *v)
+{
+    const char *s = f->key + f->klen + 1;
+    switch (f->type) {
+    case TSR_LP_STRING:
+        return -1;
+    case TSR_LP_BOOLEAN:
+        *v = (*s == 't' || *s == 'T') ? 1 : 0;
+        return 0;
+    default:
+        *v = strtod(s, NULL); /* "5i" and "5u": strtod stops at the suffix */
+        return 0;
+    }
+}
+
+long tsr_remote_write_encode(const char *db, const char *body, size_t len, struct tsr_buf *out)
+{
+    Prometheus__WriteRequest wr = PROMETHEUS__WRITE_REQUEST__INIT;
+    size_t cap = 0, tcap = 0;
+    struct tag *tags = NULL;
+    struct tsr_buf strs = {0}, name = {0};
+    for (const char *p = body, *end = body + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        const char *line = p;
+        p = nl ? nl + 1 : end;
+        if (!n) continue;
+        struct tsr_lp_sections sec;
+        tsr_lp_sections(line, n, &sec);
+        const char *ts = line + n;
+        while (ts > line && ts[-1] != ' ') ts--;
+        int64_t ms = strtoll(ts, NULL, 10) / 1000000;
+        strs.len = 0;
+        size_t ntags = read_tags(line, (size_t)(sec.fields - line) - 1, &strs, &tags, &tcap);
+        const char *f = sec.fields, *fend = sec.fields + sec.flen;
+        struct tsr_lp_field fd;
+        while (tsr_lp_next_field(&f, fend, &fd) == 0) {
+            double v;
+            if (value_of(&fd, &v)) continue;
+            name.len = 0;
+            tsr_lp_unescape(&name, sec.meas, sec.mlen, ", ");
+            tsr_buf_putc(&name, '_');
+            tsr_lp_unescape(&name, fd.key, fd.klen, ",= \"");
+            tsr_buf_putc(&name, '\0');
+            sanitise(name.data, 1);
+            /* Labels sorted by name, as receivers expect: __name__ first, then the tags
+             * (sorted in a normalised line) with db in its place. Their strings follow
+             * the label structs in the same block. */
+            size_t nlabels = ntags + 2, strbytes = name.len + sizeof("__name__") + sizeof("db") +
+                                                 strlen(db) + 1 + strs.len;
+            size_t bytes = sizeof(struct one) + nlabels * (sizeof(Prometheus__Label *) +
+                                                       sizeof(Prometheus__Label)) + strbytes;
+            struct one *o = malloc(bytes);
+            if (!o) abort();
+            Prometheus__Label *lab = (Prometheus__Label *)((char *)(o + 1) +
+                                                           nlabels * sizeof(Prometheus__Label *));
+            char *sp = (char *)(lab + nlabels);
+            o->labels = (Prometheus__Label **)(o + 1);
+            prometheus__time_series__init(&o->ts);
+            prometheus__sample__init(&o->sample);
+            o->sample.value = v;
+            o->sample.timestamp = ms;
+            o->samples[0] = &o->sample;
+            o->ts.samples = o->samples;
+            o->ts.n_samples = 1;
+            memcpy(sp, strs.data, strs.len);
+            char *tagstrs = sp;
+            sp += strs.len;
+            char *nm = memcpy(sp, name.data, name.len);
+            sp += name.len;
+            char *nmk = memcpy(sp, "__name__", sizeof("__name__"));
+            sp += sizeof("__name__");
+            char *dbk = memcpy(sp, "db", sizeof("db"));
+            sp += sizeof("db");
+            char *dbv = strcpy(sp, db);
+            size_t li = 0;
+            prometheus__label__init(&lab[li]);
+            lab[li].name = nmk;
+            lab[li].value = nm;
+            o->labels[li] = &lab[li];
+            li++;
+            int db_done = 0;
+            for (size_t t = 0; t <= ntags; t++) {
+                const char *k = t < ntags ? tagstrs + tags[t].key : NULL;
+                if (!db_done && (!k || strcmp("db", k) < 0)) {
+                    prometheus__label__init(&lab[li]);
+                    lab[li].name = dbk;
+                    lab[li].value = dbv;
+                    o->labels[li] = &lab[li];
+                    li++;
+                    db_done = 1;
+                }
+                if (!k) break;
+                if (!strcmp(k, "db")) continue; /* a tag named db: the database wins */
+                prometheus__label__init(&lab[li]);
+                lab[li].name = (char *)k;
+                lab[li].value = tagstrs + tags[t].value;
+                o->labels[li] = &lab[li];
+                li++;
+            }
+            o->ts.labels = o->labels;
+            o->ts.n_labels = li;
+            if (wr.n_timeseries == cap) {
+                cap = cap ? cap * 2 : 256;
+                wr.timeseries = realloc(wr.timeseries, sizeof(*wr.timeseries) * cap);
+                if (!wr.timeseries) abort();
+            }
+            wr.timeseries[wr.n_timeseries++] = &o->ts;
+        }
+    }
+    size_t plen = prometheus__write_request__get_packed_size(&wr);
+    uint8_t *packed = malloc(plen ? plen : 1);
+    if (!packed) abort();
+    prometheus__write_request__pack(&wr, packed);
+    size_t clen = snappy_max_compressed_length(plen);
+    out->len = 0;
+    tsr_buf_reserve(out, clen);
+    if (snappy_compress((const char *)packed, plen, out->data, &clen) != SNAPPY_OK) abort();
+    out->len = clen;
+    long samples = (long)wr.n_timeseries;
+    for (size_t i = 0; i < wr.n_timeseries; i++) free(wr.timeseries[i]); /* the struct one */
+    free(wr.timeseries);
+    free(packed);
+    free(tags);
+    tsr_buf_free(&strs);
+    tsr_buf_free(&name);
+    return samples;
+}
