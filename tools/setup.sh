@@ -28,8 +28,9 @@ pkgs+=(openssl nginx-light)
 pkgs+=(chromium fonts-liberation)
 # 0005 scores deploy/systemd/tsrelay.service with systemd-analyze (no systemd running).
 pkgs+=(systemd)
-# 0006 checks and unit-tests the alert rules in deploy/prometheus with promtool, and
-# 0007 runs a Prometheus against a live relay for the dashboard's queries.
+# 0006 checks and unit-tests the alert rules in deploy/prometheus with promtool,
+# 0007 runs a Prometheus against a live relay for the dashboard's queries, and 0026
+# writes to one with the prometheus sink (remote write).
 pkgs+=(prometheus)
 # make deb (0008): man pages from --help, the package's Depends from the binaries, and
 # man to check the pages render.
