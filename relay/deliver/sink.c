@@ -1,6 +1,6 @@
 #include "relay/deliver/sink.h"
 
-#include "relay/deliver/remote_write.h"
+#include "relay/core/remote_write.h"
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "relay/core/remote_write.h"
 #include "relay/core/httpd.h"
 #include "relay/ingest/auth.h"
 #include "relay/ingest/batch.h"
@@ -297,8 +298,16 @@ static const char *query_get(struct evkeyvalq *q, const char *key)
     return v && *v ? v : NULL;
 }
 
+#define REMOTE_WRITE 2
+/* Where remote write goes without ?db=. */
+#define REMOTE_WRITE_DB "prometheus"
+
+/* v2: 0 InfluxDB 1.x /write, 1 InfluxDB 2's /api/v2/write, REMOTE_WRITE Prometheus'
+ * /api/v1/write (decoded into line protocol, then the same path). */
 static void handle_write(struct tsr_ingest_http *ih, struct tsr_httpd_req *req, int v2)
 {
+    int rw = v2 == REMOTE_WRITE;
+    if (rw) v2 = 0;
     struct evkeyvalq q = {0};
     char dbbuf[512];
     struct tsr_kafka_hdrs hdrs = {.src = "http"};
@@ -333,6 +342,7 @@ static void handle_write(struct tsr_ingest_http *ih, struct tsr_httpd_req *req, 
     } else {
         hdrs.db = query_get(&q, "db");
         hdrs.rp = query_get(&q, "rp");
+        if (rw && !hdrs.db) hdrs.db = REMOTE_WRITE_DB;
         if (!hdrs.db) {
             reply_error(req, v2, 400, "invalid", "database is required", 0);
             goto out;
@@ -363,7 +373,19 @@ static void handle_write(struct tsr_ingest_http *ih, struct tsr_httpd_req *req, 
     const char *body = tsr_httpd_body(req, &raw_len);
     size_t body_len = raw_len;
     const char *enc = tsr_httpd_header(req, "Content-Encoding");
-    if (enc && strcasecmp(enc, "gzip") == 0) {
+    if (rw) {
+        const char *why;
+        long skipped;
+        if (tsr_remote_write_decode(body, raw_len, (size_t)ih->cf->ingest_max_body_bytes, &ih->body,
+                                    &skipped, &why) < 0) {
+            reply_error(req, 0, 400, "invalid", why, 0);
+            goto out;
+        }
+        if (skipped) tsr_debug("remote write from %s: %ld samples without a number or a name left out", client, skipped);
+        body = ih->body.data;
+        body_len = ih->body.len;
+        opts.precision = TSR_PREC_NS;
+    } else if (enc && strcasecmp(enc, "gzip") == 0) {
         ih->body.len = 0;
         int rc = tsr_gunzip(body, raw_len, &ih->body, (size_t)ih->cf->ingest_max_body_bytes);
         if (rc == -2) {
@@ -489,6 +511,8 @@ static void on_request(struct tsr_httpd_req *req, void *arg)
         handle_write(ih, req, 0);
     } else if (strcmp(path, "/api/v2/write") == 0) {
         handle_write(ih, req, 1);
+    } else if (strcmp(path, "/api/v1/write") == 0) {
+        handle_write(ih, req, REMOTE_WRITE);
     } else if (strcmp(path, "/ping") == 0) {
         enum tsr_httpd_method m = tsr_httpd_method(req);
         if (m == TSR_HTTPD_GET || m == TSR_HTTPD_HEAD)

@@ -1,7 +1,9 @@
-#include "relay/deliver/remote_write.h"
+#include "relay/core/remote_write.h"
 
+#include <math.h>
 #include <snappy-c.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,8 +103,11 @@ long tsr_remote_write_encode(const char *db, const char *body, size_t len, struc
             if (value_of(&fd, &v)) continue;
             name.len = 0;
             tsr_lp_unescape(&name, sec.meas, sec.mlen, ", ");
-            tsr_buf_putc(&name, '_');
-            tsr_lp_unescape(&name, fd.key, fd.klen, ",= \"");
+            int only_value = fd.klen == 5 && !memcmp(fd.key, "value", 5) && fd.end == fend;
+            if (!(only_value && fd.key == sec.fields)) {
+                tsr_buf_putc(&name, '_');
+                tsr_lp_unescape(&name, fd.key, fd.klen, ",= \"");
+            }
             tsr_buf_putc(&name, '\0');
             sanitise(name.data, 1);
             /* Labels sorted by name, as receivers expect: __name__ first, then the tags
@@ -187,4 +192,78 @@ long tsr_remote_write_encode(const char *db, const char *body, size_t len, struc
     tsr_buf_free(&strs);
     tsr_buf_free(&name);
     return samples;
+}
+
+/* Appends s with the backslashes line protocol needs before specials. */
+static void put_escaped(struct tsr_buf *out, const char *s, const char *specials)
+{
+    for (; *s; s++) {
+        if (strchr(specials, *s)) tsr_buf_putc(out, '\\');
+        tsr_buf_putc(out, *s);
+    }
+}
+
+long tsr_remote_write_decode(const char *raw, size_t len, size_t max_bytes, struct tsr_buf *out,
+                             long *skipped, const char **why)
+{
+    size_t plen;
+    *skipped = 0;
+    if (snappy_uncompressed_length(raw, len, &plen) != SNAPPY_OK) {
+        *why = "body is not snappy-compressed";
+        return -1;
+    }
+    if (plen > max_bytes) {
+        *why = "request body too large after snappy decoding";
+        return -1;
+    }
+    char *packed = malloc(plen ? plen : 1);
+    if (!packed) abort();
+    if (snappy_uncompress(raw, len, packed, &plen) != SNAPPY_OK) {
+        free(packed);
+        *why = "body is not snappy-compressed";
+        return -1;
+    }
+    Prometheus__WriteRequest *wr =
+        prometheus__write_request__unpack(NULL, plen, (const uint8_t *)packed);
+    free(packed);
+    if (!wr) {
+        *why = "body is not a remote write WriteRequest";
+        return -1;
+    }
+    long lines = 0;
+    out->len = 0;
+    for (size_t i = 0; i < wr->n_timeseries; i++) {
+        const Prometheus__TimeSeries *ts = wr->timeseries[i];
+        const char *name = NULL;
+        for (size_t l = 0; l < ts->n_labels; l++)
+            if (!strcmp(ts->labels[l]->name, "__name__")) name = ts->labels[l]->value;
+        int printable = name && *name;
+        for (size_t l = 0; printable && l < ts->n_labels; l++)
+            printable = !strpbrk(ts->labels[l]->name, "\n\r") && !strpbrk(ts->labels[l]->value, "\n\r");
+        if (!printable) { /* no name, or a line break line protocol cannot carry */
+            *skipped += (long)ts->n_samples;
+            continue;
+        }
+        for (size_t k = 0; k < ts->n_samples; k++) {
+            double v = ts->samples[k]->value;
+            if (!isfinite(v)) {
+                (*skipped)++;
+                continue;
+            }
+            put_escaped(out, name, ", ");
+            for (size_t l = 0; l < ts->n_labels; l++) {
+                const Prometheus__Label *lb = ts->labels[l];
+                if (!strcmp(lb->name, "__name__") || !*lb->name || !*lb->value) continue;
+                tsr_buf_putc(out, ',');
+                put_escaped(out, lb->name, ",= ");
+                tsr_buf_putc(out, '=');
+                put_escaped(out, lb->value, ",= ");
+            }
+            tsr_buf_printf(out, " value=%.17g %lld\n", v,
+                           (long long)ts->samples[k]->timestamp * 1000000LL);
+            lines++;
+        }
+    }
+    prometheus__write_request__free_unpacked(wr, NULL);
+    return lines;
 }
