@@ -107,21 +107,26 @@ static int load_config(struct ctl *c, struct tsr_config **cfp)
     return EXIT_OK;
 }
 
+/* --since and --until: when records were dead-lettered (0: no bound). */
+static int record_times(struct ctl *c, int64_t *since, int64_t *until)
+{
+    char err[256];
+    int64_t now = wall_ms();
+    *since = *until = 0;
+    if (c->since && tsr_ctl_time_parse(c->since, now, TSR_CTL_TIME_EARLIEST, since, err, sizeof(err)))
+        return fail(c, EXIT_USAGE, "invalid --since '%s': %s", c->since, err);
+    if (c->until && tsr_ctl_time_parse(c->until, now, 0, until, err, sizeof(err)))
+        return fail(c, EXIT_USAGE, "invalid --until '%s': %s", c->until, err);
+    return EXIT_OK;
+}
+
 int cmd_dlq_list(struct ctl *c)
 {
     struct tsr_config *cf = NULL;
-    int64_t now = wall_ms(), since = 0, until = 0, limit = 100;
-    char err[256];
+    int64_t since, until, limit = 100;
     int rc = load_config(c, &cf);
     if (rc) return rc;
-    if (c->since && tsr_ctl_time_parse(c->since, now, TSR_CTL_TIME_EARLIEST, &since, err, sizeof(err))) {
-        rc = fail(c, EXIT_USAGE, "invalid --since '%s': %s", c->since, err);
-        goto out;
-    }
-    if (c->until && tsr_ctl_time_parse(c->until, now, 0, &until, err, sizeof(err))) {
-        rc = fail(c, EXIT_USAGE, "invalid --until '%s': %s", c->until, err);
-        goto out;
-    }
+    if ((rc = record_times(c, &since, &until))) goto out;
     if (c->limit) {
         char *end;
         limit = strtoll(c->limit, &end, 10);
@@ -351,34 +356,21 @@ static int send_to_cluster(struct ctl *c, struct resend *rs, const struct dlq_re
     rs->url.len = 0;
     tsr_sink_write_url(rs->cc, 0, db, NULL, &rs->url);
     tsr_buf_putc(&rs->url, '\0');
-    struct tsr_buf auth = {0};
-    tsr_buf_puts(&auth, "Authorization: ");
-    struct curl_slist *hdrs = NULL;
-    if (tsr_sink_authorization(rs->cc, &auth)) {
-        tsr_buf_putc(&auth, '\0');
-        hdrs = curl_slist_append(hdrs, auth.data);
-    }
     CURL *h = curl_easy_init();
     if (!h) abort();
     rs->why.len = 0;
+    struct curl_slist *hdrs = cluster_curl(h, rs->cc);
     curl_easy_setopt(h, CURLOPT_URL, rs->url.data);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, rs->body.data);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)rs->body.len);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, drop_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &rs->why);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-    if (*rs->cc->tls_ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, rs->cc->tls_ca_file);
-    if (*rs->cc->tls_cert_file) curl_easy_setopt(h, CURLOPT_SSLCERT, rs->cc->tls_cert_file);
-    if (*rs->cc->tls_key_file) curl_easy_setopt(h, CURLOPT_SSLKEY, rs->cc->tls_key_file);
-    if (rs->cc->tls_insecure) curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     CURLcode e = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(h);
     curl_slist_free_all(hdrs);
-    explicit_bzero(auth.data, auth.cap);
-    tsr_buf_free(&auth);
     if (e != CURLE_OK)
         return fail(c, EXIT_UNREACHABLE, "cluster '%s': %s", rs->cc->name, curl_easy_strerror(e));
     if (status / 100 != 2) {
@@ -393,7 +385,7 @@ static int send_to_cluster(struct ctl *c, struct resend *rs, const struct dlq_re
 int cmd_dlq_resend(struct ctl *c)
 {
     struct tsr_config *cf = NULL;
-    int64_t now = wall_ms(), since = 0, until = 0;
+    int64_t since, until;
     char err[256];
     int to_topic = (c->given & OPT_TO_TOPIC) != 0;
     if (to_topic == (c->to_cluster != NULL))
@@ -401,14 +393,7 @@ int cmd_dlq_resend(struct ctl *c)
     int rc = load_config(c, &cf);
     if (rc) return rc;
     struct resend rs = {.cf = cf};
-    if (c->since && tsr_ctl_time_parse(c->since, now, TSR_CTL_TIME_EARLIEST, &since, err, sizeof(err))) {
-        rc = fail(c, EXIT_USAGE, "invalid --since '%s': %s", c->since, err);
-        goto out;
-    }
-    if (c->until && tsr_ctl_time_parse(c->until, now, 0, &until, err, sizeof(err))) {
-        rc = fail(c, EXIT_USAGE, "invalid --until '%s': %s", c->until, err);
-        goto out;
-    }
+    if ((rc = record_times(c, &since, &until))) goto out;
     if (c->to_cluster) {
         for (size_t i = 0; i < cf->nclusters; i++)
             if (!strcmp(cf->clusters[i].name, c->to_cluster)) rs.cc = &cf->clusters[i];

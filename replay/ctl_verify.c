@@ -179,31 +179,18 @@ static int cluster_get(struct ctl *c, const struct tsr_cluster_conf *cc, const c
 {
     CURL *h = curl_easy_init();
     if (!h) abort();
-    struct curl_slist *hdrs = NULL;
-    struct tsr_buf auth = {0};
-    tsr_buf_puts(&auth, "Authorization: ");
-    if (tsr_sink_authorization(cc, &auth)) {
-        tsr_buf_putc(&auth, '\0');
-        hdrs = curl_slist_append(hdrs, auth.data);
-    }
     char errbuf[CURL_ERROR_SIZE] = "";
     out->len = 0;
+    struct curl_slist *hdrs = cluster_curl(h, cc);
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
-    if (*cc->tls_ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, cc->tls_ca_file);
-    if (*cc->tls_cert_file) curl_easy_setopt(h, CURLOPT_SSLCERT, cc->tls_cert_file);
-    if (*cc->tls_key_file) curl_easy_setopt(h, CURLOPT_SSLKEY, cc->tls_key_file);
-    if (cc->tls_insecure) curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     CURLcode e = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(hdrs);
-    explicit_bzero(auth.data, auth.cap);
-    tsr_buf_free(&auth);
     curl_easy_cleanup(h);
     if (e != CURLE_OK)
         return fail(c, EXIT_UNREACHABLE, "cluster '%s' at %s: %s", cc->name, cc->urls[0],

@@ -156,3 +156,37 @@ recreate_influx_db()
 
 # send ARGS...: lpsend to this relay with points 1 ms apart (VictoriaMetrics keeps ms)
 send() { python3 "$REPO_ROOT/tests/tools/lpsend.py" --port "$RELAY_HTTP_PORT" --step-ns 1000000 --batch 5000 "$@"; }
+
+# check_acked_once ACKED LOW HIGH: every line of ACKED (lpsend --acked) is in
+# VictoriaMetrics and InfluxDB (database tsrtest), and none twice; lines LOW..HIGH-1 that
+# were not acknowledged (a 503, a timeout: unknown) may be there too, but no others.
+# Prints a summary; 1 with what is wrong.
+check_acked_once() {
+    vm_flush
+    python3 - "$1" "$VM_URL" "$INFLUX_URL" "$2" "$3" <<'PY'
+import json, re, sys, urllib.parse, urllib.request
+acked = {int(re.search(r" fi=(\d+)i", l).group(1)) for l in open(sys.argv[1])}
+def get(url, data=None):
+    with urllib.request.urlopen(url, data=data, timeout=60) as r:
+        return r.read().decode()
+vm = []
+body = get(sys.argv[2] + "/api/v1/export",
+           urllib.parse.urlencode({"match[]": '{__name__=~"m[0-6]_fi",db="tsrtest"}'}).encode())
+for line in body.splitlines():
+    vm += [int(v) for v in json.loads(line)["values"]]
+res = json.loads(get(sys.argv[3] + "/query?" + urllib.parse.urlencode(
+    {"db": "tsrtest", "q": "SELECT fi FROM /^m[0-6]$/"})))
+influx = [v[1] for s in res["results"][0].get("series", []) for v in s["values"]]
+for name, got in (("victoriametrics", vm), ("influxdb", influx)):
+    have = set(got)
+    missing = acked - have
+    extra = {v for v in have - acked if not int(sys.argv[4]) <= v < int(sys.argv[5])}
+    twice = len(got) - len(have)
+    if missing or extra or twice:
+        print(f"{name}: {len(missing)} acknowledged missing (e.g. {sorted(missing)[:3]}), "
+              f"{len(extra)} unexpected, {twice} twice")
+        sys.exit(1)
+print(f"victoriametrics {len(vm)}, influxdb {len(influx)} points; every one of {len(acked)} "
+      f"acknowledged lines in both, none twice")
+PY
+}
