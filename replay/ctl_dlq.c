@@ -102,8 +102,7 @@ static int load_config(struct ctl *c, struct tsr_config **cfp)
 {
     char err[1024];
     if (!c->config) return fail(c, EXIT_USAGE, "dlq needs -c FILE: the relay's config file");
-    if (tsr_config_load(c->config, cfp, err, sizeof(err)))
-        return fail(c, EXIT_USAGE, "%s", err);
+    if (tsr_config_load(c->config, cfp, err, sizeof(err))) return fail(c, EXIT_USAGE, "%s", err);
     return EXIT_OK;
 }
 
@@ -113,7 +112,8 @@ static int record_times(struct ctl *c, int64_t *since, int64_t *until)
     char err[256];
     int64_t now = wall_ms();
     *since = *until = 0;
-    if (c->since && tsr_ctl_time_parse(c->since, now, TSR_CTL_TIME_EARLIEST, since, err, sizeof(err)))
+    if (c->since &&
+        tsr_ctl_time_parse(c->since, now, TSR_CTL_TIME_EARLIEST, since, err, sizeof(err)))
         return fail(c, EXIT_USAGE, "invalid --since '%s': %s", c->since, err);
     if (c->until && tsr_ctl_time_parse(c->until, now, 0, until, err, sizeof(err)))
         return fail(c, EXIT_USAGE, "invalid --until '%s': %s", c->until, err);
@@ -159,7 +159,8 @@ int cmd_dlq_list(struct ctl *c)
             } else {
                 char ref[48], when[40], val[VALUE_SHOWN + 8], reason[96];
                 snprintf(ref, sizeof(ref), "%" PRId32 ":%" PRId64, r.partition, r.offset);
-                snprintf(reason, sizeof(reason), "%.80s%s", r.reason, strlen(r.reason) > 80 ? "..." : "");
+                snprintf(reason, sizeof(reason), "%.80s%s", r.reason,
+                         strlen(r.reason) > 80 ? "..." : "");
                 value_short(&r, val, sizeof(val));
                 table_row(&t, ref, fmt_time(r.time_ms, when, sizeof(when)), r.src, r.db,
                           *r.line && strcmp(r.line, "-1") ? r.line : "-", reason, val);
@@ -194,7 +195,8 @@ int cmd_dlq_show(struct ctl *c)
     int rc = load_config(c, &cf);
     if (rc) return rc;
     struct ctl_reader rd;
-    if ((rc = ctl_reader_open(c, cf, cf->kafka_dlq_topic, 0, c->ref_partition, c->ref_offset, &rd))) {
+    if ((rc = ctl_reader_open(c, cf, cf->kafka_dlq_topic, 0, c->ref_partition, c->ref_offset,
+                              &rd))) {
         ctl_reader_close(&rd);
         goto out;
     }
@@ -238,8 +240,8 @@ struct resend {
     const struct tsr_config *cf;
     rd_kafka_t *producer; /* --to-topic */
     int nparts;
-    int failed;                          /* delivery reports with an error */
-    const struct tsr_cluster_conf *cc;   /* --to-cluster */
+    int failed;                        /* delivery reports with an error */
+    const struct tsr_cluster_conf *cc; /* --to-cluster */
     struct tsr_route *route;
     struct tsr_buf lines, body, url, why;
     int64_t points, invalid, records;
@@ -250,7 +252,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     struct resend *rs = opaque;
     if (m->err) {
         rs->failed++;
-        fprintf(stderr, "tsrelayctl: kafka refused a re-sent record: %s\n", rd_kafka_err2str(m->err));
+        fprintf(stderr, "tsrelayctl: kafka refused a re-sent record: %s\n",
+                rd_kafka_err2str(m->err));
     }
 }
 
@@ -296,7 +299,8 @@ static int producer_open(struct ctl *c, struct resend *rs)
  * each line's series hash into hashes. Counts the lines that are still invalid. */
 static void renormalise(struct resend *rs, const struct dlq_rec *r, uint64_t **hashes, size_t *n)
 {
-    struct tsr_lp_opts opts = {.precision = TSR_PREC_NS, .now_ns = r->time_ms * 1000000,
+    struct tsr_lp_opts opts = {.precision = TSR_PREC_NS,
+                               .now_ns = r->time_ms * 1000000,
                                .max_line_bytes = (size_t)rs->cf->ingest_max_line_bytes};
     struct tsr_lp_result res;
     rs->lines.len = 0;
@@ -331,8 +335,9 @@ static int send_to_topic(struct ctl *c, struct resend *rs, const struct dlq_rec 
                 RD_KAFKA_V_HEADER(TSR_KAFKA_HDR "src", "dlq-resend", -1), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) rd_kafka_poll(rs->producer, 100);
         } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
-        if (e) return fail(c, EXIT_FAIL, "cannot produce to '%s': %s", rs->cf->kafka_topic,
-                           rd_kafka_err2str(e));
+        if (e)
+            return fail(c, EXIT_FAIL, "cannot produce to '%s': %s", rs->cf->kafka_topic,
+                        rd_kafka_err2str(e));
         rs->points++;
         p = nl + 1;
     }
@@ -435,14 +440,17 @@ int cmd_dlq_resend(struct ctl *c)
         rd_kafka_flush(rs.producer, 30000);
         if (!rc && rd_kafka_outq_len(rs.producer) > 0)
             rc = fail(c, EXIT_UNREACHABLE, "kafka did not confirm every re-sent record in 30 s");
-        if (!rc && rs.failed) rc = fail(c, EXIT_FAIL, "kafka refused %d re-sent records", rs.failed);
+        if (!rc && rs.failed)
+            rc = fail(c, EXIT_FAIL, "kafka refused %d re-sent records", rs.failed);
     }
     if (!rc || rs.points) {
         char a[32], b[32], d[32];
-        printf("%s %s points of %s dead-lettered records %s%s%s; %s lines still invalid, not sent\n",
-               c->given & OPT_DRY_RUN ? "would re-send" : "re-sent", fmt_count(rs.points, a, sizeof(a)),
-               fmt_count(rs.records, b, sizeof(b)), to_topic ? "into '" : "to cluster '",
-               to_topic ? cf->kafka_topic : rs.cc->name, "'", fmt_count(rs.invalid, d, sizeof(d)));
+        printf(
+            "%s %s points of %s dead-lettered records %s%s%s; %s lines still invalid, not sent\n",
+            c->given & OPT_DRY_RUN ? "would re-send" : "re-sent",
+            fmt_count(rs.points, a, sizeof(a)), fmt_count(rs.records, b, sizeof(b)),
+            to_topic ? "into '" : "to cluster '", to_topic ? cf->kafka_topic : rs.cc->name, "'",
+            fmt_count(rs.invalid, d, sizeof(d)));
     }
 out:
     if (rs.producer) rd_kafka_destroy(rs.producer);

@@ -10,23 +10,24 @@
 
 #define TIMEOUT_MS 10000
 
-int ctl_reader_open(struct ctl *c, const struct tsr_config *cf, const char *topic,
-                    int64_t since, int32_t only, int64_t at, struct ctl_reader *rd)
+int ctl_reader_open(struct ctl *c, const struct tsr_config *cf, const char *topic, int64_t since,
+                    int32_t only, int64_t at, struct ctl_reader *rd)
 {
     char err[512];
     memset(rd, 0, sizeof(*rd));
     rd->topic = topic;
-    rd->rk = tsr_kafka_consumer_new(cf, "tsrelayctl", "earliest", 4 << 20, NULL, err,
-                                    sizeof(err));
+    rd->rk = tsr_kafka_consumer_new(cf, "tsrelayctl", "earliest", 4 << 20, NULL, err, sizeof(err));
     if (!rd->rk) return fail(c, EXIT_UNREACHABLE, "%s", err);
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *t = rd_kafka_topic_new(rd->rk, rd->topic, NULL);
     rd_kafka_resp_err_t e = rd_kafka_metadata(rd->rk, 0, t, &md, TIMEOUT_MS);
     rd_kafka_topic_destroy(t);
     if (e || md->topic_cnt != 1 || md->topics[0].err) {
-        int rc = fail(c, EXIT_UNREACHABLE, "cannot read topic '%s' from %s: %s",
-                      rd->topic, cf->kafka_brokers,
-                      rd_kafka_err2str(e ? e : md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        int rc = fail(c, EXIT_UNREACHABLE, "cannot read topic '%s' from %s: %s", rd->topic,
+                      cf->kafka_brokers,
+                      rd_kafka_err2str(e               ? e
+                                       : md->topic_cnt ? md->topics[0].err
+                                                       : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
         if (md) rd_kafka_metadata_destroy(md);
         return rc;
     }
@@ -41,8 +42,8 @@ int ctl_reader_open(struct ctl *c, const struct tsr_config *cf, const char *topi
         e = rd_kafka_query_watermark_offsets(rd->rk, rd->topic, p, &lo, &hi, TIMEOUT_MS);
         if (e) {
             rd_kafka_topic_partition_list_destroy(parts);
-            return fail(c, EXIT_UNREACHABLE, "topic '%s' partition %d: %s", rd->topic,
-                        p, rd_kafka_err2str(e));
+            return fail(c, EXIT_UNREACHABLE, "topic '%s' partition %d: %s", rd->topic, p,
+                        rd_kafka_err2str(e));
         }
         rd->high[p] = only >= 0 ? (at + 1 < hi ? at + 1 : hi) : hi;
         int64_t start = only >= 0 ? at : since ? since : lo;
@@ -53,8 +54,8 @@ int ctl_reader_open(struct ctl *c, const struct tsr_config *cf, const char *topi
     if (since && only < 0 && parts->cnt &&
         (e = rd_kafka_offsets_for_times(rd->rk, parts, TIMEOUT_MS))) {
         rd_kafka_topic_partition_list_destroy(parts);
-        return fail(c, EXIT_UNREACHABLE, "topic '%s': offsets for --since: %s",
-                    rd->topic, rd_kafka_err2str(e));
+        return fail(c, EXIT_UNREACHABLE, "topic '%s': offsets for --since: %s", rd->topic,
+                    rd_kafka_err2str(e));
     }
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -74,8 +75,8 @@ rd_kafka_message_t *ctl_reader_next(struct ctl *c, struct ctl_reader *rd, int *r
     while (rd->open > 0) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rd->rk, TIMEOUT_MS);
         if (!m) {
-            *rc = fail(c, EXIT_UNREACHABLE, "topic '%s': no record for %d s",
-                       rd->topic, TIMEOUT_MS / 1000);
+            *rc = fail(c, EXIT_UNREACHABLE, "topic '%s': no record for %d s", rd->topic,
+                       TIMEOUT_MS / 1000);
             return NULL;
         }
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -83,8 +84,8 @@ rd_kafka_message_t *ctl_reader_next(struct ctl *c, struct ctl_reader *rd, int *r
             continue;
         }
         if (m->err) {
-            *rc = fail(c, EXIT_UNREACHABLE, "topic '%s': %s", rd->topic,
-                       rd_kafka_message_errstr(m));
+            *rc =
+                fail(c, EXIT_UNREACHABLE, "topic '%s': %s", rd->topic, rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
             return NULL;
         }
@@ -110,4 +111,3 @@ void ctl_reader_close(struct ctl_reader *rd)
     }
     free(rd->high);
 }
-

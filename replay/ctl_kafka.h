@@ -25,8 +25,8 @@ struct ctl_reader {
 /* Opens topic for reading from since_ms (0: the first record retained), or, with
  * only >= 0, the one record at offset `at` of partition `only`. Returns EXIT_OK, or the
  * exit code with the message in c->msg; ctl_reader_close either way. */
-int ctl_reader_open(struct ctl *c, const struct tsr_config *cf, const char *topic,
-                    int64_t since_ms, int32_t only, int64_t at, struct ctl_reader *rd);
+int ctl_reader_open(struct ctl *c, const struct tsr_config *cf, const char *topic, int64_t since_ms,
+                    int32_t only, int64_t at, struct ctl_reader *rd);
 
 /* The next record (the caller destroys it), or NULL once every partition is read to its
  * end, or on an error with *rc set. */

@@ -35,9 +35,9 @@
 /* Points entered Kafka this long before their own time may still be counted: later
  * than that (a backfill hours old) they are not read, and show as extra in the
  * cluster. */
-#define LOOKBACK_MS (60 * 60 * 1000)
-#define MAX_WINDOWS 100000
-#define MAX_DBS 64
+#define LOOKBACK_MS    (60 * 60 * 1000)
+#define MAX_WINDOWS    100000
+#define MAX_DBS        64
 #define REVERIFY_TRIES 5
 
 /* The (database, retention policy) pairs Kafka had points of, to ask the cluster about. */
@@ -75,7 +75,8 @@ static int seen_add(struct verify *v, uint64_t h)
         for (size_t i = 0; i < v->seen_cap; i++) {
             if (!v->seen[i]) continue;
             size_t j = v->seen[i] & (cap - 1);
-            while (n[j]) j = (j + 1) & (cap - 1);
+            while (n[j])
+                j = (j + 1) & (cap - 1);
             n[j] = v->seen[i];
         }
         free(v->seen);
@@ -109,7 +110,8 @@ static void count_line(struct verify *v, const char *db, const char *rp, const c
     struct tsr_lp_sections sec;
     tsr_lp_sections(line, len, &sec);
     const char *ts = line + len;
-    while (ts > line && ts[-1] != ' ') ts--;
+    while (ts > line && ts[-1] != ' ')
+        ts--;
     int64_t ns = strtoll(ts, NULL, 10);
     int64_t ms = ns / 1000000;
     if (ms < v->since || ms >= v->until) return;
@@ -232,7 +234,8 @@ static int count_influx(struct ctl *c, struct verify *v, const struct dbrp *d)
     if (!rc) {
         const struct tsr_jsonr *res = tsr_jsonr_at(tsr_jsonr_get(doc, "results"), 0);
         const char *qerr = tsr_jsonr_get_str(res, "error", NULL);
-        if (qerr) rc = fail(c, EXIT_FAIL, "cluster '%s', database '%s': %s", v->cc->name, d->db, qerr);
+        if (qerr)
+            rc = fail(c, EXIT_FAIL, "cluster '%s', database '%s': %s", v->cc->name, d->db, qerr);
         const struct tsr_jsonr *series = tsr_jsonr_get(res, "series");
         for (size_t i = 0; !rc && i < tsr_jsonr_len(series); i++) {
             const struct tsr_jsonr *rows = tsr_jsonr_get(tsr_jsonr_at(series, i), "values");
@@ -276,7 +279,8 @@ static int count_vm(struct ctl *c, struct verify *v, const struct dbrp *d)
             for (size_t i = 0; i < tsr_jsonr_len(ts); i++)
                 add_window(v, (int64_t)tsr_jsonr_num(tsr_jsonr_at(ts, i), 0), 1);
         } else if (n) {
-            rc = fail(c, EXIT_FAIL, "cluster '%s': an export line is not JSON: %s", v->cc->name, err);
+            rc = fail(c, EXIT_FAIL, "cluster '%s': an export line is not JSON: %s", v->cc->name,
+                      err);
         }
         tsr_jsonr_free(&doc);
         p = nl ? nl + 1 : end;
@@ -329,8 +333,9 @@ static int report(struct ctl *c, const struct verify *v, int quiet)
     struct tsr_buf js = {0};
     tsr_buf_puts(&js, "{\"cluster\":");
     tsr_json_string(&js, v->cc->name);
-    tsr_buf_printf(&js, ",\"since_ms\":%" PRId64 ",\"until_ms\":%" PRId64 ",\"window_ms\":%" PRId64
-                        ",\"windows\":[",
+    tsr_buf_printf(&js,
+                   ",\"since_ms\":%" PRId64 ",\"until_ms\":%" PRId64 ",\"window_ms\":%" PRId64
+                   ",\"windows\":[",
                    v->since, v->until, v->window);
     for (int w = 0; w < v->nwin; w++) {
         int64_t k = v->kafka[w], n = v->cluster[w];
@@ -350,9 +355,9 @@ static int report(struct ctl *c, const struct verify *v, int quiet)
                       fmt_count(n, b, sizeof(b)), verdict);
         }
     }
-    tsr_buf_printf(&js, "],\"kafka\":%" PRId64 ",\"cluster_values\":%" PRId64
-                        ",\"differ\":%d,\"equal\":%s}",
-                   tk, tc, differ, differ ? "false" : "true");
+    tsr_buf_printf(
+        &js, "],\"kafka\":%" PRId64 ",\"cluster_values\":%" PRId64 ",\"differ\":%d,\"equal\":%s}",
+        tk, tc, differ, differ ? "false" : "true");
     if (quiet) {
     } else if (c->json) {
         print_json(js.data, js.len);
@@ -382,10 +387,10 @@ static int wait_done(struct ctl *c)
         char state[32];
         snprintf(state, sizeof(state), "%s", tsr_jsonr_get_str(job, "state", ""));
         if (job_finished(state)) {
-            rc = strcmp(state, "done") ? fail(c, EXIT_FAIL, "repair replay %lld %s: %s",
-                                              (long long)c->id, state,
-                                              tsr_jsonr_get_str(job, "result", ""))
-                                       : EXIT_OK;
+            rc = strcmp(state, "done")
+                     ? fail(c, EXIT_FAIL, "repair replay %lld %s: %s", (long long)c->id, state,
+                            tsr_jsonr_get_str(job, "result", ""))
+                     : EXIT_OK;
             tsr_jsonr_free(&job);
             return rc;
         }
@@ -405,7 +410,8 @@ static int repair(struct ctl *c, const struct verify *v)
             continue;
         }
         int e = w;
-        while (e < v->nwin && v->kafka[e] > v->cluster[e]) e++;
+        while (e < v->nwin && v->kafka[e] > v->cluster[e])
+            e++;
         int64_t from = v->since + (int64_t)w * v->window;
         int64_t to = v->since + (int64_t)e * v->window;
         if (to > v->until) to = v->until;
@@ -414,7 +420,8 @@ static int repair(struct ctl *c, const struct verify *v)
         tsr_json_string(&body, v->cc->name);
         tsr_buf_printf(&body,
                        ",\"since_ms\":%" PRId64 ",\"points_since_ms\":%" PRId64
-                       ",\"points_until_ms\":%" PRId64 ",\"started_by\":\"tsrelayctl verify --repair\"}",
+                       ",\"points_until_ms\":%" PRId64
+                       ",\"started_by\":\"tsrelayctl verify --repair\"}",
                        v->since > LOOKBACK_MS ? v->since - LOOKBACK_MS : 1, from, to);
         tsr_buf_putc(&body, '\0');
         struct tsr_jsonr *job = NULL;
@@ -438,8 +445,11 @@ static int parse_window(const char *s, int64_t *ms)
 {
     char *end;
     long long n = strtoll(s, &end, 10);
-    int64_t unit = !strcmp(end, "s") ? 1000 : !strcmp(end, "m") ? 60000
-                 : !strcmp(end, "h") ? 3600000 : !strcmp(end, "ms") ? 1 : 0;
+    int64_t unit = !strcmp(end, "s")    ? 1000
+                   : !strcmp(end, "m")  ? 60000
+                   : !strcmp(end, "h")  ? 3600000
+                   : !strcmp(end, "ms") ? 1
+                                        : 0;
     if (end == s || n <= 0 || !unit) return -1;
     *ms = n * unit;
     return 0;
@@ -467,8 +477,8 @@ int cmd_verify(struct ctl *c)
         return fail(c, EXIT_USAGE, "invalid --window '%s': expected a duration like 30s, 5m, 1h",
                     c->window);
     if ((v.until - v.since) / v.window >= MAX_WINDOWS)
-        return fail(c, EXIT_USAGE, "--window '%s' makes more than %d windows", c->window ? c->window : "5m",
-                    MAX_WINDOWS);
+        return fail(c, EXIT_USAGE, "--window '%s' makes more than %d windows",
+                    c->window ? c->window : "5m", MAX_WINDOWS);
     v.nwin = (int)((v.until - v.since + v.window - 1) / v.window);
     if (tsr_config_load(c->config, &cf, err, sizeof(err))) return fail(c, EXIT_USAGE, "%s", err);
     for (size_t i = 0; i < cf->nclusters; i++)

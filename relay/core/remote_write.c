@@ -38,13 +38,16 @@ static size_t read_tags(const char *line, size_t klen, struct tsr_buf *strs, str
 {
     size_t n = 0;
     const char *p = line, *end = line + klen;
-    while (p < end && *p != ',') p += *p == '\\' && p + 1 < end ? 2 : 1; /* the measurement */
+    while (p < end && *p != ',')
+        p += *p == '\\' && p + 1 < end ? 2 : 1; /* the measurement */
     while (p < end && *p == ',') {
         const char *k = ++p;
-        while (p < end && *p != '=') p += *p == '\\' && p + 1 < end ? 2 : 1;
+        while (p < end && *p != '=')
+            p += *p == '\\' && p + 1 < end ? 2 : 1;
         const char *ke = p++;
         const char *v = p;
-        while (p < end && *p != ',') p += *p == '\\' && p + 1 < end ? 2 : 1;
+        while (p < end && *p != ',')
+            p += *p == '\\' && p + 1 < end ? 2 : 1;
         if (n == *cap) {
             *cap = *cap ? *cap * 2 : 16;
             *tags = realloc(*tags, sizeof(**tags) * *cap);
@@ -92,7 +95,8 @@ long tsr_remote_write_encode(const char *db, const char *body, size_t len, struc
         struct tsr_lp_sections sec;
         tsr_lp_sections(line, n, &sec);
         const char *ts = line + n;
-        while (ts > line && ts[-1] != ' ') ts--;
+        while (ts > line && ts[-1] != ' ')
+            ts--;
         int64_t ms = strtoll(ts, NULL, 10) / 1000000;
         strs.len = 0;
         size_t ntags = read_tags(line, (size_t)(sec.fields - line) - 1, &strs, &tags, &tcap);
@@ -114,13 +118,14 @@ long tsr_remote_write_encode(const char *db, const char *body, size_t len, struc
              * (sorted in a normalised line) with db in its place. Their strings follow
              * the label structs in the same block. */
             size_t nlabels = ntags + 2, strbytes = name.len + sizeof("__name__") + sizeof("db") +
-                                                 strlen(db) + 1 + strs.len;
-            size_t bytes = sizeof(struct one) + nlabels * (sizeof(Prometheus__Label *) +
-                                                       sizeof(Prometheus__Label)) + strbytes;
+                                                   strlen(db) + 1 + strs.len;
+            size_t bytes = sizeof(struct one) +
+                           nlabels * (sizeof(Prometheus__Label *) + sizeof(Prometheus__Label)) +
+                           strbytes;
             struct one *o = malloc(bytes);
             if (!o) abort();
-            Prometheus__Label *lab = (Prometheus__Label *)((char *)(o + 1) +
-                                                           nlabels * sizeof(Prometheus__Label *));
+            Prometheus__Label *lab =
+                (Prometheus__Label *)((char *)(o + 1) + nlabels * sizeof(Prometheus__Label *));
             char *sp = (char *)(lab + nlabels);
             o->labels = (Prometheus__Label **)(o + 1);
             prometheus__time_series__init(&o->ts);
@@ -185,7 +190,8 @@ long tsr_remote_write_encode(const char *db, const char *body, size_t len, struc
     if (snappy_compress((const char *)packed, plen, out->data, &clen) != SNAPPY_OK) abort();
     out->len = clen;
     long samples = (long)wr.n_timeseries;
-    for (size_t i = 0; i < wr.n_timeseries; i++) free(wr.timeseries[i]); /* the struct one */
+    for (size_t i = 0; i < wr.n_timeseries; i++)
+        free(wr.timeseries[i]); /* the struct one */
     free(wr.timeseries);
     free(packed);
     free(tags);
@@ -239,7 +245,8 @@ long tsr_remote_write_decode(const char *raw, size_t len, size_t max_bytes, stru
             if (!strcmp(ts->labels[l]->name, "__name__")) name = ts->labels[l]->value;
         int printable = name && *name;
         for (size_t l = 0; printable && l < ts->n_labels; l++)
-            printable = !strpbrk(ts->labels[l]->name, "\n\r") && !strpbrk(ts->labels[l]->value, "\n\r");
+            printable =
+                !strpbrk(ts->labels[l]->name, "\n\r") && !strpbrk(ts->labels[l]->value, "\n\r");
         if (!printable) { /* no name, or a line break line protocol cannot carry */
             *skipped += (long)ts->n_samples;
             continue;

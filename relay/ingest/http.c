@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "relay/core/remote_write.h"
 #include "relay/core/httpd.h"
+#include "relay/core/remote_write.h"
 #include "relay/ingest/auth.h"
 #include "relay/ingest/batch.h"
 #include "relay/ingest/influx_rules.h"
@@ -376,12 +376,14 @@ static void handle_write(struct tsr_ingest_http *ih, struct tsr_httpd_req *req, 
     if (rw) {
         const char *why;
         long skipped;
-        if (tsr_remote_write_decode(body, raw_len, (size_t)ih->cf->ingest_max_body_bytes, &ih->body,
-                                    &skipped, &why) < 0) {
+        if (tsr_remote_write_decode(body, raw_len, (size_t)ih->cf->ingest_max_body_bytes,
+                                    &ih->body, &skipped, &why) < 0) {
             reply_error(req, 0, 400, "invalid", why, 0);
             goto out;
         }
-        if (skipped) tsr_debug("remote write from %s: %ld samples without a number or a name left out", client, skipped);
+        if (skipped)
+            tsr_debug("remote write from %s: %ld samples without a number or a name left out",
+                      client, skipped);
         body = ih->body.data;
         body_len = ih->body.len;
         opts.precision = TSR_PREC_NS;
