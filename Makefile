@@ -163,6 +163,7 @@ bench: all
 	bench/run.sh
 	bench/spool.sh
 	bench/shaping.sh
+	bench/remote_write.sh
 	bench/e2e.sh
 	bench/clusters.sh
 	bench/replay.sh

@@ -21,7 +21,11 @@
  * -r RATE paces the requests at RATE lines/s in all (request r is sent no earlier than
  * r * LINES_PER_REQUEST / RATE seconds after the start), for latency at a given load
  * rather than the most the server takes. Each request's answer time (from its first
- * byte sent to its status line read) is kept, and p50, p99 and the maximum printed. */
+ * byte sent to its status line read) is kept, and p50, p99 and the maximum printed.
+ *
+ * -w sends the same points as Prometheus remote write instead (each body encoded once,
+ * up front, by relay/core/remote_write.h: three samples a line, database "bench"), with
+ * Content-Encoding: snappy; give -u the receiver's path (/api/v1/write). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +39,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "relay/core/remote_write.h"
 
 #define NBODIES 16
 
@@ -50,9 +56,10 @@ struct opts {
     long first;
     int close_each; /* -k: one connection per request */
     double rate;    /* -r: lines/s in all, 0: as fast as the server answers */
+    int remote_write; /* -w */
 };
 
-static struct opts o = {0, "/write?db=bench", 1000000, 5000, 2, 1000, 0, 1000, 0, 0, 0};
+static struct opts o = {0, "/write?db=bench", 1000000, 5000, 2, 1000, 0, 1000, 0, 0, 0, 0};
 static double t_start;
 static double *latency; /* per request, seconds; -1 when it failed */
 static long nbodies;
@@ -91,6 +98,12 @@ static void build_bodies(long total_reqs)
                                     "%lld\n",
                                     series, series % 8, n, n % 977, n % 13,
                                     1700000000000000000LL + n * o.step_ns);
+        }
+        if (o.remote_write) {
+            struct tsr_buf rw = {0};
+            tsr_remote_write_encode("bench", s, len, &rw);
+            free(s);
+            s = tsr_buf_detach(&rw, &len);
         }
         bodies[b] = s;
         body_len[b] = len;
@@ -175,8 +188,13 @@ static void *worker(void *arg)
         }
         int hl = snprintf(head, sizeof(head),
                           "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n"
-                          "Content-Type: text/plain\r\n%s\r\n",
-                          o.path, body_len[b], o.close_each ? "Connection: close\r\n" : "");
+                          "%s%s\r\n",
+                          o.path, body_len[b],
+                          o.remote_write ? "Content-Type: application/x-protobuf\r\n"
+                                           "Content-Encoding: snappy\r\n"
+                                           "X-Prometheus-Remote-Write-Version: 0.1.0\r\n"
+                                         : "Content-Type: text/plain\r\n",
+                          o.close_each ? "Connection: close\r\n" : "");
         int st = -1;
         if (send_all(fd, head, (size_t)hl) == 0 && send_all(fd, bodies[b], body_len[b]) == 0)
             st = read_response(fd);
@@ -211,7 +229,7 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     int c;
-    while ((c = getopt(argc, argv, "p:u:n:b:c:s:dS:o:kr:h")) != -1) {
+    while ((c = getopt(argc, argv, "p:u:n:b:c:s:dS:o:kr:wh")) != -1) {
         switch (c) {
         case 'p': o.port = atoi(optarg); break;
         case 'u': o.path = optarg; break;
@@ -224,9 +242,10 @@ int main(int argc, char **argv)
         case 'o': o.first = atol(optarg); break;
         case 'k': o.close_each = 1; break;
         case 'r': o.rate = atof(optarg); break;
+        case 'w': o.remote_write = 1; break;
         case 'h':
             printf("usage: loadgen -p PORT [-u PATH] [-n LINES] [-b LINES_PER_REQUEST] "
-                   "[-c CONNECTIONS] [-s STEP_NS] [-d] [-S SERIES] [-o FIRST] [-k] [-r RATE]\n"
+                   "[-c CONNECTIONS] [-s STEP_NS] [-d] [-S SERIES] [-o FIRST] [-k] [-r RATE] [-w]\n"
                    "  -s STEP_NS  timestamp step between lines (default 1000)\n"
                    "  -d          every line distinct: one pre-built body per request\n"
                    "  -S SERIES   distinct series, host tag h0..h(SERIES-1) (default 1000)\n"
@@ -234,7 +253,8 @@ int main(int argc, char **argv)
                    "              and series\n"
                    "  -k          keep-alive off: a new connection per request, sent with\n"
                    "              Connection: close and closed after the answer\n"
-                   "  -r RATE     pace requests at RATE lines/s in all (default: no pacing)\n");
+                   "  -r RATE     pace requests at RATE lines/s in all (default: no pacing)\n"
+                   "  -w          Prometheus remote write (3 samples a line) to -u PATH\n");
             return 0;
         default: return 2;
         }

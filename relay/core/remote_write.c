@@ -200,13 +200,85 @@ long tsr_remote_write_encode(const char *db, const char *body, size_t len, struc
     return samples;
 }
 
-/* Appends s with the backslashes line protocol needs before specials. */
+/* Appends s with the backslashes line protocol needs before specials, a span at a time. */
 static void put_escaped(struct tsr_buf *out, const char *s, const char *specials)
 {
-    for (; *s; s++) {
-        if (strchr(specials, *s)) tsr_buf_putc(out, '\\');
-        tsr_buf_putc(out, *s);
+    for (;;) {
+        size_t n = strcspn(s, specials);
+        tsr_buf_append(out, s, n);
+        if (!s[n]) return;
+        tsr_buf_putc(out, '\\');
+        tsr_buf_putc(out, s[n]);
+        s += n + 1;
     }
+}
+
+static void put_int(struct tsr_buf *out, int64_t v)
+{
+    char d[24];
+    int n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        d[n++] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0) tsr_buf_putc(out, '-');
+    tsr_buf_reserve(out, (size_t)n);
+    while (n)
+        out->data[out->len++] = d[--n];
+}
+
+/* A value as line protocol's float: whole numbers (most counters and gauges) without
+ * printf's cost, the rest with the 17 digits that give the same double back. */
+static void put_value(struct tsr_buf *out, double v)
+{
+    if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
+        put_int(out, (int64_t)v);
+        return;
+    }
+    tsr_buf_printf(out, "%.17g", v);
+}
+
+/* protobuf-c allocates every message, label and string of a request on its own: from a
+ * bump arena instead, freed at once (the loop thread decodes one request at a time). */
+#define ARENA_CHUNK (1 << 20)
+struct arena {
+    char *chunk;
+    size_t used, cap;
+    char **old; /* full chunks, freed at the end */
+    size_t nold;
+};
+
+static void *arena_alloc(void *data, size_t size)
+{
+    struct arena *a = data;
+    size = (size + 15) & ~(size_t)15;
+    if (a->used + size > a->cap) {
+        if (a->chunk) {
+            a->old = realloc(a->old, sizeof(*a->old) * (a->nold + 1));
+            if (!a->old) abort();
+            a->old[a->nold++] = a->chunk;
+        }
+        a->cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+        a->chunk = malloc(a->cap);
+        if (!a->chunk) abort();
+        a->used = 0;
+    }
+    void *p = a->chunk + a->used;
+    a->used += size;
+    return p;
+}
+
+static void arena_free_one(void *data, void *p)
+{
+    (void)data, (void)p; /* all at once, in arena_clear */
+}
+
+static void arena_clear(struct arena *a)
+{
+    for (size_t i = 0; i < a->nold; i++)
+        free(a->old[i]);
+    free(a->old);
+    free(a->chunk);
 }
 
 long tsr_remote_write_decode(const char *raw, size_t len, size_t max_bytes, struct tsr_buf *out,
@@ -229,10 +301,13 @@ long tsr_remote_write_decode(const char *raw, size_t len, size_t max_bytes, stru
         *why = "body is not snappy-compressed";
         return -1;
     }
+    struct arena a = {0};
+    ProtobufCAllocator alloc = {.alloc = arena_alloc, .free = arena_free_one, .allocator_data = &a};
     Prometheus__WriteRequest *wr =
-        prometheus__write_request__unpack(NULL, plen, (const uint8_t *)packed);
+        prometheus__write_request__unpack(&alloc, plen, (const uint8_t *)packed);
     free(packed);
     if (!wr) {
+        arena_clear(&a);
         *why = "body is not a remote write WriteRequest";
         return -1;
     }
@@ -266,11 +341,14 @@ long tsr_remote_write_decode(const char *raw, size_t len, size_t max_bytes, stru
                 tsr_buf_putc(out, '=');
                 put_escaped(out, lb->value, ",= ");
             }
-            tsr_buf_printf(out, " value=%.17g %lld\n", v,
-                           (long long)ts->samples[k]->timestamp * 1000000LL);
+            tsr_buf_append(out, " value=", 7);
+            put_value(out, v);
+            tsr_buf_putc(out, ' ');
+            put_int(out, ts->samples[k]->timestamp * 1000000LL);
+            tsr_buf_putc(out, '\n');
             lines++;
         }
     }
-    prometheus__write_request__free_unpacked(wr, NULL);
+    arena_clear(&a);
     return lines;
 }
