@@ -291,7 +291,7 @@ static void test_errors(void **state)
         /* clusters */
         {BASE "clusters:\n  - {name: a, type: influx, urls: [http://x]}\n",
          "t.yaml:6:21: 'clusters[0].type' must be one of influxdb, influxdb2, victoriametrics, "
-         "cnosdb"},
+         "cnosdb, prometheus"},
         {BASE "clusters:\n  - name: a\n    type: influxdb\n    urls: []\n",
          "t.yaml:8:11: 'clusters[0].urls' must not be empty"},
         {BASE "clusters:\n  - name: a\n    type: influxdb\n    urls:\n      - http://x\n"
