@@ -135,7 +135,7 @@ long tsr_remote_write_encode(const char *db, const char *body, size_t len, struc
             o->samples[0] = &o->sample;
             o->ts.samples = o->samples;
             o->ts.n_samples = 1;
-            memcpy(sp, strs.data, strs.len);
+            if (strs.len) memcpy(sp, strs.data, strs.len); /* a point without tags has none */
             char *tagstrs = sp;
             sp += strs.len;
             char *nm = memcpy(sp, name.data, name.len);

@@ -40,7 +40,8 @@ struct tsr_ingest_http {
     struct tsr_durable *dur; /* where writes become durable */
     struct tsr_httpd *srv;
     struct tsr_batch batch;
-    struct tsr_buf line;   /* one normalised line, before it joins its partition */
+    struct tsr_buf line[2]; /* normalised lines before they join their partition: the
+                             * one being taken and the next (parse_body) */
     struct tsr_buf body;   /* a decoded gzip body */
     struct tsr_buf dlq;    /* overflow of rejected lines past DLQ_SINGLE_MAX */
     int draining;
@@ -215,67 +216,100 @@ static long count_newlines(const char *p, size_t n)
     return c;
 }
 
-/* Parses body into partition records and produces them. */
+/* One line of a body, parsed: where it starts, its number, what the parser said. */
+struct parsed_line {
+    const char *p;
+    long line_no;
+    struct tsr_lp_result res;
+};
+
+/* Takes the parsed line pl (its normalised form in line) into its partition's record,
+ * or rejects it. */
+static void take_line(struct write_req *wr, const struct parsed_line *pl, const struct tsr_buf *line,
+                      const struct tsr_kafka_hdrs *hdrs, uint64_t db_hash, int64_t now_ms,
+                      const char *rest_end, const char *client)
+{
+    struct tsr_ingest_http *ih = wr->ih;
+    const struct tsr_lp_result *res = &pl->res;
+    if (res->status == TSR_LP_ERR) {
+        if (res->kind != TSR_LP_KIND_PARSE) {
+            ih->why.len = 0;
+            tsr_influx_rules_reason(res->kind, pl->p, res->line_len, &ih->why);
+            tsr_buf_putc(&ih->why, '\0');
+            note_rejected(wr, pl->p, res->line_len, pl->line_no, ih->why.data, 1, hdrs->db, client);
+        } else {
+            note_rejected(wr, pl->p, res->line_len, pl->line_no, res->reason, 0, hdrs->db, client);
+        }
+        return;
+    }
+    if (res->status != TSR_LP_OK) return;
+    const char *l = line->data;
+    size_t llen = line->len;
+    uint64_t series = res->series_hash;
+    ih->why.len = 0;
+    switch (tsr_shaper_apply(ih->shaper, hdrs->db, &l, &llen, &series, now_ms, &ih->why)) {
+    case TSR_SHAPE_PASS:
+        break;
+    case TSR_SHAPE_DROP:
+        return;
+    case TSR_SHAPE_REFUSE:
+        tsr_buf_putc(&ih->why, '\0');
+        note_rejected(wr, pl->p, res->line_len, pl->line_no, ih->why.data, 1, hdrs->db, client);
+        return;
+    }
+    if (tsr_influx_rules_check(ih->rules, hdrs->db, hdrs->rp, l, llen, &ih->why) != 0) {
+        tsr_buf_putc(&ih->why, '\0');
+        note_rejected(wr, pl->p, res->line_len, pl->line_no, ih->why.data, 1, hdrs->db, client);
+        return;
+    }
+    size_t max_record = (size_t)ih->cf->kafka_record_max_bytes;
+    int part = tsr_batch_partition(&ih->batch, series, db_hash);
+    struct tsr_buf *pb = &ih->batch.parts[part];
+    if (pb->len + llen > max_record && pb->len > 0) produce_part(wr, part, hdrs);
+    if (pb->cap == 0) {
+        /* Sized once for this partition's share of the rest of the body, rather than
+         * grown by doubling (each growth copying the record so far). */
+        size_t share = (size_t)(rest_end - pl->p) / (size_t)ih->batch.nparts + llen;
+        tsr_buf_reserve(pb, share < max_record ? share : max_record);
+    }
+    tsr_buf_append(pb, l, llen);
+    wr->points++;
+}
+
+/* Parses body into partition records and produces them. Each line is parsed one step
+ * ahead of the one being taken, so that what the rules keep for its series is on its
+ * way from memory while the line before is being taken (tsr_shaper_prefetch). */
 static void parse_body(struct write_req *wr, const char *body, size_t len,
                        const struct tsr_lp_opts *opts, const struct tsr_kafka_hdrs *hdrs,
                        const char *client)
 {
     struct tsr_ingest_http *ih = wr->ih;
     const char *p = body, *end = body + len;
-    size_t max_record = (size_t)ih->cf->kafka_record_max_bytes;
     uint64_t db_hash = tsr_fnv1a64(TSR_FNV1A64_INIT, hdrs->db, strlen(hdrs->db));
     long line_no = 0;
     int64_t now_ms = opts->now_ns / 1000000;
-    struct tsr_lp_result res;
+    struct parsed_line pl[2];
+    int held = -1; /* the slot of the line parsed and not taken yet */
 
     tsr_batch_resize(&ih->batch, tsr_durable_partitions(ih->dur));
-    while (p < end && !wr->failed) {
-        long this_line = line_no + 1;
-        ih->line.len = 0;
-        tsr_lp_parse_line(p, end, opts, &ih->line, &res);
-        if (res.status == TSR_LP_OK) {
-            const char *pl = ih->line.data;
-            size_t plen = ih->line.len;
-            uint64_t series = res.series_hash;
-            ih->why.len = 0;
-            switch (tsr_shaper_apply(ih->shaper, hdrs->db, &pl, &plen, &series, now_ms, &ih->why)) {
-            case TSR_SHAPE_PASS:
-                break;
-            case TSR_SHAPE_DROP:
-                goto next;
-            case TSR_SHAPE_REFUSE:
-                tsr_buf_putc(&ih->why, '\0');
-                note_rejected(wr, p, res.line_len, this_line, ih->why.data, 1, hdrs->db, client);
-                goto next;
-            }
-            if (tsr_influx_rules_check(ih->rules, hdrs->db, hdrs->rp, pl, plen, &ih->why) != 0) {
-                tsr_buf_putc(&ih->why, '\0');
-                note_rejected(wr, p, res.line_len, this_line, ih->why.data, 1, hdrs->db, client);
-                goto next;
-            }
-            int part = tsr_batch_partition(&ih->batch, series, db_hash);
-            struct tsr_buf *pb = &ih->batch.parts[part];
-            if (pb->len + plen > max_record && pb->len > 0) produce_part(wr, part, hdrs);
-            if (pb->cap == 0) {
-                /* Sized once for this partition's share of the rest of the body, rather
-                 * than grown by doubling (each growth copying the record so far). */
-                size_t share = (size_t)(end - p) / (size_t)ih->batch.nparts + plen;
-                tsr_buf_reserve(pb, share < max_record ? share : max_record);
-            }
-            tsr_buf_append(pb, pl, plen);
-            wr->points++;
-        } else if (res.status == TSR_LP_ERR && res.kind != TSR_LP_KIND_PARSE) {
-            ih->why.len = 0;
-            tsr_influx_rules_reason(res.kind, p, res.line_len, &ih->why);
-            tsr_buf_putc(&ih->why, '\0');
-            note_rejected(wr, p, res.line_len, this_line, ih->why.data, 1, hdrs->db, client);
-        } else if (res.status == TSR_LP_ERR) {
-            note_rejected(wr, p, res.line_len, this_line, res.reason, 0, hdrs->db, client);
+    for (int slot = 0;; slot ^= 1) {
+        int parsed = p < end && !wr->failed;
+        if (parsed) {
+            struct parsed_line *n = &pl[slot];
+            n->p = p;
+            n->line_no = line_no + 1;
+            ih->line[slot].len = 0;
+            tsr_lp_parse_line(p, end, opts, &ih->line[slot], &n->res);
+            if (n->res.status == TSR_LP_OK)
+                tsr_shaper_prefetch(ih->shaper, hdrs->db, n->res.series_hash);
+            /* A quoted string may hold newlines: line numbers count every one of them. */
+            line_no += count_newlines(p, n->res.consumed);
+            p += n->res.consumed;
         }
-    next:
-        /* A quoted string may hold newlines: line numbers count every one of them. */
-        line_no += count_newlines(p, res.consumed);
-        p += res.consumed;
+        if (held >= 0 && !wr->failed)
+            take_line(wr, &pl[held], &ih->line[held], hdrs, db_hash, now_ms, end, client);
+        if (!parsed) break;
+        held = slot;
     }
     for (int i = 0; i < ih->batch.nparts; i++) {
         if (ih->batch.parts[i].len == 0) continue;
@@ -589,7 +623,8 @@ void tsr_ingest_http_free(struct tsr_ingest_http **ihp)
     if (!ih) return;
     tsr_httpd_free(&ih->srv);
     tsr_batch_free(&ih->batch);
-    tsr_buf_free(&ih->line);
+    tsr_buf_free(&ih->line[0]);
+    tsr_buf_free(&ih->line[1]);
     tsr_buf_free(&ih->body);
     tsr_buf_free(&ih->dlq);
     tsr_buf_free(&ih->why);

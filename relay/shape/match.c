@@ -16,6 +16,21 @@ static char *dup_n(const char *s, size_t n)
     return d;
 }
 
+/* The literal run an expression starts with after '^' ("debug" of /^debug_\w+/), when
+ * nothing can make it optional: no alternation anywhere, no inline options, and a
+ * quantifier after the run takes its last byte away. Length 0 when there is none. */
+static size_t anchored_literal(const char *re, const char **lit)
+{
+    *lit = re + 1;
+    if (re[0] != '^' || strchr(re, '|') || strstr(re, "(?")) return 0;
+    size_t n = 0;
+    while ((re[1 + n] >= 'a' && re[1 + n] <= 'z') || (re[1 + n] >= 'A' && re[1 + n] <= 'Z') ||
+           (re[1 + n] >= '0' && re[1 + n] <= '9') || re[1 + n] == '_' || re[1 + n] == '-')
+        n++;
+    if (n && re[1 + n] && strchr("?*{", re[1 + n])) n--;
+    return n;
+}
+
 /* What PCRE2's study of the pattern says any match needs (pcre2_pattern_info). */
 static void prefilter(struct tsr_match *m, pcre2_code *code)
 {
@@ -42,6 +57,16 @@ static void prefilter(struct tsr_match *m, pcre2_code *code)
         pcre2_pattern_info(code, PCRE2_INFO_LASTCODETYPE, &flags) == 0 && flags == 1 &&
         unit < 256 && !(opts & PCRE2_CASELESS))
         m->required = (int)unit;
+    const char *lit;
+    size_t n = anchored_literal(m->text, &lit);
+    if (n) {
+        m->needle = dup_n(lit, n);
+        m->needle_len = n;
+    } else if (m->required >= 0) {
+        char b = (char)m->required;
+        m->needle = dup_n(&b, 1);
+        m->needle_len = 1;
+    }
 }
 
 int tsr_match_compile(struct tsr_match *m, const char *s, char *why, size_t whylen)
@@ -73,10 +98,14 @@ int tsr_match_compile(struct tsr_match *m, const char *s, char *why, size_t whyl
         m->kind = TSR_MATCH_PREFIX;
         m->text = dup_n(s, n - 1);
         m->len = n - 1;
+        m->needle = dup_n(m->text, m->len);
+        m->needle_len = m->len;
     } else {
         m->kind = TSR_MATCH_EXACT;
         m->text = dup_n(s, n);
         m->len = n;
+        m->needle = dup_n(m->text, m->len);
+        m->needle_len = m->len;
     }
     return 0;
 }
@@ -85,6 +114,7 @@ void tsr_match_free(struct tsr_match *m)
 {
     if (m->code) pcre2_code_free(m->code);
     free(m->text);
+    free(m->needle);
     *m = (struct tsr_match){0};
 }
 

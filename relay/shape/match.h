@@ -27,6 +27,12 @@ struct tsr_match {
     int anchored_first; /* first[] holds the bytes a name may start with */
     uint8_t first[32];
     int required;       /* -1: none */
+    /* Bytes every matching name holds somewhere: an exact name, a prefix, a regular
+     * expression's literal start (/^debug/) or the byte it requires. needle_len 0: none
+     * known. Lets a caller rule out a whole line that does not hold them, without
+     * finding its names first. */
+    char *needle;
+    size_t needle_len;
 };
 
 /* Recent answers of regular expressions: names repeat from line to line (tag keys, field

@@ -49,6 +49,9 @@ struct rule {
     bool needs_point; /* matches on tags or fields, or rewrites */
     bool by_name;     /* matches on database and measurement alone: memoised */
     bool on_fields;   /* looks at the fields (match.field, drop_fields): run per line */
+    /* match.field's needle as it shows in a line (no byte a line escapes): the fields
+     * of a line without it are not looked at. */
+    bool field_needle;
     struct tsr_buf to; /* rename_measurement, escaped */
     struct tag_edit *edits;
     size_t nedits;
@@ -69,7 +72,8 @@ struct name_memo {
  * again and again, and all but the rules on fields give the same answer each time. The
  * rules on fields run per line, in their place, with the rest of their match
  * (database, measurement, tags as the rules before left them) taken from here. */
-#define SERIES_MEMO 32768 /* two ways per set; about 5 MiB when full */
+#define MEMO_WAYS 8
+#define MEMO_SETS 4096 /* 32,768 series; about 5 MiB when full */
 #define SERIES_KEY_MAX 240
 struct series_memo {
     uint64_t key;       /* series hash mixed with the database's; 0: empty */
@@ -82,10 +86,13 @@ struct series_memo {
     char buf[];
 };
 
-/* The key in the table itself: a lookup that misses touches no memo. */
-struct memo_slot {
-    uint64_t key;
-    struct series_memo *e;
+/* Eight ways a set: series come back in cycles (every agent's interval), and a set
+ * holding one series more than its ways misses on every one of them. The keys share a
+ * cache line, so a lookup that misses touches no memo; their memos' addresses are in
+ * the line after it. */
+struct memo_set {
+    uint64_t key[MEMO_WAYS]; /* 0: empty */
+    struct series_memo *e[MEMO_WAYS];
 };
 
 struct tsr_rules {
@@ -93,7 +100,7 @@ struct tsr_rules {
     size_t n;
     struct name_memo memo;
     int cacheable;               /* <= 64 rules, rules on fields only drop or drop fields */
-    struct memo_slot *series;    /* SERIES_MEMO slots, made on first use */
+    struct memo_set *series;     /* MEMO_SETS sets, made on first use */
     /* More series than the memo holds make it miss most of the time, and a miss costs
      * more than the rules themselves: then it is left alone for a while. */
     unsigned lookups, misses, bypass;
@@ -201,6 +208,8 @@ static int compile_rule(struct rule *r, const struct tsr_rule_conf *c, const cha
     r->needs_point = r->ntags || r->has_field || (r->action != A_DROP && r->action != A_KEEP);
     r->by_name = !r->ntags && !r->has_field;
     r->on_fields = r->has_field || r->action == A_DROP_FIELDS;
+    r->field_needle = r->has_field && r->field.needle_len &&
+                      strcspn(r->field.needle, " ,=\\\"\n") == r->field.needle_len;
     return 0;
 }
 
@@ -268,7 +277,8 @@ void tsr_rules_free(struct tsr_rules **rp)
     tsr_match_scratch_free(&rs->sc);
     tsr_buf_free(&rs->memo.key);
     if (rs->series)
-        for (size_t i = 0; i < SERIES_MEMO; i++) free(rs->series[i].e);
+        for (size_t i = 0; i < MEMO_SETS; i++)
+            for (int w = 0; w < MEMO_WAYS; w++) free(rs->series[i].e[w]);
     free(rs->series);
     tsr_buf_free(&rs->line);
     free(rs);
@@ -524,6 +534,38 @@ static struct series_memo *series_learn(struct tsr_rules *rs, const char *db, si
     return e;
 }
 
+/* Whether s[0..n) holds needle[0..nn) (nn > 0). glibc's memmem prepares for long texts;
+ * the rest of a line is a few dozen bytes. */
+static bool holds(const char *s, size_t n, const char *needle, size_t nn)
+{
+    for (const char *p = s, *end = s + n; (size_t)(end - p) >= nn; p++) {
+        p = memchr(p, needle[0], (size_t)(end - p) - nn + 1);
+        if (!p) return false;
+        if (memcmp(p + 1, needle + 1, nn - 1) == 0) return true;
+    }
+    return false;
+}
+
+/* The memo's key of a series: its hash mixed with its database's; never 0 (empty). */
+static uint64_t memo_key(const char *db, size_t dblen, uint64_t series_hash)
+{
+    uint64_t key = series_hash ^ (tsr_fnv1a64(TSR_FNV1A64_INIT, db, dblen) * 0x9E3779B97F4A7C15ULL);
+    return key | (key == 0);
+}
+
+static struct memo_set *memo_set(const struct tsr_rules *rs, uint64_t key)
+{
+    return &rs->series[key % MEMO_SETS];
+}
+
+void tsr_rules_prefetch(const struct tsr_rules *rs, const char *db, uint64_t series_hash)
+{
+    if (!rs->series || rs->bypass) return;
+    const struct memo_set *set = memo_set(rs, memo_key(db, strlen(db), series_hash));
+    __builtin_prefetch(set->key);
+    __builtin_prefetch(set->e);
+}
+
 /* End of the series key at the start of a normalised line: its first unescaped space. */
 static size_t key_len(const char *line, size_t len)
 {
@@ -541,28 +583,28 @@ void tsr_rules_apply_series(struct tsr_rules *rs, const char *db, const char *li
         tsr_rules_apply(rs, db, line, len, out, res, NULL);
         return;
     }
-    uint64_t key = series_hash ^ (tsr_fnv1a64(TSR_FNV1A64_INIT, db, dblen) * 0x9E3779B97F4A7C15ULL);
-    key |= key == 0;
+    uint64_t key = memo_key(db, dblen, series_hash);
     if (!rs->series) {
-        rs->series = calloc(SERIES_MEMO, sizeof(*rs->series));
+        rs->series = aligned_alloc(64, MEMO_SETS * sizeof(*rs->series));
         if (!rs->series) abort();
+        memset(rs->series, 0, MEMO_SETS * sizeof(*rs->series));
     }
     if (rs->bypass) {
         rs->bypass--;
         tsr_rules_apply(rs, db, line, len, out, res, NULL);
         return;
     }
-    /* Two ways: the one found moves to the front, a new series replaces the back one. */
-    struct memo_slot *set = &rs->series[(key % (SERIES_MEMO / 2)) * 2];
+    /* The way found moves to the front; a new series takes the front, the back one
+     * goes. */
+    struct memo_set *set = memo_set(rs, key);
     struct series_memo *e = NULL;
-    for (int w = 0; w < 2 && !e; w++) {
-        struct series_memo *c = set[w].e;
-        if (set[w].key == key && c->in_len == dblen + 1 + klen &&
+    int w = 0;
+    for (; w < MEMO_WAYS; w++) {
+        struct series_memo *c = set->e[w];
+        if (set->key[w] == key && c->in_len == dblen + 1 + klen &&
             memcmp(c->buf, db, dblen + 1) == 0 && memcmp(c->buf + dblen + 1, line, klen) == 0) {
             e = c;
-            struct memo_slot t = set[w];
-            set[w] = set[0];
-            set[0] = t;
+            break;
         }
     }
     if (++rs->lookups == 1024) {
@@ -577,10 +619,13 @@ void tsr_rules_apply_series(struct tsr_rules *rs, const char *db, const char *li
             tsr_rules_apply(rs, db, line, len, out, res, NULL);
             return;
         }
-        free(set[1].e);
-        set[1] = set[0];
-        set[0] = (struct memo_slot){key, e};
+        w = MEMO_WAYS - 1;
+        free(set->e[w]);
     }
+    memmove(&set->key[1], &set->key[0], (size_t)w * sizeof(set->key[0]));
+    memmove(&set->e[1], &set->e[0], (size_t)w * sizeof(set->e[0]));
+    set->key[0] = key;
+    set->e[0] = e;
 
     /* The rules on fields, in their place: before the rule that drops the series. */
     res->verdict = TSR_RULES_SAME;
@@ -593,7 +638,10 @@ void tsr_rules_apply_series(struct tsr_rules *rs, const char *db, const char *li
         const struct rule *r = &rs->r[i];
         if (!r->on_fields) continue;
         bool m = (e->field_bits >> i) & 1;
-        if (m && r->has_field) {
+        if (m && r->field_needle &&
+            !holds(line + klen + 1, len - klen - 1, r->field.needle, r->field.needle_len))
+            m = false;
+        else if (m && r->has_field) {
             tsr_point_fields(pt);
             bool any = false;
             for (size_t f = 0; f < pt->nfields && !any; f++)

@@ -202,6 +202,67 @@ static void test_record(void **state)
     (void)state;
 }
 
+/* The memo's answers against the rules' own, line for line. */
+static struct tsr_buf in, a, b;
+static void compare_memo(struct tsr_rules *direct, struct tsr_rules *memo, const char *db,
+                         const char *raw, int i)
+{
+    uint64_t h;
+    normalise(raw, &in, &h);
+    struct tsr_rules_result ra, rb;
+    a.len = b.len = 0;
+    tsr_rules_apply(direct, db, in.data, in.len, &a, &ra, NULL);
+    tsr_rules_apply_series(memo, db, in.data, in.len, h, &b, &rb);
+    if (ra.verdict != rb.verdict || (ra.verdict == TSR_RULES_DROPPED && strcmp(ra.reason, rb.reason)) ||
+        (ra.verdict == TSR_RULES_REWRITTEN &&
+         (a.len != b.len || memcmp(a.data, b.data, a.len) || ra.hash != rb.hash)))
+        fail_msg("line %d '%s' (%s): direct %d '%.*s' %s, memo %d '%.*s' %s", i, raw, db,
+                 ra.verdict, (int)a.len, a.data ? a.data : "", ra.reason ? ra.reason : "",
+                 rb.verdict, (int)b.len, b.data ? b.data : "", rb.reason ? rb.reason : "");
+}
+
+/* Field rules skip a line that does not hold their pattern's literal (an exact name, a
+ * prefix, a regular expression's start after '^' or the byte it needs): the answers are
+ * those of the rules themselves, with the literal elsewhere in the line, made optional
+ * by a quantifier, or escaped in the line. And more series than the memo holds, in
+ * cycles, over its eight-way sets. */
+static void test_field_needles(void **state)
+{
+    struct tsr_config *cf = load(
+        "rules:\n"
+        "  - {match: {field: '/^debu?g/'}, action: drop}\n"
+        "  - {match: {field: '/^tm*p/'}, action: drop}\n"
+        "  - {match: {field: 'a b'}, action: drop}\n"
+        "  - {match: {field: '/,x$/'}, action: drop}\n"
+        "  - {match: {field: 'cnt_*'}, action: drop_fields, names: ['cnt_*']}\n"
+        "  - {match: {field: '/^(?i)LOUD/'}, action: drop}\n"
+        "  - {action: add_tags, tags: {dc: east}}\n");
+    struct tsr_rules *direct = compile(cf), *memo = compile(cf);
+    static const char *const fields[] = {
+        "v=1",        "debug=1",  "deg=1",       "xdebug=1", "v=\"debug\"", "tp=1",
+        "tmmp=1,v=2", "a\\ b=1", "ab=1",        "a\\,x=1", "cnt_a=1,v=2",  "cnt_a=1",
+        "loud=1",     "xloud=1",  "v=1,LOUD=2"};
+    size_t nf = sizeof(fields) / sizeof(fields[0]);
+    char raw[256];
+    for (int i = 0; i < 200000; i++) {
+        /* 40,000 series, each back every 40,000 lines: beyond the memo's 32,768. */
+        int series = i % 40000;
+        snprintf(raw, sizeof(raw), "m,host=h%d %s %d", series, fields[(size_t)(i / 40000 + series) % nf], i);
+        compare_memo(direct, memo, "db", raw, i);
+    }
+    for (int i = 0; i < 60000; i++) {
+        snprintf(raw, sizeof(raw), "m,host=h%d %s %d", i % 3000, fields[(size_t)i % nf], i);
+        compare_memo(direct, memo, "db", raw, i);
+    }
+    tsr_buf_free(&in);
+    tsr_buf_free(&a);
+    tsr_buf_free(&b);
+    tsr_rules_free(&direct);
+    tsr_rules_free(&memo);
+    tsr_config_free(&cf);
+    (void)state;
+}
+
 /* The series memo (tsr_rules_apply_series) answers as the rules themselves do, line for
  * line, with rules on fields between the others, renames before matches on the new
  * name, keeps and drops, over series that come back. */
@@ -220,24 +281,11 @@ static void test_series_memo(void **state)
     struct tsr_rules *direct = compile(cf), *memo = compile(cf);
     static const char *const fields[] = {"v=1", "v=1,tmp_a=2", "tmp_a=2", "debug_x=1,v=2",
                                          "w=3", "s=\"a b,c\",tmp_q=1"};
-    struct tsr_buf in = {0}, a = {0}, b = {0};
     for (int i = 0; i < 20000; i++) {
         char raw[256];
         snprintf(raw, sizeof(raw), "cpu%d,host=h%d,region=r%d %s %d", i % 3, (i * 7) % 23, i % 4,
                  fields[(i / 3) % 6], i);
-        uint64_t h;
-        normalise(raw, &in, &h);
-        const char *db = i % 11 == 0 ? "scratch" : "prod";
-        struct tsr_rules_result ra, rb;
-        a.len = b.len = 0;
-        tsr_rules_apply(direct, db, in.data, in.len, &a, &ra, NULL);
-        tsr_rules_apply_series(memo, db, in.data, in.len, h, &b, &rb);
-        if (ra.verdict != rb.verdict || (ra.verdict == TSR_RULES_DROPPED && strcmp(ra.reason, rb.reason)) ||
-            (ra.verdict == TSR_RULES_REWRITTEN &&
-             (a.len != b.len || memcmp(a.data, b.data, a.len) || ra.hash != rb.hash)))
-            fail_msg("line %d '%s' (%s): direct %d '%.*s' %s, memo %d '%.*s' %s", i, raw, db,
-                     ra.verdict, (int)a.len, a.data ? a.data : "", ra.reason ? ra.reason : "",
-                     rb.verdict, (int)b.len, b.data ? b.data : "", rb.reason ? rb.reason : "");
+        compare_memo(direct, memo, i % 11 == 0 ? "scratch" : "prod", raw, i);
     }
     tsr_buf_free(&in);
     tsr_buf_free(&a);
@@ -370,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_keep),         cmocka_unit_test(test_record),
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_cardinality),
         cmocka_unit_test(test_graphite_ids), cmocka_unit_test(test_series_memo),
+        cmocka_unit_test(test_field_needles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
