@@ -1026,6 +1026,22 @@ static int validate(struct loader *ld, struct tsr_config *cf, yaml_node_t *root)
         if (!*cc->tls_cert_file != !*cc->tls_key_file)
             return fail(ld, item->start_mark,
                         "'clusters[%zu].tls_cert_file' and 'tls_key_file' go together", i);
+        int graphite = strcmp(cc->type, "graphite") == 0;
+        for (size_t u = 0; u < cc->nurls; u++) {
+            int tcp = strncasecmp(cc->urls[u], "tcp://", 6) == 0;
+            if (tcp != graphite)
+                return fail(ld, item->start_mark,
+                            graphite ? "'clusters[%zu].urls[%zu]': a graphite cluster takes "
+                                       "tcp://HOST:PORT (carbon's plaintext port)"
+                                     : "'clusters[%zu].urls[%zu]': tcp:// is for graphite "
+                                       "clusters; this one takes http:// or https://",
+                            i, u);
+        }
+        if (graphite && (*cc->bearer_token || *cc->token || *cc->username || *cc->tls_ca_file ||
+                         *cc->tls_cert_file))
+            return fail(ld, item->start_mark,
+                        "'clusters[%zu]': carbon's plaintext protocol has no credentials or TLS",
+                        i);
         if (*cc->bearer_token && (*cc->token || *cc->username))
             return fail(ld, item->start_mark,
                         "'clusters[%zu]' has one Authorization header: a bearer token, or "

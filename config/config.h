@@ -59,13 +59,14 @@ struct tsr_rule_conf {
 
 struct tsr_cluster_conf {
     char *name;
-    char *type; /* influxdb, influxdb2, victoriametrics, cnosdb */
+    char *type; /* influxdb, influxdb2, victoriametrics, cnosdb, prometheus, graphite */
     char **urls;
     size_t nurls;
     char *database; /* target database ("" = the one the point was written to) */
     char *retention_policy;
     char *org;    /* influxdb2 */
     char *bucket; /* influxdb2 */
+    char *graphite_template; /* graphite: how a point's path is made (relay/deliver/carbon.h) */
     char *token;  /* influxdb2: from token_file or token_env */
     char *username, *password; /* cnosdb / influxdb basic auth, from *_file or *_env */
     char *compression;         /* "gzip" or "none" */

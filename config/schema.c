@@ -127,10 +127,11 @@ static int check_url(const char *s, char *why, size_t whylen)
     size_t scheme = strncasecmp(s, "http://", 7) == 0    ? 7
                     : strncasecmp(s, "https://", 8) == 0 ? 8
                                                          : 0;
+    if (strncasecmp(s, "tcp://", 6) == 0) scheme = 6; /* graphite's; checked with the type */
     int ok = scheme > 0 && s[scheme] != '\0' && s[scheme] != '/';
     for (const char *p = s; ok && *p; p++)
         ok = !isspace((unsigned char)*p);
-    return ok ? 0 : why_is(why, whylen, "must be an http:// or https:// url");
+    return ok ? 0 : why_is(why, whylen, "must be an http://, https:// or tcp:// url");
 }
 
 /* Clients send "user:pass" (Basic, and "Token user:pass"), split at the first ':'. */
@@ -344,7 +345,7 @@ const struct tsr_config_key tsr_config_cluster_keys[] = {
     {.name = "type",
      .type = TSR_CT_STRING,
      .flags = TSR_CK_REQUIRED,
-     .choices = "influxdb|influxdb2|victoriametrics|cnosdb|prometheus",
+     .choices = "influxdb|influxdb2|victoriametrics|cnosdb|prometheus|graphite",
      .off = CL(type),
      .doc = "Write protocol the cluster speaks"},
     {.name = "urls",
@@ -353,10 +354,11 @@ const struct tsr_config_key tsr_config_cluster_keys[] = {
      .min = 1,
      .max = 64,
      .check = check_url,
-     .type_doc = "list of http(s) URLs, 1 to 64",
+     .type_doc = "list of URLs, 1 to 64",
      .off = CL(urls),
      .count_off = CL(nurls),
-     .doc = "Base URLs of the cluster's nodes"},
+     .doc = "Base URLs of the cluster's nodes: http:// or https://; `tcp://HOST:PORT` (carbon's "
+            "plaintext port, 2003) for graphite"},
     {.name = "database",
      .type = TSR_CT_STRING,
      .def = "",
@@ -377,6 +379,13 @@ const struct tsr_config_key tsr_config_cluster_keys[] = {
      .def = "",
      .off = CL(bucket),
      .doc = "Bucket (influxdb2); empty keeps the database each point was written to"},
+    {.name = "template",
+     .type = TSR_CT_STRING,
+     .def = "host.tags.measurement.field",
+     .off = CL(graphite_template),
+     .doc = "Path of each field's value (graphite), Telegraf's way: `.`-separated words, "
+            "each `measurement`, `field` (left out for a field named `value`), `tags` (the "
+            "values of the tags not named, in key order), `db`, or a tag key (its value)"},
     {.name = "token_file",
      .type = TSR_CT_SECRET_FILE,
      .off = CL(token),

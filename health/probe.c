@@ -48,6 +48,7 @@ static const struct {
     {"victoriametrics", "/health"},
     {"cnosdb", "/api/v1/ping"},
     {"prometheus", "/-/healthy"},
+    {"graphite", ""}, /* tcp://: a connection carbon accepts and closes */
 };
 
 static char *xstrdup(const char *s)

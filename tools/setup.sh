@@ -32,6 +32,8 @@ pkgs+=(systemd)
 # 0007 runs a Prometheus against a live relay for the dashboard's queries, and 0026
 # writes to one with the prometheus sink (remote write).
 pkgs+=(prometheus)
+# 0027 writes to a carbon-cache with the graphite sink and reads its whisper files back.
+pkgs+=(graphite-carbon python3-whisper)
 # make deb (0008): man pages from --help, the package's Depends from the binaries, and
 # man to check the pages render.
 pkgs+=(help2man dpkg-dev man-db)

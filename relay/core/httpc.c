@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "relay/core/buf.h"
+#include "relay/core/tcpsend.h"
 
 #define RESP_BODY_MAX (64 * 1024)
 
@@ -18,6 +19,7 @@ struct tsr_httpc {
     int active;
     struct xfer *xfers;  /* in flight, so free can cancel them */
     struct sock *socks;  /* watched, so free can release what curl leaves behind */
+    struct tsr_tcpsend *tcp; /* tcp:// URLs (relay/core/tcpsend.h) */
 };
 
 /* One request in flight. */
@@ -186,6 +188,7 @@ int tsr_httpc_new(struct event_base *base, struct tsr_httpc **hp)
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    tsr_tcpsend_new(base, &h->tcp);
     *hp = h;
     return 0;
 }
@@ -193,6 +196,9 @@ int tsr_httpc_new(struct event_base *base, struct tsr_httpc **hp)
 int tsr_httpc_send(struct tsr_httpc *h, const struct tsr_httpc_req *req, tsr_httpc_done_fn *done,
                    void *opaque)
 {
+    if (strncmp(req->url, "tcp://", 6) == 0)
+        return tsr_tcpsend_start(h->tcp, req->url, req->body, req->body_len, req->timeout_ms, done,
+                                 opaque);
     struct xfer *x = calloc(1, sizeof(*x));
     if (!x) abort();
     x->h = h;
@@ -263,7 +269,7 @@ int tsr_httpc_send(struct tsr_httpc *h, const struct tsr_httpc_req *req, tsr_htt
 
 int tsr_httpc_active(const struct tsr_httpc *h)
 {
-    return h->active;
+    return h->active + tsr_tcpsend_active(h->tcp);
 }
 
 void tsr_httpc_free(struct tsr_httpc **hp)
@@ -274,6 +280,7 @@ void tsr_httpc_free(struct tsr_httpc **hp)
         struct tsr_httpc_resp resp = {.error = "cancelled", .retry_after_s = -1};
         xfer_finish(h, h->xfers, &resp);
     }
+    tsr_tcpsend_free(&h->tcp);
     curl_multi_cleanup(h->multi);
     while (h->socks) {
         struct sock *sk = h->socks;

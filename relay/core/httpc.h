@@ -4,6 +4,8 @@
  * the connection cache they share (keep-alive to each TSDB node). A request is
  * described by struct tsr_httpc_req; its done callback runs exactly once, on the loop
  * thread, with the HTTP status (0 on a transport failure: refused, timed out, reset).
+ * A tcp://HOST:PORT URL is no HTTP at all: its body goes over a connection of its own
+ * (relay/core/tcpsend.h), status 200 once the peer closed after reading it.
  * Nothing here blocks the loop. Loop thread only. */
 #ifndef TSR_HTTPC_H
 #define TSR_HTTPC_H

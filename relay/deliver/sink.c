@@ -1,12 +1,13 @@
 #include "relay/deliver/sink.h"
 
-#include "relay/core/remote_write.h"
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config/config.h"
 #include "relay/core/gzip.h"
+#include "relay/core/remote_write.h"
+#include "relay/deliver/carbon.h"
 
 /* Percent-encodes a query parameter value. */
 static void put_param(struct tsr_buf *b, const char *name, const char *value)
@@ -42,6 +43,7 @@ void tsr_sink_write_url(const struct tsr_cluster_conf *cc, int idx, const char *
     const char *tdb = *cc->database ? cc->database : db;
     const char *trp = *cc->retention_policy ? cc->retention_policy : rp ? rp : "";
     put_base(url, cc, idx);
+    if (strcmp(cc->type, "graphite") == 0) return; /* tcp://HOST:PORT, carbon plaintext */
     if (strcmp(cc->type, "prometheus") == 0) {
         /* Remote write has no databases: each sample carries its db as a label. */
         tsr_buf_puts(url, "/api/v1/write");
@@ -201,7 +203,14 @@ int tsr_sink_send(struct tsr_httpc *hc, const struct tsr_cluster_conf *cc, int i
                   void *opaque)
 {
     const char *encoding = NULL;
-    if (strcmp(cc->type, "prometheus") == 0) {
+    if (strcmp(cc->type, "graphite") == 0) {
+        long strings;
+        gz->len = 0;
+        tsr_carbon_encode(cc->graphite_template, *cc->database ? cc->database : db, body, len, gz,
+                          &strings);
+        body = gz->data ? gz->data : "";
+        len = gz->len;
+    } else if (strcmp(cc->type, "prometheus") == 0) {
         /* Remote write is snappy-compressed protobuf, whatever compression says. */
         tsr_remote_write_encode(*cc->database ? cc->database : db, body, len, gz);
         body = gz->data;

@@ -5,8 +5,10 @@
  *   influxdb2        POST {url}/api/v2/write?org=&bucket=&precision=ns   Token auth
  *   victoriametrics  POST {url}/write?db=&precision=ns            (its InfluxDB API)
  *   cnosdb           POST {url}/api/v1/write?db=&precision=ns     Basic auth
- *   prometheus       POST {url}/api/v1/write  Prometheus remote write (relay/deliver/
+ *   prometheus       POST {url}/api/v1/write  Prometheus remote write (relay/core/
  *                    remote_write.h), to Prometheus or VictoriaMetrics; any auth
+ *   graphite         tcp://HOST:PORT  carbon's plaintext protocol (relay/deliver/carbon.h),
+ *                    a connection a batch (relay/core/tcpsend.h); no auth
  * tsr_sink_send posts a batch through the loop's HTTP client (loop thread only); the
  * rest are pure functions for any thread. */
 #ifndef TSR_SINK_H

@@ -60,11 +60,20 @@ done_before=$(actl "$lister" --json replay show "$id" | python3 -c "import json,
 log "killing the coordinator relay$coord with the job at $done_before points"
 [ "$done_before" -lt 80000 ] || fail "the replay finished before the kill; nothing tested"
 fleet_kill "$coord"
-for ((t = 0; t < 600; t++)); do
+# The session timeout, then the rest of the job at its rate: well within two minutes.
+deadline=$((SECONDS + 120))
+while :; do
     st=$(actl "$lister" --json replay show "$id" | python3 -c "import json,sys; print(json.load(sys.stdin)['state'])")
-    [ "$st" = done ] && break
-    sleep 0.1
+    [ "$st" != done ] && [ "$SECONDS" -lt "$deadline" ] || break
+    sleep 0.2
 done
+if [ "$st" != done ]; then
+    for i in "${others[@]}"; do
+        printf -- '--- relay%s: the job, and what it logged of the fleet and its replays\n' "$i" >&2
+        actl "$i" --json replay show "$id" >&2 || true
+        grep -E 'replay|fleet|coordinator' "$TSR_TMP/relay$i.log" | tail -n 40 >&2 || true
+    done
+fi
 assert_eq "$st" done "replay $id after its runner was killed"
 new=$(coordinator "${others[@]}") || fail "no new coordinator"
 log "relay$new took the job over and finished it"

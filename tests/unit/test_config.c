@@ -291,12 +291,12 @@ static void test_errors(void **state)
         /* clusters */
         {BASE "clusters:\n  - {name: a, type: influx, urls: [http://x]}\n",
          "t.yaml:6:21: 'clusters[0].type' must be one of influxdb, influxdb2, victoriametrics, "
-         "cnosdb, prometheus"},
+         "cnosdb, prometheus, graphite"},
         {BASE "clusters:\n  - name: a\n    type: influxdb\n    urls: []\n",
          "t.yaml:8:11: 'clusters[0].urls' must not be empty"},
         {BASE "clusters:\n  - name: a\n    type: influxdb\n    urls:\n      - http://x\n"
               "      - ftp://y\n",
-         "t.yaml:10:9: 'clusters[0].urls[1]' must be an http:// or https:// url"},
+         "t.yaml:10:9: 'clusters[0].urls[1]' must be an http://, https:// or tcp:// url"},
         {BASE "clusters:\n  - name: a/b\n    type: influxdb\n    urls: [http://x]\n",
          "t.yaml:6:11: 'clusters[0].name' must be 1 to 64 letters, digits, '-', '_' or '.'"},
         {BASE "clusters:\n  - name: fleet-view\n    type: influxdb\n    urls: [http://x]\n",

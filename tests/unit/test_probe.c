@@ -323,7 +323,7 @@ static void test_paths_by_type(void **state)
     }
     char *const urls[] = {f->url};
     assert_int_equal(
-        tsr_prober_new(f->base, f->hc, f->h, "graphite", urls, 1, 100, 1000, NULL, NO_TLS, &f->p), -1);
+        tsr_prober_new(f->base, f->hc, f->h, "opentsdb", urls, 1, 100, 1000, NULL, NO_TLS, &f->p), -1);
     assert_int_equal(
         tsr_prober_new(f->base, f->hc, f->h, "influxdb", urls, 0, 100, 1000, NULL, NO_TLS, &f->p), -1);
     assert_int_equal(

@@ -1,0 +1,153 @@
+/* relay/deliver/carbon.c — see carbon.h. */
+#include "relay/deliver/carbon.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relay/shape/point.h"
+
+#define MAX_WORDS 32
+
+struct word {
+    const char *p;
+    size_t n;
+};
+
+static bool is(const struct word *w, const char *s)
+{
+    return w->n == strlen(s) && memcmp(w->p, s, w->n) == 0;
+}
+
+/* Appends s[0..n) as one part of a path, '.'-separated from what is there. */
+static void put_part(struct tsr_buf *out, const char *s, size_t n)
+{
+    if (n == 0) return;
+    if (out->len) tsr_buf_putc(out, '.');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == ':';
+        tsr_buf_putc(out, ok ? (char)c : '_');
+    }
+}
+
+static void put_span(struct tsr_buf *out, struct tsr_point *pt, struct tsr_span s,
+                     const char *specials)
+{
+    struct tsr_span plain = tsr_point_plain(pt, s, specials);
+    put_part(out, plain.p, plain.n);
+}
+
+/* The tag of point pt whose key is w, or -1. */
+static long tag_named(struct tsr_point *pt, const struct word *w)
+{
+    for (size_t t = 0; t < pt->ntags; t++) {
+        struct tsr_span k = tsr_point_plain(pt, pt->tags[t].key, TSR_KEY_SPECIALS);
+        if (k.n == w->n && memcmp(k.p, w->p, w->n) == 0) return (long)t;
+    }
+    return -1;
+}
+
+/* The carbon value of a field's line protocol value v[0..n), or NULL for a string. */
+static const char *value_of(const char *v, size_t n, size_t *len)
+{
+    if (n == 0 || v[0] == '"') return NULL;
+    *len = n;
+    switch (v[0]) {
+    case 't':
+    case 'T':
+        *len = 1;
+        return "1";
+    case 'f':
+    case 'F':
+        *len = 1;
+        return "0";
+    }
+    if (v[n - 1] == 'i' || v[n - 1] == 'u') *len = n - 1;
+    return v;
+}
+
+/* Whole seconds of a nanosecond timestamp, rounded down. */
+static long long seconds_of(struct tsr_span ts)
+{
+    char num[24];
+    size_t n = ts.n < sizeof(num) - 1 ? ts.n : sizeof(num) - 1;
+    memcpy(num, ts.p, n);
+    num[n] = '\0';
+    long long ns = strtoll(num, NULL, 10);
+    long long s = ns / 1000000000LL;
+    return ns % 1000000000LL < 0 ? s - 1 : s;
+}
+
+long tsr_carbon_encode(const char *tmpl, const char *db, const char *body, size_t len,
+                       struct tsr_buf *out, long *skipped)
+{
+    struct word words[MAX_WORDS];
+    size_t nwords = 0;
+    for (const char *p = tmpl; *p && nwords < MAX_WORDS;) {
+        const char *e = strchr(p, '.');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n) words[nwords++] = (struct word){p, n};
+        p += n + (e != NULL);
+    }
+    struct tsr_point pt = {0};
+    struct tsr_buf path = {0};
+    bool named[64];
+    long lines = 0;
+    *skipped = 0;
+    for (const char *p = body, *end = body + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        const char *line = p;
+        p = nl ? nl + 1 : end;
+        if (!n) continue;
+        tsr_point_parse(&pt, line, n);
+        tsr_point_fields(&pt);
+        long long secs = seconds_of(pt.ts);
+        /* Tags the template names are not in "tags". */
+        memset(named, 0, sizeof(named));
+        for (size_t w = 0; w < nwords; w++) {
+            long t = tag_named(&pt, &words[w]);
+            if (t >= 0 && t < 64) named[t] = true;
+        }
+        for (size_t f = 0; f < pt.nfields; f++) {
+            const struct tsr_point_field *fd = &pt.fields[f];
+            size_t vlen;
+            const char *v = value_of(fd->kv.p + fd->key.n + 1, fd->kv.n - fd->key.n - 1, &vlen);
+            if (!v) {
+                (*skipped)++;
+                continue;
+            }
+            path.len = 0;
+            for (size_t w = 0; w < nwords; w++) {
+                const struct word *wd = &words[w];
+                if (is(wd, "measurement")) {
+                    put_span(&path, &pt, pt.meas, TSR_MEAS_SPECIALS);
+                } else if (is(wd, "field")) {
+                    struct tsr_span k = tsr_point_plain(&pt, fd->key, ",= \"");
+                    if (!(k.n == 5 && memcmp(k.p, "value", 5) == 0)) put_part(&path, k.p, k.n);
+                } else if (is(wd, "db")) {
+                    put_part(&path, db, strlen(db));
+                } else if (is(wd, "tags")) {
+                    for (size_t t = 0; t < pt.ntags; t++)
+                        if (t >= 64 || !named[t])
+                            put_span(&path, &pt, pt.tags[t].value, TSR_KEY_SPECIALS);
+                } else {
+                    long t = tag_named(&pt, wd);
+                    if (t >= 0) put_span(&path, &pt, pt.tags[t].value, TSR_KEY_SPECIALS);
+                }
+            }
+            if (path.len == 0) continue; /* nothing to name it by: not a path carbon takes */
+            tsr_buf_append(out, path.data, path.len);
+            tsr_buf_putc(out, ' ');
+            tsr_buf_append(out, v, vlen);
+            tsr_buf_printf(out, " %lld\n", secs);
+            lines++;
+        }
+    }
+    tsr_point_free(&pt);
+    tsr_buf_free(&path);
+    return lines;
+}
