@@ -1101,6 +1101,27 @@ const char *tsr_lp_ftype_name(enum tsr_lp_ftype t)
     return "unknown";
 }
 
+const char *tsr_lp_line_end(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl || !memchr(p, '"', (size_t)(nl - p))) return nl;
+    struct tsr_lp_sections sec;
+    tsr_lp_sections(p, (size_t)(end - p), &sec);
+    const char *fe = sec.fields + sec.flen;
+    return fe <= end ? memchr(fe, '\n', (size_t)(end - fe)) : NULL;
+}
+
+const char *tsr_lp_next_line(const char **p, const char *end, size_t *n)
+{
+    while (*p < end) {
+        const char *line = *p, *nl = tsr_lp_line_end(line, end);
+        *n = (size_t)((nl ? nl : end) - line);
+        *p = nl ? nl + 1 : end;
+        if (*n) return line;
+    }
+    return NULL;
+}
+
 void tsr_lp_sections(const char *line, size_t len, struct tsr_lp_sections *sec)
 {
     const char *p = skip_ws(line, line + len), *end = line + len;

@@ -97,6 +97,15 @@ struct tsr_lp_sections {
 };
 void tsr_lp_sections(const char *line, size_t len, struct tsr_lp_sections *sec);
 
+/* The '\n' that ends the normalised line at p, or NULL when it runs to end: a quoted
+ * string field may hold newlines of its own, so a line with a quote is read section by
+ * section. */
+const char *tsr_lp_line_end(const char *p, const char *end);
+
+/* The next non-empty normalised line in [*p, end): returns its start, with its length
+ * (without the '\n') in *n, and moves *p past it; NULL when none is left. */
+const char *tsr_lp_next_line(const char **p, const char *end, size_t *n);
+
 /* One field of a field set: its key (escaped), its type, and where it ends. */
 struct tsr_lp_field {
     const char *key;

@@ -86,12 +86,9 @@ long tsr_remote_write_encode(const char *db, const char *body, size_t len, struc
     size_t cap = 0, tcap = 0;
     struct tag *tags = NULL;
     struct tsr_buf strs = {0}, name = {0};
-    for (const char *p = body, *end = body + len; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = (size_t)((nl ? nl : end) - p);
-        const char *line = p;
-        p = nl ? nl + 1 : end;
-        if (!n) continue;
+    const char *p = body, *line;
+    size_t n;
+    while ((line = tsr_lp_next_line(&p, body + len, &n))) {
         struct tsr_lp_sections sec;
         tsr_lp_sections(line, n, &sec);
         const char *ts = line + n;

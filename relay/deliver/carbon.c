@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "relay/core/lineproto.h"
 #include "relay/shape/point.h"
 
 #define MAX_WORDS 32
@@ -97,12 +98,9 @@ long tsr_carbon_encode(const char *tmpl, const char *db, const char *body, size_
     bool named[64];
     long lines = 0;
     *skipped = 0;
-    for (const char *p = body, *end = body + len; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = (size_t)((nl ? nl : end) - p);
-        const char *line = p;
-        p = nl ? nl + 1 : end;
-        if (!n) continue;
+    const char *p = body, *line;
+    size_t n;
+    while ((line = tsr_lp_next_line(&p, body + len, &n))) {
         tsr_point_parse(&pt, line, n);
         tsr_point_fields(&pt);
         long long secs = seconds_of(pt.ts);

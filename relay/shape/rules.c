@@ -680,36 +680,20 @@ void tsr_rules_apply_series(struct tsr_rules *rs, const char *db, const char *li
     tsr_buf_putc(out, '\n');
 }
 
-/* The '\n' that ends the normalised line at p, or NULL: a quoted string field may hold
- * newlines of its own, so a line with a quote is read section by section. */
-static const char *line_end(const char *p, const char *end)
-{
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    if (!nl || !memchr(p, '"', (size_t)(nl - p))) return nl;
-    struct tsr_lp_sections sec;
-    tsr_lp_sections(p, (size_t)(end - p), &sec);
-    const char *fe = sec.fields + sec.flen;
-    return fe <= end ? memchr(fe, '\n', (size_t)(end - fe)) : NULL;
-}
-
 long tsr_rules_append_record(struct tsr_rules *rs, const char *db, const char *rec, size_t len,
                              struct tsr_buf *body)
 {
     long points = 0;
     struct tsr_rules_result res;
-    for (const char *p = rec, *end = rec + len; p < end;) {
-        const char *nl = line_end(p, end);
-        const char *le = nl ? nl : end;
-        if (le > p) {
-            size_t n = (size_t)(le - p);
-            tsr_rules_apply_series(rs, db, p, n, tsr_lp_series_hash(p, key_len(p, n)), body, &res);
-            if (res.verdict == TSR_RULES_SAME) {
-                tsr_buf_append(body, p, (size_t)(le - p));
-                tsr_buf_putc(body, '\n');
-            }
-            points += res.verdict != TSR_RULES_DROPPED;
+    const char *p = rec, *line;
+    size_t n;
+    while ((line = tsr_lp_next_line(&p, rec + len, &n))) {
+        tsr_rules_apply_series(rs, db, line, n, tsr_lp_series_hash(line, key_len(line, n)), body, &res);
+        if (res.verdict == TSR_RULES_SAME) {
+            tsr_buf_append(body, line, n);
+            tsr_buf_putc(body, '\n');
         }
-        p = nl ? nl + 1 : end;
+        points += res.verdict != TSR_RULES_DROPPED;
     }
     return points;
 }

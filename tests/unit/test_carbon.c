@@ -59,6 +59,8 @@ static void test_words_and_names(void **state)
            0);
     /* Timestamps before 1970 round down. */
     expect("measurement.field", "d", "m f=1 -1\n", "m.f 1 -1\n", 0);
+    /* A string may hold a newline: it does not end the line. */
+    expect("measurement.field", "d", "m s=\"a\nb\",f=1 1000000000\n", "m.f 1 1\n", 1);
     /* Several lines, empty ones skipped. */
     expect("measurement.field", "d", "a f=1 1000000000\n\nb g=2 2000000000", "a.f 1 1\nb.g 2 2\n", 0);
 }

@@ -221,6 +221,16 @@ static void compare_memo(struct tsr_rules *direct, struct tsr_rules *memo, const
                  rb.verdict, (int)b.len, b.data ? b.data : "", rb.reason ? rb.reason : "");
 }
 
+static void end_compare(struct tsr_config *cf, struct tsr_rules *direct, struct tsr_rules *memo)
+{
+    tsr_buf_free(&in);
+    tsr_buf_free(&a);
+    tsr_buf_free(&b);
+    tsr_rules_free(&direct);
+    tsr_rules_free(&memo);
+    tsr_config_free(&cf);
+}
+
 /* Field rules skip a line that does not hold their pattern's literal (an exact name, a
  * prefix, a regular expression's start after '^' or the byte it needs): the answers are
  * those of the rules themselves, with the literal elsewhere in the line, made optional
@@ -254,12 +264,7 @@ static void test_field_needles(void **state)
         snprintf(raw, sizeof(raw), "m,host=h%d %s %d", i % 3000, fields[(size_t)i % nf], i);
         compare_memo(direct, memo, "db", raw, i);
     }
-    tsr_buf_free(&in);
-    tsr_buf_free(&a);
-    tsr_buf_free(&b);
-    tsr_rules_free(&direct);
-    tsr_rules_free(&memo);
-    tsr_config_free(&cf);
+    end_compare(cf, direct, memo);
     (void)state;
 }
 
@@ -287,12 +292,7 @@ static void test_series_memo(void **state)
                  fields[(i / 3) % 6], i);
         compare_memo(direct, memo, i % 11 == 0 ? "scratch" : "prod", raw, i);
     }
-    tsr_buf_free(&in);
-    tsr_buf_free(&a);
-    tsr_buf_free(&b);
-    tsr_rules_free(&direct);
-    tsr_rules_free(&memo);
-    tsr_config_free(&cf);
+    end_compare(cf, direct, memo);
     (void)state;
 }
 
