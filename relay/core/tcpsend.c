@@ -18,7 +18,7 @@
 struct send {
     struct tsr_tcpsend *t;
     struct bufferevent *bev;
-    int shut;       /* the body is written and our side shut down */
+    int shut; /* the body is written and our side shut down */
     int64_t t0_ns;
     tsr_httpc_done_fn *done;
     void *opaque;
@@ -46,8 +46,10 @@ int tsr_tcpsend_new(struct event_base *base, struct tsr_tcpsend **tp)
 static void finish(struct send *s, int status, const char *error)
 {
     struct tsr_tcpsend *t = s->t;
-    if (s->prev) s->prev->next = s->next;
-    else t->sends = s->next;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        t->sends = s->next;
     if (s->next) s->next->prev = s->prev;
     t->active--;
     bufferevent_free(s->bev);
@@ -108,7 +110,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         snprintf(why, sizeof(why), "cannot resolve the host: %s", evutil_gai_strerror(dns_err));
     else
         snprintf(why, sizeof(why), "%s",
-                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNRESET));
+                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR()
+                                                                     : ECONNRESET));
     finish(s, 0, why);
 }
 
@@ -171,7 +174,8 @@ void tsr_tcpsend_free(struct tsr_tcpsend **tp)
 {
     struct tsr_tcpsend *t = *tp;
     if (!t) return;
-    while (t->sends) finish(t->sends, 0, "cancelled");
+    while (t->sends)
+        finish(t->sends, 0, "cancelled");
     if (t->dns) evdns_base_free(t->dns, 1);
     free(t);
     *tp = NULL;

@@ -20,7 +20,8 @@ static void expect(const char *tmpl, const char *db, const char *lp, const char 
     long n = tsr_carbon_encode(tmpl, db, lp, strlen(lp), &out, &strings);
     tsr_buf_putc(&out, '\0');
     long lines = 0;
-    for (const char *p = want; *p; p++) lines += *p == '\n';
+    for (const char *p = want; *p; p++)
+        lines += *p == '\n';
     if (strcmp(out.data, want) != 0) fail_msg("got:\n%s\nwant:\n%s", out.data, want);
     assert_int_equal(n, lines);
     assert_int_equal(strings, want_strings);
@@ -62,7 +63,8 @@ static void test_words_and_names(void **state)
     /* A string may hold a newline: it does not end the line. */
     expect("measurement.field", "d", "m s=\"a\nb\",f=1 1000000000\n", "m.f 1 1\n", 1);
     /* Several lines, empty ones skipped. */
-    expect("measurement.field", "d", "a f=1 1000000000\n\nb g=2 2000000000", "a.f 1 1\nb.g 2 2\n", 0);
+    expect("measurement.field", "d", "a f=1 1000000000\n\nb g=2 2000000000", "a.f 1 1\nb.g 2 2\n",
+           0);
 }
 
 int main(void)
