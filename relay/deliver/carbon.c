@@ -11,14 +11,26 @@
 
 #define MAX_WORDS 32
 
+enum word_kind { W_MEASUREMENT, W_FIELD, W_DB, W_TAGS, W_TAG };
+
+/* One word of the template; W_TAG names a tag key, found in each point once. */
 struct word {
+    enum word_kind kind;
     const char *p;
     size_t n;
+    long tag; /* W_TAG: the index of that tag in the point at hand, or -1 */
 };
 
-static bool is(const struct word *w, const char *s)
+static enum word_kind kind_of(const char *p, size_t n)
 {
-    return w->n == strlen(s) && memcmp(w->p, s, w->n) == 0;
+    static const struct {
+        const char *name;
+        enum word_kind kind;
+    } kinds[] = {
+        {"measurement", W_MEASUREMENT}, {"field", W_FIELD}, {"db", W_DB}, {"tags", W_TAGS}};
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+        if (n == strlen(kinds[k].name) && memcmp(p, kinds[k].name, n) == 0) return kinds[k].kind;
+    return W_TAG;
 }
 
 /* Appends s[0..n) as one part of a path, '.'-separated from what is there. */
@@ -90,7 +102,7 @@ long tsr_carbon_encode(const char *tmpl, const char *db, const char *body, size_
     for (const char *p = tmpl; *p && nwords < MAX_WORDS;) {
         const char *e = strchr(p, '.');
         size_t n = e ? (size_t)(e - p) : strlen(p);
-        if (n) words[nwords++] = (struct word){p, n};
+        if (n) words[nwords++] = (struct word){kind_of(p, n), p, n, -1};
         p += n + (e != NULL);
     }
     struct tsr_point pt = {0};
@@ -104,11 +116,12 @@ long tsr_carbon_encode(const char *tmpl, const char *db, const char *body, size_
         tsr_point_parse(&pt, line, n);
         tsr_point_fields(&pt);
         long long secs = seconds_of(pt.ts);
-        /* Tags the template names are not in "tags". */
+        /* The tags the template names, which "tags" leaves out. */
         memset(named, 0, sizeof(named));
         for (size_t w = 0; w < nwords; w++) {
-            long t = tag_named(&pt, &words[w]);
-            if (t >= 0 && t < 64) named[t] = true;
+            if (words[w].kind != W_TAG) continue;
+            words[w].tag = tag_named(&pt, &words[w]);
+            if (words[w].tag >= 0 && words[w].tag < 64) named[words[w].tag] = true;
         }
         for (size_t f = 0; f < pt.nfields; f++) {
             const struct tsr_point_field *fd = &pt.fields[f];
@@ -121,20 +134,27 @@ long tsr_carbon_encode(const char *tmpl, const char *db, const char *body, size_
             path.len = 0;
             for (size_t w = 0; w < nwords; w++) {
                 const struct word *wd = &words[w];
-                if (is(wd, "measurement")) {
+                switch (wd->kind) {
+                case W_MEASUREMENT:
                     put_span(&path, &pt, pt.meas, TSR_MEAS_SPECIALS);
-                } else if (is(wd, "field")) {
+                    break;
+                case W_FIELD: {
                     struct tsr_span k = tsr_point_plain(&pt, fd->key, ",= \"");
                     if (!(k.n == 5 && memcmp(k.p, "value", 5) == 0)) put_part(&path, k.p, k.n);
-                } else if (is(wd, "db")) {
+                    break;
+                }
+                case W_DB:
                     put_part(&path, db, strlen(db));
-                } else if (is(wd, "tags")) {
+                    break;
+                case W_TAGS:
                     for (size_t t = 0; t < pt.ntags; t++)
                         if (t >= 64 || !named[t])
                             put_span(&path, &pt, pt.tags[t].value, TSR_KEY_SPECIALS);
-                } else {
-                    long t = tag_named(&pt, wd);
-                    if (t >= 0) put_span(&path, &pt, pt.tags[t].value, TSR_KEY_SPECIALS);
+                    break;
+                case W_TAG:
+                    if (wd->tag >= 0)
+                        put_span(&path, &pt, pt.tags[wd->tag].value, TSR_KEY_SPECIALS);
+                    break;
                 }
             }
             if (path.len == 0) continue; /* nothing to name it by: not a path carbon takes */

@@ -301,7 +301,7 @@ static void parse_body(struct write_req *wr, const char *body, size_t len,
             ih->line[slot].len = 0;
             tsr_lp_parse_line(p, end, opts, &ih->line[slot], &n->res);
             if (n->res.status == TSR_LP_OK)
-                tsr_shaper_prefetch(ih->shaper, hdrs->db, n->res.series_hash);
+                tsr_shaper_prefetch(ih->shaper, db_hash, n->res.series_hash);
             /* A quoted string may hold newlines: line numbers count every one of them. */
             line_no += count_newlines(p, n->res.consumed);
             p += n->res.consumed;

@@ -547,9 +547,9 @@ static bool holds(const char *s, size_t n, const char *needle, size_t nn)
 }
 
 /* The memo's key of a series: its hash mixed with its database's; never 0 (empty). */
-static uint64_t memo_key(const char *db, size_t dblen, uint64_t series_hash)
+static uint64_t memo_key(uint64_t db_hash, uint64_t series_hash)
 {
-    uint64_t key = series_hash ^ (tsr_fnv1a64(TSR_FNV1A64_INIT, db, dblen) * 0x9E3779B97F4A7C15ULL);
+    uint64_t key = series_hash ^ (db_hash * 0x9E3779B97F4A7C15ULL);
     return key | (key == 0);
 }
 
@@ -558,10 +558,10 @@ static struct memo_set *memo_set(const struct tsr_rules *rs, uint64_t key)
     return &rs->series[key % MEMO_SETS];
 }
 
-void tsr_rules_prefetch(const struct tsr_rules *rs, const char *db, uint64_t series_hash)
+void tsr_rules_prefetch(const struct tsr_rules *rs, uint64_t db_hash, uint64_t series_hash)
 {
     if (!rs->series || rs->bypass) return;
-    const struct memo_set *set = memo_set(rs, memo_key(db, strlen(db), series_hash));
+    const struct memo_set *set = memo_set(rs, memo_key(db_hash, series_hash));
     __builtin_prefetch(set->key);
     __builtin_prefetch(set->e);
 }
@@ -583,7 +583,7 @@ void tsr_rules_apply_series(struct tsr_rules *rs, const char *db, const char *li
         tsr_rules_apply(rs, db, line, len, out, res, NULL);
         return;
     }
-    uint64_t key = memo_key(db, dblen, series_hash);
+    uint64_t key = memo_key(tsr_fnv1a64(TSR_FNV1A64_INIT, db, dblen), series_hash);
     if (!rs->series) {
         rs->series = aligned_alloc(64, MEMO_SETS * sizeof(*rs->series));
         if (!rs->series) abort();

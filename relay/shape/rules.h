@@ -53,10 +53,11 @@ void tsr_rules_apply(struct tsr_rules *r, const char *db, const char *line, size
 void tsr_rules_apply_series(struct tsr_rules *r, const char *db, const char *line, size_t len,
                             uint64_t series_hash, struct tsr_buf *out, struct tsr_rules_result *res);
 
-/* Starts loading the memo's slots for the series (series_hash, of database db) ahead of
- * a tsr_rules_apply_series of it: a caller that knows its next line's series while
- * still busy with the line before hides the memory's latency behind that work. */
-void tsr_rules_prefetch(const struct tsr_rules *r, const char *db, uint64_t series_hash);
+/* Starts loading the memo's slots for the series (series_hash, of the database whose
+ * tsr_fnv1a64 is db_hash) ahead of a tsr_rules_apply_series of it: a caller that knows
+ * its next line's series while still busy with the line before hides the memory's
+ * latency behind that work. */
+void tsr_rules_prefetch(const struct tsr_rules *r, uint64_t db_hash, uint64_t series_hash);
 
 /* Applies the rules to a record of normalised lines of database db, appending what is
  * left to body (each line ending in '\n'); returns the points appended. For the

@@ -93,9 +93,9 @@ enum tsr_shape_verdict tsr_shaper_apply(struct tsr_shaper *s, const char *db, co
     return TSR_SHAPE_PASS;
 }
 
-void tsr_shaper_prefetch(const struct tsr_shaper *s, const char *db, uint64_t hash)
+void tsr_shaper_prefetch(const struct tsr_shaper *s, uint64_t db_hash, uint64_t hash)
 {
-    if (s->rules) tsr_rules_prefetch(s->rules, db, hash);
+    if (s->rules) tsr_rules_prefetch(s->rules, db_hash, hash);
 }
 
 uint64_t tsr_shaper_dropped(const struct tsr_shaper *s)

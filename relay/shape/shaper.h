@@ -36,9 +36,10 @@ enum tsr_shape_verdict tsr_shaper_apply(struct tsr_shaper *s, const char *db, co
                                         size_t *len, uint64_t *hash, int64_t now_ms,
                                         struct tsr_buf *why);
 
-/* Starts loading what the shaper keeps for the series (tsr_rules_prefetch), for a
- * tsr_shaper_apply of it soon after. Only a hint: costs nothing without rules. */
-void tsr_shaper_prefetch(const struct tsr_shaper *s, const char *db, uint64_t hash);
+/* Starts loading what the shaper keeps for the series (tsr_rules_prefetch; db_hash is
+ * the database's tsr_fnv1a64), for a tsr_shaper_apply of it soon after. Only a hint:
+ * costs nothing without rules. */
+void tsr_shaper_prefetch(const struct tsr_shaper *s, uint64_t db_hash, uint64_t hash);
 
 /* Points the ingest rules dropped since start. */
 uint64_t tsr_shaper_dropped(const struct tsr_shaper *s);
