@@ -22,7 +22,7 @@
 
 CC      ?= cc
 PKGS     = rdkafka libevent libevent_pthreads libevent_openssl libcurl lmdb yaml-0.1 openssl zlib libdeflate libpcre2-8 \
-           libprotobuf-c snappy
+           libprotobuf-c snappy jansson
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -pthread -D_GNU_SOURCE -I. -Ibuild/gen $(shell pkg-config --cflags $(PKGS))

@@ -939,6 +939,36 @@ static int validate_tls(struct loader *ld, struct tsr_config *cf, yaml_node_t *r
     return 0;
 }
 
+/* A format's own keys only make sense with that format; two inputs of one topic on one
+ * Kafka would share a group and read each record once between them. */
+static int validate_kafka_inputs(struct loader *ld, struct tsr_config *cf, yaml_node_t *root)
+{
+    yaml_node_t *seq = lookup(ld, root, "inputs.kafka", false);
+    for (size_t i = 0; i < cf->nkafka_inputs; i++) {
+        const struct tsr_kafka_input_conf *in = &cf->kafka_inputs[i];
+        yaml_node_t *item = item_at(ld, seq, i);
+        int json = strcmp(in->format, "json") == 0;
+        if (!json && lookup(ld, item, "json", true))
+            return fail(ld, item->start_mark,
+                        "'inputs.kafka[%zu]': json keys go with format json, not %s", i, in->format);
+        if (strcmp(in->format, "graphite") != 0 && in->ngraphite_templates)
+            return fail(ld, item->start_mark,
+                        "'inputs.kafka[%zu]': graphite.templates go with format graphite", i);
+        if (json && !*in->json_measurement && !*in->json_name_key)
+            return fail(ld, item->start_mark,
+                        "'inputs.kafka[%zu]' needs 'json.measurement' or 'json.name_key'", i);
+        if (strcmp(in->topic, cf->kafka_topic) == 0 && !*in->brokers)
+            return fail(ld, item->start_mark,
+                        "'inputs.kafka[%zu].topic' is the relay's own topic (kafka.topic)", i);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(in->topic, cf->kafka_inputs[j].topic) == 0 &&
+                strcmp(in->brokers, cf->kafka_inputs[j].brokers) == 0)
+                return fail(ld, item->start_mark,
+                            "'inputs.kafka[%zu]' reads the same topic as 'inputs.kafka[%zu]'", i, j);
+    }
+    return 0;
+}
+
 static int validate(struct loader *ld, struct tsr_config *cf, yaml_node_t *root)
 {
     yaml_mark_t top = root ? root->start_mark : (yaml_mark_t){0};
@@ -1015,6 +1045,7 @@ static int validate(struct loader *ld, struct tsr_config *cf, yaml_node_t *root)
                             "'admin.tokens[%zu]' holds the same token as 'admin.tokens[%zu]'", i, j);
 
     if (validate_tls(ld, cf, root, top)) return -1;
+    if (validate_kafka_inputs(ld, cf, root)) return -1;
 
     if (unique_names(ld, root, "clusters", cf->clusters, cf->nclusters,
                      sizeof(struct tsr_cluster_conf)))

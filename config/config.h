@@ -27,6 +27,30 @@ struct tsr_udp_conf {
     int64_t read_buffer; /* SO_RCVBUF */
 };
 
+/* A Kafka topic consumed as an input (inputs.kafka[], relay/ingest/kafka_input.h). */
+struct tsr_kafka_input_conf {
+    char *topic;
+    char *brokers;            /* "": kafka.brokers, with kafka.properties */
+    struct tsr_kv *properties; /* librdkafka properties of this input's consumer */
+    size_t nproperties;
+    char *group;              /* "": tsrelay-<datacenter>-input-<topic> */
+    char *offset;             /* oldest | newest: where a group without commits starts */
+    char *format;             /* influx | graphite | json */
+    char *database;
+    char *retention_policy;   /* "": the database's default */
+    char *precision;          /* influx: the unit of timestamps without one */
+    char **graphite_templates; /* graphite: as graphite.templates */
+    size_t ngraphite_templates;
+    char *json_measurement;   /* json: the measurement, unless json.name_key names one */
+    char *json_name_key;
+    char **json_tag_keys;
+    size_t njson_tag_keys;
+    char **json_string_fields;
+    size_t njson_string_fields;
+    char *json_time_key;      /* "": the record's Kafka timestamp */
+    char *json_time_format;
+};
+
 struct tsr_user {
     char *name;
     char *password; /* read from password_file or password_env; never logged */
@@ -168,6 +192,10 @@ struct tsr_config {
     struct tsr_udp_conf *udp;
     size_t nudp;
 
+    /* inputs.kafka[]: topics consumed into the relay's topic */
+    struct tsr_kafka_input_conf *kafka_inputs;
+    size_t nkafka_inputs;
+
     /* rules[]: applied at ingest, in order, before Kafka */
     struct tsr_rule_conf *rules;
     size_t nrules;
@@ -274,5 +302,6 @@ extern const struct tsr_config_key tsr_config_user_keys[];
 extern const struct tsr_config_key tsr_config_admin_token_keys[];
 extern const struct tsr_config_key tsr_config_rule_keys[];
 extern const struct tsr_config_key tsr_config_udp_keys[];
+extern const struct tsr_config_key tsr_config_kafka_input_keys[];
 
 #endif

@@ -15,6 +15,7 @@
 #define ATK(field) offsetof(struct tsr_admin_token, field)
 #define RL(field)  offsetof(struct tsr_rule_conf, field)
 #define UDP(field) offsetof(struct tsr_udp_conf, field)
+#define KIN(field) offsetof(struct tsr_kafka_input_conf, field)
 
 #define KiB (INT64_C(1) << 10)
 #define MiB (INT64_C(1) << 20)
@@ -40,14 +41,14 @@ static int check_name(const char *s, char *why, size_t whylen)
 }
 
 /* A cluster's consumer group is tsrelay-<datacenter>-<name>; the relay's own groups are
- * tsrelay-<datacenter>-fleet and tsrelay-<datacenter>-fleet-*, so such a name would share
- * one of them. */
+ * tsrelay-<datacenter>-fleet, tsrelay-<datacenter>-fleet-* and the inputs'
+ * tsrelay-<datacenter>-input-*, so such a name would share one of them. */
 static int check_cluster_name(const char *s, char *why, size_t whylen)
 {
     if (check_name(s, why, whylen)) return -1;
-    if (strcmp(s, "fleet") == 0 || strncmp(s, "fleet-", 6) == 0)
+    if (strcmp(s, "fleet") == 0 || strncmp(s, "fleet-", 6) == 0 || strncmp(s, "input-", 6) == 0)
         return why_is(why, whylen,
-                      "must not be 'fleet' or start with 'fleet-' "
+                      "must not be 'fleet' or start with 'fleet-' or 'input-' "
                       "(the relay's own consumer groups)");
     return 0;
 }
@@ -179,6 +180,31 @@ static int check_kafka_property(const char *s, char *why, size_t whylen)
     return 0;
 }
 
+/* An input's consumer commits its own offsets, once the points are durable, in a
+ * group and from a start of its own keys. */
+static int check_input_property(const char *s, char *why, size_t whylen)
+{
+    static const struct {
+        const char *name, *owner;
+    } owned[] = {
+        {"bootstrap.servers", "brokers"},      {"metadata.broker.list", "brokers"},
+        {"group.id", "group"},                 {"auto.offset.reset", "offset"},
+        {"enable.auto.commit", NULL},          {"enable.auto.offset.store", NULL},
+    };
+    if (*s == '\0') return why_is(why, whylen, "must not be empty");
+    for (const char *p = s; *p; p++)
+        if (isspace((unsigned char)*p)) return why_is(why, whylen, "must not contain spaces");
+    for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+        if (strcmp(s, owned[i].name) != 0) continue;
+        if (!owned[i].owner)
+            return why_is(why, whylen,
+                          "cannot be changed: offsets are committed once the points are durable");
+        snprintf(why, whylen, "is set through the input's '%s'", owned[i].owner);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- the tables ----------------------------------------------------------------------
  * Order matters twice: missing required keys are reported in this order, and the
  * reference lists sections in the order their first key appears. */
@@ -293,6 +319,108 @@ const struct tsr_config_key tsr_config_rule_keys[] = {
      .off = RL(names),
      .count_off = RL(nnames),
      .doc = "drop_tags, drop_fields: the keys to drop, as patterns"},
+    {.name = NULL},
+};
+
+/* A Kafka topic consumed as an input (relay/ingest/kafka_input.h). */
+const struct tsr_config_key tsr_config_kafka_input_keys[] = {
+    {.name = "topic",
+     .type = TSR_CT_STRING,
+     .flags = TSR_CK_REQUIRED,
+     .check = check_topic,
+     .off = KIN(topic),
+     .doc = "The topic to consume"},
+    {.name = "brokers",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .def_doc = "kafka.brokers",
+     .off = KIN(brokers),
+     .doc = "Its Kafka, comma-separated host:port; empty: this datacenter's (kafka.brokers, "
+            "with kafka.properties)"},
+    {.name = "properties",
+     .type = TSR_CT_MAP,
+     .check = check_input_property,
+     .off = KIN(properties),
+     .count_off = KIN(nproperties),
+     .doc = "librdkafka properties of its consumer (TLS, SASL), over kafka.properties when "
+            "brokers is empty; secrets as `NAME_file` or `NAME_env`"},
+    {.name = "group",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .def_doc = "tsrelay-DATACENTER-input-TOPIC",
+     .off = KIN(group),
+     .doc = "The consumer group: the relays of a fleet share the topic's partitions in it"},
+    {.name = "offset",
+     .type = TSR_CT_STRING,
+     .def = "oldest",
+     .choices = "oldest|newest",
+     .off = KIN(offset),
+     .doc = "Where a group that has committed nothing starts"},
+    {.name = "format",
+     .type = TSR_CT_STRING,
+     .flags = TSR_CK_REQUIRED,
+     .choices = "influx|graphite|json",
+     .off = KIN(format),
+     .doc = "What a message holds: line protocol, Graphite plaintext lines, or JSON"},
+    {.name = "database",
+     .type = TSR_CT_STRING,
+     .flags = TSR_CK_REQUIRED,
+     .check = check_nonempty,
+     .off = KIN(database),
+     .doc = "The database of every point taken from the topic"},
+    {.name = "retention_policy",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = KIN(retention_policy),
+     .doc = "Their retention policy; empty: the database's default"},
+    {.name = "precision",
+     .type = TSR_CT_STRING,
+     .def = "ns",
+     .choices = "ns|us|ms|s|m|h",
+     .off = KIN(precision),
+     .doc = "influx: the unit of timestamps in the lines"},
+    {.name = "graphite.templates",
+     .type = TSR_CT_LIST,
+     .min = 0,
+     .max = 10000,
+     .off = KIN(graphite_templates),
+     .count_off = KIN(ngraphite_templates),
+     .doc = "graphite: templates as graphite.templates (graphite.separator joins parts)"},
+    {.name = "json.measurement",
+     .type = TSR_CT_STRING,
+     .def = "kafka_consumer",
+     .off = KIN(json_measurement),
+     .doc = "json: the measurement of every point, unless json.name_key names one"},
+    {.name = "json.name_key",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = KIN(json_name_key),
+     .doc = "json: the key whose string value is the measurement; empty: none"},
+    {.name = "json.tag_keys",
+     .type = TSR_CT_LIST,
+     .min = 0,
+     .max = 1000,
+     .off = KIN(json_tag_keys),
+     .count_off = KIN(njson_tag_keys),
+     .doc = "json: keys (nested ones joined with `_`) whose values are tags"},
+    {.name = "json.string_fields",
+     .type = TSR_CT_LIST,
+     .min = 0,
+     .max = 1000,
+     .off = KIN(json_string_fields),
+     .count_off = KIN(njson_string_fields),
+     .doc = "json: keys whose string values are fields (other strings are left out)"},
+    {.name = "json.time_key",
+     .type = TSR_CT_STRING,
+     .def = "",
+     .off = KIN(json_time_key),
+     .doc = "json: the key holding the time; empty: the record's Kafka timestamp"},
+    {.name = "json.time_format",
+     .type = TSR_CT_STRING,
+     .def = "unix",
+     .off = KIN(json_time_format),
+     .doc = "json: unix, unix_ms, unix_us, unix_ns, rfc3339, or a Go layout "
+            "(`2006-01-02 15:04:05`, UTC unless it has a zone)"},
     {.name = NULL},
 };
 
@@ -634,6 +762,16 @@ const struct tsr_config_key tsr_config_keys[] = {
      .doc = "Line-protocol listeners over UDP, each with its database (InfluxDB's "
             "`[[udp]]`). UDP has no answer: a point is durable once Kafka or the spool has "
             "it, bad lines go to the dead-letter topic (docs/influxdb-compat.md#udp)"},
+
+    {.name = "inputs.kafka",
+     .type = TSR_CT_MAPLIST,
+     .off = CF(kafka_inputs),
+     .count_off = CF(nkafka_inputs),
+     .sub = tsr_config_kafka_input_keys,
+     .sub_size = sizeof(struct tsr_kafka_input_conf),
+     .type_doc = "list of inputs",
+     .doc = "Kafka topics consumed into the relay's topic, each with its format and database; "
+            "offsets are committed once the points are durable (docs/inputs.md)"},
 
     {.name = "listen.http",
      .type = TSR_CT_STRING,

@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "relay/deliver/delivery.h"
 #include "relay/ingest/graphite_listener.h"
+#include "relay/ingest/kafka_input.h"
 #include "relay/ingest/udp.h"
 #include "relay/ingest/http.h"
 #include "relay/kafka/durable.h"
@@ -51,6 +52,7 @@ struct relay {
     struct tsr_ingest_graphite *ig;
     struct tsr_ingest_udp **iu; /* one per udp[] listener */
     size_t niu;
+    struct tsr_ingest_kafka *ik; /* inputs.kafka[] */
     struct tsr_admin *admin;
     struct tsr_shaper *shaper;  /* ingest rules and the cardinality guard */
     struct tsr_tls_server *tls; /* NULL: no listener speaks TLS */
@@ -99,6 +101,7 @@ static void drain_check(evutil_socket_t fd, short what, void *arg)
     int pending = (r->ih ? tsr_ingest_http_pending(r->ih) : 0) +
                   (r->ig ? tsr_ingest_graphite_pending(r->ig) : 0);
     for (size_t i = 0; i < r->niu; i++) pending += tsr_ingest_udp_pending(r->iu[i]);
+    pending += tsr_ingest_kafka_pending(r->ik);
     /* While Kafka is there, the spool is emptied into it before the exit: a relay that
      * is not coming back (scaled down) must not leave points on its disk. Without Kafka
      * they stay spooled for the next start. */
@@ -129,6 +132,7 @@ static void begin_drain(struct relay *r, const char *why)
     if (r->ih) tsr_ingest_http_drain(r->ih);
     if (r->ig) tsr_ingest_graphite_drain(r->ig);
     for (size_t i = 0; i < r->niu; i++) tsr_ingest_udp_drain(r->iu[i]);
+    tsr_ingest_kafka_drain(r->ik);
     r->drain_deadline_s = time(NULL) + r->cf->kafka_message_timeout_ms / 1000 + 5;
     r->drain_ev = event_new(r->base, -1, EV_PERSIST, drain_check, r);
     struct timeval tv = {0, 20000};
@@ -289,6 +293,9 @@ static int start(struct relay *r)
         if (tsr_ingest_udp_new(r->cf, &r->cf->udp[r->niu], r->base, r->k, r->dur, r->shaper,
                                &r->iu[r->niu], err, sizeof(err)))
             goto fail;
+    if (tsr_ingest_kafka_new(r->cf, r->base, r->k, r->dur, r->shaper, &r->ik, err, sizeof(err)))
+        goto fail;
+    tsr_admin_set_inputs(r->admin, r->ik);
 
     r->sigterm_ev = evsignal_new(r->base, SIGTERM, on_signal, r);
     r->sigint_ev = evsignal_new(r->base, SIGINT, on_signal, r);
@@ -337,6 +344,7 @@ static void stop(struct relay *r)
     tsr_ingest_graphite_free(&r->ig);
     for (size_t i = 0; i < r->niu; i++) tsr_ingest_udp_free(&r->iu[i]);
     free(r->iu);
+    tsr_ingest_kafka_free(&r->ik);
     r->iu = NULL;
     r->niu = 0;
     tsr_ingest_http_free(&r->ih);

@@ -16,7 +16,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 pkgs=(make gcc libc6-dev pkg-config clang libclang-rt-14-dev clang-format cppcheck
       librdkafka-dev libevent-dev libcurl4-openssl-dev liblmdb-dev libssl-dev libyaml-dev
       libcmocka-dev zlib1g-dev libdeflate-dev libhttp-parser-dev libpcre2-dev
-      libsnappy-dev libprotobuf-c-dev protobuf-c-compiler)
+      libsnappy-dev libprotobuf-c-dev protobuf-c-compiler libjansson-dev)
 # The integration tests: the real servers (run by tests/lib/harness.sh, never as
 # services), kcat to poke Kafka, and the usual shell tools.
 pkgs+=(influxdb victoria-metrics kcat python3 curl procps)
@@ -84,6 +84,10 @@ echo "setup: kafka jars in $libs"
 # it is built from the Go module proxy (needs Go 1.25, e.g. /usr/local/go).
 telegraf=$("$root/tools/telegraf/build.sh")
 echo "setup: telegraf in $telegraf"
+
+# confluent-kafka from PyPI for the Kafka input test (0028): a producer as users run it.
+pylib=$("$root/tools/python/fetch.sh")
+echo "setup: python client libraries in $pylib"
 
 # helm, kubeconform and the Kubernetes schemas for the chart test (0009), built from the
 # Go module proxy and PyPI (a few minutes once).

@@ -26,7 +26,7 @@ done
 # The relay's runtime libraries: what the Debian package depends on.
 libs=librdkafka1,libevent-2.1-7,libevent-pthreads-2.1-7,libevent-openssl-2.1-7,libcurl4
 libs+=,liblmdb0,libyaml-0-2,libssl3,zlib1g,libdeflate0,libpcre2-8-0,libhttp-parser2.9,ca-certificates
-libs+=,libsnappy1v5,libprotobuf-c1
+libs+=,libsnappy1v5,libprotobuf-c1,libjansson4
 
 work=$(mktemp -d)
 trap 'buildah --root "$work/storage" --runroot "$work/run" --storage-driver vfs rm -a >/dev/null 2>&1 || true; rm -rf "$work"' EXIT

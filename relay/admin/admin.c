@@ -1,6 +1,7 @@
 #include "relay/admin/admin.h"
 #include "relay/admin/replay_metrics.h"
 #include "relay/admin/spool_view.h"
+#include "relay/ingest/kafka_input.h"
 #include "relay/shape/shaper.h"
 
 #include <event2/event.h>
@@ -40,6 +41,7 @@ struct tsr_admin {
     struct tsr_durable *dur;
     struct tsr_delivery *d;
     struct tsr_shaper *shaper;     /* NULL until set: ingest rules and cardinality guard */
+    struct tsr_ingest_kafka *inputs; /* NULL until set: inputs.kafka[] */
     tsr_admin_reload_fn *reload;   /* POST /reload; NULL: 404 */
     void *reload_opaque;
     int tasks;                     /* replay calls handed to the forwarding thread */
@@ -101,6 +103,7 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
     render_topic(a, b);
     tsr_buf_putc(b, '}');
     tsr_spool_view_json(a->dur, b);
+    tsr_ingest_kafka_json(a->inputs, b);
     if (a->shaper) {
         tsr_buf_puts(b, ",\"shaping\":");
         tsr_shaper_json(a->shaper, tsr_clock_now_ns() / 1000000, b);
@@ -543,6 +546,7 @@ static void on_request(struct tsr_httpd_req *req, void *arg)
         tsr_metrics_render(&tsr_metrics, &b);
         tsr_spool_view_metrics(a->dur, &b);
         if (a->shaper) tsr_shaper_metrics(a->shaper, &b);
+        tsr_ingest_kafka_metrics(a->inputs, &b);
         render_cluster_metrics(a, &b);
         tsr_replay_metrics(a->d, &b);
         tsr_info_metric(a->cf, &b);
@@ -618,6 +622,11 @@ int tsr_admin_new(const struct tsr_config *cf, struct event_base *base, struct t
 void tsr_admin_set_draining(struct tsr_admin *a)
 {
     a->draining = 1;
+}
+
+void tsr_admin_set_inputs(struct tsr_admin *a, struct tsr_ingest_kafka *ik)
+{
+    a->inputs = ik;
 }
 
 void tsr_admin_set_shaper(struct tsr_admin *a, struct tsr_shaper *s)

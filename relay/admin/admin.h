@@ -33,6 +33,9 @@ void tsr_admin_set_draining(struct tsr_admin *a);
 /* /status "shaping" and the tsrelay_rules_* / tsrelay_cardinality_* metrics come from s
  * (borrowed; main loop only, as the listeners that use it). */
 void tsr_admin_set_shaper(struct tsr_admin *a, struct tsr_shaper *s);
+/* /status "inputs" and the tsrelay_input_* metrics come from ik (borrowed; NULL: none). */
+struct tsr_ingest_kafka;
+void tsr_admin_set_inputs(struct tsr_admin *a, struct tsr_ingest_kafka *ik);
 
 /* POST /reload (role operate) calls fn, which re-reads the config and appends what it
  * did, or why it refused, to msg: 200 {"reloaded":true,"message":...} when it returns

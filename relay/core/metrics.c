@@ -7,7 +7,7 @@
 struct tsr_metrics tsr_metrics;
 
 const char *const tsr_listener_names[TSR_LISTENER_MAX] = {"http", "graphite_tcp",
-                                                          "graphite_udp", "udp"};
+                                                          "graphite_udp", "udp", "kafka"};
 
 const char *const tsr_endpoint_names[TSR_ENDPOINT_MAX] = {"http", "graphite", "admin"};
 

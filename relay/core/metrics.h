@@ -15,6 +15,7 @@ enum tsr_listener {
     TSR_LISTENER_GRAPHITE_TCP,
     TSR_LISTENER_GRAPHITE_UDP,
     TSR_LISTENER_UDP, /* line protocol over UDP (udp[]) */
+    TSR_LISTENER_KAFKA, /* Kafka topics (inputs.kafka[]) */
     TSR_LISTENER_MAX
 };
 
@@ -28,7 +29,7 @@ struct tsr_listener_metrics {
     uint64_t points_accepted; /* durable in Kafka */
     uint64_t points_rejected; /* invalid lines */
     uint64_t points_failed;   /* valid but Kafka did not confirm them (client got 503) */
-    uint64_t requests;        /* HTTP requests / TCP connections / UDP datagrams */
+    uint64_t requests;        /* HTTP requests / TCP connections / UDP datagrams / Kafka records */
     uint64_t responses[6];    /* HTTP only, by status class: [2]=2xx ... [5]=5xx */
     uint64_t throttled;       /* answered 429/503 before parsing, or reads paused */
 };

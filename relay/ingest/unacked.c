@@ -21,6 +21,7 @@ struct urec {
     size_t len;
     int partition;
     long points;
+    struct tsr_unacked_ticket *ticket; /* NULL: none */
     struct urec *next; /* in the retry list */
 };
 
@@ -38,6 +39,7 @@ struct tsr_unacked {
     struct event *resume_ev;
     struct event *retry_ev;
     struct urec *retry_head, **retry_tail;
+    struct tsr_unacked_ticket *ticket; /* current: records made now take a reference */
     int inflight; /* records produced, not yet reported */
     int paused;
     int draining;
@@ -81,8 +83,10 @@ static void record_done(void *opaque, int err, const char *errstr)
         return;
     }
     tsr_metrics.listener[u->src].points_accepted += (uint64_t)r->points;
+    struct tsr_unacked_ticket *t = r->ticket;
     free(r->data);
     free(r);
+    if (t && --t->refs == 0 && t->sealed) t->done(t, t->arg);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
@@ -105,6 +109,8 @@ static void flush_part(struct tsr_unacked *u, int p)
     r->u = u;
     r->partition = p;
     r->points = u->batch_points[p];
+    r->ticket = u->ticket;
+    if (r->ticket) r->ticket->refs++;
     u->batch_points[p] = 0;
     r->data = tsr_buf_detach(&u->batch.parts[p], &r->len);
     if (produce(u, r) != 0) retry_push(u, r);
@@ -199,6 +205,21 @@ void tsr_unacked_check(struct tsr_unacked *u)
     struct timeval tv = {0, RESUME_CHECK_MS * 1000};
     evtimer_add(u->resume_ev, &tv);
     tsr_info("%s: reads paused until kafka catches up", u->hdrs.src);
+}
+
+void tsr_unacked_ticket_begin(struct tsr_unacked *u, struct tsr_unacked_ticket *t)
+{
+    u->ticket = t;
+}
+
+void tsr_unacked_ticket_seal(struct tsr_unacked *u)
+{
+    struct tsr_unacked_ticket *t = u->ticket;
+    flush_all(u);
+    u->ticket = NULL;
+    if (!t) return;
+    t->sealed = 1;
+    if (t->refs == 0) t->done(t, t->arg);
 }
 
 void tsr_unacked_drain(struct tsr_unacked *u)

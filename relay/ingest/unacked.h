@@ -42,6 +42,25 @@ int tsr_unacked_overloaded(const struct tsr_unacked *u);
 /* After a read: pauses the owner's reading when overloaded. */
 void tsr_unacked_check(struct tsr_unacked *u);
 
+/* For an owner that must know when lines are durable (a Kafka input commits its
+ * offsets then): every record made while a ticket is current holds a reference to it,
+ * and done runs once the ticket is sealed and its last record is confirmed. */
+struct tsr_unacked_ticket {
+    int refs;   /* records holding it, not yet confirmed */
+    int sealed;
+    void (*done)(struct tsr_unacked_ticket *t, void *arg);
+    void *arg;
+};
+
+/* Makes t (the caller's, zeroed but for done and arg) current: lines added from now on
+ * belong to it. There must be no current ticket. */
+void tsr_unacked_ticket_begin(struct tsr_unacked *u, struct tsr_unacked_ticket *t);
+
+/* Produces every pending line now and seals the current ticket, which stops being
+ * current; its done runs once all its records are confirmed, perhaps before this
+ * returns. The caller keeps t alive until then. */
+void tsr_unacked_ticket_seal(struct tsr_unacked *u);
+
 /* Shutdown: never pauses again; produces every pending line now. */
 void tsr_unacked_drain(struct tsr_unacked *u);
 

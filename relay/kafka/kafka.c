@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -619,17 +620,33 @@ int tsr_kafka_produce(struct tsr_kafka *k, int32_t partition, const char *payloa
     return 0;
 }
 
-void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, const char *reason,
-                           const char *src, long line_no, const char *db, const char *client)
+/* The source record of a point taken from an input topic, for its dead-letter record. */
+struct origin {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+};
+
+static void dead_letter(struct tsr_kafka *k, const char *raw, size_t len, const char *reason,
+                        const char *src, long line_no, const char *db, const char *client,
+                        const struct origin *o)
 {
     char line[32];
     snprintf(line, sizeof(line), "%ld", line_no);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(5);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
     rd_kafka_header_add(h, TSR_KAFKA_HDR "reason", -1, reason, -1);
     rd_kafka_header_add(h, TSR_KAFKA_HDR "src", -1, src, -1);
     rd_kafka_header_add(h, TSR_KAFKA_HDR "line", -1, line, -1);
     if (db) rd_kafka_header_add(h, TSR_KAFKA_HDR "db", -1, db, -1);
     if (client) rd_kafka_header_add(h, TSR_KAFKA_HDR "client", -1, client, -1);
+    if (o) {
+        char num[32];
+        rd_kafka_header_add(h, TSR_KAFKA_HDR "topic", -1, o->topic, -1);
+        snprintf(num, sizeof(num), "%" PRId32, o->partition);
+        rd_kafka_header_add(h, TSR_KAFKA_HDR "partition", -1, num, -1);
+        snprintf(num, sizeof(num), "%" PRId64, o->offset);
+        rd_kafka_header_add(h, TSR_KAFKA_HDR "offset", -1, num, -1);
+    }
     /* Dead-letter records are '\n'-terminated lines, like the main topic's. */
     int add_nl = len == 0 || raw[len - 1] != '\n';
     char *value = malloc(len + 1);
@@ -648,6 +665,22 @@ void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, con
         tsr_warn("cannot queue rejected line %ld from %s for the dead-letter topic: %s", line_no,
                  client ? client : src, rd_kafka_err2str(err));
     }
+}
+
+void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, const char *reason,
+                           const char *src, long line_no, const char *db, const char *client)
+{
+    dead_letter(k, raw, len, reason, src, line_no, db, client, NULL);
+}
+
+void tsr_kafka_dead_letter_input(struct tsr_kafka *k, const char *raw, size_t len,
+                                 const char *reason, long line_no, const char *db,
+                                 const char *topic, int32_t partition, int64_t offset)
+{
+    char client[300];
+    snprintf(client, sizeof(client), "%s/%" PRId32 "@%" PRId64, topic, partition, offset);
+    struct origin o = {topic, partition, offset};
+    dead_letter(k, raw, len, reason, "kafka", line_no, db, client, &o);
 }
 
 int tsr_kafka_fleet_put(struct tsr_kafka *k, const char *key, const char *val, size_t len)
@@ -776,16 +809,27 @@ int tsr_kafka_pause(rd_kafka_t *rk, const char *topic, int32_t first, int32_t co
     return (int)e;
 }
 
-rd_kafka_t *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *group_id,
-                                   const char *offset_reset, int64_t read_ahead,
-                                   const struct tsr_kafka_member *mb, char *err, size_t errlen)
+/* Where a consumer reads: its brokers, the datacenter's kafka.properties (NULL: none)
+ * and an input's own properties (NULL: none), which must all apply. */
+struct source {
+    const char *brokers;
+    const struct tsr_kv *dc_props;
+    size_t ndc_props;
+    const struct tsr_kv *own_props;
+    size_t nown_props;
+};
+
+static rd_kafka_t *consumer_new(const struct tsr_config *cf, const struct source *src,
+                                const char *group_id, const char *offset_reset,
+                                int64_t read_ahead, const struct tsr_kafka_member *mb, char *err,
+                                size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char why[200], kbytes[32];
     if (read_ahead < TSR_KAFKA_MIN_READ_AHEAD) read_ahead = TSR_KAFKA_MIN_READ_AHEAD;
     snprintf(kbytes, sizeof(kbytes), "%lld", (long long)(read_ahead / 1024));
     const char *props[][2] = {
-        {"bootstrap.servers", cf->kafka_brokers},
+        {"bootstrap.servers", src->brokers},
         {"group.id", group_id},
         {"client.id", group_id},
         {"enable.auto.commit", "false"},
@@ -807,11 +851,19 @@ rd_kafka_t *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *grou
         }
     }
     /* Producer-only tuning is refused by a consumer; security settings apply. */
-    for (size_t i = 0; i < cf->nkafka_properties; i++)
-        if (rd_kafka_conf_set(conf, cf->kafka_properties[i].key, cf->kafka_properties[i].value,
-                              why, sizeof(why)) != RD_KAFKA_CONF_OK)
-            tsr_debug("kafka consumer ignores property '%s': %s", cf->kafka_properties[i].key,
-                      why);
+    for (size_t i = 0; i < src->ndc_props; i++)
+        if (rd_kafka_conf_set(conf, src->dc_props[i].key, src->dc_props[i].value, why,
+                              sizeof(why)) != RD_KAFKA_CONF_OK)
+            tsr_debug("kafka consumer ignores property '%s': %s", src->dc_props[i].key, why);
+    /* An input's properties are its consumer's alone: each must take. */
+    for (size_t i = 0; i < src->nown_props; i++) {
+        if (rd_kafka_conf_set(conf, src->own_props[i].key, src->own_props[i].value, why,
+                              sizeof(why)) != RD_KAFKA_CONF_OK) {
+            snprintf(err, errlen, "kafka consumer property '%s': %s", src->own_props[i].key, why);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
     if (mb) {
         char session[32], heartbeat[32];
         snprintf(session, sizeof(session), "%lld", (long long)cf->kafka_session_timeout_ms);
@@ -846,4 +898,26 @@ rd_kafka_t *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *grou
         snprintf(err, errlen, "cannot create kafka consumer: %s", why);
     }
     return rk;
+}
+
+rd_kafka_t *tsr_kafka_consumer_new(const struct tsr_config *cf, const char *group_id,
+                                   const char *offset_reset, int64_t read_ahead,
+                                   const struct tsr_kafka_member *mb, char *err, size_t errlen)
+{
+    struct source src = {cf->kafka_brokers, cf->kafka_properties, cf->nkafka_properties, NULL, 0};
+    return consumer_new(cf, &src, group_id, offset_reset, read_ahead, mb, err, errlen);
+}
+
+rd_kafka_t *tsr_kafka_input_consumer_new(const struct tsr_config *cf,
+                                         const struct tsr_kafka_input_conf *in,
+                                         const char *group_id, int64_t read_ahead,
+                                         const struct tsr_kafka_member *mb, char *err,
+                                         size_t errlen)
+{
+    int own_kafka = *in->brokers != '\0';
+    struct source src = {own_kafka ? in->brokers : cf->kafka_brokers,
+                         own_kafka ? NULL : cf->kafka_properties,
+                         own_kafka ? 0 : cf->nkafka_properties, in->properties, in->nproperties};
+    const char *reset = strcmp(in->offset, "newest") == 0 ? "latest" : "earliest";
+    return consumer_new(cf, &src, group_id, reset, read_ahead, mb, err, errlen);
 }

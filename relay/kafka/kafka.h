@@ -128,6 +128,13 @@ int tsr_kafka_produce(struct tsr_kafka *k, int32_t partition, const char *payloa
 void tsr_kafka_dead_letter(struct tsr_kafka *k, const char *raw, size_t len, const char *reason,
                            const char *src, long line_no, const char *db, const char *client);
 
+/* The same for a record of an input topic (inputs.kafka[]) the relay could not take
+ * (src "kafka"): headers also name its topic, partition and offset, and its client is
+ * "topic/partition@offset". */
+void tsr_kafka_dead_letter_input(struct tsr_kafka *k, const char *raw, size_t len,
+                                 const char *reason, long line_no, const char *db,
+                                 const char *topic, int32_t partition, int64_t offset);
+
 /* Membership of a consumer group, for a consumer that shares a topic's partitions
  * with the other relays of the fleet: static membership under instance_id
  * (group.instance.id), session timeout kafka.session_timeout_ms, eager round-robin
@@ -156,6 +163,17 @@ struct rd_kafka_s *tsr_kafka_consumer_new(const struct tsr_config *cf, const cha
                                           const char *offset_reset, int64_t read_ahead,
                                           const struct tsr_kafka_member *mb, char *err,
                                           size_t errlen);
+
+/* A consumer of an input's topic (inputs.kafka[]), as tsr_kafka_consumer_new makes one
+ * for mb's group, reading in->brokers with in->properties, or this datacenter's Kafka
+ * with kafka.properties and then in->properties when in->brokers is empty; a group
+ * without commits starts at in->offset. */
+struct tsr_kafka_input_conf;
+struct rd_kafka_s *tsr_kafka_input_consumer_new(const struct tsr_config *cf,
+                                                const struct tsr_kafka_input_conf *in,
+                                                const char *group_id, int64_t read_ahead,
+                                                const struct tsr_kafka_member *mb, char *err,
+                                                size_t errlen);
 
 /* Pauses (pause != 0) or resumes fetching partitions first..first+count-1 of topic on
  * consumer rk; pausing also drops what librdkafka had fetched of them. Returns

@@ -300,8 +300,30 @@ static void test_errors(void **state)
         {BASE "clusters:\n  - name: a/b\n    type: influxdb\n    urls: [http://x]\n",
          "t.yaml:6:11: 'clusters[0].name' must be 1 to 64 letters, digits, '-', '_' or '.'"},
         {BASE "clusters:\n  - name: fleet-view\n    type: influxdb\n    urls: [http://x]\n",
-         "t.yaml:6:11: 'clusters[0].name' must not be 'fleet' or start with 'fleet-' "
-         "(the relay's own consumer groups)"},
+         "t.yaml:6:11: 'clusters[0].name' must not be 'fleet' or start with 'fleet-' or "
+         "'input-' (the relay's own consumer groups)"},
+        {BASE "clusters:\n  - name: input-x\n    type: influxdb\n    urls: [http://x]\n",
+         "t.yaml:6:11: 'clusters[0].name' must not be 'fleet' or start with 'fleet-' or "
+         "'input-' (the relay's own consumer groups)"},
+        /* inputs.kafka */
+        {BASE "inputs:\n  kafka:\n    - {topic: t, database: d}\n",
+         "t.yaml:7:7: missing required key 'inputs.kafka[0].format'"},
+        {BASE "inputs:\n  kafka:\n    - {topic: t, database: d, format: xml}\n",
+         "t.yaml:7:39: 'inputs.kafka[0].format' must be one of influx, graphite, json"},
+        {BASE "inputs:\n  kafka:\n    - {topic: t, database: d, format: influx, json: {time_key: ts}}\n",
+         "t.yaml:7:7: 'inputs.kafka[0]': json keys go with format json, not influx"},
+        {BASE "inputs:\n  kafka:\n    - {topic: t, database: d, format: json, json: {measurement: \"\"}}\n",
+         "t.yaml:7:7: 'inputs.kafka[0]' needs 'json.measurement' or 'json.name_key'"},
+        {BASE "inputs:\n  kafka:\n    - {topic: metrics, database: d, format: influx}\n",
+         "t.yaml:7:7: 'inputs.kafka[0].topic' is the relay's own topic (kafka.topic)"},
+        {BASE "inputs:\n  kafka:\n    - {topic: t, database: d, format: influx}\n"
+              "    - {topic: t, database: e, format: json}\n",
+         "t.yaml:8:7: 'inputs.kafka[1]' reads the same topic as 'inputs.kafka[0]'"},
+        {BASE "inputs:\n  kafka:\n    - {topic: t, database: d, format: influx, "
+              "properties: {group.id: g}}\n",
+         "t.yaml:7:60: 'inputs.kafka[0].properties.group.id' is set through the input's 'group'"},
+        {BASE "inputs:\n  kafka:\n    - {topic: t, format: influx}\n",
+         "t.yaml:7:7: missing required key 'inputs.kafka[0].database'"},
         {BASE "clusters:\n  - {name: a, type: influxdb, urls: [http://x], compression: lz4}\n",
          "t.yaml:6:62: 'clusters[0].compression' must be one of gzip, none"},
         {BASE "clusters:\n  - {name: a, type: influxdb, urls: [http://x], batch_lines: 0}\n",

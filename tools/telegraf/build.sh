@@ -23,7 +23,7 @@ set -euo pipefail
 
 version=1.37.2
 pkg=github.com/influxdata/telegraf
-tags=custom,inputs.exec,inputs.file,inputs.kafka_consumer,outputs.influxdb,outputs.influxdb_v2,outputs.graphite,outputs.file,parsers.influx,serializers.influx
+tags=custom,inputs.exec,inputs.file,inputs.kafka_consumer,outputs.influxdb,outputs.influxdb_v2,outputs.graphite,outputs.file,outputs.discard,parsers.influx,parsers.json,serializers.influx
 
 cache=${TSRELAY_CACHE:-$HOME/.cache/tsrelay}
 dir=$cache/telegraf-$version
