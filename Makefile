@@ -9,7 +9,8 @@
 #                   target after the other, FUZZ_SECONDS each (default 60; 8 targets)
 #   make fuzz-long  the same for FUZZ_LONG_SECONDS each (default 600), not in make test;
 #                   FUZZ_TARGETS="json gzip" limits either to some targets
-#   make bench      ingest, spool, shaping, end-to-end, clusters, replay and fleet benchmarks (vmagent side by side)
+#   make bench      ingest, spool, shaping, remote write, kafka inputs, end-to-end, clusters, replay and fleet
+#                   benchmarks (vmagent, or Telegraf for kafka inputs, side by side)
 #   make soak       a fleet under random faults for SOAK_MINUTES (10) per run, SOAK_RUNS (1)
 #                   runs, each checked point by point (tests/soak/soak.sh; SOAK_SEED repeats one)
 #   make image      the OCI image build/tsrelay_VERSION.oci.tar (deploy/container/build.sh)
@@ -164,6 +165,7 @@ bench: all
 	bench/spool.sh
 	bench/shaping.sh
 	bench/remote_write.sh
+	bench/kafka_input.sh
 	bench/e2e.sh
 	bench/clusters.sh
 	bench/replay.sh

@@ -29,8 +29,8 @@ import json, sys
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 brokers, n, series = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-for f in AdminClient({"bootstrap.servers": brokers}).create_topics(
-        [NewTopic(t, 4, 1) for t in ("bench-json", "bench-lp")]).values():
+admin = AdminClient({"bootstrap.servers": brokers})  # kept: its futures need it alive
+for f in admin.create_topics([NewTopic(t, 4, 1) for t in ("bench-json", "bench-lp")]).values():
     f.result(30)
 p = Producer({"bootstrap.servers": brokers, "linger.ms": 20, "batch.num.messages": 10000,
               "queue.buffering.max.messages": 500000})

@@ -29,12 +29,17 @@ static const unsigned char cls[256] = {
 };
 
 /* Escapes the bytes of class mask. With C_NL in mask a newline fails (-1): only a string
- * field can carry one. */
+ * field can carry one. Outside strings a backslash before a byte that gets escaped, or
+ * before another backslash, fails too (-2): line protocol would read `a\\,b` as an
+ * escaped comma, and the relay's own parser would then refuse or misread the line. */
 static int put_esc(struct tsr_buf *b, const char *s, size_t n, unsigned char mask)
 {
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = cls[(unsigned char)s[i]] & mask;
+        if (s[i] == '\\' && !(mask & C_STR) && i + 1 < n &&
+            (s[i + 1] == '\\' || (cls[(unsigned char)s[i + 1]] & mask & ~C_NL)))
+            return -2;
         if (!c) continue;
         if (c & C_NL) return -1;
         if (i > run) tsr_buf_append(b, s + run, i - run); /* memcpy(NULL, .., 0) is UB */
@@ -43,6 +48,15 @@ static int put_esc(struct tsr_buf *b, const char *s, size_t n, unsigned char mas
     }
     if (n > run) tsr_buf_append(b, s + run, n - run);
     return 0;
+}
+
+/* Why put_esc refused a name. */
+static const char *unfit(int rc)
+{
+    return rc == -1   ? "holds a newline"
+           : rc == -2 ? "holds a backslash before ',', '=', ' ' or '\\'"
+           : rc == -3 ? "starts with '#', which line protocol reads as a comment"
+                      : "starts with a tab, which line protocol skips";
 }
 
 /* Telegraf's serializer drops trailing backslashes, which would escape the separator
@@ -217,9 +231,11 @@ static int compile_meas(struct tsr_json_points *jp, const char *m, char *err, si
         snprintf(err, errlen, "measurement is empty and there is no name_key");
         return -1;
     }
-    if (n && put_esc(&b, m, n, C_MEAS | C_NL)) {
+    int rc = n ? put_esc(&b, m, n, C_MEAS | C_NL) : 0;
+    if (n && m[0] == '#') rc = -3;
+    if (rc) {
         tsr_buf_free(&b);
-        snprintf(err, errlen, "measurement holds a newline");
+        snprintf(err, errlen, "measurement %s", unfit(rc));
         return -1;
     }
     jp->meas_len = b.len;
@@ -418,11 +434,13 @@ static int put_tag(struct walk *w, size_t klen, const json_t *v)
         n = fmt_number(num, v);
     if (!kn || !(n = trim(s, n))) return 0; /* line protocol has no empty tags */
     tsr_buf_putc(&w->tags, ',');
-    if (put_esc(&w->tags, w->key, kn, C_TAG | C_NL))
-        return fail_text(w, "tag key", w->key, klen, "holds a newline");
+    int rc = put_esc(&w->tags, w->key, kn, C_TAG | C_NL);
+    if (rc) return fail_text(w, "tag key", w->key, klen, unfit(rc));
     tsr_buf_putc(&w->tags, '=');
-    if (put_esc(&w->tags, s, n, C_TAG | C_NL))
-        return fail_text(w, "tag", w->key, klen, "has a value holding a newline");
+    if ((rc = put_esc(&w->tags, s, n, C_TAG | C_NL)))
+        return fail_text(w, "tag", w->key, klen,
+                         rc == -1 ? "has a value holding a newline"
+                                  : "has a value holding a backslash before ',', '=', ' ' or '\\'");
     return 0;
 }
 
@@ -431,9 +449,11 @@ static int put_field(struct walk *w, size_t klen, const json_t *v)
     struct tsr_buf *b = &w->fields;
     size_t kn = trim(w->key, klen);
     if (!kn) return 0; /* Telegraf's serializer drops a field it cannot name */
+    if (kn == 4 && memcmp(w->key, "time", 4) == 0) return 0; /* InfluxDB drops it too */
     if (b->len) tsr_buf_putc(b, ',');
-    if (put_esc(b, w->key, kn, C_TAG | C_NL))
-        return fail_text(w, "field key", w->key, klen, "holds a newline");
+    int rc = put_esc(b, w->key, kn, C_TAG | C_NL);
+    if (w->key[0] == '\t') rc = -4; /* the first field's would be skipped as a separator */
+    if (rc) return fail_text(w, "field key", w->key, klen, unfit(rc));
     tsr_buf_putc(b, '=');
     if (json_is_string(v)) {
         tsr_buf_putc(b, '"');
@@ -753,8 +773,9 @@ static int convert_object(struct walk *w, const json_t *obj, int64_t default_ns,
     if (!w->fields.len) return fail(w, "no fields");
     const char *name = w->name ? json_string_value(w->name) : "";
     size_t nlen = trim(name, w->name ? json_string_length(w->name) : 0);
-    if (nlen && put_esc(out, name, nlen, C_MEAS | C_NL))
-        return fail_text(w, "measurement", name, nlen, "holds a newline");
+    int rc = nlen ? put_esc(out, name, nlen, C_MEAS | C_NL) : 0;
+    if (nlen && name[0] == '#') rc = -3;
+    if (rc) return fail_text(w, "measurement", name, nlen, unfit(rc));
     if (!nlen && !jp->meas)
         return fail(w, "no measurement: name key '%s' missing or empty", jp->name_key);
     if (!nlen) tsr_buf_append(out, jp->meas, jp->meas_len);

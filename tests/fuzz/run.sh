@@ -8,6 +8,7 @@
 #   graphite   relay/ingest/graphite.c    templates and Graphite plaintext lines
 #   config     config/config.c, schema.c  tsrelay.yaml
 #   json       replay/ctl_json.c          admin API and POST /replays bodies
+#   json_points relay/ingest/json_points.c JSON records of a Kafka input (inputs.kafka)
 #   gzip       relay/core/gzip.c          Content-Encoding: gzip bodies
 #   statement  relay/ingest/statement.c   /query CREATE DATABASE
 #   park       relay/deliver/park.c       parked keys in Kafka commit metadata
@@ -22,7 +23,7 @@
 # build/fuzz/fuzz_NAME build/fuzz/NAME/crash-...), the log in build/fuzz/NAME.log.
 set -eu
 
-all="lineproto graphite config json gzip statement park httpd"
+all="lineproto graphite config json json_points gzip statement park httpd"
 if [ "${1:-}" = --list ]; then
     printf '%s\n' $all
     exit 0
@@ -41,6 +42,7 @@ sources() {
     graphite) echo "relay/ingest/graphite.c relay/core/lineproto.c relay/core/buf.c -lm" ;;
     config) echo "config/config.c config/schema.c relay/core/buf.c -lyaml -lm" ;;
     json) echo "replay/ctl_json.c -lm" ;;
+    json_points) echo "relay/ingest/json_points.c relay/core/lineproto.c relay/core/buf.c -ljansson -lm" ;;
     gzip) echo "relay/core/gzip.c relay/core/buf.c -lz -ldeflate" ;;
     statement) echo "relay/ingest/statement.c" ;;
     park) echo "relay/deliver/park.c" ;;

@@ -362,6 +362,23 @@ static void test_escaping(void **state)
         1);
     /* A field key of only backslashes cannot be written: the field is left out. */
     expect(jp, "{\"\\\\\": 1, \"v\": 2}", "my\\ meas\\,x=y v=2 1700000000000000000\n", 1);
+    /* Nor can a backslash before what gets escaped: the parser would read it as the escape. */
+    EXPECT_ERR(jp, "{\"a\\\\=b\": 1}",
+               "object 1: field key 'a\\=b' holds a backslash before ',', '=', ' ' or '\\'");
+    EXPECT_ERR(jp, "{\"a b\": \"x\\\\\\\\y\", \"v\": 1}",
+               "object 1: tag 'a b' has a value holding a backslash before ',', '=', ' ' or '\\'");
+    /* A field named time is dropped, as InfluxDB drops it; a first field key starting with
+     * a tab would be skipped as a separator. */
+    expect(jp, "{\"time\": 5, \"v\": 2}", "my\\ meas\\,x=y v=2 1700000000000000000\n", 1);
+    EXPECT_ERR(jp, "{\"time\": 5}", "object 1: no fields");
+    EXPECT_ERR(jp, "{\"\\tv\": 1}", "object 1: field key '\tv' starts with a tab, which line protocol skips");
+    tsr_json_points_free(&jp);
+    /* A measurement starting with '#' would be a comment line. */
+    c.measurement = "m";
+    c.name_key = "n";
+    jp = make(&c);
+    EXPECT_ERR(jp, "{\"n\": \"#x\", \"v\": 1}",
+               "object 1: measurement '#x' starts with '#', which line protocol reads as a comment");
     tsr_json_points_free(&jp);
 }
 
