@@ -20,6 +20,8 @@ pkgs=(make gcc libc6-dev pkg-config clang libclang-rt-14-dev clang-format cppche
 # The integration tests: the real servers (run by tests/lib/harness.sh, never as
 # services), kcat to poke Kafka, and the usual shell tools.
 pkgs+=(influxdb victoria-metrics kcat python3 curl procps)
+# 0036 reads the relay's accept queue (its listen backlog) with ss.
+pkgs+=(iproute2)
 # TLS tests (0058) make their certificates with the openssl command; 0037 puts nginx
 # (mTLS) in front of a VictoriaMetrics, as SREs do.
 pkgs+=(openssl nginx-light)

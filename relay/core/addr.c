@@ -62,7 +62,7 @@ int tsr_addr_listen(const char *addr, int socktype, char *err, size_t errlen)
     if (fd < 0) goto syserr;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) goto syserr;
-    if (socktype == SOCK_STREAM && listen(fd, 1024) != 0) goto syserr;
+    if (socktype == SOCK_STREAM && listen(fd, TSR_ADDR_BACKLOG) != 0) goto syserr;
     freeaddrinfo(res);
     return fd;
 syserr:

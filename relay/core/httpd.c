@@ -83,7 +83,7 @@ struct conn {
     int in_parse;   /* inside the read loop: an answer must not re-enter it */
     int refuse;     /* a status decided inside a parser callback */
     const char *refuse_msg;
-    int body_left;  /* closing with part of a body unread: linger */
+    int linger;     /* closing while the client may still send (a body, a head): linger */
     int seen_bytes; /* this connection has sent a request's first byte */
     struct timespec linger_end;
     char peer[INET6_ADDRSTRLEN];
@@ -428,7 +428,7 @@ static void parse_input(struct conn *c)
             continue;
         }
         if (e != HPE_OK) {
-            c->body_left = 1;
+            c->linger = 1;
             if (c->refuse)
                 refuse(c, c->refuse, c->refuse_msg, c->refuse == 503 ? 1 : 0);
             else
@@ -463,12 +463,12 @@ static void on_write(struct bufferevent *bev, void *arg)
     struct conn *c = arg;
     if (c->state != ST_CLOSING) return;
     if (evbuffer_get_length(bufferevent_get_output(bev)) > 0) return;
-    if (!c->body_left) {
+    if (!c->linger) {
         conn_free(c);
         return;
     }
-    /* The body is still on its way: say we are done, and drop what comes until the
-     * client closes or the linger time ends. */
+    /* The body (or the head) is still on its way: say we are done, and drop what comes
+     * until the client closes or the linger time ends. */
     c->state = ST_LINGER;
     if (!c->tls) shutdown(c->fd, SHUT_WR);
     evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
@@ -506,6 +506,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         if (h->conf.metrics) h->conf.metrics->timed_out++;
         if (c->req) {
             log_refusal(h, c->peer, "request head not complete within header_timeout");
+            /* A slow client is still sending its head: closing on it would reset the
+             * connection, and the reset can destroy the 408 before the client reads it. */
+            c->linger = 1;
             refuse(c, 408, "request head not complete in time", 0);
             return;
         }
@@ -514,7 +517,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     case ST_BODY:
         if (h->conf.metrics) h->conf.metrics->timed_out++;
         log_refusal(h, c->peer, "request body stalled longer than read_timeout");
-        c->body_left = 1;
+        c->linger = 1;
         refuse(c, 408, "request body stalled", 0);
         return;
     case ST_HANDLER:
@@ -609,7 +612,8 @@ int tsr_httpd_new(struct event_base *base, const struct tsr_httpd_conf *conf,
     h->conf = *conf;
     h->base = base;
     h->refusals.every_s = REFUSAL_LOG_EVERY_S;
-    h->lev = evconnlistener_new(base, on_accept, h, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    /* Backlog 0: keep tsr_addr_listen's queue (-1 would listen again with 128). */
+    h->lev = evconnlistener_new(base, on_accept, h, LEV_OPT_CLOSE_ON_FREE, 0, fd);
     if (!h->lev) {
         close(fd);
         free(h);

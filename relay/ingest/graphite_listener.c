@@ -316,7 +316,8 @@ int tsr_ingest_graphite_new(const struct tsr_config *cf, struct event_base *base
         goto fail;
     int fd = tsr_addr_listen(cf->listen_graphite, SOCK_STREAM, err, errlen);
     if (fd < 0) goto fail;
-    ig->lev = evconnlistener_new(base, on_accept, ig, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    /* Backlog 0: keep tsr_addr_listen's queue (-1 would listen again with 128). */
+    ig->lev = evconnlistener_new(base, on_accept, ig, LEV_OPT_CLOSE_ON_FREE, 0, fd);
     ig->udp_fd = tsr_addr_listen(cf->listen_graphite, SOCK_DGRAM, err, errlen);
     if (ig->udp_fd < 0) goto fail;
     /* A deep socket buffer rides out short pauses without kernel drops. */

@@ -9,7 +9,8 @@
 #   (204) or refused with 503 and Retry-After before their body is read, as
 #   ingest.max_reading_bytes (128 MiB, the default) allows (or, taken but starved by the
 #   test's one event loop, cut with 408);
-# - connections past ingest.max_connections get 503 at once.
+# - connections past ingest.max_connections get 503 at once;
+# - the HTTP listener's accept queue holds the 1,000 slow clients' connects (ss).
 # Meanwhile the normal client gets 204 for every request, the relay's peak RSS stays
 # under 256 MiB (docs/security.md), and VictoriaMetrics holds every point the relay
 # took, the uploads' too (counted per upload).
@@ -30,6 +31,13 @@ ingest:
   max_connections: 1500"
 start_relay
 STORM="python3 $REPO_ROOT/tests/tools/loadstorm.py"
+
+# The 1,000 slow clients connect at once, while a loaded relay may be slow to accept:
+# its accept queue holds them all. Past a full queue Linux answers with SYN cookies, and
+# a trickling client whose first byte went in a dropped segment reached the relay as
+# "OST /write" (400 "invalid HTTP method") or was reset: the queue was libevent's 128.
+backlog=$(ss -Hltn "sport = :$RELAY_HTTP_PORT" | awk '{print $3; exit}')
+[ "${backlog:-0}" -ge 1000 ] || fail "HTTP listener's accept queue ${backlog:-unknown} below 1000"
 
 echo 5 >"/proc/$RELAY_PID/clear_refs" # peak RSS from here
 # The normal client writes through both storms, one after the other (each storm is one
