@@ -8,7 +8,9 @@
 # without deduplication with its measurement, tags, fields and time (a reading read
 # twice after the kill is the same point); the 20 malformed messages are in the
 # dead-letter topic with their reason, topic, partition and offset; lag and counts show
-# in /status and /metrics. Two more inputs take line protocol and Graphite lines.
+# in /status and /metrics. Two more inputs take line protocol and Graphite lines. A
+# second relay joins and the two share the topic's partitions; 3,000 more readings are
+# taken between them, each exactly once.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/relay.sh"
 # No deduplication: a point delivered twice shows as two samples.
@@ -164,6 +166,45 @@ assert o["format"] == "json" and o["database"] == "sensors" and o["group"] == "t
 assert o["state"] == "reading" and o["partitions"] == 3 and o["lag"] == 0, o
 assert o["rejected"] >= 1 and o["records"] >= 1 and o["commits"] >= 1 and o["commit_errors"] == 0, o
 assert set(ins) == {"oceanic", "lp-in", "gr-in"}, ins.keys()' || fail "/status inputs: $(admin_get /status)"
+
+log "a second relay joins: the two share oceanic's partitions through the input's group"
+R2_ADMIN=$(free_port)
+sed -e "s/127.0.0.1:$RELAY_HTTP_PORT/127.0.0.1:$(free_port)/" \
+    -e "s/127.0.0.1:$RELAY_GRAPHITE_PORT/127.0.0.1:$(free_port)/" \
+    -e "s/127.0.0.1:$RELAY_ADMIN_PORT/127.0.0.1:$R2_ADMIN/" \
+    -e "s|^state_dir: .*|state_dir: $TSR_TMP/state2|" "$TSR_TMP/relay.yaml" >"$TSR_TMP/relay2.yaml"
+echo "instance: second" >>"$TSR_TMP/relay2.yaml"
+"$TSRELAY_BIN" -c "$TSR_TMP/relay2.yaml" >>"$TSR_TMP/relay2.log" 2>&1 </dev/null &
+R2_PID=$!
+track_pid "$R2_PID" tsrelay2
+r2_metric() { curl -s "http://127.0.0.1:$R2_ADMIN/metrics" | awk -v m="$1" '$1 == m { print $2; f=1 } END { if (!f) print 0 }'; }
+parts='tsrelay_input_partitions{topic="oceanic"}'
+for ((i = 0; i < 300; i++)); do
+    a=$(relay_metric "$parts") b=$(r2_metric "$parts")
+    [ "$a" -ge 1 ] && [ "$b" -ge 1 ] && [ $((a + b)) = 3 ] && break
+    sleep 0.1
+done
+assert_eq "$((a + b)) $((a >= 1)) $((b >= 1))" "3 1 1" "oceanic partitions of the two relays (sum, each at least one)"
+log "split $a + $b after $((i / 10)) s; 3,000 more readings"
+points='tsrelay_input_points_total{topic="oceanic"}'
+p1=$(relay_metric "$points") p2=$(r2_metric "$points")
+produce --first 10000 --count 3000
+want_influx="13000 $((13000 * 12999 / 2))"
+for ((i = 0; i < 60; i++)); do
+    got_influx=$(influx_counts sensors "SELECT count(pressure), sum(pressure) FROM kafka_consumer")
+    got_vm=$(vm_points 'kafka_consumer_pressure{db="sensors"}')
+    [ "$got_influx" = "$want_influx" ] && [ "${got_vm#* }" = "$want_influx" ] && break
+    sleep 1
+done
+assert_eq "$got_influx" "$want_influx" "readings in InfluxDB with two relays (count sum)"
+assert_eq "${got_vm#* }" "$want_influx" "distinct readings in VictoriaMetrics with two relays (count sum)"
+d1=$(($(relay_metric "$points") - p1)) d2=$(($(r2_metric "$points") - p2))
+log "the first relay took $d1 of them, the second $d2; vm samples now ${got_vm%% *}"
+assert_eq "$((d1 + d2)) $((d1 > 0)) $((d2 > 0))" "3000 1 1" "readings taken by the two relays (sum, each some)"
+stop_pid "$R2_PID" 60
+assert_eq "$TSR_STOP_KILLED" 0 "the second relay needed SIGKILL"
+wait "$R2_PID" && r2_exit=0 || r2_exit=$?
+assert_eq "$r2_exit" 0 "the second relay's exit code after SIGTERM"
 
 log "SIGTERM: the relay exits 0 with the offsets committed"
 stop_relay 60

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# tools/telegraf/build.sh — build the real Telegraf the integration tests run (0090, 0091)
-# from the Go module proxy into the cache.
+# tools/telegraf/build.sh — build the real Telegraf the integration tests (0090, 0091)
+# and the Kafka input benchmark (bench/kafka_input.sh) run, from the Go module proxy into
+# the cache.
 #
 # Usage: tools/telegraf/build.sh    prints the binary's path on its last line (stdout)
 # Env:   TSRELAY_CACHE  cache root (default $HOME/.cache/tsrelay)
@@ -10,8 +11,8 @@
 # machine with Go and the proxy can build the real thing. A full build compiles several
 # hundred plugins, so this is a `custom` build with only the plugins the tests use. With `custom`, parsers and
 # serializers are plugins too: parsers.influx (data_format = "influx" of inputs.exec,
-# inputs.file and inputs.kafka_consumer) and serializers.influx (outputs.file) have to
-# be named, or Telegraf refuses those configs with "undefined but requested parser".
+# inputs.file and inputs.kafka_consumer), parsers.json (the benchmark's JSON topic) and
+# serializers.influx (outputs.file) have to be named, or Telegraf refuses those configs with "undefined but requested parser".
 # Linked as InfluxData links its releases (static, CGO_ENABLED=0, the version stamped
 # in, so that it reports and sends User-Agent "Telegraf/1.37.2"). About 2.5 minutes here
 # on a cold Go cache; nothing when the binary is already built.
