@@ -13,6 +13,7 @@
 #include "relay/core/tls_server.h"
 #include "relay/deliver/route.h"
 #include "relay/ingest/graphite.h"
+#include "relay/ingest/kafka_input.h"
 #include "relay/kafka/kafka.h"
 #include "relay/kafka/topics.h"
 #include "relay/shape/rules.h"
@@ -63,6 +64,7 @@ static int compile_all(const struct tsr_config *cf, struct compiled *c, char *er
         return -1;
     }
     if (tsr_rules_compile(cf->rules, cf->nrules, "rules", &c->rules, err, errlen)) return -1;
+    if (tsr_ingest_kafka_check(cf, err, errlen)) return -1;
     c->routes = calloc(cf->nclusters ? cf->nclusters : 1, sizeof(*c->routes));
     if (!c->routes) abort();
     for (; c->nroutes < cf->nclusters; c->nroutes++)

@@ -460,6 +460,50 @@ static void reading_changed(void *arg, int on)
     if (on) read_soon(arg);
 }
 
+/* The input's JSON conversion or Graphite templates, as its format needs (the other
+ * stays NULL). Returns 0, or -1 with err naming the input. */
+static int compile_converter(const struct tsr_config *cf, const struct tsr_kafka_input_conf *ic,
+                             struct tsr_json_points **jp, struct tsr_graphite_tmpl **tmpl,
+                             char *err, size_t errlen)
+{
+    char why[400];
+    if (strcmp(ic->format, "json") == 0) {
+        struct tsr_json_conf jc = {
+            .measurement = ic->json_measurement,
+            .name_key = ic->json_name_key,
+            .tag_keys = (const char *const *)ic->json_tag_keys,
+            .ntag_keys = ic->njson_tag_keys,
+            .string_fields = (const char *const *)ic->json_string_fields,
+            .nstring_fields = ic->njson_string_fields,
+            .time_key = ic->json_time_key,
+            .time_format = ic->json_time_format,
+        };
+        if (tsr_json_points_new(&jc, jp, why, sizeof(why)) == 0) return 0;
+    } else if (strcmp(ic->format, "graphite") == 0) {
+        if (tsr_graphite_tmpl_compile((const char *const *)ic->graphite_templates,
+                                      ic->ngraphite_templates, cf->graphite_separator, tmpl, why,
+                                      sizeof(why)) == 0)
+            return 0;
+    } else {
+        return 0;
+    }
+    snprintf(err, errlen, "kafka input '%s': %s", ic->topic, why);
+    return -1;
+}
+
+int tsr_ingest_kafka_check(const struct tsr_config *cf, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < cf->nkafka_inputs; i++) {
+        struct tsr_json_points *jp = NULL;
+        struct tsr_graphite_tmpl *tmpl = NULL;
+        int rc = compile_converter(cf, &cf->kafka_inputs[i], &jp, &tmpl, err, errlen);
+        tsr_json_points_free(&jp);
+        tsr_graphite_tmpl_free(&tmpl);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
 static int input_start(struct tsr_ingest_kafka *ik, struct input *in,
                        const struct tsr_kafka_input_conf *ic, char *err, size_t errlen)
 {
@@ -479,31 +523,8 @@ static int input_start(struct tsr_ingest_kafka *ik, struct input *in,
     in->opts.max_line_bytes = (size_t)cf->ingest_max_line_bytes;
     in->opts.max_tags = (unsigned)cf->ingest_max_tags;
     in->opts.reject_unsigned = tsr_influx_rules_no_unsigned(cf);
-    char why[400];
-    if (in->format == FMT_JSON) {
-        /* Converted lines carry nanosecond timestamps. */
-        in->opts.precision = TSR_PREC_NS;
-        struct tsr_json_conf jc = {
-            .measurement = ic->json_measurement,
-            .name_key = ic->json_name_key,
-            .tag_keys = (const char *const *)ic->json_tag_keys,
-            .ntag_keys = ic->njson_tag_keys,
-            .string_fields = (const char *const *)ic->json_string_fields,
-            .nstring_fields = ic->njson_string_fields,
-            .time_key = ic->json_time_key,
-            .time_format = ic->json_time_format,
-        };
-        if (tsr_json_points_new(&jc, &in->jp, why, sizeof(why))) {
-            snprintf(err, errlen, "kafka input '%s': %s", ic->topic, why);
-            return -1;
-        }
-    } else if (in->format == FMT_GRAPHITE &&
-               tsr_graphite_tmpl_compile((const char *const *)ic->graphite_templates,
-                                         ic->ngraphite_templates, cf->graphite_separator, &in->tmpl,
-                                         why, sizeof(why))) {
-        snprintf(err, errlen, "kafka input '%s': %s", ic->topic, why);
-        return -1;
-    }
+    if (in->format == FMT_JSON) in->opts.precision = TSR_PREC_NS; /* converted lines */
+    if (compile_converter(cf, ic, &in->jp, &in->tmpl, err, errlen)) return -1;
     if (pipe2(in->wake_fds, O_NONBLOCK | O_CLOEXEC)) {
         snprintf(err, errlen, "kafka input '%s': pipe: %s", ic->topic, strerror(errno));
         return -1;

@@ -41,6 +41,10 @@ int tsr_ingest_kafka_new(const struct tsr_config *cf, struct event_base *base, s
                          struct tsr_durable *dur, struct tsr_shaper *shaper,
                          struct tsr_ingest_kafka **ikp, char *err, size_t errlen);
 
+/* What tsr_ingest_kafka_new would refuse in cf's inputs, short of Kafka (a bad
+ * template or time layout), for --check-config. Returns 0, or -1 with err set. */
+int tsr_ingest_kafka_check(const struct tsr_config *cf, char *err, size_t errlen);
+
 /* Shutdown: reads nothing more, produces what was read; the offsets of each cycle are
  * committed (synchronously) as it becomes durable. */
 void tsr_ingest_kafka_drain(struct tsr_ingest_kafka *ik);

@@ -51,6 +51,13 @@ inputs:
       graphite:
         templates: [\"measurement.host.field\"]"
 
+log "--check-config names an input whose time layout cannot be read"
+sed 's/time_format: unix_ms/time_format: yesterday/' "$TSR_TMP/relay.yaml" >"$TSR_TMP/bad.yaml"
+rc=0
+out=$("$TSRELAY_BIN" --check-config -c "$TSR_TMP/bad.yaml" 2>&1) || rc=$?
+assert_eq "$rc" 2 "--check-config exit code for a bad time_format"
+grep -q "kafka input 'oceanic': time_format 'yesterday' is neither" <<<"$out" || fail "--check-config said: $out"
+
 log "the first 5,000 readings and 10 malformed messages, before the relay starts"
 produce --first 0 --count 5000 --bad 10
 start_relay
