@@ -17,17 +17,10 @@
  * they hold one of * ? [ \. The measurement is the string under name_key when the object
  * has a non-empty one, else the fixed measurement.
  *
- * The time comes from time_key, read as time_format says:
- *   - unix, unix_ms, unix_us, unix_ns: an integer, a real or a string of digits with an
- *     optional '.' or ',' fraction of the unit, kept down to the nanosecond. Strings and
- *     integers are read exactly; a real from its shortest decimal form (Telegraf uses
- *     its exact binary value, which can differ below a microsecond);
- *   - rfc3339, rfc3339nano, rfc1123, ... (Telegraf's names for Go's layouts) or a Go
- *     reference layout such as "2006-01-02 15:04:05": the tokens of Go's time.Parse
- *     except the day of the year (002), with Go's rules (a fraction after the seconds
- *     is read even when the layout has none). UTC unless the layout has a zone; a zone
- *     name (MST) must be UTC, GMT or Z, since no other name has a certain offset. A
- *     time without a year takes the year of default_ns (Telegraf: the current year).
+ * The time comes from time_key, read as time_format says (relay/ingest/json_time.h:
+ * unix units, or Go layouts): a string, or for the unix formats also a number (an
+ * integer read exactly, a real from its shortest decimal form; Telegraf uses its exact
+ * binary value, which can differ below a microsecond).
  * Without a time key the point takes the caller's default time.
  *
  * Line protocol: the measurement escapes ',' and ' '; tag keys, tag values and field

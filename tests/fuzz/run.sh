@@ -9,6 +9,7 @@
 #   config     config/config.c, schema.c  tsrelay.yaml
 #   json       replay/ctl_json.c          admin API and POST /replays bodies
 #   json_points relay/ingest/json_points.c JSON records of a Kafka input (inputs.kafka)
+#              relay/ingest/json_time.c   and their times
 #   gzip       relay/core/gzip.c          Content-Encoding: gzip bodies
 #   statement  relay/ingest/statement.c   /query CREATE DATABASE
 #   park       relay/deliver/park.c       parked keys in Kafka commit metadata
@@ -42,7 +43,7 @@ sources() {
     graphite) echo "relay/ingest/graphite.c relay/core/lineproto.c relay/core/buf.c -lm" ;;
     config) echo "config/config.c config/schema.c relay/core/buf.c -lyaml -lm" ;;
     json) echo "replay/ctl_json.c -lm" ;;
-    json_points) echo "relay/ingest/json_points.c relay/core/lineproto.c relay/core/buf.c -ljansson -lm" ;;
+    json_points) echo "relay/ingest/json_points.c relay/ingest/json_time.c relay/core/lineproto.c relay/core/buf.c -ljansson -lm" ;;
     gzip) echo "relay/core/gzip.c relay/core/buf.c -lz -ldeflate" ;;
     statement) echo "relay/ingest/statement.c" ;;
     park) echo "relay/deliver/park.c" ;;
