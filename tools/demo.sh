@@ -4,7 +4,8 @@
 # Installs what is missing (tools/setup.sh), builds, starts a local Kafka (KRaft),
 # InfluxDB and VictoriaMetrics on free loopback ports, starts tsrelay with
 # config/example.yaml (its ports and broker address rewritten to those), sends sample
-# metrics over HTTP (InfluxDB line protocol) and Graphite (TCP), and shows what the
+# metrics over HTTP (InfluxDB line protocol) and Graphite (TCP) and JSON sensor readings
+# into a Kafka topic the relay reads (inputs.kafka), and shows what the
 # relay reports, what Kafka holds, and what reached InfluxDB and VictoriaMetrics. On a terminal it then waits for Enter so you can
 # poke at it (the URLs are printed); everything it started is stopped on exit.
 set -euo pipefail
@@ -34,6 +35,14 @@ sed -e "s#127.0.0.1:8086 #127.0.0.1:$RELAY_HTTP_PORT #" \
     -e "s#http://127.0.0.1:8428#$VM_URL#" \
     -e "s#state_dir: ./tmp/state#state_dir: $TSR_TMP/state#" \
     config/example.yaml >"$TSR_TMP/relay.yaml"
+# The example's Kafka input, switched on: sensors already publishing JSON into 'oceanic'.
+sed -i '/^# inputs:/,/^$/s/^# //' "$TSR_TMP/relay.yaml"
+log "a sensor gateway publishes 500 JSON readings into Kafka topic 'oceanic'"
+now_ms=$(($(date +%s) * 1000))
+for ((i = 0; i < 500; i++)); do
+    printf '{"station": "st%d", "ts": %d, "pressure": %d.5, "temperature": 21.5, "visibility": 80.1}\n' \
+        $((i % 5)) $((now_ms - 500 + i)) $((1000 + i % 7))
+done | kcat -P -q -b "$KAFKA_BROKERS" -t oceanic
 bin/tsrelay --check-config -c "$TSR_TMP/relay.yaml"
 start_relay
 log "tsrelay is up: http :$RELAY_HTTP_PORT, graphite :$RELAY_GRAPHITE_PORT, admin :$RELAY_ADMIN_PORT"
@@ -61,6 +70,8 @@ d = json.load(sys.stdin)
 print('kafka:', {k: d['kafka'][k] for k in ('ready', 'partitions', 'records', 'errors')})
 for n, l in d['listeners'].items():
     print(f'listener {n}:', l)
+for i in d['inputs']:
+    print(f\"kafka input {i['topic']} ({i['format']} into {i['database']}): {i['state']}, {i['records']} records read, {i['points']} points, lag {i['lag']}\")
 for c in d['clusters']:
     print(f\"cluster {c['name']} ({c['type']}): {c['state']}, lag {c['lag_seconds']}s / {c['lag_points']} points, delivered {c['points_delivered']}\")"
 echo "== selected /metrics =="
@@ -81,9 +92,10 @@ sleep 1
 vm_flush
 echo "InfluxDB $INFLUX_URL, database 'metrics':"
 influx_query metrics 'SELECT count(fi) FROM /^m[0-6]$/' | python3 -c "import json,sys; r=json.load(sys.stdin)['results'][0]; print('  points of lpsend:', sum(s['values'][0][1] for s in r.get('series', [])))"
+influx_query metrics 'SELECT count(pressure) FROM kafka_consumer' | python3 -c "import json,sys; r=json.load(sys.stdin)['results'][0]; print('  kafka input (JSON) readings:', sum(s['values'][0][1] for s in r.get('series', [])))"
 influx_query metrics 'SELECT count(idle) FROM cpu' | python3 -c "import json,sys; r=json.load(sys.stdin)['results'][0]; print('  graphite cpu points:', sum(s['values'][0][1] for s in r.get('series', [])))"
 echo "VictoriaMetrics $VM_URL:"
-curl -s "$VM_URL/api/v1/export" -d 'match[]={__name__=~"m[0-6]_fi|cpu_idle"}' -d start=0 |
+curl -s "$VM_URL/api/v1/export" -d 'match[]={__name__=~"m[0-6]_fi|cpu_idle|kafka_consumer_pressure"}' -d start=0 |
     python3 -c "import json,sys; print('  samples:', sum(len(json.loads(l)['values']) for l in sys.stdin if l.strip()))"
 echo
 echo "Try: stop VictoriaMetrics (kill $VM_PID), send more, watch /status show it down and its"
