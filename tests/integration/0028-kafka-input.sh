@@ -184,7 +184,12 @@ echo "instance: second" >>"$TSR_TMP/relay2.yaml"
 "$TSRELAY_BIN" -c "$TSR_TMP/relay2.yaml" >>"$TSR_TMP/relay2.log" 2>&1 </dev/null &
 R2_PID=$!
 track_pid "$R2_PID" tsrelay2
-r2_metric() { curl -s "http://127.0.0.1:$R2_ADMIN/metrics" | awk -v m="$1" '$1 == m { print $2; f=1 } END { if (!f) print 0 }'; }
+r2_metric() { { curl -s "http://127.0.0.1:$R2_ADMIN/metrics" || true; } | awk -v m="$1" '$1 == m { print $2; f=1 } END { if (!f) print 0 }'; }
+for ((i = 0; i < 600; i++)); do
+    alive "$R2_PID" || fail "the second relay exited at start: $(tail -n 5 "$TSR_TMP/relay2.log")"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$R2_ADMIN/ready" || true)" = 200 ] && break
+    sleep 0.1
+done
 parts='tsrelay_input_partitions{topic="oceanic"}'
 for ((i = 0; i < 300; i++)); do
     a=$(relay_metric "$parts") b=$(r2_metric "$parts")

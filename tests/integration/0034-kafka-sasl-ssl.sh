@@ -5,7 +5,9 @@
 # formatted). A relay with the right password produces through it and forwards from
 # it: every point arrives at VictoriaMetrics (count and sum of values). A relay with a
 # wrong password says why in its log, /ready, /status and tsrelayctl status, answers
-# writers 503, and keeps running; the password is in no log line.
+# writers 503, and keeps running; the password is in no log line. A Kafka input with
+# its own broker list (the SASL_SSL listener) and properties reads 1,000 points through
+# it while the relay's own Kafka is the plaintext listener.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/relay.sh"
 . "$(dirname "$0")/../lib/forward.sh"
@@ -81,6 +83,42 @@ assert_eq "$code" 503 "a write while Kafka refuses the relay"
 log "writer told: $(cat "$TSR_TMP/resp")"
 stop_relay
 assert_eq "$RELAY_EXIT" 0 "exit code of the refused relay"
-if grep -qF "$PASSWORD" "$TSR_TMP/relay-good.log" "$RELAY_LOG"; then
+mv "$RELAY_LOG" "$TSR_TMP/relay-bad.log"
+
+log "a Kafka input on another broker list with its own SASL_SSL properties"
+RELAY_LOG=$TSR_TMP/relay.log
+RELAY_KAFKA_EXTRA="" relay_config "clusters:
+  - name: vm
+    type: victoriametrics
+    urls: [$VM_URL]
+inputs:
+  kafka:
+    - topic: sasl-in
+      brokers: 127.0.0.1:$KAFKA_SASL_PORT
+      properties:
+        security.protocol: SASL_SSL
+        sasl.mechanisms: SCRAM-SHA-512
+        sasl.username: relay
+        sasl.password_file: $TSR_TMP/good.pw
+        ssl.ca.location: $TSR_TMP/tls/kafka-ca.pem
+      format: influx
+      database: sasl"
+for ((i = 0; i < 1000; i += 100)); do
+    for ((j = i; j < i + 100; j++)); do printf 'sasl_in,host=h%d v=%d %d\n' $((j % 3)) "$j" $((1700000000000 + j))000000; done |
+        kcat -b "$KAFKA_BROKERS" -t sasl-in -P 2>/dev/null || fail "kcat sasl-in"
+done
+start_relay
+for ((i = 0; i < 60; i++)); do
+    vm_flush
+    got=$(curl -s "$VM_URL/api/v1/export" --data-urlencode 'match[]=sasl_in_v{db="sasl"}' -d start=0 |
+        python3 -c 'import json, sys; v = [x for l in sys.stdin if l.strip() for x in json.loads(l)["values"]]; print(len(v), int(sum(v)))')
+    [ "$got" = "1000 $((1000 * 999 / 2))" ] && break
+    sleep 0.5
+done
+assert_eq "$got" "1000 $((1000 * 999 / 2))" "points read through the SASL_SSL input (count sum at VictoriaMetrics)"
+stop_relay
+assert_eq "$RELAY_EXIT" 0 "exit code of the relay with the SASL_SSL input"
+
+if grep -qF "$PASSWORD" "$TSR_TMP/relay-good.log" "$TSR_TMP/relay-bad.log" "$RELAY_LOG"; then
     fail "the SASL password appears in a relay log"
 fi
