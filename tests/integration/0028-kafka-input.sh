@@ -113,16 +113,22 @@ for l in sys.stdin:
             pts[(json.dumps(d["metric"], sort_keys=True), t)] = v
 print(len(pts), int(sum(pts.values())))')"
 }
-want_influx="10000 $((10000 * 9999 / 2))"
-for ((i = 0; i < 90; i++)); do
-    got_influx=$(influx_counts sensors "SELECT count(pressure), sum(pressure) FROM kafka_consumer")
-    got_vm=$(vm_points 'kafka_consumer_pressure{db="sensors"}')
-    [ "$got_influx" = "$want_influx" ] && [ "${got_vm#* }" = "$want_influx" ] && break
-    sleep 1
-done
-log "influx: $got_influx; vm (raw distinct sum): $got_vm"
-assert_eq "$got_influx" "$want_influx" "readings in InfluxDB (count sum)"
-assert_eq "${got_vm#* }" "$want_influx" "distinct readings in VictoriaMetrics (count sum)"
+# wait_readings N T WHAT: until both TSDBs hold readings 0..N-1 (count and sum of pressure;
+# VictoriaMetrics' distinct points), T seconds at most; sets got_vm ("RAW DISTINCT SUM")
+wait_readings()
+{
+    local want="$1 $(($1 * ($1 - 1) / 2))" got_influx i
+    for ((i = 0; i < $2; i++)); do
+        got_influx=$(influx_counts sensors "SELECT count(pressure), sum(pressure) FROM kafka_consumer")
+        got_vm=$(vm_points 'kafka_consumer_pressure{db="sensors"}')
+        [ "$got_influx" = "$want" ] && [ "${got_vm#* }" = "$want" ] && break
+        sleep 1
+    done
+    log "influx: $got_influx; vm (raw distinct sum): $got_vm"
+    assert_eq "$got_influx" "$want" "readings in InfluxDB $3 (count sum)"
+    assert_eq "${got_vm#* }" "$want" "distinct readings in VictoriaMetrics $3 (count sum)"
+}
+wait_readings 10000 90 "after the kill"
 log "read twice after the kill: $((${got_vm%% *} - 10000)) readings (the uncommitted cycles)"
 
 log "measurement, tags, fields and time as the readings carry them"
@@ -201,15 +207,7 @@ log "split $a + $b after $((i / 10)) s; 3,000 more readings"
 points='tsrelay_input_points_total{topic="oceanic"}'
 p1=$(relay_metric "$points") p2=$(r2_metric "$points")
 produce --first 10000 --count 3000
-want_influx="13000 $((13000 * 12999 / 2))"
-for ((i = 0; i < 60; i++)); do
-    got_influx=$(influx_counts sensors "SELECT count(pressure), sum(pressure) FROM kafka_consumer")
-    got_vm=$(vm_points 'kafka_consumer_pressure{db="sensors"}')
-    [ "$got_influx" = "$want_influx" ] && [ "${got_vm#* }" = "$want_influx" ] && break
-    sleep 1
-done
-assert_eq "$got_influx" "$want_influx" "readings in InfluxDB with two relays (count sum)"
-assert_eq "${got_vm#* }" "$want_influx" "distinct readings in VictoriaMetrics with two relays (count sum)"
+wait_readings 13000 60 "with two relays"
 d1=$(($(relay_metric "$points") - p1)) d2=$(($(r2_metric "$points") - p2))
 log "the first relay took $d1 of them, the second $d2; vm samples now ${got_vm%% *}"
 assert_eq "$((d1 + d2)) $((d1 > 0)) $((d2 > 0))" "3000 1 1" "readings taken by the two relays (sum, each some)"
