@@ -224,13 +224,44 @@ static void put_int(struct tsr_buf *out, int64_t v)
         out->data[out->len++] = d[--n];
 }
 
-/* A value as line protocol's float: whole numbers (most counters and gauges) without
- * printf's cost, the rest with the 17 digits that give the same double back. */
+/* m / 10^k in decimal, with k >= 1 digits after the point. */
+static void put_decimal(struct tsr_buf *out, int64_t m, int k)
+{
+    char d[32];
+    int n = 0;
+    uint64_t u = m < 0 ? 0 - (uint64_t)m : (uint64_t)m;
+    for (int i = 0; i < k; i++, u /= 10)
+        d[n++] = (char)('0' + u % 10);
+    d[n++] = '.';
+    do
+        d[n++] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (m < 0) d[n++] = '-';
+    tsr_buf_reserve(out, (size_t)n);
+    while (n)
+        out->data[out->len++] = d[--n];
+}
+
+/* A value as line protocol's float. Whole numbers (most counters and gauges) and short
+ * decimals (0.25, 12.5: most gauges) are written without printf's cost, the rest with the
+ * 17 digits that give the same double back. A decimal m / 10^k reads back as v exactly
+ * when the division m / 10^k gives v: m and 10^k are exact doubles here, and both the
+ * division and strtod round the same exact quotient correctly. */
 static void put_value(struct tsr_buf *out, double v)
 {
+    static const double p10[] = {1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
     if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
         put_int(out, (int64_t)v);
         return;
+    }
+    if (v > -1e8 && v < 1e8) {
+        for (int k = 0; k < 6; k++) {
+            double m = nearbyint(v * p10[k]);
+            if (m / p10[k] == v) {
+                put_decimal(out, (int64_t)m, k + 1);
+                return;
+            }
+        }
     }
     tsr_buf_printf(out, "%.17g", v);
 }

@@ -51,6 +51,29 @@ static void test_names_labels_values(void **state)
     free(got);
 }
 
+static void test_values(void **state)
+{
+    (void)state;
+    long samples, skipped;
+    /* Short decimals in their fewest digits (0.1, not 0.10000000000000001), negative ones
+     * and those below 1 with their zero; the rest with 17 digits, which read back the same
+     * double. */
+    char *got = round_trip("d",
+                           "m a=0.1,b=-12.5,c=0.000125,d=3.14159,e=123456.75,f=0.30000000000000004,"
+                           "g=-0.5,h=1e300 1000000\n",
+                           &samples, &skipped);
+    assert_int_equal(samples, 8);
+    assert_string_equal(got, "m_a,db=d value=0.1 1000000\n"
+                             "m_b,db=d value=-12.5 1000000\n"
+                             "m_c,db=d value=0.000125 1000000\n"
+                             "m_d,db=d value=3.14159 1000000\n"
+                             "m_e,db=d value=123456.75 1000000\n"
+                             "m_f,db=d value=0.30000000000000004 1000000\n"
+                             "m_g,db=d value=-0.5 1000000\n"
+                             "m_h,db=d value=1.0000000000000001e+300 1000000\n");
+    free(got);
+}
+
 static void test_bad_bodies(void **state)
 {
     (void)state;
@@ -74,6 +97,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_labels_values),
+        cmocka_unit_test(test_values),
         cmocka_unit_test(test_bad_bodies),
     };
     return cmocka_run_group_tests_name("remote_write", tests, NULL, NULL);
