@@ -82,8 +82,6 @@ struct tsr_ingest_kafka {
     int draining;
 };
 
-static void read_some(struct input *in);
-
 /* Through a timer, not event_active: libevent runs events activated from a callback in
  * the same pass, so a busy input would starve every socket of the loop. */
 static void read_soon(struct input *in)
