@@ -402,14 +402,16 @@ const struct tsr_config_key tsr_config_kafka_input_keys[] = {
      .max = 1000,
      .off = KIN(json_tag_keys),
      .count_off = KIN(njson_tag_keys),
-     .doc = "json: keys (nested ones joined with `_`) whose values are tags"},
+     .doc = "json: keys (nested ones joined with `_`; exact or globs such as `st_*`) whose "
+            "values are tags"},
     {.name = "json.string_fields",
      .type = TSR_CT_LIST,
      .min = 0,
      .max = 1000,
      .off = KIN(json_string_fields),
      .count_off = KIN(njson_string_fields),
-     .doc = "json: keys whose string values are fields (other strings are left out)"},
+     .doc = "json: keys (exact or globs) whose string or boolean values are fields; other "
+            "strings and booleans are left out, as Telegraf leaves them out"},
     {.name = "json.time_key",
      .type = TSR_CT_STRING,
      .def = "",
@@ -419,8 +421,9 @@ const struct tsr_config_key tsr_config_kafka_input_keys[] = {
      .type = TSR_CT_STRING,
      .def = "unix",
      .off = KIN(json_time_format),
-     .doc = "json: unix, unix_ms, unix_us, unix_ns, rfc3339, or a Go layout "
-            "(`2006-01-02 15:04:05`, UTC unless it has a zone)"},
+     .doc = "json: unix, unix_ms, unix_us, unix_ns, rfc3339 (or another of Telegraf's "
+            "names for Go's layouts), or a Go layout (`2006-01-02 15:04:05`, UTC unless it "
+            "has a zone)"},
     {.name = NULL},
 };
 
