@@ -542,7 +542,6 @@ fi
 # ============================ table ===================================================
 # A figure that could not be measured is "-"; so is anything computed from it.
 pct() { num "$1" && calc "printf \"%.0f%%\", 100 * $1 / $DIRECT_LPS" || echo -; }
-ratio() { num "$1" && num "$2" && calc "if ($2 > 0) printf \"%.2f\", $1 / $2; else printf \"-\"" || echo -; }
 row() { printf '%-40s %11s %11s %11s %8s %8s   %-22s %-4s %s\n' "$@"; }
 # judge COND X V: met COND with X for a relay job's figure and V for vmagent's; "-" when
 # a figure it needs is missing.

@@ -567,7 +567,6 @@ handoff_run KILL
 handoff_run TERM
 
 # ============================ table ======================================================
-ratio() { num "$1" && num "$2" && calc "if ($2 > 0) printf \"%.2f\", $1 / $2; else printf \"-\"" || echo -; }
 row() { printf '%-52s %12s %12s %8s\n' "$@"; }
 row2() { printf '%-52s %12s %12s\n' "$@"; }
 

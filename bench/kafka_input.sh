@@ -131,7 +131,6 @@ CONF
     echo "$us $hwm"
 }
 
-best() { awk -v a="$1" -v b="${2:-}" 'BEGIN { if (b == "" || a + 0 < b + 0) print a; else print b }'; }
 declare -A CPU HWM ALL
 for ((round = 1; round <= ROUNDS; round++)); do
     for what in tsrelay-json tsrelay-lp telegraf-json; do
@@ -150,7 +149,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
 done
 
-ratio() { calc "printf \"%.2f\", $1 / $2"; }
 {
     echo
     echo "kafka inputs: $N records (one point of 3 fields each) of $SERIES series, read from the start, lowest CPU of $ROUNDS rounds"

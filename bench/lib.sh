@@ -6,6 +6,8 @@
 #   start_vmagent [FLAGS]                 vmagent into $VM_URL: VMAGENT_PORT, VMAGENT_PID
 #   measure NAME PID PORT KFLAG [BROKER]  one ingest row with loadgen (see below)
 #   calc 'AWK'   num X   met 'COND'       arithmetic, "is a number", yes/NO
+#   best A [B]   ratio A B                the lower of two figures (B may be empty); A/B
+#                                         to two places, "-" unless both are numbers, B > 0
 #   cluster_keys 'k: v, k2: v2'         extra per-cluster YAML lines (from a BENCH_*_
 #                                         CLUSTER_KEYS variable), each on its own line
 #   vm_start NAME [DIR] / vm_stop NAME / vm_url NAME
@@ -26,6 +28,8 @@ hwm_reset() { echo 5 >"/proc/$1/clear_refs"; }
 calc() { awk "BEGIN { $1 }"; }
 num() { [[ $1 =~ ^-?[0-9.]+$ ]]; }
 met() { calc "print (($1) ? \"yes\" : \"NO\")"; }
+best() { awk -v a="$1" -v b="${2:-}" 'BEGIN { if (b == "" || a + 0 < b + 0) print a; else print b }'; }
+ratio() { num "$1" && num "$2" && calc "if ($2 > 0) printf \"%.2f\", $1 / $2; else printf \"-\"" || echo -; }
 
 # start_vmagent: Debian's vmagent writing to $VM_URL, its queue in $TSR_TMP/vmagent;
 # sets VMAGENT_PORT and VMAGENT_PID.

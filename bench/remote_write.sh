@@ -28,7 +28,6 @@ start_vmagent
 relay_config ""
 start_relay
 
-best() { awk -v a="$1" -v b="${2:-}" 'BEGIN { if (b == "" || a + 0 < b + 0) print a; else print b }'; }
 declare -A CPU HWM ALL
 for ((round = 1; round <= ROUNDS; round++)); do
     for what in tsrelay-lp tsrelay-rw vmagent-lp vmagent-rw; do
@@ -47,7 +46,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
 done
 
-ratio() { calc "printf \"%.2f\", $1 / $2"; }
 {
     echo
     echo "remote write ingest: $LINES points (3 samples each) of $SERIES series, $BATCH a request, lowest CPU of $ROUNDS rounds"

@@ -45,7 +45,6 @@ echo "$PARSE"
 
 commas() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 per_core() { calc "if ($1 > 0) printf \"%.0f\", 1e6 / $1; else printf \"-\""; }
-ratio() { num "$1" && num "$2" && calc "if ($2 > 0) printf \"%.2f\", $1 / $2; else printf \"-\"" || echo -; }
 row() { printf '%-26s %10s %12s %14s %10s %9s %14s   %-9s %s\n' "$@"; }
 TABLE=()
 for SERIES in $SERIES_LIST; do

@@ -45,7 +45,6 @@ relay_row()
     stop_relay >/dev/null
 }
 
-best() { awk -v a="$1" -v b="${2:-}" 'BEGIN { if (b == "" || a + 0 < b + 0) print a; else print b }'; }
 declare -A CPU RATE HWM ALL
 for ((round = 1; round <= ROUNDS; round++)); do
     for what in plain rules vmagent vmagent-relabel; do
@@ -83,7 +82,6 @@ print(g.get("memory_bytes", 0), g.get("series", 0), g.get("refused_total", 0))')
 read -r n_before n_after _ <<<"$(guard_row "")"
 read -r g_before g_after g_mem g_series g_refused <<<"$(guard_row "cardinality: {max_series: 2000000}")"
 
-ratio() { calc "printf \"%.2f\", $1 / $2"; }
 row() { printf '%-34s %12s %12s %10s\n' "$@"; }
 printf '\nrules: %s lines of %s series a row, 5,000-line requests, 2 keep-alive connections;\n' "$LINES" "$SERIES"
 printf 'the lowest CPU per line of %s rounds\n\n' "$ROUNDS"

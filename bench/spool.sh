@@ -88,7 +88,6 @@ drain_lps=$(calc "printf \"%.0f\", $lines / ($t1 - $t0)")
 drain_mbs=$(calc "printf \"%.1f\", $spool_bytes / 1048576 / ($t1 - $t0)")
 drain_us=$(calc "printf \"%.3f\", ($c1 - $c0) * 1e6 / $lines")
 
-ratio() { calc "if ($2 > 0) printf \"%.2f\", $1 / $2; else printf \"-\""; }
 row() { printf '%-26s %10s %12s %9s %9s %9s\n' "$@"; }
 printf '\nspool: %s lines a row in %s-line requests over 2 keep-alive connections; latency of\n' "$LINES" "$BATCH"
 printf 'a request with the load paced at half the row'"'"'s rate; default settings\n\n'

@@ -210,21 +210,7 @@ static void put_escaped(struct tsr_buf *out, const char *s, const char *specials
     }
 }
 
-static void put_int(struct tsr_buf *out, int64_t v)
-{
-    char d[24];
-    int n = 0;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do
-        d[n++] = (char)('0' + u % 10);
-    while ((u /= 10) != 0);
-    if (v < 0) tsr_buf_putc(out, '-');
-    tsr_buf_reserve(out, (size_t)n);
-    while (n)
-        out->data[out->len++] = d[--n];
-}
-
-/* m / 10^k in decimal, with k >= 1 digits after the point. */
+/* m / 10^k in decimal, with k digits after the point (none, and no point, for k 0). */
 static void put_decimal(struct tsr_buf *out, int64_t m, int k)
 {
     char d[32];
@@ -232,7 +218,7 @@ static void put_decimal(struct tsr_buf *out, int64_t m, int k)
     uint64_t u = m < 0 ? 0 - (uint64_t)m : (uint64_t)m;
     for (int i = 0; i < k; i++, u /= 10)
         d[n++] = (char)('0' + u % 10);
-    d[n++] = '.';
+    if (k) d[n++] = '.';
     do
         d[n++] = (char)('0' + u % 10);
     while ((u /= 10) != 0);
@@ -251,7 +237,7 @@ static void put_value(struct tsr_buf *out, double v)
 {
     static const double p10[] = {1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
     if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
-        put_int(out, (int64_t)v);
+        put_decimal(out, (int64_t)v, 0);
         return;
     }
     if (v > -1e8 && v < 1e8) {
@@ -372,7 +358,7 @@ long tsr_remote_write_decode(const char *raw, size_t len, size_t max_bytes, stru
             tsr_buf_append(out, " value=", 7);
             put_value(out, v);
             tsr_buf_putc(out, ' ');
-            put_int(out, ts->samples[k]->timestamp * 1000000LL);
+            put_decimal(out, ts->samples[k]->timestamp * 1000000LL, 0);
             tsr_buf_putc(out, '\n');
             lines++;
         }

@@ -20,9 +20,9 @@
 #include "relay/ingest/graphite.h"
 #include "relay/ingest/influx_rules.h"
 #include "relay/ingest/json_points.h"
+#include "relay/ingest/lines.h"
 #include "relay/ingest/unacked.h"
 #include "relay/kafka/kafka.h"
-#include "relay/shape/shaper.h"
 
 /* Records taken in one read: enough to fill records of the relay's topic, few enough
  * that HTTP clients on the same loop wait little. */
@@ -56,19 +56,19 @@ struct input {
     int wake_fds[2]; /* librdkafka writes to [1] when the consumer queue fills */
     struct event *wake_ev, *tick_ev;
     struct event *again_ev; /* a zero timer: read on after the loop has served the rest */
-    int held;               /* reading waits for a cycle to become durable */
     struct tsr_unacked *records;
     struct tsr_json_points *jp;
     struct tsr_graphite_tmpl *tmpl;
     struct tsr_lp_opts opts;
+    struct tsr_lines lines;        /* parse, shape, then take or refuse */
+    const rd_kafka_message_t *msg; /* the record being taken */
     struct cycle *head, **tail;
     int ncycles;
     rd_kafka_topic_partition_list_t *owned; /* as the last rebalance assigned */
     int64_t reopen_after_ms;                /* 0: the consumer is up (or being made) */
     uint64_t records_read, points, rejected, commits, commit_errors;
     struct tsr_buf conv; /* a record converted to line protocol */
-    struct tsr_buf line; /* a normalised point */
-    struct tsr_buf why;
+    struct tsr_buf why;  /* why a record could not be converted */
 };
 
 struct tsr_ingest_kafka {
@@ -132,7 +132,7 @@ static void cycle_durable(struct tsr_unacked_ticket *t, void *arg)
     struct input *in = c->in;
     c->settled = 1;
     commit_settled(in);
-    if (in->held) read_soon(in);
+    read_soon(in); /* reading may have waited for room */
 }
 
 /* The partitions in `gone` are someone else's now: no cycle commits them. */
@@ -165,9 +165,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* --- records to points ------------------------------------------------------------ */
 
-static void reject(struct input *in, const rd_kafka_message_t *m, const char *raw, size_t len,
-                   long line_no, const char *reason)
+static void reject(void *arg, const char *raw, size_t len, long line_no, const char *reason)
 {
+    struct input *in = arg;
+    const rd_kafka_message_t *m = in->msg;
     in->rejected++;
     tsr_metrics.listener[TSR_LISTENER_KAFKA].points_rejected++;
     const char *topic = rd_kafka_topic_name(m->rkt);
@@ -177,60 +178,15 @@ static void reject(struct input *in, const rd_kafka_message_t *m, const char *ra
                                 m->partition, m->offset);
 }
 
-/* A normalised point: through the rules and the guard, into its record. */
-static void take_point(struct input *in, const rd_kafka_message_t *m, const char *raw,
-                       size_t raw_len, long line_no, uint64_t series, int64_t now_ms)
+static void take(void *arg, const char *line, size_t len, uint64_t series)
 {
-    const char *pl = in->line.data;
-    size_t plen = in->line.len;
-    in->why.len = 0;
-    switch (
-        tsr_shaper_apply(in->ik->shaper, in->ic->database, &pl, &plen, &series, now_ms, &in->why)) {
-    case TSR_SHAPE_PASS:
-        tsr_unacked_add(in->records, pl, plen, series);
-        in->points++;
-        break;
-    case TSR_SHAPE_DROP:
-        break;
-    case TSR_SHAPE_REFUSE:
-        tsr_buf_putc(&in->why, '\0');
-        reject(in, m, raw, raw_len, line_no, in->why.data);
-        break;
-    }
+    struct input *in = arg;
+    tsr_unacked_add(in->records, line, len, series);
+    in->points++;
 }
 
-/* Line protocol, as a UDP datagram's: each line on its own, a bad one dead-lettered. */
-static void take_lines(struct input *in, const rd_kafka_message_t *m, const char *p, size_t n,
-                       int64_t now_ns)
-{
-    const char *end = p + n;
-    long line_no = 0;
-    struct tsr_lp_result res;
-    in->opts.now_ns = now_ns;
-    while (p < end) {
-        long this_line = line_no + 1;
-        in->line.len = 0;
-        tsr_lp_parse_line(p, end, &in->opts, &in->line, &res);
-        if (res.status == TSR_LP_OK) {
-            take_point(in, m, p, res.line_len, this_line, res.series_hash, now_ns / 1000000);
-        } else if (res.status == TSR_LP_ERR) {
-            const char *reason = res.reason;
-            if (res.kind != TSR_LP_KIND_PARSE) {
-                in->why.len = 0;
-                tsr_influx_rules_reason(res.kind, p, res.line_len, &in->why);
-                tsr_buf_putc(&in->why, '\0');
-                reason = in->why.data;
-            }
-            reject(in, m, p, res.line_len, this_line, reason);
-        }
-        for (const char *q = p, *e = p + res.consumed; (q = memchr(q, '\n', (size_t)(e - q))); q++)
-            line_no++;
-        p += res.consumed;
-    }
-}
-
-static void take_graphite(struct input *in, const rd_kafka_message_t *m, const char *p, size_t n,
-                          int64_t now_ns)
+/* Graphite lines, each on its own as the listener takes them. */
+static void take_graphite(struct input *in, const char *p, size_t n)
 {
     const char *end = p + n;
     long line_no = 0;
@@ -240,38 +196,37 @@ static void take_graphite(struct input *in, const rd_kafka_message_t *m, const c
         uint64_t hash;
         const char *reason;
         line_no++;
-        in->line.len = 0;
-        int rc = tsr_graphite_line(in->tmpl, p, len, now_ns, &in->line, &hash, &reason);
+        in->lines.line.len = 0;
+        int rc =
+            tsr_graphite_line(in->tmpl, p, len, in->opts.now_ns, &in->lines.line, &hash, &reason);
         if (rc == 0)
-            take_point(in, m, p, len, line_no, hash, now_ns / 1000000);
+            tsr_lines_shape(&in->lines, p, len, line_no, hash);
         else if (rc < 0)
-            reject(in, m, p, len, line_no, reason);
+            reject(in, p, len, line_no, reason);
         p += len + (nl != NULL);
     }
 }
 
-static void take_json(struct input *in, const rd_kafka_message_t *m, const char *p, size_t n,
-                      int64_t now_ns)
+static void take_json(struct input *in, const char *p, size_t n)
 {
     in->conv.len = 0;
     in->why.len = 0;
-    if (tsr_json_points_convert(in->jp, p, n, now_ns, &in->conv, &in->why) < 0) {
+    if (tsr_json_points_convert(in->jp, p, n, in->opts.now_ns, &in->conv, &in->why) < 0) {
         tsr_buf_putc(&in->why, '\0');
-        reject(in, m, p, n, 1, in->why.data);
+        reject(in, p, n, 1, in->why.data);
         return;
     }
     /* The converted lines are ours: a line refused by the parser or the rules is
      * dead-lettered as the whole record, which is what its sender wrote. */
     const char *q = in->conv.data, *end = q + in->conv.len;
     struct tsr_lp_result res;
-    in->opts.now_ns = now_ns;
     long obj = 0;
     while (q < end) {
-        in->line.len = 0;
-        tsr_lp_parse_line(q, end, &in->opts, &in->line, &res);
+        in->lines.line.len = 0;
+        tsr_lp_parse_line(q, end, &in->opts, &in->lines.line, &res);
         obj++;
         if (res.status == TSR_LP_OK) {
-            take_point(in, m, p, n, obj, res.series_hash, now_ns / 1000000);
+            tsr_lines_shape(&in->lines, p, n, obj, res.series_hash);
         } else if (res.status == TSR_LP_ERR) {
             in->why.len = 0;
             if (res.kind != TSR_LP_KIND_PARSE)
@@ -279,7 +234,7 @@ static void take_json(struct input *in, const rd_kafka_message_t *m, const char 
             else
                 tsr_buf_printf(&in->why, "object %ld: %s", obj, res.reason);
             tsr_buf_putc(&in->why, '\0');
-            reject(in, m, p, n, obj, in->why.data);
+            reject(in, p, n, obj, in->why.data);
         }
         q += res.consumed;
     }
@@ -289,19 +244,20 @@ static void take_record(struct input *in, const rd_kafka_message_t *m)
 {
     rd_kafka_timestamp_type_t tt;
     int64_t ts_ms = rd_kafka_message_timestamp(m, &tt);
-    int64_t now_ns = ts_ms >= 0 ? ts_ms * 1000000 : tsr_clock_now_ns();
     const char *p = m->payload ? m->payload : "";
+    in->msg = m;
+    in->opts.now_ns = ts_ms >= 0 ? ts_ms * 1000000 : tsr_clock_now_ns();
     in->records_read++;
     tsr_metrics.listener[TSR_LISTENER_KAFKA].requests++;
     switch (in->format) {
     case FMT_INFLUX:
-        take_lines(in, m, p, m->len, now_ns);
+        tsr_lines_take(&in->lines, p, m->len);
         break;
     case FMT_GRAPHITE:
-        take_graphite(in, m, p, m->len, now_ns);
+        take_graphite(in, p, m->len);
         break;
     case FMT_JSON:
-        take_json(in, m, p, m->len, now_ns);
+        take_json(in, p, m->len);
         break;
     }
 }
@@ -390,9 +346,9 @@ static void reopen_if_fatal(struct input *in, int64_t now_ms)
 static void read_some(struct input *in)
 {
     if (!in->rk || in->ik->draining) return;
-    in->held = in->ncycles >= MAX_CYCLES || tsr_unacked_overloaded(in->records) ||
-               tsr_unacked_ready(in->records) != 0;
-    if (in->held) return; /* the next durable cycle, or the tick, reads on */
+    if (in->ncycles >= MAX_CYCLES || tsr_unacked_overloaded(in->records) ||
+        tsr_unacked_ready(in->records) != 0)
+        return; /* the next durable cycle, or the tick, reads on */
     /* The first poll also serves rebalances and errors; a cycle starts with a record. */
     rd_kafka_message_t *m = rd_kafka_consumer_poll(in->rk, 0);
     while (m && m->err) {
@@ -522,6 +478,12 @@ static int input_start(struct tsr_ingest_kafka *ik, struct input *in,
     in->opts.max_tags = (unsigned)cf->ingest_max_tags;
     in->opts.reject_unsigned = tsr_influx_rules_no_unsigned(cf);
     if (in->format == FMT_JSON) in->opts.precision = TSR_PREC_NS; /* converted lines */
+    in->lines = (struct tsr_lines){.opts = &in->opts,
+                                   .shaper = ik->shaper,
+                                   .db = ic->database,
+                                   .take = take,
+                                   .refuse = reject,
+                                   .arg = in};
     if (compile_converter(cf, ic, &in->jp, &in->tmpl, err, errlen)) return -1;
     if (pipe2(in->wake_fds, O_NONBLOCK | O_CLOEXEC)) {
         snprintf(err, errlen, "kafka input '%s': pipe: %s", ic->topic, strerror(errno));
@@ -695,7 +657,7 @@ static void input_free(struct input *in)
     tsr_json_points_free(&in->jp);
     tsr_graphite_tmpl_free(&in->tmpl);
     tsr_buf_free(&in->conv);
-    tsr_buf_free(&in->line);
+    tsr_lines_free(&in->lines);
     tsr_buf_free(&in->why);
 }
 

@@ -16,9 +16,9 @@
 #include "relay/core/log.h"
 #include "relay/core/metrics.h"
 #include "relay/ingest/influx_rules.h"
+#include "relay/ingest/lines.h"
 #include "relay/ingest/unacked.h"
 #include "relay/kafka/kafka.h"
-#include "relay/shape/shaper.h"
 
 #define DATAGRAM_MAX         65536
 #define DATAGRAMS_PER_WAKEUP 64 /* keeps the loop fair to HTTP clients */
@@ -27,15 +27,14 @@ struct tsr_ingest_udp {
     const struct tsr_config *cf;
     const struct tsr_udp_conf *uc;
     struct tsr_kafka *k;
-    struct tsr_shaper *shaper;
     struct tsr_unacked *records;
     struct tsr_lp_opts opts;
     int fd;
     struct event *ev;
     int reading;
     char *buf;
-    struct tsr_buf line; /* a normalised line */
-    struct tsr_buf why;  /* a refusal's reason */
+    struct tsr_lines lines;
+    const char *peer; /* of the datagram being taken */
 };
 
 static struct tsr_listener_metrics *lm(void)
@@ -54,57 +53,26 @@ static void set_reading(void *arg, int on)
         event_del(iu->ev);
 }
 
-static void reject(struct tsr_ingest_udp *iu, const char *line, size_t len, long line_no,
-                   const char *reason, const char *peer)
+static void reject(void *arg, const char *line, size_t len, long line_no, const char *reason)
 {
+    struct tsr_ingest_udp *iu = arg;
     lm()->points_rejected++;
-    tsr_debug("udp %s: line %ld from %s rejected: %s", iu->uc->listen, line_no, peer, reason);
+    tsr_debug("udp %s: line %ld from %s rejected: %s", iu->uc->listen, line_no, iu->peer, reason);
     tsr_kafka_dead_letter(iu->k, line, len, reason, tsr_listener_names[TSR_LISTENER_UDP], line_no,
-                          iu->uc->database, peer);
+                          iu->uc->database, iu->peer);
+}
+
+static void take(void *arg, const char *line, size_t len, uint64_t series)
+{
+    struct tsr_ingest_udp *iu = arg;
+    tsr_unacked_add(iu->records, line, len, series);
 }
 
 static void take_datagram(struct tsr_ingest_udp *iu, const char *p, size_t n, const char *peer)
 {
-    const char *end = p + n;
-    long line_no = 0;
-    struct tsr_lp_result res;
+    iu->peer = peer;
     iu->opts.now_ns = tsr_clock_now_ns();
-    while (p < end) {
-        long this_line = line_no + 1;
-        iu->line.len = 0;
-        tsr_lp_parse_line(p, end, &iu->opts, &iu->line, &res);
-        if (res.status == TSR_LP_OK) {
-            const char *pl = iu->line.data;
-            size_t plen = iu->line.len;
-            uint64_t series = res.series_hash;
-            iu->why.len = 0;
-            switch (tsr_shaper_apply(iu->shaper, iu->uc->database, &pl, &plen, &series,
-                                     iu->opts.now_ns / 1000000, &iu->why)) {
-            case TSR_SHAPE_PASS:
-                tsr_unacked_add(iu->records, pl, plen, series);
-                break;
-            case TSR_SHAPE_DROP:
-                break;
-            case TSR_SHAPE_REFUSE:
-                tsr_buf_putc(&iu->why, '\0');
-                reject(iu, p, res.line_len, this_line, iu->why.data, peer);
-                break;
-            }
-        } else if (res.status == TSR_LP_ERR) {
-            const char *reason = res.reason;
-            if (res.kind != TSR_LP_KIND_PARSE) {
-                iu->why.len = 0;
-                tsr_influx_rules_reason(res.kind, p, res.line_len, &iu->why);
-                tsr_buf_putc(&iu->why, '\0');
-                reason = iu->why.data;
-            }
-            reject(iu, p, res.line_len, this_line, reason, peer);
-        }
-        /* A quoted string may hold newlines: line numbers count every one of them. */
-        for (const char *q = p, *e = p + res.consumed; (q = memchr(q, '\n', (size_t)(e - q))); q++)
-            line_no++;
-        p += res.consumed;
-    }
+    tsr_lines_take(&iu->lines, p, n);
 }
 
 /* Reads up to max datagrams; returns how many. */
@@ -142,7 +110,6 @@ int tsr_ingest_udp_new(const struct tsr_config *cf, const struct tsr_udp_conf *u
     iu->cf = cf;
     iu->uc = uc;
     iu->k = k;
-    iu->shaper = shaper;
     iu->fd = -1;
     iu->buf = malloc(DATAGRAM_MAX);
     if (!iu->buf) abort();
@@ -150,6 +117,12 @@ int tsr_ingest_udp_new(const struct tsr_config *cf, const struct tsr_udp_conf *u
     iu->opts.max_line_bytes = (size_t)cf->ingest_max_line_bytes;
     iu->opts.max_tags = (unsigned)cf->ingest_max_tags;
     iu->opts.reject_unsigned = tsr_influx_rules_no_unsigned(cf);
+    iu->lines = (struct tsr_lines){.opts = &iu->opts,
+                                   .shaper = shaper,
+                                   .db = uc->database,
+                                   .take = take,
+                                   .refuse = reject,
+                                   .arg = iu};
     iu->records = tsr_unacked_new(cf, base, dur, TSR_LISTENER_UDP, uc->database,
                                   uc->retention_policy, set_reading, iu);
     iu->fd = tsr_addr_listen(uc->listen, SOCK_DGRAM, err, errlen);
@@ -190,8 +163,7 @@ void tsr_ingest_udp_free(struct tsr_ingest_udp **iup)
     if (iu->ev) event_free(iu->ev);
     if (iu->fd >= 0) close(iu->fd);
     tsr_unacked_free(&iu->records);
-    tsr_buf_free(&iu->line);
-    tsr_buf_free(&iu->why);
+    tsr_lines_free(&iu->lines);
     free(iu->buf);
     free(iu);
     *iup = NULL;
