@@ -1057,6 +1057,15 @@ static int validate(struct loader *ld, struct tsr_config *cf, yaml_node_t *root)
         if (!*cc->tls_cert_file != !*cc->tls_key_file)
             return fail(ld, item->start_mark,
                         "'clusters[%zu].tls_cert_file' and 'tls_key_file' go together", i);
+        if (cc->verify_interval_ms > 0 && strcmp(cc->type, "influxdb") != 0 &&
+            strcmp(cc->type, "victoriametrics") != 0)
+            return fail(ld, item->start_mark,
+                        "'clusters[%zu].verify_interval_ms': verify counts influxdb and "
+                        "victoriametrics clusters, not %s", i, cc->type);
+        if (cc->verify_interval_ms > 0 && cc->verify_lookback_ms / cc->verify_window_ms > 10000)
+            return fail(ld, item->start_mark,
+                        "'clusters[%zu].verify_lookback_ms' makes more than 10,000 windows of "
+                        "'verify_window_ms'", i);
         int graphite = strcmp(cc->type, "graphite") == 0;
         for (size_t u = 0; u < cc->nurls; u++) {
             int tcp = strncasecmp(cc->urls[u], "tcp://", 6) == 0;

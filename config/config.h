@@ -113,6 +113,11 @@ struct tsr_cluster_conf {
     char *start_from;          /* "earliest" or "latest": where a cluster without a
                                   checkpoint starts */
     int64_t recovery_rewind_ms; /* resent from before an outage when a cluster returns */
+    int64_t fresh_first_after_ms; /* backlog older than this: new points first; 0 off */
+    int64_t verify_interval_ms;   /* periodic verify every so often; 0 off */
+    int64_t verify_lookback_ms;   /* over this much point time */
+    int64_t verify_window_ms;     /* in windows this long */
+    int64_t verify_delay_ms;      /* ending this long ago */
     char **databases; /* patterns of the databases it receives; none: every one */
     size_t ndatabases;
     struct tsr_rule_conf *rules; /* applied as its points are delivered */

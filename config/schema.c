@@ -669,6 +669,51 @@ const struct tsr_config_key tsr_config_cluster_keys[] = {
             "this much time before the outage: a TSDB killed hard loses writes it had "
             "acknowledged (VictoriaMetrics buffers about a second in memory); resent points "
             "overwrite themselves; 0 turns it off"},
+    {.name = "fresh_first_after_ms",
+     .type = TSR_CT_DURATION,
+     .def = "0",
+     .min = 0,
+     .max = 7 * 24 * 3600000LL,
+     .off = CL(fresh_first_after_ms),
+     .doc = "While the oldest point not yet delivered to the cluster is older than this, new "
+            "points go to it first and the backlog fills in behind, at `catchup_rate` "
+            "(which then holds back the backlog only); a point of the backlog that a newer "
+            "write of the same series and time crossed is overwritten again by it "
+            "afterwards. 0: strictly oldest first"},
+    {.name = "verify_interval_ms",
+     .type = TSR_CT_DURATION,
+     .def = "0",
+     .min = 0,
+     .max = 7 * 24 * 3600000LL,
+     .off = CL(verify_interval_ms),
+     .doc = "Verify the cluster against Kafka this often, as `tsrelayctl verify` does "
+            "(influxdb and victoriametrics): windows that differ go into its ledger and "
+            "raise `tsrelay_verify_windows_differ`; the fleet's coordinator runs it; 0: "
+            "never"},
+    {.name = "verify_lookback_ms",
+     .type = TSR_CT_DURATION,
+     .def = "1h",
+     .min = 1000,
+     .max = 7 * 24 * 3600000LL,
+     .off = CL(verify_lookback_ms),
+     .doc = "How much point time each periodic verify looks at, ending `verify_delay_ms` "
+            "ago; Kafka is read from 5 minutes before it"},
+    {.name = "verify_window_ms",
+     .type = TSR_CT_DURATION,
+     .def = "5m",
+     .min = 1000,
+     .max = 24 * 3600000LL,
+     .off = CL(verify_window_ms),
+     .doc = "The periodic verify's windows of point time (aligned on multiples of it), "
+            "at most 10,000 in `verify_lookback_ms`"},
+    {.name = "verify_delay_ms",
+     .type = TSR_CT_DURATION,
+     .def = "2m",
+     .min = 0,
+     .max = 24 * 3600000LL,
+     .off = CL(verify_delay_ms),
+     .doc = "The periodic verify leaves out the newest point time, this much: points "
+            "still on their way (client buffers, a TSDB making them searchable)"},
     {.name = "start_from",
      .type = TSR_CT_STRING,
      .def = "earliest",

@@ -105,11 +105,6 @@ int64_t wall_ms(void);
  * could not be reached. Sends c->token, if any, as a Bearer token. */
 int call(struct ctl *c, const char *method, const char *path, const char *body, const char *what,
          struct tsr_jsonr **docp, struct tsr_buf *rawp);
-/* Sets up h to talk to cluster cc as the relay does: its Authorization header and its
- * TLS files. Returns the header list, which the caller frees after the transfer (the
- * secret's copy in it is curl's). */
-struct tsr_cluster_conf;
-struct curl_slist *cluster_curl(CURL *h, const struct tsr_cluster_conf *cc);
 /* Prints a JSON text with exactly one newline after it. */
 void print_json(const char *s, size_t len);
 

@@ -136,7 +136,7 @@ int cmd_dlq_list(struct ctl *c)
             goto out;
         }
     }
-    struct ctl_reader rd;
+    struct tsr_topic_reader rd;
     if ((rc = ctl_reader_open(c, cf, cf->kafka_dlq_topic, since, -1, 0, &rd))) {
         ctl_reader_close(&rd);
         goto out;
@@ -194,7 +194,7 @@ int cmd_dlq_show(struct ctl *c)
     struct tsr_config *cf = NULL;
     int rc = load_config(c, &cf);
     if (rc) return rc;
-    struct ctl_reader rd;
+    struct tsr_topic_reader rd;
     if ((rc = ctl_reader_open(c, cf, cf->kafka_dlq_topic, 0, c->ref_partition, c->ref_offset,
                               &rd))) {
         ctl_reader_close(&rd);
@@ -364,7 +364,7 @@ static int send_to_cluster(struct ctl *c, struct resend *rs, const struct dlq_re
     CURL *h = curl_easy_init();
     if (!h) abort();
     rs->why.len = 0;
-    struct curl_slist *hdrs = cluster_curl(h, rs->cc);
+    struct curl_slist *hdrs = tsr_sink_curl_easy(h, rs->cc);
     curl_easy_setopt(h, CURLOPT_URL, rs->url.data);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, rs->body.data);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)rs->body.len);
@@ -413,7 +413,7 @@ int cmd_dlq_resend(struct ctl *c)
     } else if ((rc = producer_open(c, &rs))) {
         goto out;
     }
-    struct ctl_reader rd;
+    struct tsr_topic_reader rd;
     if ((rc = ctl_reader_open(c, cf, cf->kafka_dlq_topic, since, -1, 0, &rd))) {
         ctl_reader_close(&rd);
         goto out;

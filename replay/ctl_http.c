@@ -199,22 +199,3 @@ void print_json(const char *s, size_t len)
     fwrite(s, 1, len, stdout);
     fputc('\n', stdout);
 }
-
-struct curl_slist *cluster_curl(CURL *h, const struct tsr_cluster_conf *cc)
-{
-    struct curl_slist *hdrs = NULL;
-    struct tsr_buf auth = {0};
-    tsr_buf_puts(&auth, "Authorization: ");
-    if (tsr_sink_authorization(cc, &auth)) {
-        tsr_buf_putc(&auth, '\0');
-        hdrs = curl_slist_append(hdrs, auth.data); /* copies it */
-    }
-    explicit_bzero(auth.data, auth.cap);
-    tsr_buf_free(&auth);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    if (*cc->tls_ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, cc->tls_ca_file);
-    if (*cc->tls_cert_file) curl_easy_setopt(h, CURLOPT_SSLCERT, cc->tls_cert_file);
-    if (*cc->tls_key_file) curl_easy_setopt(h, CURLOPT_SSLKEY, cc->tls_key_file);
-    if (cc->tls_insecure) curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-    return hdrs;
-}

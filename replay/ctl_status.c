@@ -149,6 +149,24 @@ static void print_parked(const struct tsr_jsonr *clusters)
     table_free(&t);
 }
 
+/* Fresh first: a backlog filling in behind the new points, on this relay's share. */
+static void print_filling(const struct tsr_jsonr *clusters)
+{
+    for (size_t k = 0; k < tsr_jsonr_len(clusters); k++) {
+        const struct tsr_jsonr *cl = tsr_jsonr_at(clusters, k);
+        const struct tsr_jsonr *fill = tsr_jsonr_get(cl, "fill");
+        if (tsr_jsonr_get_int(fill, "partitions", 0) <= 0) continue;
+        char records[32], points[32], since[64];
+        tsr_ctl_time_format(tsr_jsonr_get_int(fill, "since_ms", 0), since, sizeof(since));
+        printf("\n%s: new points go first; %s records of backlog on %lld partitions fill in "
+               "behind (since %s, %s points so far)\n",
+               tsr_jsonr_get_str(cl, "name", "?"),
+               fmt_count(tsr_jsonr_get_int(fill, "records", 0), records, sizeof(records)),
+               (long long)tsr_jsonr_get_int(fill, "partitions", 0), since,
+               fmt_count(tsr_jsonr_get_int(fill, "points_filled", 0), points, sizeof(points)));
+    }
+}
+
 static void print_status(const struct tsr_jsonr *st)
 {
     char b1[64], b2[64], b3[64], b4[256];
@@ -189,6 +207,7 @@ static void print_status(const struct tsr_jsonr *st)
         }
         if (share.len) printf("\nthis relay delivers: %.*s partitions\n", (int)share.len, share.data);
         tsr_buf_free(&share);
+        print_filling(clusters);
         print_parked(clusters);
     }
 

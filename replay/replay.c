@@ -20,6 +20,7 @@
 #include "relay/kafka/board.h"
 #include "relay/deliver/route.h"
 #include "relay/deliver/sink.h"
+#include "replay/verifier.h"
 
 #define DEFAULT_RATE 100000
 #define PUBLISH_EVERY_MS 250
@@ -105,6 +106,7 @@ struct tsr_replayer {
     uint64_t last_ticket;
     struct answer *answers;
     struct request *requests;
+    struct tsr_verifier *verifier; /* verify results and the periodic verify */
 };
 
 static int64_t now_ms(void)
@@ -704,6 +706,10 @@ int tsr_replayer_new(const struct tsr_fwd_env *env, struct tsr_replayer **rp, ch
     r->env = *env;
     r->active = !env->board;
     if (env->board) tsr_board_listen(env->board, on_board_record, on_role, r);
+    if (tsr_verifier_new(env, &r->verifier, err, errlen) != 0) {
+        tsr_replayer_free(&r);
+        return -1;
+    }
     if (tsr_ckpt_job_list(env->ck, load_one, r, err, errlen) != 0) {
         tsr_replayer_free(&r);
         return -1;
@@ -716,6 +722,7 @@ void tsr_replayer_free(struct tsr_replayer **rp)
 {
     struct tsr_replayer *r = *rp;
     if (!r) return;
+    tsr_verifier_free(&r->verifier);
     while (r->runs) {
         struct run *u = r->runs;
         r->runs = u->next;
@@ -1203,3 +1210,8 @@ const struct tsr_delivery_runner tsr_replay_runner = {
     .list = list_unfinished,
     .resend = resend,
 };
+
+struct tsr_verifier *tsr_replayer_verifier(struct tsr_replayer *r)
+{
+    return r->verifier;
+}

@@ -81,6 +81,10 @@ int tsr_replayer_answer(struct tsr_replayer *r, uint64_t ticket, struct tsr_buf 
  * hands it to tsr_delivery_start). */
 extern const struct tsr_delivery_runner tsr_replay_runner;
 
+/* The verify results and the periodic verify (replay/verifier.h) it runs beside the
+ * jobs. */
+struct tsr_verifier *tsr_replayer_verifier(struct tsr_replayer *r);
+
 /* Write requests in flight. */
 int tsr_replayer_busy(const struct tsr_replayer *r);
 /* Stops sending (shutdown); requests in flight may finish. */

@@ -28,6 +28,7 @@
 #include "relay/admin/status_page.h"
 #include "replay/ctl_json.h"
 #include "replay/replay.h"
+#include "replay/verifier.h"
 
 #define MAX_CLUSTERS 64
 #define LEDGER_SHOWN 20
@@ -77,6 +78,22 @@ static void render_topic(const struct tsr_admin *a, struct tsr_buf *b)
     tsr_buf_putc(b, ']');
 }
 
+/* "verify": the newest verify result of each cluster (empty: none), for /status and
+ * /metrics. Read from the state store on this thread. */
+static struct tsr_buf *newest_verifies(const struct tsr_admin *a)
+{
+    struct tsr_buf *v = calloc(a->cf->nclusters + 1, sizeof(*v));
+    if (!v) abort();
+    if (a->d) tsr_verifier_newest(tsr_delivery_ckpt(a->d), a->cf, v);
+    return v;
+}
+
+static void free_verifies(const struct tsr_admin *a, struct tsr_buf *v)
+{
+    for (size_t i = 0; i < a->cf->nclusters; i++) tsr_buf_free(&v[i]);
+    free(v);
+}
+
 static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
 {
     const struct tsr_metrics *m = &tsr_metrics;
@@ -121,6 +138,7 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
     }
     tsr_buf_puts(b, "},\"clusters\":[");
     int n = a->d ? tsr_delivery_status(a->d, a->cs, MAX_CLUSTERS) : 0;
+    struct tsr_buf *verify = newest_verifies(a);
     struct tsr_ledger_entry *le = calloc(LEDGER_SHOWN, sizeof(*le));
     if (!le) abort();
     for (int i = 0; i < n; i++) {
@@ -161,7 +179,20 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
             tsr_buf_printf(b, ",\"since_ms\":%lld,\"points\":%llu,\"attempts\":%d}",
                            (long long)ps->since_ms, (unsigned long long)ps->points, ps->attempts);
         }
-        tsr_buf_puts(b, "],\"urls\":[");
+        /* Fresh first: the second cursor, behind the lanes (relay/deliver/fill.c). */
+        tsr_buf_printf(b,
+                       "],\"fill\":{\"partitions\":%d,\"records\":%lld,\"jumps\":%llu,"
+                       "\"since_ms\":%lld,\"points_filled\":%llu,\"points_refilled\":%llu}",
+                       c->fill_partitions, (long long)c->fill_records,
+                       (unsigned long long)c->fills, (long long)c->fill_since_ms,
+                       (unsigned long long)c->points_filled,
+                       (unsigned long long)c->points_refilled);
+        tsr_buf_puts(b, ",\"verify\":");
+        if ((size_t)i < a->cf->nclusters && verify[i].len)
+            tsr_buf_append(b, verify[i].data, verify[i].len);
+        else
+            tsr_buf_puts(b, "null");
+        tsr_buf_puts(b, ",\"urls\":[");
         for (int u = 0; u < c->nurls && u < 64; u++) {
             char shown[1024];
             tsr_health_url_display(a->cf->clusters[i].urls[u], shown, sizeof(shown));
@@ -174,7 +205,11 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
             tsr_buf_printf(b, "%s{\"partition\":%d,\"position\":%lld,\"high\":%lld,\"owner\":",
                            p ? "," : "", p, (long long)c->position[p], (long long)c->high[p]);
             tsr_json_string(b, c->owner[p]);
-            tsr_buf_printf(b, ",\"mine\":%s}", c->owned[p] ? "true" : "false");
+            tsr_buf_printf(b, ",\"mine\":%s", c->owned[p] ? "true" : "false");
+            if (c->owned[p] && c->fill_at[p] >= 0)
+                tsr_buf_printf(b, ",\"fill_position\":%lld,\"fill_to\":%lld",
+                               (long long)c->fill_at[p], (long long)c->fill_to[p]);
+            tsr_buf_putc(b, '}');
         }
         tsr_buf_puts(b, "],\"ledger\":[");
         size_t nl = 0;
@@ -199,6 +234,7 @@ static void render_status(const struct tsr_admin *a, struct tsr_buf *b)
         tsr_buf_puts(b, "]}");
     }
     free(le);
+    free_verifies(a, verify);
     tsr_buf_puts(b, "],\"replays\":");
     if (a->d)
         tsr_delivery_replays(a->d, b);
@@ -223,6 +259,7 @@ struct replay_call {
     uint64_t id;
     struct tsr_replay_req rq;
     char cluster[72], db[256], prefix[256], started_by[128];
+    struct tsr_buf body; /* POST /verifies: the result to record */
     struct tsr_buf out;
     int status;
 };
@@ -241,6 +278,12 @@ static void replay_work(struct tsr_replayer *r, void *arg)
         c->status = 200;
     } else if (strcmp(c->verb, "show") == 0) {
         c->status = tsr_replayer_show(r, c->id, &c->out);
+    } else if (strcmp(c->verb, "verify-list") == 0) {
+        tsr_verifier_list(tsr_replayer_verifier(r), &c->out);
+        c->status = 200;
+    } else if (strcmp(c->verb, "verify-record") == 0) {
+        c->status = tsr_verifier_record(tsr_replayer_verifier(r), c->body.data, c->body.len,
+                                        &c->out);
     } else {
         c->status = tsr_replayer_request(r, c->verb, c->id, NULL, &c->out, &c->ticket);
     }
@@ -292,6 +335,7 @@ static void replay_reply(void *arg)
     tsr_buf_putc(&c->out, '\n');
     send_buf(c->req, c->status, "application/json", &c->out);
     tsr_buf_free(&c->out);
+    tsr_buf_free(&c->body);
     free(c);
 }
 
@@ -388,6 +432,68 @@ static void replays(struct tsr_admin *a, struct tsr_httpd_req *req, const char *
     run_call(c);
 }
 
+/* GET /verifies (the results kept, newest first), POST /verifies (tsrelayctl verify
+ * records one): on the forwarding thread, which writes the state store. */
+static void verifies(struct tsr_admin *a, struct tsr_httpd_req *req)
+{
+    if (!a->d) {
+        json_error(req, 404, "no clusters are configured, so there is nothing to verify");
+        return;
+    }
+    struct replay_call *c = calloc(1, sizeof(*c));
+    if (!c) abort();
+    c->a = a;
+    c->req = req;
+    if (tsr_httpd_method(req) == TSR_HTTPD_POST) {
+        size_t n;
+        const char *body = tsr_httpd_body(req, &n);
+        tsr_buf_append(&c->body, body ? body : "", n);
+        snprintf(c->verb, sizeof(c->verb), "verify-record");
+    } else {
+        snprintf(c->verb, sizeof(c->verb), "verify-list");
+    }
+    run_call(c);
+}
+
+/* The figures of each cluster's newest verify result. */
+static void render_verify_metrics(struct tsr_admin *a, struct tsr_buf *b)
+{
+    static const char *const fam[][3] = {
+        {"tsrelay_verify_windows_differ", "Windows of point time whose values differed from Kafka's at the cluster's newest verify.", "differ"},
+        {"tsrelay_verify_missing_values", "Values Kafka holds that the cluster lacked at its newest verify.", "missing"},
+        {"tsrelay_verify_extra_values", "Values the cluster held beyond Kafka's at its newest verify.", "extra"},
+        {"tsrelay_verify_failed", "1 if the cluster's newest verify could not count (its error is in /status).", NULL},
+        {"tsrelay_verify_last_timestamp_seconds", "When the cluster's newest verify ran.", NULL},
+    };
+    struct tsr_buf *v = newest_verifies(a);
+    struct tsr_jsonr **doc = calloc(a->cf->nclusters + 1, sizeof(*doc));
+    if (!doc) abort();
+    int any = 0;
+    for (size_t i = 0; i < a->cf->nclusters; i++) {
+        char err[256];
+        if (v[i].len && tsr_jsonr_parse(v[i].data, v[i].len, &doc[i], err, sizeof(err)) == 0) any = 1;
+    }
+    for (size_t f = 0; any && f < sizeof(fam) / sizeof(fam[0]); f++) {
+        tsr_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", fam[f][0], fam[f][1], fam[f][0]);
+        for (size_t i = 0; i < a->cf->nclusters; i++) {
+            if (!doc[i]) continue;
+            const struct tsr_jsonr *report = tsr_jsonr_get(doc[i], "report");
+            const char *name = a->cf->clusters[i].name;
+            if (fam[f][2] && report)
+                tsr_buf_printf(b, "%s{cluster=\"%s\"} %lld\n", fam[f][0], name,
+                               (long long)tsr_jsonr_get_int(report, fam[f][2], 0));
+            else if (f == 3)
+                tsr_buf_printf(b, "%s{cluster=\"%s\"} %d\n", fam[f][0], name, report == NULL);
+            else if (f == 4)
+                tsr_buf_printf(b, "%s{cluster=\"%s\"} %.3f\n", fam[f][0], name,
+                               (double)tsr_jsonr_get_int(doc[i], "at_ms", 0) / 1000.0);
+        }
+    }
+    for (size_t i = 0; i < a->cf->nclusters; i++) tsr_jsonr_free(&doc[i]);
+    free(doc);
+    free_verifies(a, v);
+}
+
 /* Per-cluster Prometheus families, after the process-wide ones. */
 static void render_cluster_metrics(struct tsr_admin *a, struct tsr_buf *b)
 {
@@ -412,6 +518,10 @@ static void render_cluster_metrics(struct tsr_admin *a, struct tsr_buf *b)
         {"tsrelay_cluster_lag_points", "gauge", "Points not yet delivered (records x mean points per record).", F(lag_points), 0},
         {"tsrelay_cluster_points_parked_total", "counter", "Points set aside because the cluster refused their database or retention policy alone (they wait in Kafka for a drain).", F(points_parked), 0},
         {"tsrelay_cluster_points_unparked_total", "counter", "Parked points delivered by a drain.", F(points_unparked), 0},
+        {"tsrelay_cluster_fills_total", "counter", "Times new points went first, ahead of a backlog older than fresh_first_after_ms.", F(fills), 0},
+        {"tsrelay_cluster_fill_records", "gauge", "Kafka records of backlog left behind the new points (fresh first).", F(fill_records), 0},
+        {"tsrelay_cluster_points_filled_total", "counter", "Points delivered by the fill, behind the new points.", F(points_filled), 0},
+        {"tsrelay_cluster_points_refilled_total", "counter", "Points sent again after a backlog filled in, so that a later write of the same series and time arrives last.", F(points_refilled), 0},
 #undef F
     };
     for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
@@ -548,6 +658,7 @@ static void on_request(struct tsr_httpd_req *req, void *arg)
         if (a->shaper) tsr_shaper_metrics(a->shaper, &b);
         tsr_ingest_kafka_metrics(a->inputs, &b);
         render_cluster_metrics(a, &b);
+        render_verify_metrics(a, &b);
         tsr_replay_metrics(a->d, &b);
         tsr_info_metric(a->cf, &b);
         send_buf(req, 200, "text/plain; version=0.0.4", &b);
@@ -558,6 +669,8 @@ static void on_request(struct tsr_httpd_req *req, void *arg)
         reload(a, req);
     } else if (strncmp(path, "/replays", 8) == 0 && (path[8] == '\0' || path[8] == '/')) {
         replays(a, req, path, who);
+    } else if (strcmp(path, "/verifies") == 0) {
+        verifies(a, req);
     } else if (strncmp(path, "/clusters/", 10) == 0 && strlen(path) > 16 &&
                strcmp(path + strlen(path) - 6, "/ready") == 0) {
         char name[128];

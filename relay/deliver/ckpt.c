@@ -46,6 +46,7 @@ struct tsr_ckpt {
     MDB_dbi ckpt_dbi;
     MDB_dbi ledger_dbi;
     MDB_dbi jobs_dbi;
+    MDB_dbi verifies_dbi;
     MDB_dbi meta_dbi;
     char *path; /* state_dir/state.mdb, for messages */
 };
@@ -225,6 +226,8 @@ int tsr_ckpt_open(const char *state_dir, struct tsr_ckpt **ckp, char *err, size_
     if (rc) goto leave;
     rc = mdb_dbi_open(txn, "jobs", MDB_CREATE, &ck->jobs_dbi);
     if (rc) goto leave;
+    rc = mdb_dbi_open(txn, "verifies", MDB_CREATE, &ck->verifies_dbi);
+    if (rc) goto leave;
     rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &ck->meta_dbi);
     if (rc) goto leave;
     rc = mdb_txn_commit(txn);
@@ -370,37 +373,41 @@ int tsr_ckpt_sync(struct tsr_ckpt *ck, char *err, size_t errlen)
     return 0;
 }
 
-/* --- replay jobs ---------------------------------------------------------------------- */
+/* --- records by id: replay jobs, verify results ------------------------------------- */
 
-int tsr_ckpt_job_put(struct tsr_ckpt *ck, uint64_t id, const void *record, size_t len, char *err,
-                     size_t errlen)
+/* Stores record id in dbi, and deletes record id - keep (0: keeps every one). */
+static int record_put(struct tsr_ckpt *ck, MDB_dbi dbi, const char *what, uint64_t id,
+                      uint64_t keep, const void *record, size_t len, char *err, size_t errlen)
 {
-    uint8_t kb[8];
+    uint8_t kb[8], ob[8];
     for (int i = 0; i < 8; i++) kb[i] = (uint8_t)(id >> (56 - 8 * i));
-    MDB_val k = {sizeof(kb), kb}, v = {len, (void *)record};
+    for (int i = 0; i < 8; i++) ob[i] = (uint8_t)((id - keep) >> (56 - 8 * i));
+    MDB_val k = {sizeof(kb), kb}, v = {len, (void *)record}, old = {sizeof(ob), ob};
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(ck->env, NULL, 0, &txn);
     if (rc) goto leave;
-    rc = mdb_put(txn, ck->jobs_dbi, &k, &v, 0);
+    rc = mdb_put(txn, dbi, &k, &v, 0);
+    if (rc) goto leave;
+    if (keep && id > keep && (rc = mdb_del(txn, dbi, &old, NULL)) == MDB_NOTFOUND) rc = 0;
     if (rc) goto leave;
     rc = mdb_txn_commit(txn);
     txn = NULL;
 leave:
     if (txn) mdb_txn_abort(txn);
-    if (rc) snprintf(err, errlen, "cannot write replay job %llu: %s", (unsigned long long)id,
+    if (rc) snprintf(err, errlen, "cannot write %s %llu: %s", what, (unsigned long long)id,
                      mdb_strerror(rc));
     return rc ? -1 : 0;
 }
 
-int tsr_ckpt_job_list(struct tsr_ckpt *ck, tsr_ckpt_job_fn *fn, void *opaque, char *err,
-                      size_t errlen)
+static int record_list(struct tsr_ckpt *ck, MDB_dbi dbi, const char *what, tsr_ckpt_job_fn *fn,
+                       void *opaque, char *err, size_t errlen)
 {
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     int rc = mdb_txn_begin(ck->env, NULL, MDB_RDONLY, &txn);
     if (rc) goto leave;
-    rc = mdb_cursor_open(txn, ck->jobs_dbi, &cur);
+    rc = mdb_cursor_open(txn, dbi, &cur);
     if (rc) goto leave;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -411,8 +418,33 @@ int tsr_ckpt_job_list(struct tsr_ckpt *ck, tsr_ckpt_job_fn *fn, void *opaque, ch
 leave:
     if (cur) mdb_cursor_close(cur);
     if (txn) mdb_txn_abort(txn);
-    if (rc) snprintf(err, errlen, "cannot list replay jobs: %s", mdb_strerror(rc));
+    if (rc) snprintf(err, errlen, "cannot list %ss: %s", what, mdb_strerror(rc));
     return rc ? -1 : 0;
+}
+
+int tsr_ckpt_job_put(struct tsr_ckpt *ck, uint64_t id, const void *record, size_t len, char *err,
+                     size_t errlen)
+{
+    return record_put(ck, ck->jobs_dbi, "replay job", id, 0, record, len, err, errlen);
+}
+
+int tsr_ckpt_job_list(struct tsr_ckpt *ck, tsr_ckpt_job_fn *fn, void *opaque, char *err,
+                      size_t errlen)
+{
+    return record_list(ck, ck->jobs_dbi, "replay job", fn, opaque, err, errlen);
+}
+
+int tsr_ckpt_verify_put(struct tsr_ckpt *ck, uint64_t id, const void *record, size_t len,
+                        char *err, size_t errlen)
+{
+    return record_put(ck, ck->verifies_dbi, "verify result", id, TSR_CKPT_VERIFY_KEEP, record,
+                      len, err, errlen);
+}
+
+int tsr_ckpt_verify_list(struct tsr_ckpt *ck, tsr_ckpt_job_fn *fn, void *opaque, char *err,
+                         size_t errlen)
+{
+    return record_list(ck, ck->verifies_dbi, "verify result", fn, opaque, err, errlen);
 }
 
 /* --- ledger -------------------------------------------------------------------------- */

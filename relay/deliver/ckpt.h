@@ -2,7 +2,7 @@
  * delivery positions (checkpoints) and the ledger of out-of-sync intervals.
  *
  * Owns: the LMDB environment (state_dir/state.mdb) and its named databases: "ckpt",
- * "ledger" and "jobs" (replay jobs). The
+ * "ledger", "jobs" (replay jobs) and "verifies" (verify results). The
  * environment is opened with MDB_NOSYNC | MDB_NOTLS: a committed write survives a
  * process crash (kill -9: it is in the page cache), and tsr_ckpt_sync, called about
  * once a second, makes it survive a power loss too; a lost second of checkpoints only
@@ -101,5 +101,17 @@ int tsr_ckpt_job_put(struct tsr_ckpt *ck, uint64_t id, const void *record, size_
 typedef void tsr_ckpt_job_fn(void *opaque, uint64_t id, const void *record, size_t len);
 int tsr_ckpt_job_list(struct tsr_ckpt *ck, tsr_ckpt_job_fn *fn, void *opaque, char *err,
                       size_t errlen);
+
+/* --- verify results: an opaque record per id (replay/verifier.c owns the format) -- */
+
+/* The newest results kept; an older one is deleted as a new one is stored. */
+#define TSR_CKPT_VERIFY_KEEP 200
+
+/* Stores the record of verify result id. Writer thread only. */
+int tsr_ckpt_verify_put(struct tsr_ckpt *ck, uint64_t id, const void *record, size_t len,
+                        char *err, size_t errlen);
+/* Calls fn for every stored result, in id order (fn as for jobs). */
+int tsr_ckpt_verify_list(struct tsr_ckpt *ck, tsr_ckpt_job_fn *fn, void *opaque, char *err,
+                         size_t errlen);
 
 #endif

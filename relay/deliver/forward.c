@@ -91,9 +91,11 @@ static long count_lines(const char *rec, size_t len)
     return n;
 }
 
-/* The batch now reaches past message m of partition p. */
-static void note_offset(struct tsr_forwarder *f, struct batch *b, const rd_kafka_message_t *m)
+/* The lane's filling batch now reaches past message m of partition p. */
+static void note_offset(struct lane *l, const rd_kafka_message_t *m)
 {
+    struct tsr_forwarder *f = l->f;
+    struct batch *b = l->filling;
     int32_t p = m->partition;
     int64_t ts = rd_kafka_message_timestamp(m, NULL);
     b->records++;
@@ -101,12 +103,17 @@ static void note_offset(struct tsr_forwarder *f, struct batch *b, const rd_kafka
     b->next_offset[p] = m->offset + 1;
     b->last_ts_ms[p] = ts;
     b->touched[p] = 1;
-    f->parts[p].fetched = m->offset + 1;
+    if (l == &f->fill) f->parts[p].fill_scanned = m->offset + 1;
+    else f->parts[p].fetched = m->offset + 1;
 }
 
-/* Adds a message to the lane's filling batch if it fits; returns 0 if it was taken
- * (and destroyed), -1 if the batch must be sent first. */
-static int take(struct lane *l, rd_kafka_message_t *m)
+void fwd_pass_over(struct lane *l, rd_kafka_message_t *m)
+{
+    note_offset(l, m);
+    rd_kafka_message_destroy(m);
+}
+
+int fwd_take(struct lane *l, rd_kafka_message_t *m, const char *payload, size_t len)
 {
     struct tsr_forwarder *f = l->f;
     struct batch *b = l->filling;
@@ -115,21 +122,22 @@ static int take(struct lane *l, rd_kafka_message_t *m)
     tsr_kafka_header(m, "rp", rp, sizeof(rp));
     tsr_kafka_header(m, "kind", kind, sizeof(kind));
     int32_t p = m->partition;
+    if (!payload) payload = m->payload, len = m->len;
     if (!tsr_route_wants(f->route, db)) {
         /* Not a database this cluster receives: the position moves over it. */
-        note_offset(f, b, m);
-        rd_kafka_message_destroy(m);
+        fwd_pass_over(l, m);
         return 0;
     }
     int statement = strcmp(kind, TSR_KAFKA_KIND_STATEMENT) == 0;
     struct tsr_park_key *k = statement ? NULL : tsr_park_on(&f->park, db, rp, p);
+    /* The fill sends what comes before the key's cursor: the drain reads from there. */
+    if (k && l == &f->fill && m->offset < k->cursor[p]) k = NULL;
     if (k) {
         /* Parked: its drain delivers it from the key's cursor; the lane moves on. */
-        long n = count_lines(m->payload, m->len);
+        long n = count_lines(payload, len);
         k->points += (uint64_t)n;
         f->st.points_parked += (uint64_t)n;
-        note_offset(f, b, m);
-        rd_kafka_message_destroy(m);
+        fwd_pass_over(l, m);
         return 0;
     }
     if (b->statement) return -1;
@@ -137,29 +145,28 @@ static int take(struct lane *l, rd_kafka_message_t *m)
         /* A statement goes alone, in its place in the partition's order. */
         if (b->records > 0) return -1;
         b->statement = 1;
-        const char *text = m->payload;
-        size_t len = m->len, pre = strlen(TSR_KAFKA_STATEMENT_PREFIX);
+        const char *text = payload;
+        size_t pre = strlen(TSR_KAFKA_STATEMENT_PREFIX);
         if (len >= pre && memcmp(text, TSR_KAFKA_STATEMENT_PREFIX, pre) == 0) text += pre, len -= pre;
         tsr_buf_append(&b->body, text, len);
         snprintf(b->db, sizeof(b->db), "%s", db);
-        note_offset(f, b, m);
-        rd_kafka_message_destroy(m);
+        fwd_pass_over(l, m);
         return 0;
     }
     if (b->points > 0) {
         /* One request writes one database: a record for another starts a new batch. */
         if (strcmp(db, b->db) != 0 || strcmp(rp, b->rp) != 0) return -1;
-        if ((int64_t)(b->body.len + m->len) > f->cc->batch_bytes) return -1;
+        if ((int64_t)(b->body.len + len) > f->cc->batch_bytes) return -1;
         if (fwd_batch_full(f, b)) return -1;
     } else {
         snprintf(b->db, sizeof(b->db), "%s", db);
         snprintf(b->rp, sizeof(b->rp), "%s", rp);
     }
-    long points = tsr_route_append(f->route, db, &b->body, m->payload, m->len);
+    long points = tsr_route_append(f->route, db, &b->body, payload, len);
     b->points += points;
-    if (m->offset < f->parts[p].resend_until) f->st.points_resent += (uint64_t)points;
-    note_offset(f, b, m);
-    rd_kafka_message_destroy(m);
+    if (l != &f->fill && m->offset < f->parts[p].resend_until)
+        f->st.points_resent += (uint64_t)points;
+    fwd_pass_over(l, m);
     return 0;
 }
 
@@ -216,14 +223,13 @@ static void handle_gap(struct tsr_forwarder *f, int32_t p)
     }
 }
 
-static int reassign(struct tsr_forwarder *f, char *err, size_t errlen);
 static int open_consumer(struct tsr_forwarder *f, int nparts, char *err, size_t errlen);
 static void reopen_if_fatal(struct tsr_forwarder *f, int64_t now_ms);
 
 /* Reads what the lanes have room for. */
 static void pull(struct tsr_forwarder *f)
 {
-    if (f->stopping || f->handing_off) return;
+    if (f->stopping || f->handing_off || f->jumping) return;
     int gaps = 0;
     for (int p = 0; p < f->nparts; p++) {
         if (!f->parts[p].owned) continue;
@@ -252,7 +258,7 @@ static void pull(struct tsr_forwarder *f)
                 rd_kafka_message_destroy(m);
                 continue;
             }
-            if (take(l, m) != 0) l->held = m;
+            if (fwd_take(l, m, NULL, 0) != 0) l->held = m;
         }
         /* An idle lane sends what it has at once: batches grow by themselves under load,
          * while the previous request is in flight. A batch of parked records only moves
@@ -263,7 +269,7 @@ static void pull(struct tsr_forwarder *f)
             /* Reused rather than grown again from nothing: growth copies the body. */
             l->filling->body = l->spare;
             l->spare = (struct tsr_buf){0};
-            if (l->held && take(l, l->held) == 0) l->held = NULL;
+            if (l->held && fwd_take(l, l->held, NULL, 0) == 0) l->held = NULL;
             fwd_send_batch(l);
         }
     }
@@ -271,7 +277,7 @@ static void pull(struct tsr_forwarder *f)
      * refuses to seek a stopped partition ("Erroneous state"): assign all partitions
      * again, once, each at the record after the last one taken. */
     char why[256];
-    if (gaps && reassign(f, why, sizeof(why)) != 0)
+    if (gaps && fwd_reassign(f, why, sizeof(why)) != 0)
         fwd_note_error(f, "cannot read the topic again after a retention gap: %s", why);
 }
 
@@ -283,6 +289,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     serve_group(arg);
     pull(arg);
     fwd_drain_pull(arg);
+    fwd_fill_pull(arg);
 }
 
 void fwd_schedule_retry(struct lane *l, int64_t delay_ms)
@@ -301,6 +308,10 @@ void fwd_batch_done(struct lane *l)
         fwd_drain_batch_done(l);
         return;
     }
+    if (l == &f->fill) {
+        fwd_fill_batch_done(l);
+        return;
+    }
     int32_t parts[TSR_CKPT_MAX_PARTITIONS];
     struct tsr_ckpt_pos pos[TSR_CKPT_MAX_PARTITIONS];
     size_t n = 0;
@@ -310,7 +321,8 @@ void fwd_batch_done(struct lane *l)
         f->parts[p].last_ts_ms = b->last_ts_ms[p];
         f->parts[p].dirty = 1;
         parts[n] = p;
-        pos[n].next_offset = b->next_offset[p];
+        /* The local copy, like the group's commit, keeps the backlog a fill delivers. */
+        pos[n].next_offset = fwd_fill_commit_offset(f, p);
         pos[n].last_ingest_ms = b->last_ts_ms[p];
         n++;
     }
@@ -473,6 +485,8 @@ static void on_write_done(void *opaque, const struct tsr_httpc_resp *resp)
     case TSR_SINK_PARK:
         f->st.requests_ok++;
         if (l == &f->drain) fwd_drain_refused(l, why, now_ms);
+        /* The backlog keys' cursors are the fill's: it waits rather than park. */
+        else if (l == &f->fill) retry_later(l, "backlog write", why, -1);
         else fwd_park_batch(l, why, now_ms);
         return;
     case TSR_SINK_RETRY: {
@@ -565,7 +579,8 @@ void fwd_send_batch(struct lane *l)
     struct tsr_forwarder *f = l->f;
     struct batch *b = l->sending;
     if (!b || l->in_flight || f->stopping || f->handing_off) return;
-    if (l != &f->drain && !b->ranges && !b->statement && b->points > 0) {
+    if (f->jumping && l != &f->drain) return; /* dropped once the lanes' requests are in */
+    if (l != &f->drain && l != &f->fill && !b->ranges && !b->statement && b->points > 0) {
         /* Filled before its key was parked: the drain sends it. */
         int parked = 1;
         for (int p = 0; p < f->nparts && parked; p++)
@@ -587,7 +602,7 @@ void fwd_send_batch(struct lane *l)
         send_statement(l);
         return;
     }
-    if (!b->ranges && l != &f->drain) {
+    if (!b->ranges && l != &f->drain && l != &f->fill) {
         /* The commit that follows records how far this request reaches, for the relay
          * that would take these partitions over if this one died with it in flight. */
         for (int p = 0; p < f->nparts; p++)
@@ -604,8 +619,9 @@ void fwd_send_batch(struct lane *l)
         b->nranges = 1;
     }
     struct range *r = &b->ranges[0];
-    if (f->cc->catchup_rate > 0 && b->requests == 0) {
-        /* A recovering cluster gets at most catchup_rate points/s. */
+    if (f->cc->catchup_rate > 0 && b->requests == 0 && (l == &f->fill || !fwd_fill_count(f))) {
+        /* A recovering cluster gets at most catchup_rate points/s: while a fill runs,
+         * of the backlog only, new points go at once. */
         int64_t wait = tsr_bucket_take(&f->bucket, (double)f->cc->catchup_rate, (double)r->lines,
                                        tsr_clock_mono_ns());
         if (wait) {
@@ -771,8 +787,8 @@ static void on_recover(evutil_socket_t fd, short what, void *arg)
     struct tsr_forwarder *f = arg;
     pause_reading(f, 0);
     if (f->rewind_pending) resend_before_outage(f);
-    for (int i = 0; i < f->nlanes; i++) {
-        struct lane *l = &f->lanes[i];
+    for (int i = 0; i <= f->nlanes; i++) {
+        struct lane *l = i < f->nlanes ? &f->lanes[i] : &f->fill;
         if (l->sending && !l->in_flight) {
             evtimer_del(l->retry_ev);
             l->sending->attempts = 0;
@@ -781,14 +797,38 @@ static void on_recover(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* The Kafka time of the oldest record of p in the lane's batches: 2; or, when it holds
+ * none, the last delivered record's time (the oldest undelivered one is younger): 1. */
+static int oldest_in_lane(const struct lane *l, int p, int64_t last_ts_ms, int64_t *t)
+{
+    if (l->sending && l->sending->touched[p]) {
+        *t = l->sending->first_ts_ms_of[p];
+        return 2;
+    }
+    if (l->filling->touched[p]) {
+        *t = l->filling->first_ts_ms_of[p];
+        return 2;
+    }
+    *t = last_ts_ms;
+    return 1;
+}
+
+int64_t fwd_high(const struct tsr_forwarder *f, int32_t p)
+{
+    int64_t lo = -1, hi = -1, produced = tsr_kafka_high(f->env.k, p);
+    if (f->rk) rd_kafka_get_watermark_offsets(f->rk, f->env.cf->kafka_topic, p, &lo, &hi);
+    return produced > hi ? produced : hi;
+}
+
 /* Where partition p stands for this cluster: the offset after the last record (*hi),
- * the next offset to deliver (*pos) and the Kafka time of the oldest undelivered
- * record (*t). From this relay's own state for the partitions it delivers, from the
- * fleet view for the others. Returns 2 when *t is that record's time (it is in a
- * batch), 1 when *t only bounds it (the last delivered record's, 0 if none: the oldest
- * undelivered one is younger), 0 when nothing is known of the partition. */
+ * the next offset the lanes deliver (*pos), the records of a fill's backlog behind it
+ * (*backlog) and the Kafka time of the oldest undelivered record (*t). From this
+ * relay's own state for the partitions it delivers, from the fleet view for the others.
+ * Returns 2 when *t is that record's time (it is in a batch), 1 when *t only bounds it
+ * (the last delivered record's, 0 if none: the oldest undelivered one is younger), 0
+ * when nothing is known of the partition. */
 static int partition_state(struct tsr_forwarder *f, int p, int have_fleet, int64_t *hi,
-                           int64_t *pos, int64_t *t)
+                           int64_t *pos, int64_t *backlog, int64_t *t)
 {
     struct part *pt = &f->parts[p];
     /* The consumer's cached watermark stops moving while its queue is full, and the
@@ -799,20 +839,14 @@ static int partition_state(struct tsr_forwarder *f, int p, int have_fleet, int64
         rd_kafka_get_watermark_offsets(f->rk, f->env.cf->kafka_topic, p, &lo, hi);
         if (produced > *hi) *hi = produced;
         *pos = pt->position >= 0 ? pt->position : (lo >= 0 ? lo : 0);
-        /* The oldest undelivered record is the first of this partition in the lane's
-         * batches; if none is read yet, it is younger than the last one delivered. */
-        struct lane *l = &f->lanes[lane_of(f, p)];
         snprintf(f->st.owner[p], sizeof(f->st.owner[p]), "%s", f->env.cf->instance);
-        if (l->sending && l->sending->touched[p]) {
-            *t = l->sending->first_ts_ms_of[p];
-            return 2;
+        /* The oldest undelivered record is the first of this partition in the batches
+         * of the fill, while it has a backlog, or else of the lane. */
+        if (pt->fill_at >= 0 && pt->fill_at < pt->fill_to) {
+            *backlog = pt->fill_to - pt->fill_at;
+            return oldest_in_lane(&f->fill, p, pt->fill_last_ts_ms, t);
         }
-        if (l->filling->touched[p]) {
-            *t = l->filling->first_ts_ms_of[p];
-            return 2;
-        }
-        *t = pt->last_ts_ms;
-        return 1;
+        return oldest_in_lane(&f->lanes[lane_of(f, p)], p, pt->last_ts_ms, t);
     }
     if (!have_fleet || p >= f->fv->nparts) return 0;
     const struct tsr_fleet_part *fp = &f->fv->part[p];
@@ -832,18 +866,19 @@ static void update_lag(struct tsr_forwarder *f, int64_t now_ms)
     f->st.fleet_view = have_fleet;
     int64_t lag_records = 0, oldest_ms = 0;
     for (int p = 0; p < f->nparts; p++) {
-        int64_t hi = -1, pos = 0, t = 0;
+        int64_t hi = -1, pos = 0, backlog = 0, t = 0;
         f->st.high[p] = -1;
         f->st.owner[p][0] = '\0';
-        int known = partition_state(f, p, have_fleet, &hi, &pos, &t);
+        int known = partition_state(f, p, have_fleet, &hi, &pos, &backlog, &t);
         if (!known) continue;
         f->st.high[p] = hi;
         f->st.position[p] = pos;
-        if (hi < 0 || hi <= pos) {
+        if (hi < 0 || hi <= pos) pos = hi; /* nothing new: only a backlog, if any */
+        if (hi - pos + backlog <= 0) {
             f->parts[p].unknown_since_ms = 0;
             continue;
         }
-        lag_records += hi - pos;
+        lag_records += hi - pos + backlog;
         if (known == 1) {
             /* A backlog none of which is in a batch has no known age. It is younger
              * than the last record delivered, and than when it was first seen (give or
@@ -885,9 +920,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     /* Down, whether it went down or has been since the relay started: stop reading. Its
      * return resumes reading at once, in on_recover. */
     if (tsr_health_state(f->health) == TSR_CLUSTER_DOWN) pause_reading(f, 1);
+    fwd_fill_tick(f, now_ms);
     pull(f);
     fwd_drain_start(f, now_ms);
     fwd_drain_pull(f);
+    fwd_fill_pull(f);
 }
 
 /* While the cluster is down its lanes are full and nothing is read: pausing the
@@ -920,11 +957,17 @@ static void commit_positions(struct tsr_forwarder *f, int sync)
         struct part *pt = &f->parts[p];
         if (!pt->owned || !pt->dirty || pt->position < 0) continue;
         rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(tl, f->env.cf->kafka_topic, p);
-        tp->offset = pt->position;
-        char meta[256 + TSR_PARK_META_MAX];
-        snprintf(meta, sizeof(meta), "ts=%lld sent=%lld by=%s", (long long)pt->last_ts_ms,
+        /* While a fill has a backlog, the group's offset is the backlog's: whoever reads
+         * it (the fleet view, kafka-consumer-groups) sees what is not delivered, and a
+         * reader that knows nothing of fills resends rather than skips. */
+        tp->offset = fwd_fill_commit_offset(f, p);
+        int backlog = tp->offset < pt->position;
+        char meta[320 + TSR_PARK_META_MAX];
+        snprintf(meta, sizeof(meta), "ts=%lld sent=%lld by=%s",
+                 (long long)(backlog ? pt->fill_last_ts_ms : pt->last_ts_ms),
                  (long long)(pt->sent_to > pt->position ? pt->sent_to : pt->position),
                  f->env.cf->instance);
+        fwd_fill_meta(f, p, meta, sizeof(meta));
         /* park_batch made sure the parked keys fit. */
         tsr_park_meta(&f->park, p, meta, sizeof(meta));
         tp->metadata = strdup(meta);
@@ -982,7 +1025,7 @@ static int start_position(struct tsr_forwarder *f, const rd_kafka_topic_partitio
     pt->resend_until = 0;
     if (committed->err == 0 && committed->offset >= 0) {
         int64_t ts = 0, sent = committed->offset;
-        char meta[256 + TSR_PARK_META_MAX] = "";
+        char meta[320 + TSR_PARK_META_MAX] = "";
         if (committed->metadata && committed->metadata_size < sizeof(meta))
             memcpy(meta, committed->metadata, committed->metadata_size);
         char by[128] = "";
@@ -992,6 +1035,9 @@ static int start_position(struct tsr_forwarder *f, const rd_kafka_topic_partitio
                      strstr(meta, " park="));
         pt->position = pt->fetched = committed->offset;
         pt->last_ts_ms = ts;
+        if (fwd_fill_parse_meta(f, p, committed->offset, meta))
+            tsr_info("cluster '%s': partition %d comes with a backlog filling in behind "
+                     "(%s)", f->cc->name, p, strstr(meta, " fill="));
         /* The previous owner died with a request in flight: what it reached may be in
          * the cluster already, and is counted as sent twice when sent again. */
         if (sent > committed->offset) pt->resend_until = sent;
@@ -1095,6 +1141,7 @@ static void take_partitions(struct tsr_forwarder *f, rd_kafka_topic_partition_li
         f->reading_paused = 0;
         pause_reading(f, 1);
     }
+    fwd_fill_assign(f);
     fwd_commit_soon(f);
 }
 
@@ -1105,6 +1152,7 @@ static void take_partitions(struct tsr_forwarder *f, rd_kafka_topic_partition_li
 static void drop_unsent(struct tsr_forwarder *f)
 {
     fwd_drain_stop(f);
+    fwd_fill_stop(f);
     for (int i = 0; i < f->nlanes; i++) {
         struct lane *l = &f->lanes[i];
         fwd_batch_free(&l->filling);
@@ -1130,7 +1178,8 @@ static int abandon_batches(struct tsr_forwarder *f)
             fwd_batch_free(&l->sending);
         }
     }
-    return abandoned + f->drain.abandoned; /* drain_stop, in drop_unsent, marked it */
+    /* drain_stop and fill_stop, in drop_unsent, marked theirs */
+    return abandoned + f->drain.abandoned + f->fill.abandoned;
 }
 
 static void finish_handoff(struct tsr_forwarder *f)
@@ -1142,8 +1191,9 @@ static void finish_handoff(struct tsr_forwarder *f)
                  "owner sends them again", f->cc->name, abandoned, abandoned == 1 ? "" : "s");
     for (int p = 0; p < f->nparts; p++) f->parts[p].dirty = f->parts[p].owned;
     commit_positions(f, 1);
-    /* The parked keys went with the commit to the partitions' next owner. */
+    /* The parked keys and the fills went with the commit to the partitions' next owner. */
     memset(&f->park, 0, sizeof(f->park));
+    fwd_fill_forget(f);
     for (int p = 0; p < f->nparts; p++) {
         f->parts[p].owned = 0;
         f->parts[p].resend_until = 0;
@@ -1294,7 +1344,7 @@ static void reopen_if_fatal(struct tsr_forwarder *f, int64_t now_ms)
 
 /* Assigns the owned partitions again, each at the record after the last one taken:
  * after a retention gap, librdkafka has stopped their fetchers. */
-static int reassign(struct tsr_forwarder *f, char *err, size_t errlen)
+int fwd_reassign(struct tsr_forwarder *f, char *err, size_t errlen)
 {
     const char *topic = f->env.cf->kafka_topic;
     rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(f->nparts);
@@ -1305,6 +1355,10 @@ static int reassign(struct tsr_forwarder *f, char *err, size_t errlen)
     if (e) {
         snprintf(err, errlen, "cannot assign partitions of '%s': %s", topic, rd_kafka_err2str(e));
         return -1;
+    }
+    if (f->reading_paused) { /* down meanwhile: an assignment fetches again */
+        f->reading_paused = 0;
+        pause_reading(f, 1);
     }
     return 0;
 }
@@ -1320,7 +1374,10 @@ int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_co
     f->fv = calloc(1, sizeof(*f->fv));
     if (!f->fv) abort();
     f->wake_fds[0] = f->wake_fds[1] = -1;
-    for (int p = 0; p < TSR_CKPT_MAX_PARTITIONS; p++) f->parts[p].kept_position = -1;
+    for (int p = 0; p < TSR_CKPT_MAX_PARTITIONS; p++) {
+        f->parts[p].kept_position = -1;
+        f->parts[p].fill_at = -1;
+    }
     snprintf(f->st.name, sizeof(f->st.name), "%s", cc->name);
     snprintf(f->st.type, sizeof(f->st.type), "%s", cc->type);
     f->st.nurls = (int)cc->nurls;
@@ -1335,6 +1392,9 @@ int tsr_forwarder_new(const struct tsr_fwd_env *env, const struct tsr_cluster_co
     f->drain.f = f;
     f->drain.filling = fwd_batch_new();
     f->drain.retry_ev = evtimer_new(env->base, on_retry, &f->drain);
+    f->fill.f = f;
+    f->fill.filling = fwd_batch_new();
+    f->fill.retry_ev = evtimer_new(env->base, on_retry, &f->fill);
     struct tsr_buf auth = {0};
     if (tsr_sink_authorization(cc, &auth)) {
         tsr_buf_putc(&auth, '\0');
@@ -1377,11 +1437,12 @@ void tsr_forwarder_stop(struct tsr_forwarder *f)
     f->stopping = 1;
     for (int i = 0; i < f->nlanes; i++) evtimer_del(f->lanes[i].retry_ev);
     evtimer_del(f->drain.retry_ev);
+    evtimer_del(f->fill.retry_ev);
 }
 
 int tsr_forwarder_busy(const struct tsr_forwarder *f)
 {
-    int n = f->drain.in_flight;
+    int n = f->drain.in_flight + f->fill.in_flight;
     for (int i = 0; i < f->nlanes; i++) n += f->lanes[i].in_flight;
     return n;
 }
@@ -1412,14 +1473,22 @@ void tsr_forwarder_free(struct tsr_forwarder **fp)
         if (l->held) rd_kafka_message_destroy(l->held);
         if (l->retry_ev) event_free(l->retry_ev);
     }
-    fwd_batch_free(&f->drain.sending);
-    fwd_batch_free(&f->drain.filling);
-    tsr_buf_free(&f->drain.spare);
-    if (f->drain.retry_ev) event_free(f->drain.retry_ev);
+    for (struct lane *l = &f->drain; l; l = l == &f->drain ? &f->fill : NULL) {
+        fwd_batch_free(&l->sending);
+        fwd_batch_free(&l->filling);
+        tsr_buf_free(&l->spare);
+        if (l->held) rd_kafka_message_destroy(l->held);
+        if (l->retry_ev) event_free(l->retry_ev);
+    }
     if (f->dq) rd_kafka_queue_destroy(f->dq);
+    if (f->fq) rd_kafka_queue_destroy(f->fq);
     if (f->drk) {
         rd_kafka_consumer_close(f->drk);
         rd_kafka_destroy(f->drk);
+    }
+    if (f->frk) {
+        rd_kafka_consumer_close(f->frk);
+        rd_kafka_destroy(f->frk);
     }
     close_consumer(f); /* when starting failed half-way */
     if (f->wake_fds[0] >= 0) close(f->wake_fds[0]);
@@ -1436,9 +1505,18 @@ void tsr_forwarder_status(const struct tsr_forwarder *f, struct tsr_cluster_stat
     *st = f->st;
     st->state = tsr_health_state(f->health);
     snprintf(st->reason, sizeof(st->reason), "%s", tsr_health_reason(f->health));
+    st->fill_partitions = 0;
+    st->fill_records = 0;
     for (int p = 0; p < f->nparts; p++) {
-        if (f->parts[p].owned) st->position[p] = f->parts[p].position;
-        st->owned[p] = (unsigned char)f->parts[p].owned;
+        const struct part *pt = &f->parts[p];
+        if (pt->owned) st->position[p] = pt->position;
+        st->owned[p] = (unsigned char)pt->owned;
+        st->fill_at[p] = pt->owned ? pt->fill_at : -1;
+        st->fill_to[p] = pt->fill_to;
+        if (pt->owned && pt->fill_at >= 0) {
+            st->fill_partitions++;
+            if (pt->fill_at < pt->fill_to) st->fill_records += pt->fill_to - pt->fill_at;
+        }
     }
     for (int i = 0; i < f->st.nurls && i < 64; i++) st->url_up[i] = (char)tsr_health_url_up(f->health, i);
     st->nparked = 0;

@@ -25,7 +25,9 @@
  * 429, 5xx and transport errors are retried with capped exponential backoff (honouring
  * Retry-After); data is never skipped. A cluster back from down gets what it was sent
  * in the recovery_rewind_ms before the outage once more, through a replay job (its own
- * cursor: live catch-up goes on untouched). When Kafka retention has deleted records past a
+ * cursor: live catch-up goes on untouched). With fresh_first_after_ms, a cluster whose
+ * backlog is older than that gets the newest records first and the backlog behind, from
+ * a second cursor (relay/deliver/fill.c). When Kafka retention has deleted records past a
  * position, the forwarder logs the exact gap, records it in the ledger and moves on.
  * Memory is bounded: a lane holds at most two batches, and librdkafka's prefetch is
  * capped; the backlog stays in Kafka.
@@ -115,6 +117,15 @@ struct tsr_cluster_status {
         uint64_t points; /* parked since this relay parked it or took its partitions */
         int attempts;    /* drains refused since the last success */
     } parked[TSR_PARK_MAX];
+    /* Fresh first (relay/deliver/fill.c): the backlog behind the lanes. */
+    uint64_t fills;            /* jumps to the newest records */
+    int64_t fill_since_ms;     /* of the last jump */
+    uint64_t points_filled;    /* delivered by the fill */
+    uint64_t points_refilled;  /* sent again after the backlog, so a later write wins */
+    int fill_partitions;       /* with a fill running here */
+    int64_t fill_records;      /* of backlog left */
+    int64_t fill_at[TSR_CKPT_MAX_PARTITIONS]; /* the fill's next offset, -1 none */
+    int64_t fill_to[TSR_CKPT_MAX_PARTITIONS]; /* where its backlog ends (the lanes began) */
     uint64_t latency_count[TSR_LATENCY_BUCKETS + 1];
     double latency_sum_s;
     char last_error[256];

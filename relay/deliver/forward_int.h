@@ -1,7 +1,7 @@
 /* relay/deliver/forward_int.h — the forwarder's insides, shared by the files that make
- * it up: forward.c (lanes, batches, requests, the consumer group) and drain.c (parked
- * keys and their drain). Nothing outside relay/deliver/forward*.c and drain.c includes
- * it. Everything here belongs to the forwarding thread. */
+ * it up: forward.c (lanes, batches, requests, the consumer group), drain.c (parked keys
+ * and their drain) and fill.c (fresh first: the backlog behind the new points). Nothing
+ * else includes it. Everything here belongs to the forwarding thread. */
 #ifndef TSR_FORWARD_INT_H
 #define TSR_FORWARD_INT_H
 
@@ -75,6 +75,16 @@ struct part {
      * its successor in this process; kept_position -1 when there is none. */
     int64_t kept_position;
     int64_t kept_sent_to;
+    /* Fresh first (relay/deliver/fill.c): records [fill_at, fill_to) are the backlog
+     * the fill delivers behind the lanes (which start at fill_to); then [fill_to,
+     * fill_end) is passed again for the points of their own time at or before fill_max
+     * (fill_end is 0 until the backlog is through). fill_at -1: no fill. */
+    int64_t fill_at;
+    int64_t fill_to;
+    int64_t fill_end;
+    int64_t fill_max_ns;
+    int64_t fill_scanned;     /* after the last record the fill read */
+    int64_t fill_last_ts_ms;  /* Kafka time of the last record it delivered */
 };
 
 struct tsr_forwarder {
@@ -120,11 +130,28 @@ struct tsr_forwarder {
     int64_t drain_target[TSR_CKPT_MAX_PARTITIONS];  /* the lanes' read frontier at the start */
     int64_t drain_scanned[TSR_CKPT_MAX_PARTITIONS]; /* after the last record read */
     unsigned char drain_done[TSR_CKPT_MAX_PARTITIONS];
+    /* Fresh first: the backlog behind the lanes, read by a consumer of its own and sent
+     * through a lane of its own at catchup_rate. jumping: the lanes wait for their
+     * requests in flight before they move to the newest records. */
+    struct lane fill;
+    rd_kafka_t *frk;
+    rd_kafka_queue_t *fq;
+    int jumping;
     struct tsr_cluster_status st;
 };
 
 
 /* forward.c */
+/* Adds message m to the lane's filling batch, its payload or, when payload is not NULL,
+ * the lines given instead (a subset of its lines): 0 taken (m destroyed), -1 the batch
+ * must be sent first (m kept). */
+int fwd_take(struct lane *l, rd_kafka_message_t *m, const char *payload, size_t len);
+/* The lane's batch reaches past m, whose points it does not send; m is destroyed. */
+void fwd_pass_over(struct lane *l, rd_kafka_message_t *m);
+/* Assigns the owned partitions to the lanes' consumer again, each at fetched. */
+int fwd_reassign(struct tsr_forwarder *f, char *err, size_t errlen);
+/* High watermark of partition p as last seen, or what this relay produced if more. */
+int64_t fwd_high(const struct tsr_forwarder *f, int32_t p);
 struct batch *fwd_batch_new(void);
 void fwd_batch_free(struct batch **bp);
 int fwd_batch_full(const struct tsr_forwarder *f, const struct batch *b);
@@ -154,5 +181,30 @@ void fwd_drain_batch_done(struct lane *l);
 void fwd_drain_refused(struct lane *l, const char *why, int64_t now_ms);
 /* Parked keys of db (NULL: all) are tried again at the next tick. */
 void fwd_wake_parked(struct tsr_forwarder *f, const char *db);
+
+/* fill.c: fresh first */
+/* Partitions with a fill running on this relay. */
+int fwd_fill_count(const struct tsr_forwarder *f);
+/* Each tick: starts the jump when the oldest undelivered point is older than
+ * fresh_first_after_ms, ends it once the lanes' requests in flight are answered. */
+void fwd_fill_tick(struct tsr_forwarder *f, int64_t now_ms);
+/* Reads the fill on and sends what it gathered. */
+void fwd_fill_pull(struct tsr_forwarder *f);
+/* Assigns the fill's consumer the partitions whose fill runs, each where it stands. */
+void fwd_fill_assign(struct tsr_forwarder *f);
+/* A fill batch is delivered: its cursors move on. */
+void fwd_fill_batch_done(struct lane *l);
+/* Drops the fill's unsent batches (handoff, fatal consumer); one in flight is
+ * abandoned. The fill positions stay, for the commit. */
+void fwd_fill_stop(struct tsr_forwarder *f);
+/* Forgets every fill (the partitions went to another owner with the commit). */
+void fwd_fill_forget(struct tsr_forwarder *f);
+/* Appends " fill=AT:TO:END:MAX live=POSITION" for partition p when its fill runs. */
+void fwd_fill_meta(const struct tsr_forwarder *f, int32_t p, char *meta, size_t len);
+/* Takes a fill over from the commit metadata of partition p (its committed offset is
+ * where the fill stands): 1 if there was one (position set to live=), else 0. */
+int fwd_fill_parse_meta(struct tsr_forwarder *f, int32_t p, int64_t committed, const char *meta);
+/* The offset the group's commit names for p: where the backlog stands while it fills. */
+int64_t fwd_fill_commit_offset(const struct tsr_forwarder *f, int32_t p);
 
 #endif

@@ -1,5 +1,6 @@
 #include "relay/deliver/sink.h"
 
+#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -256,4 +257,23 @@ long tsr_sink_append_record(struct tsr_buf *body, const char *rec, size_t len)
         q = nl < end ? nl + 1 : end;
     }
     return points;
+}
+
+struct curl_slist *tsr_sink_curl_easy(void *h, const struct tsr_cluster_conf *cc)
+{
+    struct curl_slist *hdrs = NULL;
+    struct tsr_buf auth = {0};
+    tsr_buf_puts(&auth, "Authorization: ");
+    if (tsr_sink_authorization(cc, &auth)) {
+        tsr_buf_putc(&auth, '\0');
+        hdrs = curl_slist_append(hdrs, auth.data); /* copies it */
+    }
+    explicit_bzero(auth.data, auth.cap);
+    tsr_buf_free(&auth);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    if (*cc->tls_ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, cc->tls_ca_file);
+    if (*cc->tls_cert_file) curl_easy_setopt(h, CURLOPT_SSLCERT, cc->tls_cert_file);
+    if (*cc->tls_key_file) curl_easy_setopt(h, CURLOPT_SSLKEY, cc->tls_key_file);
+    if (cc->tls_insecure) curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    return hdrs;
 }

@@ -31,6 +31,14 @@ void tsr_sink_write_url(const struct tsr_cluster_conf *cc, int idx, const char *
  * "Basic b64"), or nothing if it has no credentials. Returns 1 if it appended, 0 if not. */
 int tsr_sink_authorization(const struct tsr_cluster_conf *cc, struct tsr_buf *out);
 
+/* Sets up a blocking curl handle for a request to the cluster outside the relay's
+ * HTTP client (tsrelayctl, the periodic verify): its credentials as an Authorization
+ * header, its CA, client certificate and tls_insecure. Returns the header list, which
+ * the caller frees (curl_slist_free_all) after the request (the secret's copy in it is
+ * curl's). Any thread. */
+struct curl_slist;
+struct curl_slist *tsr_sink_curl_easy(void *curl_easy, const struct tsr_cluster_conf *cc);
+
 /* Appends a Kafka record (normalised lines) to a write body, ending it with '\n' if the
  * record does not; returns its points (non-empty lines). Pure, any thread. */
 long tsr_sink_append_record(struct tsr_buf *body, const char *rec, size_t len);
