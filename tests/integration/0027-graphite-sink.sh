@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # timeout: 240
-# asan: yes
+# asan: no (24 s under ASan; the carbon sink's encoding runs under ASan in test_carbon, and
+# make test must stay under 25 minutes)
 # The graphite sink (cluster type graphite): points go to a real carbon-cache (Debian's
 # graphite-carbon) over its plaintext port and are read back from the whisper files it
 # writes. 6,000 points of 5 series (host) one second apart over the last 20 minutes,

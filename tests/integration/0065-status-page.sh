@@ -9,7 +9,8 @@
 # through tests/tools/faultproxy.py answering 503 to /status only, the page must show
 # the "not answering" banner. Replay jobs (a dry run, a rate-capped replay) are listed
 # with their state and progress. Points of a database InfluxDB does not have are listed
-# as parked, with the reason.
+# as parked, with the reason. A verify result, as tsrelayctl verify records it (POST
+# /verifies), is shown with its verdict, and in /metrics.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/relay.sh"
 . "$(dirname "$0")/../lib/forward.sh"
@@ -60,6 +61,12 @@ start_replay()
 }
 dry_id=$(start_replay '{"cluster":"influx","since_ms":0,"dry_run":true,"started_by":"test-0065"}')
 run_id=$(start_replay '{"cluster":"influx","since_ms":0,"rate":100,"started_by":"test-0065"}')
+out=$(curl -sS -w '\n%{http_code}' -X POST -d '{"started_by":"test-0065","report":{"cluster":"influx",
+  "since_ms":1700000000000,"until_ms":1700000600000,"window_ms":60000,"windows":[{"start_ms":1700000120000,
+  "end_ms":1700000180000,"kafka":300,"cluster":270,"missing":30,"extra":0}],"kafka":3000,
+  "cluster_values":2970,"missing":30,"extra":0,"differ":1,"equal":false}}' "$admin/verifies")
+[ "${out##*$'\n'}" = 201 ] || fail "POST /verifies: ${out//$'\n'/ }"
+assert_eq "$(relay_metric 'tsrelay_verify_missing_values{cluster="influx"}')" 30 "influx's missing values"
 curl -sS "$admin/status" >"$TSR_TMP/status.json"
 
 log "rendering $admin/ in headless chromium"
@@ -185,6 +192,14 @@ if prow is not None:
         bad.append(f"parked row of influx: {cells}, want nodb, 40 points and the reason")
 if dom.find(lambda n: n.attrs.get("data-parked-cluster") == "vm"):
     bad.append("vm shown with parked points")
+
+vrow = one(lambda n: n.tag == "tr" and n.attrs.get("data-verify-cluster") == "influx", "verify row of influx")
+if vrow is not None:
+    txt = squash(vrow.text())
+    if "1 window differs" not in txt or "30 values missing, 0 extra" not in txt or "test-0065" not in txt:
+        bad.append(f"verify row of influx: {txt!r}")
+if dom.find(lambda n: n.attrs.get("data-verify-cluster") == "vm"):
+    bad.append("vm shown with a verify result")
 
 banner = by_id("banner")
 if banner is not None and "hidden" not in banner.attrs:
