@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "relay/core/buf.h"
@@ -24,10 +25,59 @@
 
 #define REVERIFY_TRIES 5
 
+#define BAR_WIDTH 20
+#define PLAIN_EVERY_MS 5000 /* progress line interval when stderr is not a terminal */
+
+struct progress {
+    int tty;
+    int64_t start_ms, last_plain_ms;
+    size_t drawn;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reading Kafka is the long part: a bar on stderr (stdout is the report's), like a
+ * replay's, or a line every 5 s and at the end when stderr is not a terminal. */
+static void show_progress(void *opaque, int64_t done, int64_t total, int last)
+{
+    struct progress *pg = opaque;
+    int64_t now = mono_ms();
+    if (!pg->tty && !last && now - pg->last_plain_ms < PLAIN_EVERY_MS) return;
+    double p = total > 0 ? (double)done / (double)total : 1;
+    if (p > 1 || last) p = 1;
+    double elapsed = (double)(now - pg->start_ms) / 1000.0;
+    double eta = last ? 0 : done > 0 ? elapsed * (double)(total - done) / (double)done : -1;
+    char a[32], b[32], e[32], bar[BAR_WIDTH + 1], line[200];
+    for (int k = 0; k < BAR_WIDTH; k++) bar[k] = k < (int)(p * BAR_WIDTH) ? '#' : '.';
+    bar[BAR_WIDTH] = '\0';
+    snprintf(line, sizeof(line), "%d%% of %s records of kafka read (%s) ETA %s", (int)(p * 100),
+             fmt_count(total, a, sizeof(a)), fmt_count(done, b, sizeof(b)),
+             fmt_eta(eta, e, sizeof(e)));
+    if (pg->tty) {
+        int n = fprintf(stderr, "\r[%s] %s", bar, line);
+        if (n >= 0 && (size_t)n < pg->drawn) fprintf(stderr, "%*s", (int)(pg->drawn - (size_t)n), "");
+        pg->drawn = n > 0 ? (size_t)n : 0;
+        if (last) fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "verify: %s\n", line);
+        pg->last_plain_ms = now;
+    }
+}
+
 static int count(struct ctl *c, const struct tsr_config *cf, struct tsr_verify *v)
 {
+    struct progress pg = {.tty = isatty(2), .start_ms = mono_ms()};
+    pg.last_plain_ms = pg.start_ms;
+    v->progress = show_progress;
+    v->progress_opaque = &pg;
     char err[1024];
     enum tsr_verify_rc rc = tsr_verify_count(v, cf, "tsrelayctl", err, sizeof(err));
+    v->progress = NULL; /* pg goes */
     if (rc == TSR_VERIFY_UNREACHABLE) return fail(c, EXIT_UNREACHABLE, "%s", err);
     if (rc) return fail(c, EXIT_FAIL, "%s", err);
     return EXIT_OK;

@@ -118,7 +118,11 @@ static void persist(struct run *u)
 {
     struct tsr_buf rec = {0};
     char err[256];
-    u->job.updated_ms = now_ms();
+    /* Strictly increasing: the relays of a fleet keep a job's record only if it is
+     * newer than theirs, and a job's last progress and its end often fall in the same
+     * millisecond (the end was then dropped: a job listed running forever). */
+    int64_t now = now_ms();
+    u->job.updated_ms = now > u->job.updated_ms ? now : u->job.updated_ms + 1;
     tsr_replay_job_encode(&u->job, &rec);
     if (tsr_ckpt_job_put(u->r->env.ck, u->job.id, rec.data, rec.len, err, sizeof(err)))
         tsr_error("replay %llu: %s", (unsigned long long)u->job.id, err);

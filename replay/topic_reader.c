@@ -61,10 +61,12 @@ int tsr_topic_reader_open(const struct tsr_config *cf, const char *client, const
     }
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        if (tp->offset < 0 || tp->offset >= rd->high[tp->partition])
+        if (tp->offset < 0 || tp->offset >= rd->high[tp->partition]) {
             rd->high[tp->partition] = 0; /* nothing that late: done already */
-        else
+        } else {
             rd->open++;
+            rd->total += rd->high[tp->partition] - tp->offset;
+        }
     }
     e = rd_kafka_assign(rd->rk, parts);
     rd_kafka_topic_partition_list_destroy(parts);
@@ -105,6 +107,7 @@ rd_kafka_message_t *tsr_topic_reader_next(struct tsr_topic_reader *rd, int *fail
             rd->high[p] = 0;
             rd->open--;
         }
+        rd->done++;
         return m;
     }
     return NULL;

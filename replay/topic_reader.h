@@ -21,6 +21,8 @@ struct tsr_topic_reader {
     int nparts;
     int64_t *high; /* per partition: stop before this offset */
     int open;      /* partitions not yet read to their end */
+    int64_t total; /* records in the range (offsets: compaction gaps count) */
+    int64_t done;  /* records returned so far */
 };
 
 /* Opens topic for reading from since_ms (0: the first record retained), or, with

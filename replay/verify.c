@@ -148,8 +148,11 @@ static enum tsr_verify_rc read_kafka(struct tsr_verify *v, const struct tsr_conf
             }
         }
         rd_kafka_message_destroy(m);
+        if (v->progress && rd.done % 10000 == 0)
+            v->progress(v->progress_opaque, rd.done, rd.total, 0);
     }
     if (failed) rc = TSR_VERIFY_UNREACHABLE;
+    else if (v->progress) v->progress(v->progress_opaque, rd.done, rd.total, 1);
     tsr_topic_reader_close(&rd);
     tsr_buf_free(&body);
     tsr_route_free(&route);

@@ -50,6 +50,10 @@ struct tsr_verify {
     int64_t entry_margin_ms;
     /* Set (atomically) from another thread: the count gives up, UNREACHABLE. */
     const int *stop;
+    /* Called while Kafka is read (every 10,000 records, and once at its end) with the
+     * records read and those in the range; NULL: none. */
+    void (*progress)(void *opaque, int64_t done, int64_t total, int last);
+    void *progress_opaque;
 };
 
 /* Sets v up for cluster cc of cf (influxdb or victoriametrics) and the windows of

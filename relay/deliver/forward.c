@@ -579,7 +579,10 @@ void fwd_send_batch(struct lane *l)
     struct tsr_forwarder *f = l->f;
     struct batch *b = l->sending;
     if (!b || l->in_flight || f->stopping || f->handing_off) return;
-    if (f->jumping && l != &f->drain) return; /* dropped once the lanes' requests are in */
+    /* Jumping to the newest records: no new batch and no retry goes out (what is not
+     * delivered is the fill's), but a batch split after a 400 is finished, so that its
+     * lines accepted already are not sent again nor its rejected ones dead-lettered twice. */
+    if (f->jumping && l != &f->drain && (b->requests == 0 || b->attempts > 0)) return;
     if (l != &f->drain && l != &f->fill && !b->ranges && !b->statement && b->points > 0) {
         /* Filled before its key was parked: the drain sends it. */
         int parked = 1;

@@ -2,7 +2,7 @@
 # timeout: 600
 # asan: no (47 s under ASan; the spool runs under ASan in 0041 and test_spool, and make test
 # must stay under 25 minutes)
-# The single broker stopped for 30 s while a client writes about 2,000 points/s: every
+# The single broker stopped for 15 s while a client writes about 2,000 points/s: every
 # request is answered 204 (from the spool, once Kafka is gone); /status, /metrics and
 # tsrelayctl show the spool. Broker back: the spool drains into Kafka, and every
 # acknowledged point reaches both clusters (InfluxDB and a VictoriaMetrics without
@@ -43,7 +43,7 @@ writer_pid=$!
 sleep 4
 grep -q '204=1' "$TSR_TMP/statuses" || fail "no write acknowledged before the outage"
 
-log "stopping kafka for 30 s"
+log "stopping kafka for 15 s"
 stop_kafka
 mark=$(wc -l <"$TSR_TMP/statuses")
 sleep 10
@@ -56,11 +56,11 @@ assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RELAY_ADM
     "/ready while kafka is down and the spool takes writes"
 ctl status >"$TSR_TMP/ctl.out" || fail "tsrelayctl status failed"
 grep -q 'spool' "$TSR_TMP/ctl.out" || fail "tsrelayctl status does not show the spool: $(cat "$TSR_TMP/ctl.out")"
-sleep 20
+sleep 5
 during=$(tail -n +"$((mark + 1))" "$TSR_TMP/statuses")
 n_during=$(grep -c . <<<"$during" || true)
 log "during the outage: $n_during requests of 400 lines: $(sort <<<"$during" | uniq -c | tr -s ' \n' ' ')"
-[ "$n_during" -ge 50 ] || fail "the client was not writing during the outage"
+[ "$n_during" -ge 25 ] || fail "the client was not writing during the outage"
 grep -qv '^204=1$' <<<"$during" && fail "a request during the outage was not answered 204"
 
 log "starting kafka again"

@@ -17,7 +17,7 @@
 N=200000
 STEP_NS=6000000 # 200,000 points over 20 minutes
 T0_MS=1700000000000
-start_two_clusters "    verify_interval_ms: 3s
+start_two_clusters "    verify_interval_ms: 2s
     verify_lookback_ms: 30m
     verify_window_ms: 1m
     verify_delay_ms: 0"
@@ -71,6 +71,8 @@ done
     --until "$(rfc3339 $((T0_MS + 1200000)))" --window 1m >"$TSR_TMP/v-text.out" 2>&1 || true
 cat "$TSR_TMP/v-text.out" >&2
 grep -q "^2023-11-14T22:16:20.* missing 30,000$" "$TSR_TMP/v-text.out" || fail "the text report names minute 3"
+grep -q "^verify: 100% of [0-9,]* records of kafka read ([0-9,]*) ETA " "$TSR_TMP/v-text.out" ||
+    fail "no progress line on stderr"
 grep -q "^cluster 'influx': 2 of 20 windows of .* differ; 600,000 values in kafka, 540,000 in the cluster$" "$TSR_TMP/v-text.out" ||
     fail "the text summary"
 
