@@ -259,13 +259,84 @@ static size_t fmt_number(char *d, const json_t *v)
 
 /* ---- the walk --------------------------------------------------------------------- */
 
+/* A tag written to walk.tags: ",KEY=VALUE" at off, its escaped key klen bytes; len 0
+ * once a later tag of the same key replaced it. */
+struct tag_ent {
+    size_t off, klen, len;
+};
+
 struct walk {
     const struct tsr_json_points *jp;
     struct tsr_buf tags, fields, *why;
     const json_t *name, *time;
     long obj; /* 1-based, for messages */
     char key[KEY_MAX + 1];
+    /* Two keys can flatten to one tag key ({"a": {"b": 1}} and "a_b"); line protocol
+     * refuses a tag twice, so the later one wins, as in Telegraf's map of tags. */
+    struct tag_ent *ents;
+    size_t nents, cap_ents;
+    uint32_t *slots; /* open addressing over ents by key: index + 1, 0 empty */
+    size_t nslots;
+    bool replaced;   /* some entry has len 0: tags needs compacting */
 };
+
+static uint64_t key_hash(const char *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* Records the tag just written at off (its key escaped, klen bytes), replacing an
+ * earlier one of the same key. */
+static void note_tag(struct walk *w, size_t off, size_t klen)
+{
+    if ((w->nents + 1) * 2 > w->nslots) {
+        size_t n = w->nslots ? w->nslots * 2 : 64;
+        uint32_t *s = calloc(n, sizeof(*s));
+        if (!s) abort();
+        for (size_t i = 0; i < w->nents; i++) {
+            const struct tag_ent *e = &w->ents[i];
+            if (!e->len) continue; /* replaced: no longer found by its key */
+            size_t j = key_hash(w->tags.data + e->off + 1, e->klen) & (n - 1);
+            while (s[j]) j = (j + 1) & (n - 1);
+            s[j] = (uint32_t)i + 1;
+        }
+        free(w->slots);
+        w->slots = s;
+        w->nslots = n;
+    }
+    if (w->nents == w->cap_ents) {
+        w->cap_ents = w->cap_ents ? w->cap_ents * 2 : 16;
+        w->ents = realloc(w->ents, w->cap_ents * sizeof(*w->ents));
+        if (!w->ents) abort();
+    }
+    const char *k = w->tags.data + off + 1;
+    size_t j = key_hash(k, klen) & (w->nslots - 1);
+    for (; w->slots[j]; j = (j + 1) & (w->nslots - 1)) {
+        struct tag_ent *e = &w->ents[w->slots[j] - 1];
+        if (e->len && e->klen == klen && memcmp(w->tags.data + e->off + 1, k, klen) == 0) {
+            e->len = 0; /* the later one wins */
+            w->replaced = true;
+            break;
+        }
+    }
+    w->ents[w->nents] = (struct tag_ent){off, klen, w->tags.len - off};
+    w->slots[j] = (uint32_t)++w->nents;
+}
+
+/* The object's tags without those a later tag of the same key replaced. */
+static void compact_tags(struct walk *w)
+{
+    size_t to = 0;
+    for (size_t i = 0; i < w->nents; i++) {
+        const struct tag_ent *e = &w->ents[i];
+        if (!e->len) continue;
+        memmove(w->tags.data + to, w->tags.data + e->off, e->len);
+        to += e->len;
+    }
+    w->tags.len = to;
+}
 
 __attribute__((format(printf, 2, 3))) static int fail(struct walk *w, const char *fmt, ...)
 {
@@ -314,14 +385,17 @@ static int put_tag(struct walk *w, size_t klen, const json_t *v)
     else
         n = fmt_number(num, v);
     if (!kn || !(n = trim(s, n))) return 0; /* line protocol has no empty tags */
+    size_t off = w->tags.len;
     tsr_buf_putc(&w->tags, ',');
     int rc = put_esc(&w->tags, w->key, kn, C_TAG | C_NL);
     if (rc) return fail_text(w, "tag key", w->key, klen, unfit(rc));
+    size_t ekey = w->tags.len - off - 1;
     tsr_buf_putc(&w->tags, '=');
     if ((rc = put_esc(&w->tags, s, n, C_TAG | C_NL)))
         return fail_text(w, "tag", w->key, klen,
                          rc == -1 ? "has a value holding a newline"
                                   : "has a value holding a backslash before ',', '=', ' ' or '\\'");
+    note_tag(w, off, ekey);
     return 0;
 }
 
@@ -446,7 +520,11 @@ static int convert_object(struct walk *w, const json_t *obj, int64_t default_ns,
     int64_t ns = default_ns;
     w->tags.len = w->fields.len = 0;
     w->name = w->time = NULL;
+    w->nents = 0;
+    w->replaced = false;
+    if (w->nslots) memset(w->slots, 0, w->nslots * sizeof(*w->slots));
     if (walk(w, 0, obj)) return -1;
+    if (w->replaced) compact_tags(w);
     if (jp->time_key && !w->time) return fail(w, "time key '%s' missing", jp->time_key);
     if (jp->time_key && read_time(w, default_ns, &ns)) return -1;
     if (!w->fields.len) return fail(w, "no fields");
@@ -515,6 +593,8 @@ long tsr_json_points_convert(const struct tsr_json_points *jp, const char *msg, 
     if (n < 0) out->len = start;
     tsr_buf_free(&w.tags);
     tsr_buf_free(&w.fields);
+    free(w.ents);
+    free(w.slots);
     json_decref(root);
     return n;
 }

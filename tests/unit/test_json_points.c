@@ -155,6 +155,10 @@ static void test_tag_keys(void **state)
            "m,port=1000000000000000000000,dc=0.5,up=false v=1 1700000000000000000\n", 1);
     /* A tag holding only backslashes is empty. */
     expect(jp, "{\"host\": \"\\\\\", \"v\": 1}", "m v=1 1700000000000000000\n", 1);
+    /* Two keys that flatten to one tag key (the fuzzer found it): the later one wins,
+     * as in Telegraf's map of tags; line protocol refuses a tag twice. */
+    expect(jp, "{\"dc_x\": \"first\", \"host\": \"h\", \"dc\": {\"x\": \"second\"}, \"v\": 1}",
+           "m,host=h,dc_x=second v=1 1700000000000000000\n", 1);
     tsr_json_points_free(&jp);
 }
 
