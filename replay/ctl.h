@@ -93,6 +93,8 @@ struct ctl {
 int fail(struct ctl *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Now, in Unix milliseconds. */
 int64_t wall_ms(void);
+/* Monotonic milliseconds, for intervals and rates. */
+int64_t mono_ms(void);
 
 /* ctl_http.c */
 

@@ -123,7 +123,6 @@ void print_job(const struct tsr_jsonr *job, int detail)
 /* --- following a job ----------------------------------------------------------------- */
 
 #define RATE_SAMPLES 21 /* polls (about 10 s) behind the observed progress rate */
-#define BAR_WIDTH    20
 
 struct progress {
     int64_t t[RATE_SAMPLES], done[RATE_SAMPLES];
@@ -134,13 +133,6 @@ struct progress {
 
 /* Ctrl-C while following: stop watching, leave the job running. */
 static volatile sig_atomic_t interrupted;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -182,11 +174,7 @@ static void progress_draw(struct ctl *c, struct progress *pg, const struct tsr_j
     double p = tsr_jsonr_get_num(job, "progress", 0);
     if (p < 0) p = 0;
     if (p > 1) p = 1;
-    char pts[32], rate[32], etas[32], line[256], bar[BAR_WIDTH + 1];
-    int filled = (int)(p * BAR_WIDTH);
-    for (int k = 0; k < BAR_WIDTH; k++)
-        bar[k] = k < filled ? '#' : '.';
-    bar[BAR_WIDTH] = '\0';
+    char pts[32], rate[32], etas[32], line[256];
     int running = strcmp(state, "running") == 0;
     snprintf(line, sizeof(line), "%d%% %s points %s/s ETA %s%s%s%s", (int)(p * 100),
              fmt_count(tsr_jsonr_get_int(job, "points_sent", 0), pts, sizeof(pts)),
@@ -194,16 +182,12 @@ static void progress_draw(struct ctl *c, struct progress *pg, const struct tsr_j
              fmt_eta(running || job_finished(state) ? eta : -1, etas, sizeof(etas)),
              running ? "" : " (", running ? "" : state, running ? "" : ")");
     if (c->tty) {
-        int n = printf("\r[%s] %s", bar, line);
-        /* Blank what is left of a longer previous line. */
-        if (n >= 0 && (size_t)n < pg->drawn) printf("%*s", (int)(pg->drawn - (size_t)n), "");
-        pg->drawn = n > 0 ? (size_t)n : 0;
-        if (last) putchar('\n');
+        draw_progress(stdout, p, line, last, &pg->drawn);
     } else {
         printf("replay %lld: %s\n", (long long)c->id, line);
         pg->last_plain = now;
+        fflush(stdout);
     }
-    fflush(stdout);
 }
 
 /* Polls GET /replays/ID until the job finishes; sets *docp to its last state (and

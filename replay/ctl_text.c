@@ -172,3 +172,18 @@ void table_free(struct table *t)
     t->cells = NULL;
     t->nrows = t->cap = 0;
 }
+
+#define BAR_WIDTH 20
+
+void draw_progress(FILE *out, double p, const char *line, int last, size_t *drawn)
+{
+    char bar[BAR_WIDTH + 1];
+    int filled = (int)((p < 0 ? 0 : p > 1 ? 1 : p) * BAR_WIDTH);
+    for (int k = 0; k < BAR_WIDTH; k++) bar[k] = k < filled ? '#' : '.';
+    bar[BAR_WIDTH] = '\0';
+    int n = fprintf(out, "\r[%s] %s", bar, line);
+    if (n >= 0 && (size_t)n < *drawn) fprintf(out, "%*s", (int)(*drawn - (size_t)n), "");
+    *drawn = n > 0 ? (size_t)n : 0;
+    if (last) fputc('\n', out);
+    fflush(out);
+}

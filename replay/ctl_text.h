@@ -1,6 +1,6 @@
 /* replay/ctl_text.h — how tsrelayctl writes numbers, sizes, times and tables for
- * people: "1,234,567", "1.5 MiB", "1:02:03", RFC 3339 times, and rows of strings in
- * aligned columns.
+ * people: "1,234,567", "1.5 MiB", "1:02:03", RFC 3339 times, rows of strings in
+ * aligned columns, and progress bars.
  *
  * No global state, one thread per table; only table_print writes (to stdout). The fmt_*
  * functions write into the caller's buf, truncated to len, and return buf, so they nest
@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* 1234567 -> "1,234,567". */
 const char *fmt_count(int64_t n, char *buf, size_t len);
@@ -22,6 +23,11 @@ const char *fmt_eta(double s, char *buf, size_t len);
 const char *fmt_time(int64_t ms, char *buf, size_t len);
 /* s as one shell word, quoted only when it needs it. */
 const char *shell_word(const char *s, char *buf, size_t len);
+
+/* A progress line on a terminal, drawn again in place: "\r[#####.....] LINE", with what
+ * is left of a longer previous one blanked (*drawn: its length, 0 at first) and a
+ * newline when last. p in [0, 1]. */
+void draw_progress(FILE *out, double p, const char *line, int last, size_t *drawn);
 
 #define TABLE_MAX_COLS 10
 

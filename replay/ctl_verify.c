@@ -25,7 +25,6 @@
 
 #define REVERIFY_TRIES 5
 
-#define BAR_WIDTH 20
 #define PLAIN_EVERY_MS 5000 /* progress line interval when stderr is not a terminal */
 
 struct progress {
@@ -33,13 +32,6 @@ struct progress {
     int64_t start_ms, last_plain_ms;
     size_t drawn;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Reading Kafka is the long part: a bar on stderr (stdout is the report's), like a
  * replay's, or a line every 5 s and at the end when stderr is not a terminal. */
@@ -52,17 +44,12 @@ static void show_progress(void *opaque, int64_t done, int64_t total, int last)
     if (p > 1 || last) p = 1;
     double elapsed = (double)(now - pg->start_ms) / 1000.0;
     double eta = last ? 0 : done > 0 ? elapsed * (double)(total - done) / (double)done : -1;
-    char a[32], b[32], e[32], bar[BAR_WIDTH + 1], line[200];
-    for (int k = 0; k < BAR_WIDTH; k++) bar[k] = k < (int)(p * BAR_WIDTH) ? '#' : '.';
-    bar[BAR_WIDTH] = '\0';
+    char a[32], b[32], e[32], line[200];
     snprintf(line, sizeof(line), "%d%% of %s records of kafka read (%s) ETA %s", (int)(p * 100),
              fmt_count(total, a, sizeof(a)), fmt_count(done, b, sizeof(b)),
              fmt_eta(eta, e, sizeof(e)));
     if (pg->tty) {
-        int n = fprintf(stderr, "\r[%s] %s", bar, line);
-        if (n >= 0 && (size_t)n < pg->drawn) fprintf(stderr, "%*s", (int)(pg->drawn - (size_t)n), "");
-        pg->drawn = n > 0 ? (size_t)n : 0;
-        if (last) fputc('\n', stderr);
+        draw_progress(stderr, p, line, last, &pg->drawn);
     } else {
         fprintf(stderr, "verify: %s\n", line);
         pg->last_plain_ms = now;
@@ -253,7 +240,7 @@ int cmd_verify(struct ctl *c)
         rc = fail(c, EXIT_USAGE, "no cluster '%s' in %s", c->cluster, c->config);
         goto out;
     }
-    if (tsr_verify_init(&v, cf, cc, since, until, window, c->db, err, sizeof(err))) {
+    if (tsr_verify_init(&v, cc, since, until, window, c->db, err, sizeof(err))) {
         rc = fail(c, EXIT_USAGE, "%s", err);
         goto out;
     }

@@ -79,7 +79,7 @@ static void start(struct tsr_verifier *v, int i, int64_t now)
     int64_t until = (now - cc->verify_delay_ms) / w * w;
     int64_t since = until - (cc->verify_lookback_ms + w - 1) / w * w;
     v->cs[i].next_ms = now + cc->verify_interval_ms;
-    if (tsr_verify_init(&v->vf, v->env.cf, cc, since, until, w, NULL, v->err, sizeof(v->err))) {
+    if (tsr_verify_init(&v->vf, cc, since, until, w, NULL, v->err, sizeof(v->err))) {
         tsr_error("cluster '%s': periodic verify: %s", cc->name, v->err);
         tsr_verify_free(&v->vf);
         return;
@@ -335,13 +335,16 @@ void tsr_verifier_newest(struct tsr_ckpt *ck, const struct tsr_config *cf, struc
     struct listing l = {0};
     char err[256];
     if (tsr_ckpt_verify_list(ck, take_one, &l, err, sizeof(err))) l.n = 0;
-    for (size_t i = l.n; i-- > 0;) {
+    size_t left = cf->nclusters; /* newest first: done once every cluster has one */
+    for (size_t i = l.n; left && i-- > 0;) {
         struct tsr_jsonr *doc = NULL;
         if (tsr_jsonr_parse(l.recs[i].data, l.recs[i].len, &doc, err, sizeof(err)) == 0) {
             const char *name = record_cluster(doc);
             for (size_t c = 0; c < cf->nclusters; c++)
-                if (out[c].len == 0 && strcmp(cf->clusters[c].name, name) == 0)
+                if (out[c].len == 0 && strcmp(cf->clusters[c].name, name) == 0) {
                     tsr_buf_append(&out[c], l.recs[i].data, l.recs[i].len);
+                    left--;
+                }
         }
         tsr_jsonr_free(&doc);
     }

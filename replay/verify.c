@@ -297,11 +297,10 @@ static enum tsr_verify_rc count_vm(struct tsr_verify *v, const struct tsr_verify
     return rc;
 }
 
-int tsr_verify_init(struct tsr_verify *v, const struct tsr_config *cf,
-                    const struct tsr_cluster_conf *cc, int64_t since_ms, int64_t until_ms,
-                    int64_t window_ms, const char *db, char *err, size_t errlen)
+int tsr_verify_init(struct tsr_verify *v, const struct tsr_cluster_conf *cc, int64_t since_ms,
+                    int64_t until_ms, int64_t window_ms, const char *db, char *err,
+                    size_t errlen)
 {
-    (void)cf;
     memset(v, 0, sizeof(*v));
     if (strcmp(cc->type, "influxdb") && strcmp(cc->type, "victoriametrics")) {
         snprintf(err, errlen, "verify counts influxdb and victoriametrics clusters; '%s' is %s",

@@ -56,12 +56,12 @@ struct tsr_verify {
     void *progress_opaque;
 };
 
-/* Sets v up for cluster cc of cf (influxdb or victoriametrics) and the windows of
- * `window` ms from since to until; db NULL for every database. Returns 0, or -1 with
- * err set (a type verify cannot count, too many windows). tsr_verify_free either way. */
-int tsr_verify_init(struct tsr_verify *v, const struct tsr_config *cf,
-                    const struct tsr_cluster_conf *cc, int64_t since_ms, int64_t until_ms,
-                    int64_t window_ms, const char *db, char *err, size_t errlen);
+/* Sets v up for cluster cc (influxdb or victoriametrics) and the windows of `window`
+ * ms from since to until; db NULL for every database. Returns 0, or -1 with err set (a
+ * type verify cannot count, too many windows). tsr_verify_free either way. */
+int tsr_verify_init(struct tsr_verify *v, const struct tsr_cluster_conf *cc, int64_t since_ms,
+                    int64_t until_ms, int64_t window_ms, const char *db, char *err,
+                    size_t errlen);
 
 /* Counts both sides afresh; client names the Kafka consumer. TSR_VERIFY_OK, or
  * UNREACHABLE (Kafka or the cluster) or FAILED (the cluster refused or answered

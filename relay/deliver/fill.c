@@ -146,15 +146,10 @@ void fwd_fill_assign(struct tsr_forwarder *f)
 /* The oldest record the lanes hold, by Kafka time; 0 if they hold none. */
 static int64_t lanes_oldest_ms(const struct tsr_forwarder *f)
 {
-    int64_t oldest = 0;
-    for (int i = 0; i < f->nlanes; i++) {
-        const struct batch *bs[2] = {f->lanes[i].sending, f->lanes[i].filling};
-        for (int j = 0; j < 2; j++)
-            for (int p = 0; bs[j] && p < f->nparts; p++)
-                if (bs[j]->touched[p] && f->parts[p].owned &&
-                    (!oldest || bs[j]->first_ts_ms_of[p] < oldest))
-                    oldest = bs[j]->first_ts_ms_of[p];
-    }
+    int64_t oldest = 0, t;
+    for (int p = 0; p < f->nparts; p++)
+        if (f->parts[p].owned && fwd_lanes_oldest(f, p, &t) && (!oldest || t < oldest))
+            oldest = t;
     return oldest;
 }
 
@@ -178,7 +173,7 @@ static void jump(struct tsr_forwarder *f, int64_t now_ms)
         struct part *pt = &f->parts[p];
         if (!pt->owned) continue;
         pt->fetched = pt->position; /* what was dropped is read again */
-        int64_t hi = fwd_high(f, p);
+        int64_t hi = fwd_high(f, p, NULL);
         if (pt->position < 0 || hi <= pt->position) continue;
         pt->fill_at = pt->fill_scanned = pt->position;
         pt->fill_to = hi;

@@ -816,11 +816,19 @@ static int oldest_in_lane(const struct lane *l, int p, int64_t last_ts_ms, int64
     return 1;
 }
 
-int64_t fwd_high(const struct tsr_forwarder *f, int32_t p)
+int64_t fwd_high(const struct tsr_forwarder *f, int32_t p, int64_t *lo)
 {
-    int64_t lo = -1, hi = -1, produced = tsr_kafka_high(f->env.k, p);
-    if (f->rk) rd_kafka_get_watermark_offsets(f->rk, f->env.cf->kafka_topic, p, &lo, &hi);
+    /* The consumer's cached watermark stops moving while its queue is full; what this
+     * relay produced is known exactly. */
+    int64_t low = -1, hi = -1, produced = tsr_kafka_high(f->env.k, p);
+    if (f->rk) rd_kafka_get_watermark_offsets(f->rk, f->env.cf->kafka_topic, p, &low, &hi);
+    if (lo) *lo = low;
     return produced > hi ? produced : hi;
+}
+
+int fwd_lanes_oldest(const struct tsr_forwarder *f, int32_t p, int64_t *t)
+{
+    return oldest_in_lane(&f->lanes[lane_of(f, p)], p, f->parts[p].last_ts_ms, t) == 2;
 }
 
 /* Where partition p stands for this cluster: the offset after the last record (*hi),
@@ -834,13 +842,9 @@ static int partition_state(struct tsr_forwarder *f, int p, int have_fleet, int64
                            int64_t *pos, int64_t *backlog, int64_t *t)
 {
     struct part *pt = &f->parts[p];
-    /* The consumer's cached watermark stops moving while its queue is full, and the
-     * fleet view is up to a second old; what this relay produced is known exactly. */
-    int64_t produced = tsr_kafka_high(f->env.k, p);
     if (pt->owned) {
         int64_t lo = -1;
-        rd_kafka_get_watermark_offsets(f->rk, f->env.cf->kafka_topic, p, &lo, hi);
-        if (produced > *hi) *hi = produced;
+        *hi = fwd_high(f, p, &lo);
         *pos = pt->position >= 0 ? pt->position : (lo >= 0 ? lo : 0);
         snprintf(f->st.owner[p], sizeof(f->st.owner[p]), "%s", f->env.cf->instance);
         /* The oldest undelivered record is the first of this partition in the batches
@@ -852,6 +856,8 @@ static int partition_state(struct tsr_forwarder *f, int p, int have_fleet, int64
         return oldest_in_lane(&f->lanes[lane_of(f, p)], p, pt->last_ts_ms, t);
     }
     if (!have_fleet || p >= f->fv->nparts) return 0;
+    /* The fleet view is up to a second old; what this relay produced is known exactly. */
+    int64_t produced = tsr_kafka_high(f->env.k, p);
     const struct tsr_fleet_part *fp = &f->fv->part[p];
     *hi = fp->high > produced ? fp->high : produced;
     *pos = fp->committed >= 0 ? fp->committed : (fp->low >= 0 ? fp->low : 0);

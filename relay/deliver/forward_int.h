@@ -150,8 +150,11 @@ int fwd_take(struct lane *l, rd_kafka_message_t *m, const char *payload, size_t 
 void fwd_pass_over(struct lane *l, rd_kafka_message_t *m);
 /* Assigns the owned partitions to the lanes' consumer again, each at fetched. */
 int fwd_reassign(struct tsr_forwarder *f, char *err, size_t errlen);
-/* High watermark of partition p as last seen, or what this relay produced if more. */
-int64_t fwd_high(const struct tsr_forwarder *f, int32_t p);
+/* High watermark of partition p as last seen, or what this relay produced if more;
+ * *lo (if lo) the low watermark last seen, -1 unknown. */
+int64_t fwd_high(const struct tsr_forwarder *f, int32_t p, int64_t *lo);
+/* 1 with *t the Kafka time of the oldest record of p its lane holds, 0 if it holds none. */
+int fwd_lanes_oldest(const struct tsr_forwarder *f, int32_t p, int64_t *t);
 struct batch *fwd_batch_new(void);
 void fwd_batch_free(struct batch **bp);
 int fwd_batch_full(const struct tsr_forwarder *f, const struct batch *b);
